@@ -1,0 +1,14 @@
+import { readFileNr } from '../procfs/file_nr.js';
+import type { CollectorDefinition } from './types.js';
+
+export const filefd: CollectorDefinition = {
+  name: 'filefd',
+  defaultEnabled: true,
+  description: 'allocated and maximum file handles (/proc/sys/fs/file-nr)',
+  create: () => ({
+    collect(ctx) {
+      const f = readFileNr(ctx.config.procRoot);
+      return { fd: { alloc: f.allocated, max: f.max } };
+    },
+  }),
+};

@@ -1,0 +1,9 @@
+import { readMeminfo } from '../procfs/meminfo.js';
+import type { CollectorDefinition } from './types.js';
+
+export const meminfo: CollectorDefinition = {
+  name: 'meminfo',
+  defaultEnabled: true,
+  description: 'every /proc/meminfo field, in bytes',
+  create: () => ({ collect: (ctx) => ({ mem: readMeminfo(ctx.config.procRoot) }) }),
+};

@@ -1,0 +1,17 @@
+import { readNetDev } from '../procfs/net_dev.js';
+import type { CollectorDefinition } from './types.js';
+
+export const netdev: CollectorDefinition = {
+  name: 'netdev',
+  defaultEnabled: true,
+  description: 'every /proc/net/dev field per interface; lo and veth excluded',
+  create: () => ({
+    collect(ctx) {
+      const net: Record<string, number[]> = {};
+      for (const d of readNetDev(ctx.config.procRoot)) {
+        if (!ctx.config.netdevExclude.test(d.device)) net[d.device] = d.fields;
+      }
+      return { net };
+    },
+  }),
+};

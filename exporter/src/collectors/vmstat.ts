@@ -1,0 +1,9 @@
+import { readVmstat } from '../procfs/vmstat.js';
+import type { CollectorDefinition } from './types.js';
+
+export const vmstat: CollectorDefinition = {
+  name: 'vmstat',
+  defaultEnabled: true,
+  description: 'every /proc/vmstat counter',
+  create: () => ({ collect: (ctx) => ({ vm: readVmstat(ctx.config.procRoot) }) }),
+};

@@ -1,0 +1,155 @@
+/**
+ * The exporter's configuration: the one place that reads the environment. Every key has a typed
+ * default and a comment; README.md's configuration table lists the same variables. A bad value
+ * throws ConfigError naming the variable and what it accepts, and main.ts exits non-zero with it.
+ */
+import { hostname } from 'node:os';
+import { ConfigError } from './errors.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ExporterConfig {
+  /** PERFWATCH_EXPORTER_PORT: port of /metrics and /health (9101; 0 picks a free port). */
+  port: number;
+  /** PERFWATCH_EXPORTER_HOST: listen address ("0.0.0.0": every interface, as node_exporter). */
+  listenHost: string;
+  /** PERFWATCH_INTERVAL_SECONDS: seconds between collections, 1..3600 (5). */
+  intervalSeconds: number;
+  /** BACKGROUND_COLLECTION_ENABLED: collect every interval even without scrapes (true). When false,
+   *  a scrape collects when the last snapshot is older than one interval. */
+  backgroundCollection: boolean;
+  /** PERFWATCH_HOSTNAME: the host name written into snapshots (os.hostname()). */
+  hostname: string;
+  /** PERFWATCH_PROC_ROOT: where procfs is mounted (/proc; /host/proc in a container). */
+  procRoot: string;
+  /** PERFWATCH_SYS_ROOT: where sysfs is mounted (/sys; /host/sys in a container). */
+  sysRoot: string;
+  /** PERFWATCH_ROOTFS: prefix for mount points when calling statfs (/; /host/root in a container). */
+  rootfs: string;
+  /** PERFWATCH_COLLECTORS: comma-separated collectors to run; empty means the default set. */
+  collectors: string[] | undefined;
+  /** PERFWATCH_DISK_EXCLUDE: block devices to leave out (partitions, loop, ram, zram, floppy). */
+  diskExclude: RegExp;
+  /** PERFWATCH_NETDEV_EXCLUDE: network interfaces to leave out (lo and veth pairs). */
+  netdevExclude: RegExp;
+  /** PERFWATCH_NETSTAT_FIELDS: "Proto_Field" names of /proc/net/{snmp,netstat} to export. */
+  netstatFields: RegExp;
+  /** PERFWATCH_FS_MOUNT_EXCLUDE: mount points to leave out (kernel and container internals). */
+  fsMountExclude: RegExp;
+  /** PERFWATCH_FS_TYPE_EXCLUDE: filesystem types to leave out (pseudo filesystems). */
+  fsTypeExclude: RegExp;
+  /** PERFWATCH_FS_TIMEOUT_SECONDS: statfs of one mount may take this long before it is reported
+   *  as hung and skipped until it answers (1). */
+  fsTimeoutSeconds: number;
+  /** PERFWATCH_LOG_LEVEL: pino level (info). */
+  logLevel: LogLevel;
+}
+
+export const DEFAULTS = {
+  port: 9101,
+  listenHost: '0.0.0.0',
+  intervalSeconds: 5,
+  backgroundCollection: true,
+  procRoot: '/proc',
+  sysRoot: '/sys',
+  rootfs: '/',
+  // As node_exporter's diskstats defaults: whole disks only.
+  diskExclude: '^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p|mmcblk\\d+p)\\d+$',
+  netdevExclude: '^(lo|veth.*)$',
+  // TCP, UDP and IP counters in full, plus the TcpExt/IpExt fields people alert on.
+  netstatFields:
+    '^(Ip|Tcp|Udp)_.+$|^IpExt_(InOctets|OutOctets)$|^TcpExt_(ListenOverflows|ListenDrops|SyncookiesSent|SyncookiesRecv|SyncookiesFailed|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop|TCPBacklogDrop)$',
+  // As node_exporter's filesystem defaults.
+  fsMountExclude: '^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)',
+  fsTypeExclude:
+    '^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$',
+  fsTimeoutSeconds: 1,
+  logLevel: 'info' as LogLevel,
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+function value(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+export function intVar(env: Env, name: string, def: number, min: number, max: number): number {
+  const v = value(env, name);
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new ConfigError(name, `"${v}" is not a whole number from ${min} to ${max} (default ${def})`);
+  }
+  return Number(v);
+}
+
+export function numberVar(env: Env, name: string, def: number, min: number, max: number): number {
+  const v = value(env, name);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new ConfigError(name, `"${v}" is not a number from ${min} to ${max} (default ${def})`);
+  }
+  return n;
+}
+
+export function boolVar(env: Env, name: string, def: boolean): boolean {
+  const v = value(env, name);
+  if (v === undefined) return def;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new ConfigError(name, `"${v}" is not a boolean: use true or false (default ${def})`);
+}
+
+export function regexVar(env: Env, name: string, def: string): RegExp {
+  const v = env[name] ?? def;
+  try {
+    return new RegExp(v);
+  } catch (err) {
+    throw new ConfigError(name, `"${v}" is not a valid regular expression (${(err as Error).message})`);
+  }
+}
+
+export function pathVar(env: Env, name: string, def: string): string {
+  const v = value(env, name) ?? def;
+  if (!v.startsWith('/')) throw new ConfigError(name, `"${v}" must be an absolute path (default ${def})`);
+  return v;
+}
+
+export function enumVar<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const v = value(env, name);
+  if (v === undefined) return def;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new ConfigError(name, `"${v}" is not one of ${allowed.join(', ')} (default ${def})`);
+  }
+  return v as T;
+}
+
+/** Collector names are checked against the registry by the caller, which knows them. */
+export function listVar(env: Env, name: string): string[] | undefined {
+  const v = value(env, name);
+  if (v === undefined) return undefined;
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function loadConfig(env: Env): ExporterConfig {
+  return {
+    port: intVar(env, 'PERFWATCH_EXPORTER_PORT', DEFAULTS.port, 0, 65535),
+    listenHost: value(env, 'PERFWATCH_EXPORTER_HOST') ?? DEFAULTS.listenHost,
+    intervalSeconds: numberVar(env, 'PERFWATCH_INTERVAL_SECONDS', DEFAULTS.intervalSeconds, 1, 3600),
+    backgroundCollection: boolVar(env, 'BACKGROUND_COLLECTION_ENABLED', DEFAULTS.backgroundCollection),
+    hostname: value(env, 'PERFWATCH_HOSTNAME') ?? hostname(),
+    procRoot: pathVar(env, 'PERFWATCH_PROC_ROOT', DEFAULTS.procRoot),
+    sysRoot: pathVar(env, 'PERFWATCH_SYS_ROOT', DEFAULTS.sysRoot),
+    rootfs: pathVar(env, 'PERFWATCH_ROOTFS', DEFAULTS.rootfs),
+    collectors: listVar(env, 'PERFWATCH_COLLECTORS'),
+    diskExclude: regexVar(env, 'PERFWATCH_DISK_EXCLUDE', DEFAULTS.diskExclude),
+    netdevExclude: regexVar(env, 'PERFWATCH_NETDEV_EXCLUDE', DEFAULTS.netdevExclude),
+    netstatFields: regexVar(env, 'PERFWATCH_NETSTAT_FIELDS', DEFAULTS.netstatFields),
+    fsMountExclude: regexVar(env, 'PERFWATCH_FS_MOUNT_EXCLUDE', DEFAULTS.fsMountExclude),
+    fsTypeExclude: regexVar(env, 'PERFWATCH_FS_TYPE_EXCLUDE', DEFAULTS.fsTypeExclude),
+    fsTimeoutSeconds: numberVar(env, 'PERFWATCH_FS_TIMEOUT_SECONDS', DEFAULTS.fsTimeoutSeconds, 0.05, 60),
+    logLevel: enumVar(env, 'PERFWATCH_LOG_LEVEL', DEFAULTS.logLevel, LOG_LEVELS),
+  };
+}

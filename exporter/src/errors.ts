@@ -1,0 +1,25 @@
+/** Base error of the exporter: every error a person may see carries a stable `code`. */
+export class PerfwatchError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A configuration value that cannot be used; the message names the variable and what it accepts. */
+export class ConfigError extends PerfwatchError {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super('CONFIG_INVALID', `${variable}: ${message}`);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,100 @@
+// Shared by the repo scripts (start, test, bench, ensure). Node builtins only: these run on a
+// fresh clone before anything is installed.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const WORKSPACES = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).workspaces;
+
+export function log(msg) {
+  process.stdout.write(`[perfwatch] ${msg}\n`);
+}
+
+export function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', ...opts });
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+  }
+  return r;
+}
+
+export function which(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || undefined;
+}
+
+/** Hash of everything that decides what `npm install` puts into node_modules. */
+function installInputs() {
+  const h = createHash('sha256');
+  for (const f of ['package.json', 'package-lock.json', ...WORKSPACES.map((w) => `${w}/package.json`)]) {
+    const p = join(ROOT, f);
+    h.update(f).update(existsSync(p) ? readFileSync(p) : '');
+  }
+  return h.digest('hex');
+}
+
+/** Installs dependencies when node_modules is missing or stale; builds the native addon and TypeScript. */
+export function ensureBuilt({ quiet = false } = {}) {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 20) throw new Error(`Node.js 20 or newer is needed (this is ${process.versions.node})`);
+  const stamp = join(ROOT, 'node_modules', '.perfwatch-install');
+  const want = installInputs();
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== want) {
+    log('installing dependencies (npm install)...');
+    run('npm', ['install', '--no-audit', '--no-fund']);
+    writeFileSync(stamp, installInputs());
+  }
+  if (existsSync(join(ROOT, 'native', 'binding.gyp')) && !existsSync(join(ROOT, 'native', 'build', 'Release', 'perfwatch_native.node'))) {
+    log('building the native perf_event addon (node-gyp)...');
+    run('node', ['build.mjs'], { cwd: join(ROOT, 'native') });
+  }
+  if (!quiet) log('compiling TypeScript (tsc -b)...');
+  run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-b']);
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  const revision = git.status === 0 ? git.stdout.trim() : '';
+  for (const ws of WORKSPACES) {
+    const f = join(ROOT, ws, 'build-info.json');
+    const text = JSON.stringify({ revision }) + '\n';
+    if (!existsSync(f) || readFileSync(f, 'utf8') !== text) writeFileSync(f, text);
+  }
+}
+
+/** Debian packages a test or benchmark needs (promtool, node_exporter, perf, chromium): installed when missing and root. */
+export function ensureDebianPackages(pkgs) {
+  const missing = pkgs.filter(([, bin]) => !which(bin)).map(([pkg]) => pkg);
+  if (!missing.length) return [];
+  if (process.getuid?.() !== 0 || !which('apt-get')) {
+    log(`cannot install ${missing.join(' ')} (not root or no apt-get); tests that need them will say so and skip`);
+    return missing;
+  }
+  log(`installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const args = ['install', '-y', '--no-install-recommends', ...missing];
+  let r = spawnSync('apt-get', args, { stdio: 'inherit', env });
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+    r = spawnSync('apt-get', args, { stdio: 'inherit', env });
+  }
+  return pkgs.filter(([, bin]) => !which(bin)).map(([pkg]) => pkg);
+}
+
+/** Spawns a long-running child, prefixing its output lines with its name. */
+export function spawnService(name, cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  const prefix = (stream, out) => {
+    let buf = '';
+    stream.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        out.write(`${name.padEnd(9)}| ${buf.slice(0, i)}\n`);
+        buf = buf.slice(i + 1);
+      }
+    });
+  };
+  prefix(child.stdout, process.stdout);
+  prefix(child.stderr, process.stderr);
+  return child;
+}

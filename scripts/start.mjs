@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// `npm start`: installs and builds what is missing, then runs every PerfWatch service on this
+// machine and prints where each listens. Ctrl-C stops them all.
+import { ensureBuilt, log, spawnService } from './lib.mjs';
+
+try {
+  ensureBuilt();
+} catch (err) {
+  process.stderr.write(`[perfwatch] ${err.message}\n`);
+  process.exit(1);
+}
+
+const env = process.env;
+const exporterPort = env.PERFWATCH_EXPORTER_PORT || '9101';
+
+/** Each service: how to run it and the URL that answers once it is up. */
+const services = [
+  {
+    name: 'exporter',
+    cmd: process.execPath,
+    args: ['exporter/dist/main.js'],
+    ready: `http://127.0.0.1:${exporterPort}/health`,
+    shows: [`metrics   http://localhost:${exporterPort}/metrics`],
+  },
+];
+
+const children = [];
+let stopping = false;
+
+function stopAll(code) {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  const deadline = setTimeout(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    process.exit(code);
+  }, 10_000);
+  deadline.unref();
+  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() => process.exit(code));
+}
+
+process.on('SIGINT', () => stopAll(0));
+process.on('SIGTERM', () => stopAll(0));
+
+async function waitReady(url, child, name) {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} while starting (see its log above)`);
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not answer ${url} within 60 s`);
+}
+
+try {
+  for (const s of services) {
+    const child = spawnService(s.name, s.cmd, s.args, { env });
+    children.push(child);
+    child.on('exit', (code, signal) => {
+      if (!stopping) {
+        log(`${s.name} stopped (${signal ?? `exit ${code}`}); stopping the others`);
+        stopAll(code || 1);
+      }
+    });
+    await waitReady(s.ready, child, s.name);
+  }
+  log('PerfWatch is running:');
+  for (const s of services) for (const line of s.shows) log(`  ${s.name.padEnd(9)} ${line}`);
+  log('Press Ctrl-C to stop.');
+} catch (err) {
+  process.stderr.write(`[perfwatch] ${err.message}\n`);
+  stopAll(1);
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// `npm test`: installs and builds what is missing, typechecks the tests, runs every suite and ends
+// with one line "N passed, N failed, N skipped" summing them all.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureBuilt, ensureDebianPackages, log, ROOT, run } from './lib.mjs';
+
+const SUITES = [
+  { name: 'native', spec: 'native/test/**/*.test.ts' },
+  { name: 'store', spec: 'store/test/**/*.test.ts' },
+  { name: 'exporter', spec: 'exporter/test/**/*.test.ts' },
+];
+
+// Which suites to run: `npm test -- exporter native` runs those only.
+const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+
+function runSuite(suite) {
+  return new Promise((resolve) => {
+    const mocha = join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
+    const child = spawn(process.execPath, [mocha, suite.spec], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      process.stdout.write(d);
+    });
+    child.on('exit', (code) => {
+      const count = (re) => Number(out.match(re)?.[1] ?? 0);
+      const r = { passed: count(/(\d+) passing/), failed: count(/(\d+) failing/), skipped: count(/(\d+) pending/) };
+      // A suite that crashed before mocha's summary counts as one failure.
+      if (code !== 0 && r.failed === 0) r.failed = 1;
+      resolve(r);
+    });
+  });
+}
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+try {
+  ensureBuilt();
+  ensureDebianPackages([
+    ['prometheus', 'promtool'],
+    ['prometheus-node-exporter', 'prometheus-node-exporter'],
+    ['linux-perf', 'perf'],
+  ]);
+  log('typechecking tests...');
+  run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.test.json']);
+} catch (err) {
+  process.stderr.write(`[perfwatch] ${err.message}\n`);
+  totals.failed += 1;
+}
+
+for (const suite of SUITES) {
+  if (only.length && !only.includes(suite.name)) continue;
+  if (!existsSync(join(ROOT, suite.name, 'test'))) continue;
+  log(`suite ${suite.name}`);
+  const r = await runSuite(suite);
+  log(`suite ${suite.name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
+  for (const k of Object.keys(totals)) totals[k] += r[k];
+}
+
+process.stdout.write(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
+process.exit(totals.failed ? 1 : 0);
