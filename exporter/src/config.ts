@@ -16,8 +16,8 @@ export interface ExporterConfig {
   listenHost: string;
   /** PERFWATCH_INTERVAL_SECONDS: seconds between collections, 1..3600 (5). */
   intervalSeconds: number;
-  /** BACKGROUND_COLLECTION_ENABLED: collect every interval even without scrapes (true). When false,
-   *  a scrape collects when the last snapshot is older than one interval. */
+  /** BACKGROUND_COLLECTION_ENABLED: collect every interval even without scrapes, feeding the
+   *  database writer and live stream (true). When false, every scrape collects (node_exporter's way). */
   backgroundCollection: boolean;
   /** PERFWATCH_HOSTNAME: the host name written into snapshots (os.hostname()). */
   hostname: string;

@@ -5,15 +5,16 @@ import type { SnapshotPipeline } from './snapshot.js';
 export type SnapshotListener = (snap: Snapshot) => void;
 
 /**
- * Owns the latest Snapshot. With background collection it collects every interval; either way
- * `current()` never hands out a snapshot older than one interval: if the latest is stale it
- * collects now, and concurrent callers share that one collection.
+ * Owns the latest Snapshot. With background collection it collects every interval and a scrape
+ * gets the latest, never one older than one interval (a stale one is replaced by collecting now).
+ * Without it, every scrape collects, as node_exporter does. Either way concurrent callers share
+ * one collection in flight.
  */
 export class Sampler {
   private latest: Snapshot | undefined;
   private inflight: Promise<Snapshot> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private stopped = true;
   private readonly listeners: SnapshotListener[] = [];
 
   constructor(
@@ -46,7 +47,7 @@ export class Sampler {
   }
 
   async current(): Promise<Snapshot> {
-    if (this.latest && Date.now() - this.latest.ts < this.intervalMs) return this.latest;
+    if (!this.stopped && this.latest && Date.now() - this.latest.ts < this.intervalMs) return this.latest;
     return this.collectNow();
   }
 

@@ -1,0 +1,38 @@
+// /proc/diskstats: per block device I/O counters, `major minor name` then the stat fields.
+// https://www.kernel.org/doc/html/latest/admin-guide/iostats.html (Documentation/admin-guide/iostats.rst)
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ParseError } from './errors.js';
+import { fields, lines, parseNumber, parseNumbers } from './util.js';
+
+export interface DiskStats {
+  major: number;
+  minor: number;
+  device: string;
+  /** Raw columns in file order: 11 before 4.18, 15 with discards (4.18), 17 with flushes (5.5). */
+  fields: number[];
+}
+
+const MIN_FIELDS = 11;
+// Kernels append new columns at the end; ones past the seventeenth have no meaning callers know.
+const MAX_FIELDS = 17;
+
+export function parseDiskstats(text: string, file = '/proc/diskstats'): DiskStats[] {
+  return lines(text).map(([line, n]) => {
+    const [major, minor, device = '', ...stats] = fields(line);
+    if (stats.length < MIN_FIELDS) {
+      throw new ParseError(file, n, `expected at least ${MIN_FIELDS} stat fields after the device name, got ${stats.length}`);
+    }
+    return {
+      major: parseNumber(major, file, n),
+      minor: parseNumber(minor, file, n),
+      device,
+      fields: parseNumbers(stats.slice(0, MAX_FIELDS), file, n),
+    };
+  });
+}
+
+export function readDiskstats(procRoot: string): DiskStats[] {
+  const file = join(procRoot, 'diskstats');
+  return parseDiskstats(readFileSync(file, 'utf8'), file);
+}
