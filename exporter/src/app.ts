@@ -4,7 +4,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ExporterConfig } from './config.js';
 import type { Logger } from './log.js';
 import { MetricsRenderer } from './metrics.js';
@@ -41,6 +42,10 @@ export async function startExporter(
   opts: { collectors?: readonly CollectorDefinition[]; processMetrics?: boolean } = {},
 ): Promise<Exporter> {
   const defs = selectCollectors(config.collectors, opts.collectors ?? COLLECTORS);
+  // A missing kernel file only makes its metrics absent, so a wrong root would fail quietly: say it.
+  if (!existsSync(join(config.procRoot, 'stat'))) {
+    log.warn({ procRoot: config.procRoot }, `PERFWATCH_PROC_ROOT=${config.procRoot} has no "stat" file: is procfs mounted there? Most metrics will be absent`);
+  }
   const pipeline = new SnapshotPipeline(config, defs, log);
   const sampler = new Sampler(pipeline, config.intervalSeconds * 1000, log.child({ component: 'sampler' }));
   const renderer = new MetricsRenderer(buildInfo(), opts);

@@ -11,7 +11,8 @@ export const cpu: CollectorDefinition = {
   description: 'per-CPU time by mode, interrupts, context switches, forks, runnable/blocked processes, boot time (/proc/stat)',
   create: () => ({
     collect(ctx) {
-      const stat = readStat(ctx.config.procRoot);
+      const stat = ctx.optional('stat', () => readStat(ctx.config.procRoot));
+      if (!stat) return {};
       const t: Record<string, number[]> = {};
       for (const c of stat.cpus) t[String(c.cpu)] = c.jiffies.map((j) => j / USER_HZ);
       const section: CpuSection = { t };

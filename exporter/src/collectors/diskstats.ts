@@ -3,8 +3,10 @@ import type { CollectorDefinition } from './types.js';
 
 /** /proc/diskstats counts 512-byte sectors whatever the device's sector size (iostats.rst). */
 const SECTOR = 512;
-/** Per DISK_FIELDS position: the factor from the kernel's unit to the base unit. */
-const FACTORS = [1, 1, SECTOR, 1e-3, 1, 1, SECTOR, 1e-3, 1, 1e-3, 1e-3, 1, 1, SECTOR, 1e-3, 1, 1e-3];
+const MS = -1000;
+/** Per DISK_FIELDS position: multiply by the factor, or divide by it when negative (ms -> s,
+ *  where dividing keeps 1234 ms exactly 1.234 s). */
+const FACTORS = [1, 1, SECTOR, MS, 1, 1, SECTOR, MS, 1, MS, MS, 1, 1, SECTOR, MS, 1, MS];
 
 export const diskstats: CollectorDefinition = {
   name: 'diskstats',
@@ -12,10 +14,15 @@ export const diskstats: CollectorDefinition = {
   description: 'every /proc/diskstats field per block device in base units (bytes, seconds); partitions, loop and ram excluded',
   create: () => ({
     collect(ctx) {
+      const stats = ctx.optional('diskstats', () => readDiskstats(ctx.config.procRoot));
+      if (!stats) return {};
       const disk: Record<string, number[]> = {};
-      for (const d of readDiskstats(ctx.config.procRoot)) {
+      for (const d of stats) {
         if (ctx.config.diskExclude.test(d.device)) continue;
-        disk[d.device] = d.fields.slice(0, FACTORS.length).map((v, i) => v * FACTORS[i]!);
+        disk[d.device] = d.fields.slice(0, FACTORS.length).map((v, i) => {
+          const f = FACTORS[i]!;
+          return f < 0 ? v / -f : v * f;
+        });
       }
       return { disk };
     },

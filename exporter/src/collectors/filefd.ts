@@ -7,7 +7,8 @@ export const filefd: CollectorDefinition = {
   description: 'allocated and maximum file handles (/proc/sys/fs/file-nr)',
   create: () => ({
     collect(ctx) {
-      const f = readFileNr(ctx.config.procRoot);
+      const f = ctx.optional('sys/fs/file-nr', () => readFileNr(ctx.config.procRoot));
+      if (!f) return {};
       return { fd: { alloc: f.allocated, max: f.max } };
     },
   }),

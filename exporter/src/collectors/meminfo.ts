@@ -5,5 +5,10 @@ export const meminfo: CollectorDefinition = {
   name: 'meminfo',
   defaultEnabled: true,
   description: 'every /proc/meminfo field, in bytes',
-  create: () => ({ collect: (ctx) => ({ mem: readMeminfo(ctx.config.procRoot) }) }),
+  create: () => ({
+    collect(ctx) {
+      const mem = ctx.optional('meminfo', () => readMeminfo(ctx.config.procRoot));
+      return mem ? { mem } : {};
+    },
+  }),
 };

@@ -7,8 +7,10 @@ export const netdev: CollectorDefinition = {
   description: 'every /proc/net/dev field per interface; lo and veth excluded',
   create: () => ({
     collect(ctx) {
+      const devs = ctx.optional('net/dev', () => readNetDev(ctx.config.procRoot));
+      if (!devs) return {};
       const net: Record<string, number[]> = {};
-      for (const d of readNetDev(ctx.config.procRoot)) {
+      for (const d of devs) {
         if (!ctx.config.netdevExclude.test(d.device)) net[d.device] = d.fields;
       }
       return { net };

@@ -8,8 +8,10 @@ export const sockstat: CollectorDefinition = {
   description: 'socket counts and memory per protocol (/proc/net/sockstat); mem in bytes',
   create: () => ({
     collect(ctx) {
+      const stats = ctx.optional('net/sockstat', () => readSockstat(ctx.config.procRoot));
+      if (!stats) return {};
       const sock: Record<string, number> = {};
-      for (const [proto, kv] of Object.entries(readSockstat(ctx.config.procRoot))) {
+      for (const [proto, kv] of Object.entries(stats)) {
         for (const [key, v] of Object.entries(kv)) {
           // TCP/UDP "mem" is in pages; FRAG "memory" is already bytes.
           if (key === 'mem') sock[`${proto}_mem_bytes`] = v * pageSize();

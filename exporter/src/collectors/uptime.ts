@@ -7,7 +7,8 @@ export const uptime: CollectorDefinition = {
   description: 'seconds since boot and idle seconds (/proc/uptime)',
   create: () => ({
     collect(ctx) {
-      const u = readUptime(ctx.config.procRoot);
+      const u = ctx.optional('uptime', () => readUptime(ctx.config.procRoot));
+      if (!u) return {};
       return { up: { s: u.uptime, idle: u.idle } };
     },
   }),

@@ -5,5 +5,10 @@ export const vmstat: CollectorDefinition = {
   name: 'vmstat',
   defaultEnabled: true,
   description: 'every /proc/vmstat counter',
-  create: () => ({ collect: (ctx) => ({ vm: readVmstat(ctx.config.procRoot) }) }),
+  create: () => ({
+    collect(ctx) {
+      const vm = ctx.optional('vmstat', () => readVmstat(ctx.config.procRoot));
+      return vm ? { vm } : {};
+    },
+  }),
 };
