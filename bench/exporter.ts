@@ -113,7 +113,8 @@ function print(r: Result): void {
 const results: Result[] = [];
 {
   const port = await freePort();
-  const child = spawn(process.execPath, [`${ROOT}exporter/dist/main.js`], {
+  // run as a program, as npm start does, so main.js's shebang flags apply
+  const child = spawn(`${ROOT}exporter/dist/main.js`, [], {
     env: { ...process.env, PERFWATCH_EXPORTER_PORT: String(port), PERFWATCH_EXPORTER_HOST: '127.0.0.1', BACKGROUND_COLLECTION_ENABLED: 'false', PERFWATCH_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

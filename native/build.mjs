@@ -1,5 +1,7 @@
 // Builds the addon with node-gyp when its sources exist. Run by npm as this workspace's
 // install step, and by scripts/ensure.mjs when build/Release/perfwatch_native.node is missing.
+// perf_event_open is Linux-only: elsewhere nothing is built and lib/native.ts reports
+// "native addon not built", so the rest of PerfWatch still installs and runs.
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -7,5 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 if (!existsSync(join(here, 'binding.gyp'))) process.exit(0);
+if (process.platform !== 'linux') {
+  console.log(`@perfwatch/native: not building the perf_event_open addon on ${process.platform} (Linux only)`);
+  process.exit(0);
+}
 const r = spawnSync('npx', ['--no-install', 'node-gyp', 'rebuild'], { cwd: here, stdio: 'inherit' });
 process.exit(r.status ?? 1);

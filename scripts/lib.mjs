@@ -2,7 +2,7 @@
 // fresh clone before anything is installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,6 +52,8 @@ export function ensureBuilt({ quiet = false } = {}) {
   }
   if (!quiet) log('compiling TypeScript (tsc -b)...');
   run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-b']);
+  // started as a program so its shebang's memory flags apply (see exporter/src/main.ts)
+  chmodSync(join(ROOT, 'exporter', 'dist', 'main.js'), 0o755);
   const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
   const revision = git.status === 0 ? git.stdout.trim() : '';
   for (const ws of WORKSPACES) {

@@ -17,8 +17,8 @@ const exporterPort = env.PERFWATCH_EXPORTER_PORT || '9101';
 const services = [
   {
     name: 'exporter',
-    cmd: process.execPath,
-    args: ['exporter/dist/main.js'],
+    cmd: 'exporter/dist/main.js',
+    args: [],
     ready: `http://127.0.0.1:${exporterPort}/health`,
     shows: [`metrics   http://localhost:${exporterPort}/metrics`],
   },

@@ -1,0 +1,83 @@
+/** Shared test helpers: gated child processes and skips that say why. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+/** Skips the current test or hook, printing the reason so a skipped suite is never silent. */
+export function skip(ctx: Mocha.Context, reason: string): never {
+  console.log(`      skipped: ${reason}`);
+  ctx.skip();
+  throw new Error('unreachable');
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+export function haveCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * A child that prints "ready", waits for one line on stdin, then runs `work` (JavaScript for
+ * `node -e`) and exits. Lets a test open counters on the child's pid before the work starts.
+ */
+export interface GatedChild {
+  child: ChildProcess;
+  pid: number;
+  go(): void;
+  exited: Promise<number | null>;
+}
+
+export async function gatedNode(work: string, prefix: readonly string[] = []): Promise<GatedChild> {
+  const script = `process.stdout.write('ready\\n'); process.stdin.once('data', async () => { ${work}; process.exit(0); });`;
+  const argv = [...prefix, process.execPath, '-e', script];
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout?.once('data', () => resolve());
+  });
+  if (child.pid === undefined) throw new Error('child has no pid');
+  return { child, pid: child.pid, go: () => child.stdin?.write('go\n'), exited };
+}
+
+/** A busy loop of `ms` milliseconds, as `node -e` source. */
+export const busyLoop = (ms: number): string => `{ const end = Date.now() + ${ms}; let x = 0; while (Date.now() < end) x++; }`;
+
+export function sumBy<T>(items: readonly T[], f: (t: T) => number): number {
+  return items.reduce((acc, t) => acc + f(t), 0);
+}
+
+/** file: URL of tsx's loader, for `node --import` in child processes. */
+export const TSX_LOADER = import.meta.resolve('tsx');
+
+/** URL of this package's TypeScript entry, for child scripts. */
+export const LIB_URL = new URL('../lib/index.ts', import.meta.url).href;
+
+export interface ChildResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a TypeScript (.mts) script in a fresh node through tsx, optionally behind a command
+ * prefix such as ['runuser', '-u', user, '--'] or ['prlimit', '--nofile=64:64'].
+ */
+export function runTs(script: string, prefix: readonly string[] = [], cwd?: string): ChildResult {
+  const argv = [...prefix, process.execPath, '--import', TSX_LOADER, script];
+  const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', cwd, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
+}
+
+/** The last line of stdout parsed as JSON (child scripts print their result that way). */
+export function lastJson<T>(r: ChildResult): T {
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as T;
+  } catch {
+    throw new Error(`child printed no JSON (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
