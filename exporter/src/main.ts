@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --optimize-for-size --max-semi-space-size=2
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2
 // The flags keep RSS under the 80 MB target (measured in bench/exporter.ts): V8's default 16 MB
 // semi-spaces and glibc's per-thread malloc arenas hold memory the exporter never needs at once.
 import { loadConfig } from './config.js';

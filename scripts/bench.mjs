@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `npm run bench`: builds what is missing, then runs every benchmark and prints its figures
+// (and, where a peer is named, the ratio against it measured in the same run).
+// `npm run bench -- exporter` runs only the named ones.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ensureBuilt, ensureDebianPackages, log, ROOT } from './lib.mjs';
+
+const BENCHES = [
+  { name: 'exporter', file: 'bench/exporter.ts', what: 'CPU per scrape (collect + render), p50/p99 latency, RSS; vs prometheus-node-exporter' },
+  { name: 'perf-read', file: 'native/bench/read-groups.ts', what: 'perf_event group read cost per CPU per collection' },
+];
+
+const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+try {
+  ensureBuilt();
+  ensureDebianPackages([['prometheus-node-exporter', 'prometheus-node-exporter']]);
+} catch (err) {
+  process.stderr.write(`[perfwatch] ${err.message}\n`);
+  process.exit(1);
+}
+
+let failed = 0;
+for (const b of BENCHES) {
+  if (only.length && !only.includes(b.name)) continue;
+  log(`bench ${b.name}: ${b.what}`);
+  const r = spawnSync(process.execPath, ['--conditions=perfwatch-src', '--import', 'tsx', join(ROOT, b.file)], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    log(`bench ${b.name} failed (exit ${r.status})`);
+  }
+}
+process.exit(failed ? 1 : 0);
