@@ -5,7 +5,10 @@ export const netstat: CollectorDefinition = {
   name: 'netstat',
   defaultEnabled: true,
   description: 'TCP, UDP and IP counters from /proc/net/snmp and /proc/net/netstat (fields chosen by PERFWATCH_NETSTAT_FIELDS)',
-  create: () => ({
+  create: () => {
+    // ~300 fields every collection: decide each key once.
+    const wanted = new Map<string, boolean>();
+    return {
     collect(ctx) {
       const { procRoot, netstatFields } = ctx.config;
       const snmp = ctx.optional('net/snmp', () => readNetSnmp(procRoot));
@@ -16,11 +19,14 @@ export const netstat: CollectorDefinition = {
         for (const [proto, fields] of Object.entries(tables ?? {})) {
           for (const [field, v] of Object.entries(fields)) {
             const key = `${proto}_${field}`;
-            if (netstatFields.test(key)) nstat[key] = v;
+            let want = wanted.get(key);
+            if (want === undefined) wanted.set(key, (want = netstatFields.test(key)));
+            if (want) nstat[key] = v;
           }
         }
       }
       return { nstat };
     },
-  }),
+    };
+  },
 };
