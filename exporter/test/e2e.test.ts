@@ -115,6 +115,6 @@ describe('exporter end to end on this machine', function () {
     expect(JSON.parse(nf.body)).to.deep.equal({ error: { code: 'NOT_FOUND', message: 'no route /nope; try /metrics or /health' } });
     const post = await fetch(`${base}/metrics`, { method: 'POST' });
     expect(post.status).to.equal(405);
-    expect((await post.json()).error.code).to.equal('METHOD_NOT_ALLOWED');
+    expect(((await post.json()) as { error: { code: string } }).error.code).to.equal('METHOD_NOT_ALLOWED');
   });
 });
