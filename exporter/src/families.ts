@@ -138,6 +138,24 @@ const NET_METRICS = NETDEV_FIELDS.map((f) => {
 
 const PSI_WINDOWS = ['10s', '60s', '300s'] as const;
 
+// The perf catalog's nanosecond events (native/lib/catalog.ts), which the Snapshot holds in seconds.
+const PERF_SECONDS = new Set(['task-clock', 'cpu-clock']);
+const perfCache = new Map<string, [string, string]>();
+/** perf event -> [name suffix, help]: "cpu-cycles" -> "cpu_cycles_total", "task-clock" -> "task_clock_seconds_total". */
+function perfName(event: string): [string, string] {
+  let r = perfCache.get(event);
+  if (!r) {
+    const seconds = PERF_SECONDS.has(event);
+    const base = event.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
+    r = [`${base}${seconds ? '_seconds' : ''}_total`, `perf event ${event}${seconds ? ' in seconds' : ''}, counted since the exporter opened it, scaled for multiplexing (raw x enabled / running).`];
+    perfCache.set(event, r);
+  }
+  return r;
+}
+
+const PERF_RATIO_HELP = 'Share of its enabled time the event was counted (running / enabled): 1 = exact, below 1 = multiplexed and scaled.';
+const PERF_AVAILABLE_HELP = '1 when the event is counted on every online CPU; 0 when not, with the reason (docs/perf.md).';
+
 /** The families of one Snapshot, in collector order. */
 export function snapshotFamilies(s: Snapshot): Family[] {
   const f = new Families();
@@ -253,6 +271,35 @@ export function snapshotFamilies(s: Snapshot): Family[] {
   if (s.fd) {
     f.add('perfwatch_filefd_allocated', 'gauge', 'Allocated file handles.', s.fd.alloc);
     f.add('perfwatch_filefd_maximum', 'gauge', 'Maximum file handles (fs.file-max).', s.fd.max);
+  }
+
+  if (s.perf) {
+    // System-wide counts and per-cgroup counts are separate families, so summing one never adds
+    // the other in twice (a cgroup's tasks are also in the system-wide counts).
+    const p = s.perf;
+    const cgroups = Object.entries(p.cg ?? {});
+    p.ev.forEach((event, i) => {
+      const [name, help] = perfName(event);
+      for (const [cpu, v] of Object.entries(p.c)) f.add(`perfwatch_perf_${name}`, 'counter', `${help} Per CPU, system-wide.`, v[i] ?? undefined, { cpu });
+    });
+    p.ev.forEach((event, i) => {
+      for (const [cpu, v] of Object.entries(p.r)) f.add('perfwatch_perf_scaling_ratio', 'gauge', PERF_RATIO_HELP, v[i] ?? undefined, { event, cpu });
+    });
+    for (const event of p.ev) f.add('perfwatch_perf_event_available', 'gauge', PERF_AVAILABLE_HELP, p.un[event] === undefined ? 1 : 0, { event, reason: p.un[event] ?? '' });
+    p.ev.forEach((event, i) => {
+      const [name, help] = perfName(event);
+      for (const [cgroup, g] of cgroups) {
+        for (const [cpu, v] of Object.entries(g.c)) f.add(`perfwatch_perf_cgroup_${name}`, 'counter', `${help} Per CPU, tasks of the cgroup only.`, v[i] ?? undefined, { cgroup, cpu });
+      }
+    });
+    p.ev.forEach((event, i) => {
+      for (const [cgroup, g] of cgroups) {
+        for (const [cpu, v] of Object.entries(g.r)) f.add('perfwatch_perf_cgroup_scaling_ratio', 'gauge', PERF_RATIO_HELP, v[i] ?? undefined, { cgroup, event, cpu });
+      }
+    });
+    for (const [cgroup, g] of cgroups) {
+      for (const event of p.ev) f.add('perfwatch_perf_cgroup_event_available', 'gauge', `${PERF_AVAILABLE_HELP} For the cgroup.`, g.un[event] === undefined ? 1 : 0, { cgroup, event, reason: g.un[event] ?? '' });
+    }
   }
 
   return f.list;

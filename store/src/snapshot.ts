@@ -94,6 +94,29 @@ export interface FsEntry {
   err?: string;
 }
 
+/**
+ * Counts of one perf target (system-wide, or one cgroup), per CPU. Counters run from when the
+ * exporter opened them (not from boot); a re-opened counter continues from its last value.
+ */
+export interface PerfCounts {
+  /** cpu id -> count per `PerfSection.ev` entry, scaled for multiplexing (raw x enabled / running);
+   *  task-clock and cpu-clock in seconds; null where that event is not counted on that CPU. */
+  c: Record<string, (number | null)[]>;
+  /** cpu id -> scaling ratio (running / enabled; 1 = never multiplexed) per `ev` entry; null where
+   *  not counted or nothing was enabled yet (a cgroup that has not run on that CPU). */
+  r: Record<string, (number | null)[]>;
+  /** event -> why it is not counted on every online CPU (a reason such as "not supported",
+   *  "permission", "fd budget"; docs/perf.md); events counted everywhere are absent. */
+  un: Record<string, string>;
+}
+
+export interface PerfSection extends PerfCounts {
+  /** the configured events (PERFWATCH_PERF_EVENTS) in order: the positions of every c and r array. */
+  ev: string[];
+  /** cgroup directory (PERFWATCH_PERF_CGROUPS) -> what that cgroup's tasks counted, same layout. */
+  cg?: Record<string, PerfCounts>;
+}
+
 export interface Snapshot {
   v: typeof SNAPSHOT_VERSION;
   host: string;
@@ -122,4 +145,6 @@ export interface Snapshot {
   psi?: Partial<Record<PsiResource, { some?: PsiLine; full?: PsiLine }>>;
   /** /proc/sys/fs/file-nr. */
   fd?: { alloc: number; max: number };
+  /** perf_event_open counters per CPU (and per configured cgroup), with why an event is not counted. */
+  perf?: PerfSection;
 }

@@ -7,6 +7,7 @@ import { loadavg } from './loadavg.js';
 import { meminfo } from './meminfo.js';
 import { netdev } from './netdev.js';
 import { netstat } from './netstat.js';
+import { perf } from './perf.js';
 import { pressure } from './pressure.js';
 import { sockstat } from './sockstat.js';
 import type { CollectorDefinition } from './types.js';
@@ -15,7 +16,7 @@ import { vmstat } from './vmstat.js';
 
 /** Every collector, in the order their metrics appear on /metrics. */
 export const COLLECTORS: readonly CollectorDefinition[] = [
-  cpu, meminfo, loadavg, vmstat, uptime, diskstats, netdev, netstat, sockstat, filesystem, pressure, filefd,
+  cpu, meminfo, loadavg, vmstat, uptime, diskstats, netdev, netstat, sockstat, filesystem, pressure, filefd, perf,
 ];
 
 /** The collectors PERFWATCH_COLLECTORS names, or the default set when it is unset. */
