@@ -19,6 +19,22 @@ export interface Family {
 
 const NO_LABELS: Labels = {};
 
+// Label sets repeat every scrape ({cpu:"3",mode:"idle"}): intern them, so a scrape allocates no
+// label objects and the exposition formats each set once. Bounded in case names churn.
+const labelSets = new Map<string, Labels>();
+const MAX_LABEL_SETS = 50_000;
+function L(...kv: string[]): Labels {
+  const key = kv.join('\u0000');
+  let l = labelSets.get(key);
+  if (!l) {
+    if (labelSets.size >= MAX_LABEL_SETS) labelSets.clear();
+    l = {};
+    for (let i = 0; i < kv.length; i += 2) l[kv[i]!] = kv[i + 1]!;
+    labelSets.set(key, l);
+  }
+  return l;
+}
+
 class Families {
   readonly list: Family[] = [];
   private readonly byName = new Map<string, Family>();
@@ -93,15 +109,40 @@ function vmIsGauge(name: string): boolean {
 // /proc/net/snmp values that are settings or current counts, not event counters.
 const NSTAT_GAUGES = new Set(['Ip_Forwarding', 'Ip_DefaultTTL', 'Tcp_RtoAlgorithm', 'Tcp_RtoMin', 'Tcp_RtoMax', 'Tcp_MaxConn', 'Tcp_CurrEstab']);
 
-const nstatCache = new Map<string, [string, Family['type']]>();
-function nstatName(key: string): [string, Family['type']] {
+const nstatCache = new Map<string, [string, Family['type'], string]>();
+function nstatName(key: string): [string, Family['type'], string] {
   let r = nstatCache.get(key);
   if (!r) {
     const i = key.indexOf('_');
     const proto = key.slice(0, i).toLowerCase();
     const gauge = NSTAT_GAUGES.has(key);
-    r = [`perfwatch_netstat_${proto}_${snake(key.slice(i + 1))}${gauge ? '' : '_total'}`, gauge ? 'gauge' : 'counter'];
+    r = [
+      `perfwatch_netstat_${proto}_${snake(key.slice(i + 1))}${gauge ? '' : '_total'}`,
+      gauge ? 'gauge' : 'counter',
+      `/proc/net/snmp or /proc/net/netstat ${key.replace('_', ' ')}.`,
+    ];
     nstatCache.set(key, r);
+  }
+  return r;
+}
+
+const vmCache = new Map<string, [string, Family['type'], string]>();
+function vmName(name: string): [string, Family['type'], string] {
+  let r = vmCache.get(name);
+  if (!r) {
+    const gauge = vmIsGauge(name);
+    r = [`perfwatch_vmstat_${VM_RENAMES[name] ?? name}${gauge ? '' : '_total'}`, gauge ? 'gauge' : 'counter', `/proc/vmstat ${name}.`];
+    vmCache.set(name, r);
+  }
+  return r;
+}
+
+const sockCache = new Map<string, [string, string]>();
+function sockName(key: string): [string, string] {
+  let r = sockCache.get(key);
+  if (!r) {
+    r = [`perfwatch_sockstat_${key.toLowerCase()}`, `/proc/net/sockstat ${key.replace('_', ' ').replace(/_bytes$/, ' (bytes)')}.`];
+    sockCache.set(key, r);
   }
   return r;
 }
@@ -161,22 +202,22 @@ export function snapshotFamilies(s: Snapshot): Family[] {
   const f = new Families();
 
   for (const [collector, st] of Object.entries(s.col)) {
-    f.add('perfwatch_scrape_collector_duration_seconds', 'gauge', 'How long the collector took in the last collection.', st.s, { collector });
+    f.add('perfwatch_scrape_collector_duration_seconds', 'gauge', 'How long the collector took in the last collection.', st.s, L('collector', collector));
   }
   for (const [collector, st] of Object.entries(s.col)) {
-    f.add('perfwatch_scrape_collector_success', 'gauge', '1 when the collector succeeded in the last collection, 0 when it failed.', st.ok ? 1 : 0, { collector });
+    f.add('perfwatch_scrape_collector_success', 'gauge', '1 when the collector succeeded in the last collection, 0 when it failed.', st.ok ? 1 : 0, L('collector', collector));
   }
 
   if (s.cpu) {
     const c = s.cpu;
     for (const [cpu, t] of Object.entries(c.t)) {
       for (let i = 0; i < 8 && i < t.length; i++) {
-        f.add('perfwatch_cpu_seconds_total', 'counter', 'Seconds each CPU spent in each mode (user and nice include guest time).', t[i], { cpu, mode: CPU_MODES[i]! });
+        f.add('perfwatch_cpu_seconds_total', 'counter', 'Seconds each CPU spent in each mode (user and nice include guest time).', t[i], L('cpu', cpu, 'mode', CPU_MODES[i]!));
       }
     }
     for (const [cpu, t] of Object.entries(c.t)) {
-      if (t.length > 8) f.add('perfwatch_cpu_guest_seconds_total', 'counter', 'Seconds each CPU spent running guests (already counted in user and nice).', t[8], { cpu, mode: 'user' });
-      if (t.length > 9) f.add('perfwatch_cpu_guest_seconds_total', 'counter', 'Seconds each CPU spent running guests (already counted in user and nice).', t[9], { cpu, mode: 'nice' });
+      if (t.length > 8) f.add('perfwatch_cpu_guest_seconds_total', 'counter', 'Seconds each CPU spent running guests (already counted in user and nice).', t[8], L('cpu', cpu, 'mode', 'user'));
+      if (t.length > 9) f.add('perfwatch_cpu_guest_seconds_total', 'counter', 'Seconds each CPU spent running guests (already counted in user and nice).', t[9], L('cpu', cpu, 'mode', 'nice'));
     }
     f.add('perfwatch_system_interrupts_total', 'counter', 'Interrupts serviced since boot.', c.intr);
     f.add('perfwatch_system_context_switches_total', 'counter', 'Context switches since boot.', c.ctxt);
@@ -203,8 +244,8 @@ export function snapshotFamilies(s: Snapshot): Family[] {
 
   if (s.vm) {
     for (const [name, v] of Object.entries(s.vm)) {
-      const gauge = vmIsGauge(name);
-      f.add(`perfwatch_vmstat_${VM_RENAMES[name] ?? name}${gauge ? '' : '_total'}`, gauge ? 'gauge' : 'counter', `/proc/vmstat ${name}.`, v);
+      const [metric, type, help] = vmName(name);
+      f.add(metric, type, help, v);
     }
   }
 
@@ -216,7 +257,7 @@ export function snapshotFamilies(s: Snapshot): Family[] {
   if (s.disk) {
     const disks = Object.entries(s.disk);
     DISK_METRICS.forEach(([name, type, help], i) => {
-      for (const [device, vals] of disks) f.add(name, type, help, vals[i], { device });
+      for (const [device, vals] of disks) f.add(name, type, help, vals[i], L('device', device));
     });
     void DISK_FIELDS;
   }
@@ -224,26 +265,27 @@ export function snapshotFamilies(s: Snapshot): Family[] {
   if (s.net) {
     const ifaces = Object.entries(s.net);
     NET_METRICS.forEach(([name, help], i) => {
-      for (const [device, vals] of ifaces) f.add(name, 'counter', help, vals[i], { device });
+      for (const [device, vals] of ifaces) f.add(name, 'counter', help, vals[i], L('device', device));
     });
   }
 
   if (s.nstat) {
     for (const [key, v] of Object.entries(s.nstat)) {
-      const [name, type] = nstatName(key);
-      f.add(name, type, `/proc/net/snmp or /proc/net/netstat ${key.replace('_', ' ')}.`, v);
+      const [name, type, help] = nstatName(key);
+      f.add(name, type, help, v);
     }
   }
 
   if (s.sock) {
     for (const [key, v] of Object.entries(s.sock)) {
-      f.add(`perfwatch_sockstat_${key.toLowerCase()}`, 'gauge', `/proc/net/sockstat ${key.replace('_', ' ').replace(/_bytes$/, ' (bytes)')}.`, v);
+      const [name, help] = sockName(key);
+      f.add(name, 'gauge', help, v);
     }
   }
 
   if (s.fs) {
     const ok = s.fs.filter((e) => e.err === undefined);
-    const fsLabels = (e: (typeof s.fs)[number]) => ({ device: e.dev, mountpoint: e.mp, fstype: e.type });
+    const fsLabels = (e: (typeof s.fs)[number]) => L('device', e.dev, 'mountpoint', e.mp, 'fstype', e.type);
     for (const e of ok) f.add('perfwatch_filesystem_size_bytes', 'gauge', 'Filesystem size.', e.size, fsLabels(e));
     for (const e of ok) f.add('perfwatch_filesystem_free_bytes', 'gauge', 'Free space, including blocks reserved for root.', e.free, fsLabels(e));
     for (const e of ok) f.add('perfwatch_filesystem_avail_bytes', 'gauge', 'Space available to unprivileged users.', e.avail, fsLabels(e));
@@ -257,13 +299,13 @@ export function snapshotFamilies(s: Snapshot): Family[] {
     for (const [resource, kinds] of Object.entries(s.psi)) {
       for (const kind of ['some', 'full'] as const) {
         const l = kinds?.[kind];
-        if (l) f.add('perfwatch_pressure_stalled_seconds_total', 'counter', 'Time some or all non-idle tasks were stalled on the resource (PSI total).', l[3], { resource, kind });
+        if (l) f.add('perfwatch_pressure_stalled_seconds_total', 'counter', 'Time some or all non-idle tasks were stalled on the resource (PSI total).', l[3], L('resource', resource, 'kind', kind));
       }
     }
     for (const [resource, kinds] of Object.entries(s.psi)) {
       for (const kind of ['some', 'full'] as const) {
         const l = kinds?.[kind];
-        if (l) PSI_WINDOWS.forEach((window, i) => f.add('perfwatch_pressure_stalled_ratio', 'gauge', 'Share of time stalled on the resource, averaged over the window (PSI avg).', l[i], { resource, kind, window }));
+        if (l) PSI_WINDOWS.forEach((window, i) => f.add('perfwatch_pressure_stalled_ratio', 'gauge', 'Share of time stalled on the resource, averaged over the window (PSI avg).', l[i], L('resource', resource, 'kind', kind, 'window', window)));
       }
     }
   }
@@ -280,25 +322,25 @@ export function snapshotFamilies(s: Snapshot): Family[] {
     const cgroups = Object.entries(p.cg ?? {});
     p.ev.forEach((event, i) => {
       const [name, help] = perfName(event);
-      for (const [cpu, v] of Object.entries(p.c)) f.add(`perfwatch_perf_${name}`, 'counter', `${help} Per CPU, system-wide.`, v[i] ?? undefined, { cpu });
+      for (const [cpu, v] of Object.entries(p.c)) f.add(`perfwatch_perf_${name}`, 'counter', `${help} Per CPU, system-wide.`, v[i] ?? undefined, L('cpu', cpu));
     });
     p.ev.forEach((event, i) => {
-      for (const [cpu, v] of Object.entries(p.r)) f.add('perfwatch_perf_scaling_ratio', 'gauge', PERF_RATIO_HELP, v[i] ?? undefined, { event, cpu });
+      for (const [cpu, v] of Object.entries(p.r)) f.add('perfwatch_perf_scaling_ratio', 'gauge', PERF_RATIO_HELP, v[i] ?? undefined, L('event', event, 'cpu', cpu));
     });
-    for (const event of p.ev) f.add('perfwatch_perf_event_available', 'gauge', PERF_AVAILABLE_HELP, p.un[event] === undefined ? 1 : 0, { event, reason: p.un[event] ?? '' });
+    for (const event of p.ev) f.add('perfwatch_perf_event_available', 'gauge', PERF_AVAILABLE_HELP, p.un[event] === undefined ? 1 : 0, L('event', event, 'reason', p.un[event] ?? ''));
     p.ev.forEach((event, i) => {
       const [name, help] = perfName(event);
       for (const [cgroup, g] of cgroups) {
-        for (const [cpu, v] of Object.entries(g.c)) f.add(`perfwatch_perf_cgroup_${name}`, 'counter', `${help} Per CPU, tasks of the cgroup only.`, v[i] ?? undefined, { cgroup, cpu });
+        for (const [cpu, v] of Object.entries(g.c)) f.add(`perfwatch_perf_cgroup_${name}`, 'counter', `${help} Per CPU, tasks of the cgroup only.`, v[i] ?? undefined, L('cgroup', cgroup, 'cpu', cpu));
       }
     });
     p.ev.forEach((event, i) => {
       for (const [cgroup, g] of cgroups) {
-        for (const [cpu, v] of Object.entries(g.r)) f.add('perfwatch_perf_cgroup_scaling_ratio', 'gauge', PERF_RATIO_HELP, v[i] ?? undefined, { cgroup, event, cpu });
+        for (const [cpu, v] of Object.entries(g.r)) f.add('perfwatch_perf_cgroup_scaling_ratio', 'gauge', PERF_RATIO_HELP, v[i] ?? undefined, L('cgroup', cgroup, 'event', event, 'cpu', cpu));
       }
     });
     for (const [cgroup, g] of cgroups) {
-      for (const event of p.ev) f.add('perfwatch_perf_cgroup_event_available', 'gauge', `${PERF_AVAILABLE_HELP} For the cgroup.`, g.un[event] === undefined ? 1 : 0, { cgroup, event, reason: g.un[event] ?? '' });
+      for (const event of p.ev) f.add('perfwatch_perf_cgroup_event_available', 'gauge', `${PERF_AVAILABLE_HELP} For the cgroup.`, g.un[event] === undefined ? 1 : 0, L('cgroup', cgroup, 'event', event, 'reason', g.un[event] ?? ''));
     }
   }
 

@@ -1,10 +1,12 @@
 /**
- * /metrics rendering: prom-client registries for the process's own metrics plus the families of
- * the current Snapshot. Two registries, one per exposition format, because prom-client renames
- * counters in place when it renders OpenMetrics and so one metric object cannot serve both.
+ * /metrics rendering: the families of the current Snapshot (exposition.ts) followed by
+ * prom-client's registry of the process's own metrics, build info and the metrics other
+ * components add. Two registries, one per exposition format, because prom-client renames counters
+ * in place when it renders OpenMetrics and so one metric object cannot serve both.
  */
 import { collectDefaultMetrics, Gauge, Registry, type Metric } from 'prom-client';
 import type { Snapshot } from '@perfwatch/store';
+import { writeFamilies } from './exposition.js';
 import { snapshotFamilies, type Family } from './families.js';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -15,8 +17,8 @@ export interface BuildInfo {
   revision: string;
 }
 
-/** A Snapshot family in the shape prom-client's Registry renders. */
-class FamilyMetric {
+/** A Snapshot family in the shape prom-client's Registry renders (the reference in tests). */
+export class FamilyMetric {
   name: string;
   readonly help: string;
   readonly type: Family['type'];
@@ -69,16 +71,21 @@ export class MetricsRenderer {
 
   async render(snap: Snapshot | undefined, openMetrics: boolean): Promise<{ contentType: string; body: string }> {
     const base = openMetrics ? this.registries.om : this.registries.prom;
-    const dynamic = registry(openMetrics);
-    if (snap) for (const fam of snapshotFamilies(snap)) dynamic.registerMetric(new FamilyMetric(fam) as unknown as Metric);
-    const merged = Registry.merge([dynamic, base]);
-    return { contentType: base.contentType, body: await merged.metrics() };
+    const rest = await base.metrics();
+    if (!snap) return { contentType: base.contentType, body: rest };
+    const families = writeFamilies(snapshotFamilies(snap), openMetrics);
+    return { contentType: base.contentType, body: `${families}${openMetrics ? '\n' : '\n\n'}${rest}` };
   }
 }
 
 /** Only the Snapshot's families, in the Prometheus text format: what the golden files pin. */
-export async function renderSnapshotText(snap: Snapshot): Promise<string> {
-  const reg = new Registry();
-  for (const fam of snapshotFamilies(snap)) reg.registerMetric(new FamilyMetric(fam) as unknown as Metric);
+export function renderSnapshotText(snap: Snapshot): string {
+  return `${writeFamilies(snapshotFamilies(snap), false)}\n`;
+}
+
+/** The same through prom-client's own Registry: the reference exposition.ts is tested against. */
+export async function renderWithPromClient(families: readonly Family[], openMetrics: boolean): Promise<string> {
+  const reg = registry(openMetrics);
+  for (const fam of families) reg.registerMetric(new FamilyMetric(fam) as unknown as Metric);
   return reg.metrics();
 }
