@@ -1,0 +1,170 @@
+/**
+ * The SQL side of writing snapshots: one statement per batch that inserts every snapshot
+ * (ON CONFLICT DO NOTHING on (host_id, ts), so a replayed snapshot is written once) and moves
+ * each host's first_seen / last_seen once per batch. The statement is atomic: a process killed
+ * mid-batch leaves nothing of that batch behind.
+ *
+ * The batch travels as one JSON parameter, [[host_id, ts, snapshot], ...]: measured here against
+ * a multi-row VALUES list and unnest() of arrays it was the fastest on one connection and on four.
+ */
+import type pg from 'pg';
+import { poolLogger } from './db.js';
+import { StoreError, sqlState, wrapPgError } from './errors.js';
+import { ensurePartitions, utcDay } from './partitions.js';
+import type { Snapshot } from './snapshot.js';
+
+/** What insertSnapshots needs of a snapshot; a full Snapshot has it. */
+export type SnapshotLike = Pick<Snapshot, 'host' | 'ts'>;
+
+export interface InsertResult {
+  /** rows written by this call. */
+  inserted: number;
+  /** snapshots already in the database (a replay), skipped. */
+  duplicates: number;
+}
+
+/** Per-pool caches: host name -> id, and the UTC days whose partitions are known to exist. */
+interface Cache {
+  hosts: Map<string, number>;
+  days: Set<string>;
+}
+const CACHES = new WeakMap<pg.Pool, Cache>();
+
+function cacheOf(pool: pg.Pool): Cache {
+  let c = CACHES.get(pool);
+  if (!c) {
+    c = { hosts: new Map(), days: new Set() };
+    CACHES.set(pool, c);
+  }
+  return c;
+}
+
+/** Forgets cached host ids and partition days (after a host was deleted or partitions dropped). */
+export function clearWriterCache(pool: pg.Pool): void {
+  CACHES.delete(pool);
+}
+
+const MAX_HOST_LENGTH = 253;
+
+/** Why a snapshot cannot be stored at all (undefined when it can). */
+export function invalidSnapshotReason(s: unknown): string | undefined {
+  if (typeof s !== 'object' || s === null) return 'not an object';
+  const { host, ts } = s as { host?: unknown; ts?: unknown };
+  if (typeof host !== 'string' || host === '' || host.length > MAX_HOST_LENGTH) return `host must be a non-empty string of at most ${MAX_HOST_LENGTH} characters`;
+  if (typeof ts !== 'number' || !Number.isFinite(ts) || Number.isNaN(new Date(ts).getTime())) return 'ts must be a finite number of Unix milliseconds';
+  return undefined;
+}
+
+/** Host ids for names, registering the new ones (first_seen / last_seen are set by the insert). */
+async function hostIds(pool: pg.Pool, names: string[]): Promise<Map<string, number>> {
+  const cache = cacheOf(pool).hosts;
+  const out = new Map<string, number>();
+  let missing = names.filter((n) => {
+    const id = cache.get(n);
+    if (id !== undefined) out.set(n, id);
+    return id === undefined;
+  });
+  // A second round covers a host another process registered between our INSERT and SELECT.
+  for (let round = 0; round < 2 && missing.length; round++) {
+    let r;
+    try {
+      r = await pool.query<{ id: number; name: string }>(
+        `WITH ins AS (
+           INSERT INTO hosts (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING RETURNING id, name)
+         SELECT id, name FROM ins
+         UNION ALL
+         SELECT id, name FROM hosts WHERE name = ANY($1::text[])`,
+        [missing],
+      );
+    } catch (err) {
+      throw wrapPgError(err, `registering hosts ${missing.join(', ')}`);
+    }
+    for (const row of r.rows) {
+      cache.set(row.name, row.id);
+      out.set(row.name, row.id);
+    }
+    missing = missing.filter((n) => !out.has(n));
+  }
+  if (missing.length) {
+    // The name exists (the INSERT conflicted) but this role cannot see the row: row-level
+    // security gives it to another exporter role (docs/storage.md).
+    throw new StoreError('HOST_NOT_WRITABLE', `host ${missing.map((n) => `"${n}"`).join(', ')} is registered to another database role; this role may not write its snapshots`);
+  }
+  return out;
+}
+
+/** Makes sure the day partitions of these UTC days exist (and the next day's, ahead). */
+async function ensureDays(pool: pg.Pool, days: Iterable<string>, force = false): Promise<void> {
+  const known = cacheOf(pool).days;
+  for (const day of days) {
+    if (!force && known.has(day)) continue;
+    const created = await ensurePartitions(pool, new Date(`${day}T00:00:00Z`), 2);
+    if (created) poolLogger(pool).info({ day, created }, `created ${created} snapshot partition(s) from ${day}`);
+    known.add(day);
+  }
+}
+
+const INSERT_SQL = `
+WITH ins AS (
+  INSERT INTO snapshots (host_id, ts, data)
+  SELECT (e->>0)::int, (e->>1)::timestamptz, e->2
+    FROM jsonb_array_elements($1::jsonb) AS e
+  ON CONFLICT (host_id, ts) DO NOTHING
+  RETURNING host_id, ts),
+agg AS (
+  SELECT host_id, min(ts) AS lo, max(ts) AS hi, count(*) AS n FROM ins GROUP BY host_id),
+upd AS (
+  UPDATE hosts h
+     SET first_seen = LEAST(h.first_seen, agg.lo), last_seen = GREATEST(h.last_seen, agg.hi)
+    FROM agg
+   WHERE h.id = agg.host_id
+     AND (h.first_seen IS NULL OR h.first_seen > agg.lo OR h.last_seen IS NULL OR h.last_seen < agg.hi)
+  RETURNING 1)
+SELECT coalesce(sum(n), 0)::int AS inserted FROM agg`;
+
+/**
+ * Writes a batch of snapshots in one statement; returns how many were new. Idempotent: writing the
+ * same batch again inserts nothing. Throws StoreError: DB_UNAVAILABLE (transient: retry or spool),
+ * DB_DATA_REJECTED (a snapshot the server refuses, e.g. a \u0000 in a string), INVALID_ARGUMENT
+ * (no host or ts), HOST_NOT_WRITABLE.
+ */
+export async function insertSnapshots(pool: pg.Pool, batch: readonly SnapshotLike[]): Promise<InsertResult> {
+  if (batch.length === 0) return { inserted: 0, duplicates: 0 };
+  batch.forEach((s, i) => {
+    const why = invalidSnapshotReason(s);
+    if (why) throw new StoreError('INVALID_ARGUMENT', `snapshot ${i} of the batch cannot be stored: ${why}`);
+  });
+
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    const ids = await hostIds(pool, [...new Set(batch.map((s) => s.host))]);
+    await ensureDays(pool, new Set(batch.map((s) => utcDay(s.ts))));
+    // Rows in key order: two batches that overlap lock the same keys in the same order.
+    const rows = batch
+      .map((s) => ({ id: ids.get(s.host)!, ts: s.ts, s }))
+      .sort((a, b) => a.id - b.id || a.ts - b.ts);
+    const param = `[${rows.map((r) => `[${r.id},"${new Date(r.ts).toISOString()}",${JSON.stringify(r.s)}]`).join(',')}]`;
+    try {
+      const r = await pool.query<{ inserted: number }>(INSERT_SQL, [param]);
+      const inserted = r.rows[0]?.inserted ?? 0;
+      return { inserted, duplicates: batch.length - inserted };
+    } catch (err) {
+      const state = sqlState(err);
+      if (attempt < 3) {
+        if (state === '23514' && /no partition/i.test((err as Error).message)) {
+          // A partition dropped (retention) or never made: create it and try again.
+          await ensureDays(pool, new Set(batch.map((s) => utcDay(s.ts))), true);
+          continue;
+        }
+        if (state === '23503') {
+          // A cached host id whose host was deleted meanwhile.
+          clearWriterCache(pool);
+          continue;
+        }
+        if (state === '40P01' || state === '40001') continue;
+      }
+      throw wrapPgError(err, `writing ${batch.length} snapshot(s)`);
+    }
+  }
+}

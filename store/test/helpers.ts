@@ -1,0 +1,172 @@
+/**
+ * Real-Postgres test helpers. The server: TEST_DATABASE_URL when set, else the machine's
+ * PostgreSQL at postgres://postgres@127.0.0.1:5432/postgres, else (when that does not answer) an
+ * embedded PostgreSQL started once for the whole run. Each test file takes its own schema
+ * (testSchema) or database (testDatabase), dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createPool, migrate, startEmbeddedPostgres, type EmbeddedPostgres, type Logger, type StoreOptions } from '../src/index.js';
+
+export const SERVICE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+let server: Promise<{ url: string; kind: string }> | undefined;
+const cleanups: (() => Promise<void>)[] = [];
+
+// Root-level hook: runs once after every file of the run.
+after(async function () {
+  this.timeout(60_000);
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+async function answers(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/** The server tests use, and what it is ("TEST_DATABASE_URL", "service", "embedded"). */
+export function testServer(): Promise<{ url: string; kind: string }> {
+  server ??= (async () => {
+    const env = process.env.TEST_DATABASE_URL;
+    if (env) return { url: env, kind: 'TEST_DATABASE_URL' };
+    if (await answers(SERVICE_URL)) return { url: SERVICE_URL, kind: 'service' };
+    const e = await startTestEmbedded();
+    return { url: e.url, kind: 'embedded' };
+  })();
+  return server;
+}
+
+/** A unique lower-case name with a prefix (schemas, databases, roles). */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+}
+
+/** A free TCP port on 127.0.0.1 (free when asked; the caller binds it soon after). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A temporary directory for embedded data: mode 0755, since the server runs as user postgres when
+ * the tests run as root. Removed by the returned function.
+ */
+export function tempDir(prefix = 'perfwatch-test-'): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Starts an embedded PostgreSQL 17 with its data in <temp dir>/pg, on a free port; stopped and
+ * removed after the run (or by the caller, with keep).
+ */
+export async function startTestEmbedded(opts: { log?: Logger; keep?: boolean } = {}): Promise<EmbeddedPostgres> {
+  const tmp = tempDir('perfwatch-pg-');
+  const e = await startEmbeddedPostgres({ dataDir: join(tmp.dir, 'pg'), port: await freePort() }, opts.log);
+  if (!opts.keep) {
+    cleanups.push(async () => {
+      await e.stop();
+      tmp.remove();
+    });
+  }
+  return e;
+}
+
+/** Runs fn after the whole run (stopping servers, removing directories). */
+export function afterRun(fn: () => Promise<void> | void): void {
+  cleanups.push(async () => fn());
+}
+
+export interface TestSchema {
+  url: string;
+  schema: string;
+  pool: pg.Pool;
+  /** drops the schema (CASCADE) and ends the pool; also run after the test run. */
+  drop(): Promise<void>;
+}
+
+/** A fresh schema on the test server (or on url), with a pool whose search_path is it. Optionally migrated. */
+export async function testSchema(opts: { url?: string; migrate?: boolean; prefix?: string; pool?: Partial<StoreOptions> } = {}): Promise<TestSchema> {
+  const url = opts.url ?? (await testServer()).url;
+  const schema = uniqueName(opts.prefix ?? 't');
+  const pool = createPool({ databaseUrl: url, schema, ...opts.pool });
+  if (opts.migrate) await migrate(pool);
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await pool.end().catch(() => undefined);
+  };
+  cleanups.push(drop);
+  return { url, schema, pool, drop };
+}
+
+/** A fresh database on the test server (or on url's server); dropped afterwards. */
+export async function testDatabase(opts: { url?: string } = {}): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const base = opts.url ?? (await testServer()).url;
+  const name = uniqueName('perfwatch_test');
+  const admin = new pg.Client(base);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    const c = new pg.Client(base);
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
+    await c.end();
+  };
+  cleanups.push(drop);
+  return { url: u.toString(), name, drop };
+}
+
+/** A snapshot as the exporter makes it, small but of the real shape; `seq` varies the values. */
+export function fakeSnapshot(host: string, ts: number, seq = 0): import('../src/index.js').Snapshot {
+  return {
+    v: 1,
+    host,
+    ts,
+    iv: 5,
+    col: { cpu: { ok: true, s: 0.0012 }, meminfo: { ok: true, s: 0.0004 } },
+    cpu: { t: { '0': [100 + seq, 1, 50 + seq, 1000 + seq, 2, 0, 1, 0, 0, 0], '1': [90 + seq, 1, 40, 1010 + seq, 3, 0, 1, 0, 0, 0] }, ctxt: 1_000_000 + seq, intr: 2_000_000 + seq },
+    mem: { MemTotal: 8_000_000_000, MemAvailable: 4_000_000_000 - seq },
+    load: { l: [0.5, 0.4, 0.3] },
+  };
+}
+
+/** Silent logger recording warnings and errors (to assert on them). */
+export function recordingLogger(): Logger & { lines: { level: string; msg: string; obj: object }[] } {
+  const lines: { level: string; msg: string; obj: object }[] = [];
+  const mk =
+    (level: string) =>
+    (a: object | string, b?: string): void => {
+      lines.push(typeof a === 'string' ? { level, msg: a, obj: {} } : { level, msg: b ?? '', obj: a });
+    };
+  const log = { error: mk('error'), warn: mk('warn'), info: mk('info'), debug: () => undefined, child: () => log, lines };
+  return log;
+}
