@@ -10,6 +10,7 @@ const SUITES = [
   { name: 'native', spec: 'native/test/**/*.test.ts' },
   { name: 'store', spec: 'store/test/**/*.test.ts' },
   { name: 'exporter', spec: 'exporter/test/**/*.test.ts' },
+  { name: 'api', spec: 'api/test/**/*.test.ts' },
 ];
 
 // Which suites to run: `npm test -- exporter native` runs those only.
