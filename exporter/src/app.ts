@@ -14,6 +14,8 @@ import { createExporterServer } from './server.js';
 import { SnapshotPipeline } from './snapshot.js';
 import { COLLECTORS, selectCollectors } from './collectors/registry.js';
 import type { CollectorDefinition } from './collectors/types.js';
+import { ConfigError, errorMessage } from './errors.js';
+import type { RunningWriter } from './writer.js';
 
 /** Version from package.json; revision from build-info.json, which scripts/ensure.mjs writes at build. */
 export function buildInfo(): { version: string; revision: string } {
@@ -29,6 +31,8 @@ export function buildInfo(): { version: string; revision: string } {
 
 export interface Exporter {
   sampler: Sampler;
+  /** the database writer, when DATABASE_URL is set. */
+  db: RunningWriter | undefined;
   renderer: MetricsRenderer;
   pipeline: SnapshotPipeline;
   server: Server;
@@ -54,17 +58,51 @@ export async function startExporter(
     server.once('error', reject);
     server.listen(config.port, config.listenHost, () => resolve());
   });
+  // History: loaded only when a database is configured, so a plain exporter never loads pg.
+  let db: RunningWriter | undefined;
+  if (config.databaseUrl) {
+    const { startSnapshotWriter, registerWriterMetrics } = await import('./writer.js');
+    try {
+      db = await startSnapshotWriter(
+        {
+          store: {
+            databaseUrl: config.databaseUrl,
+            schema: config.dbSchema,
+            poolMax: config.dbPoolMax,
+            connectTimeoutMs: config.dbConnectTimeoutSeconds * 1000,
+            statementTimeoutMs: config.dbStatementTimeoutSeconds * 1000,
+            applicationName: 'perfwatch-exporter',
+          },
+          migrate: config.dbMigrate,
+          spoolDir: join(config.dataDir, 'spool'),
+          spoolMaxBytes: config.spoolMaxBytes,
+          writer: { batchSize: config.writerBatchSize, flushIntervalMs: config.writerFlushSeconds * 1000 },
+        },
+        log.child({ component: 'writer' }),
+      );
+    } catch (err) {
+      server.close();
+      // The database being down is not an error here (the writer spools); an unusable data directory is.
+      throw new ConfigError('PERFWATCH_DATA_DIR', `cannot use ${config.dataDir} for the spool: ${errorMessage(err)}; point it at a writable directory`);
+    }
+    const writer = db.writer;
+    sampler.onSnapshot((snap) => writer.enqueue(snap));
+    renderer.addStatic((register) => registerWriterMetrics(register, writer));
+  }
   if (config.backgroundCollection) sampler.start();
   const addr = server.address() as AddressInfo;
   const host = addr.address === '0.0.0.0' || addr.address === '::' ? 'localhost' : addr.address;
   return {
     sampler,
+    db,
     renderer,
     pipeline,
     server,
     url: `http://${host}:${addr.port}`,
     async close() {
       await sampler.stop();
+      // writes or spools what is still queued
+      await db?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await pipeline.close();

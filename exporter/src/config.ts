@@ -56,6 +56,28 @@ export interface ExporterConfig {
   perfFdBudget: number;
   /** PERFWATCH_PERF_RECHECK_SECONDS: how often events and CPUs that could not be counted are tried again (60). */
   perfRecheckSeconds: number;
+  /** DATABASE_URL: PostgreSQL to write snapshots to (unset: no history is written; `npm start`
+   *  sets it to its embedded PostgreSQL). */
+  databaseUrl: string | undefined;
+  /** PERFWATCH_DB_SCHEMA: schema holding PerfWatch's tables (perfwatch). */
+  dbSchema: string;
+  /** PERFWATCH_DB_MIGRATE: apply migrations at start; false only checks the schema version (true). */
+  dbMigrate: boolean;
+  /** PERFWATCH_DB_POOL_MAX: connections the writer may hold, 1..16 (2). */
+  dbPoolMax: number;
+  /** PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS: give up connecting after this long (5). */
+  dbConnectTimeoutSeconds: number;
+  /** PERFWATCH_DB_STATEMENT_TIMEOUT_SECONDS: server-side limit of one statement (30). */
+  dbStatementTimeoutSeconds: number;
+  /** PERFWATCH_DATA_DIR: the exporter's own files; the spool lives in <dir>/spool (/var/lib/perfwatch). */
+  dataDir: string;
+  /** PERFWATCH_SPOOL_MAX_BYTES: bound of the on-disk spool used while the database is unreachable;
+   *  beyond it the oldest snapshots are dropped and counted (268435456: ~40 h of a 2-CPU host at 5 s). */
+  spoolMaxBytes: number;
+  /** PERFWATCH_WRITER_BATCH_SIZE: snapshots per INSERT (100). */
+  writerBatchSize: number;
+  /** PERFWATCH_WRITER_FLUSH_SECONDS: longest a snapshot waits for its batch (1). */
+  writerFlushSeconds: number;
 }
 
 export const DEFAULTS = {
@@ -86,6 +108,15 @@ export const DEFAULTS = {
   ],
   perfFdBudget: 4096,
   perfRecheckSeconds: 60,
+  dbSchema: 'perfwatch',
+  dbMigrate: true,
+  dbPoolMax: 2,
+  dbConnectTimeoutSeconds: 5,
+  dbStatementTimeoutSeconds: 30,
+  dataDir: '/var/lib/perfwatch',
+  spoolMaxBytes: 268_435_456,
+  writerBatchSize: 100,
+  writerFlushSeconds: 1,
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -161,6 +192,30 @@ export function pathListVar(env: Env, name: string): string[] {
   return [...new Set(paths)];
 }
 
+/** A postgres:// URL; the message never echoes it, since it may hold a password. */
+export function urlVar(env: Env, name: string): string | undefined {
+  const v = value(env, name);
+  if (v === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(name, 'is not a URL: use postgres://user:password@host:5432/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(name, `has protocol "${url.protocol}": use postgres://user:password@host:5432/database`);
+  }
+  return v;
+}
+
+export function schemaVar(env: Env, name: string, def: string): string {
+  const v = value(env, name) ?? def;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(v) || v.startsWith('pg_')) {
+    throw new ConfigError(name, `"${v}" is not a usable schema name: lower-case letters, digits and _, not starting with pg_ (default ${def})`);
+  }
+  return v;
+}
+
 export function loadConfig(env: Env): ExporterConfig {
   return {
     port: intVar(env, 'PERFWATCH_EXPORTER_PORT', DEFAULTS.port, 0, 65535),
@@ -183,5 +238,15 @@ export function loadConfig(env: Env): ExporterConfig {
     perfCgroups: pathListVar(env, 'PERFWATCH_PERF_CGROUPS'),
     perfFdBudget: intVar(env, 'PERFWATCH_PERF_FD_BUDGET', DEFAULTS.perfFdBudget, 1, 10_000_000),
     perfRecheckSeconds: numberVar(env, 'PERFWATCH_PERF_RECHECK_SECONDS', DEFAULTS.perfRecheckSeconds, 1, 86_400),
+    databaseUrl: urlVar(env, 'DATABASE_URL'),
+    dbSchema: schemaVar(env, 'PERFWATCH_DB_SCHEMA', DEFAULTS.dbSchema),
+    dbMigrate: boolVar(env, 'PERFWATCH_DB_MIGRATE', DEFAULTS.dbMigrate),
+    dbPoolMax: intVar(env, 'PERFWATCH_DB_POOL_MAX', DEFAULTS.dbPoolMax, 1, 16),
+    dbConnectTimeoutSeconds: numberVar(env, 'PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS', DEFAULTS.dbConnectTimeoutSeconds, 0.1, 600),
+    dbStatementTimeoutSeconds: numberVar(env, 'PERFWATCH_DB_STATEMENT_TIMEOUT_SECONDS', DEFAULTS.dbStatementTimeoutSeconds, 0.1, 3600),
+    dataDir: pathVar(env, 'PERFWATCH_DATA_DIR', DEFAULTS.dataDir),
+    spoolMaxBytes: intVar(env, 'PERFWATCH_SPOOL_MAX_BYTES', DEFAULTS.spoolMaxBytes, 65_536, Number.MAX_SAFE_INTEGER),
+    writerBatchSize: intVar(env, 'PERFWATCH_WRITER_BATCH_SIZE', DEFAULTS.writerBatchSize, 1, 10_000),
+    writerFlushSeconds: numberVar(env, 'PERFWATCH_WRITER_FLUSH_SECONDS', DEFAULTS.writerFlushSeconds, 0.01, 600),
   };
 }

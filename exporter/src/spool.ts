@@ -21,7 +21,7 @@
  * no fsync: losing it (power loss) only replays records again, and replay is idempotent.
  */
 import { open, readdir, readFile, rename, rm, stat, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '@perfwatch/store';
 
@@ -146,7 +146,7 @@ export class Spool<T = unknown> {
   }
 
   private async load(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdirs(this.dir);
     const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
     let cursor: SpoolPosition | undefined;
     try {
@@ -370,5 +370,23 @@ export class Spool<T = unknown> {
       this.closed = true;
       await this.seal();
     });
+  }
+}
+
+/**
+ * mkdir -p, one level at a time: Node 20's `mkdir(path, { recursive: true })` spins forever in
+ * the kernel when a parent is on procfs (e.g. PERFWATCH_DATA_DIR=/proc/x), where each level fails
+ * with ENOENT however often it is retried.
+ */
+async function mkdirs(dir: string): Promise<void> {
+  const parts = resolve(dir).split('/').filter(Boolean);
+  let path = '';
+  for (const part of parts) {
+    path += `/${part}`;
+    try {
+      await mkdir(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
 }
