@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: installs and builds what is missing, then runs every PerfWatch service on this
 // machine and prints where each listens. Ctrl-C stops them all.
-import { ensureBuilt, log, spawnService } from './lib.mjs';
+import { join } from 'node:path';
+import { ensureBuilt, log, ROOT, spawnService } from './lib.mjs';
 
 try {
   ensureBuilt();
@@ -10,8 +11,28 @@ try {
   process.exit(1);
 }
 
-const env = process.env;
+const env = { ...process.env };
 const exporterPort = env.PERFWATCH_EXPORTER_PORT || '9101';
+env.PERFWATCH_DATA_DIR ||= join(ROOT, '.perfwatch');
+
+// Without DATABASE_URL, history goes to an embedded PostgreSQL whose data lives under the data
+// directory and which starts and stops with the product.
+let embedded;
+if (!env.DATABASE_URL) {
+  const { startEmbeddedPostgres } = await import('@perfwatch/store');
+  const say = (level) => (a, b) => log(`postgres ${level}: ${typeof a === 'string' ? a : (b ?? '')}`);
+  const pgLog = { info: say('info'), warn: say('warn'), error: say('error'), debug() {}, child: () => pgLog };
+  const dataDir = join(env.PERFWATCH_DATA_DIR, 'pg');
+  try {
+    embedded = await startEmbeddedPostgres({ dataDir, port: Number(env.PERFWATCH_EMBEDDED_PG_PORT || 5433) }, pgLog);
+  } catch (err) {
+    process.stderr.write(`[perfwatch] embedded PostgreSQL did not start: ${err.message}\n`);
+    process.exit(1);
+  }
+  // The URL holds the generated password: it goes to the children, never to the terminal.
+  env.DATABASE_URL = embedded.url;
+  embedded.shows = `postgres  embedded PostgreSQL ${embedded.version} on 127.0.0.1:${embedded.port}, data in ${dataDir}`;
+}
 
 /** Each service: how to run it and the URL that answers once it is up. */
 const services = [
@@ -27,16 +48,21 @@ const services = [
 const children = [];
 let stopping = false;
 
+async function exit(code) {
+  if (embedded) await embedded.stop().catch((err) => log(`stopping PostgreSQL failed: ${err.message}`));
+  process.exit(code);
+}
+
 function stopAll(code) {
   if (stopping) return;
   stopping = true;
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   const deadline = setTimeout(() => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    process.exit(code);
+    void exit(code);
   }, 10_000);
   deadline.unref();
-  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() => process.exit(code));
+  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() => exit(code));
 }
 
 process.on('SIGINT', () => stopAll(0));
@@ -68,8 +94,15 @@ try {
     });
     await waitReady(s.ready, child, s.name);
   }
+  embedded?.exited.then(() => {
+    if (!stopping) {
+      log('embedded PostgreSQL stopped unexpectedly; stopping the others');
+      stopAll(1);
+    }
+  });
   log('PerfWatch is running:');
   for (const s of services) for (const line of s.shows) log(`  ${s.name.padEnd(9)} ${line}`);
+  if (embedded) log(`  ${embedded.shows}`);
   log('Press Ctrl-C to stop.');
 } catch (err) {
   process.stderr.write(`[perfwatch] ${err.message}\n`);
