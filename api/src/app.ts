@@ -1,0 +1,218 @@
+/**
+ * createApp(deps): the express application, without listening (tests start it on port 0;
+ * service.ts runs it). Order: metrics and request id first, so every answer is counted and
+ * carries x-request-id; then security headers, CORS, the JSON body parser, one router per
+ * resource, and the 404 and error handlers that give every failure the `{error:{code,message}}`
+ * shape without a stack.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import { StoreError, type Pool } from '@perfwatch/store';
+import { routeGuard } from './auth/middleware.js';
+import { JwtKeys } from './auth/jwt.js';
+import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
+import { AuthService } from './auth/service.js';
+import { createPassport } from './auth/strategies.js';
+import type { ApiConfig } from './config.js';
+import { ApiError, errorMessage } from './errors.js';
+import type { Logger } from './log.js';
+import { ApiMetrics, type BuildInfo } from './metrics.js';
+import { buildOpenApi, type OpenApiDocument } from './openapi.js';
+import { mountRoutes, type RouteDef } from './route.js';
+import { authRoutes } from './routes/auth.js';
+import { retentionRoutes } from './routes/retention.js';
+import { systemRoutes } from './routes/system.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { userRoutes } from './routes/users.js';
+
+/** Version from package.json; revision from build-info.json, which scripts/ensure.mjs writes at build. */
+export function buildInfo(): BuildInfo {
+  const read = (rel: string): Record<string, string> => {
+    try {
+      return JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as Record<string, string>;
+    } catch {
+      return {};
+    }
+  };
+  return { version: read('../package.json').version ?? 'unknown', revision: read('../build-info.json').revision ?? '' };
+}
+
+export interface AppDeps {
+  config: ApiConfig;
+  pool: Pool;
+  log: Logger;
+  /** the HS256 key (JWT_SECRET, or the one kept in the database: see bootstrap.ts). */
+  jwtSecret: Buffer;
+  metrics?: ApiMetrics;
+  hasher?: PasswordHasher;
+}
+
+/** Every route of the app, by resource: each becomes its own Router, and all of them the OpenAPI document. */
+export interface Resources {
+  [resource: string]: RouteDef[];
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Accepts the caller's x-request-id when it is a plain token (a proxy's), else makes one. */
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+  res.setHeader('x-request-id', id);
+  return id;
+}
+
+/** CORS by allowlist, with credentials; unsafe requests from other sites are refused outright. */
+function cors(allowed: readonly string[]) {
+  const origins = new Set(allowed);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return next();
+    res.vary('Origin');
+    const ok = origins.has(origin);
+    if (ok) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
+      res.setHeader('Access-Control-Expose-Headers', 'x-request-id, retry-after');
+    }
+    const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+    let sameOrigin = false;
+    try {
+      sameOrigin = new URL(origin).host === req.headers.host;
+    } catch {
+      sameOrigin = false;
+    }
+    if (!ok && !sameOrigin && (preflight || !SAFE_METHODS.has(req.method))) {
+      // Browsers send Origin on every cross-site POST/PUT/PATCH/DELETE: refusing them here is the
+      // CSRF defence for the cookie session, on top of SameSite=Strict.
+      return next(new ApiError(403, 'ORIGIN_NOT_ALLOWED', `origin ${origin.slice(0, 200)} is not allowed (PERFWATCH_CORS_ORIGINS)`));
+    }
+    if (preflight) {
+      res.locals.route = 'preflight';
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE');
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, X-Request-Id');
+      res.setHeader('Access-Control-Max-Age', '600');
+      res.status(204).end();
+      return;
+    }
+    next();
+  };
+}
+
+/** body-parser and router errors carry `type` / `status`: turn them into ApiErrors. */
+function toApiError(err: unknown, config: ApiConfig): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof StoreError) {
+    if (err.transient) return new ApiError(503, 'DB_UNAVAILABLE', 'the database cannot be reached right now; try again', { headers: { 'retry-after': '5' }, cause: err });
+    return undefined;
+  }
+  const e = err as { type?: string; status?: number; expose?: boolean };
+  switch (e.type) {
+    case 'entity.too.large':
+      return new ApiError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${config.bodyLimitBytes} bytes`);
+    case 'entity.parse.failed':
+      return new ApiError(400, 'INVALID_JSON', 'the body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as UTF-8 JSON');
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new ApiError(400, 'BAD_REQUEST', 'the body was not received in full');
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return new ApiError(e.status, 'BAD_REQUEST', 'the request is malformed');
+  return undefined;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const { config, pool, log } = deps;
+  const metrics = deps.metrics ?? new ApiMetrics(buildInfo());
+  const hasher = deps.hasher ?? new PasswordHasher({ ...OWASP_SCRYPT, N: config.scryptN });
+  const jwt = new JwtKeys(deps.jwtSecret, config.jwtTtlSeconds);
+  const auth = new AuthService({ pool, config, hasher, jwt, metrics, log: log.child({ component: 'auth' }) });
+  const passport = createPassport(auth);
+  metrics.observePool(pool);
+
+  let openapi: OpenApiDocument | undefined;
+  const resources: Resources = {
+    system: systemRoutes({ pool, metrics, log, openapi: () => openapi! }),
+    auth: authRoutes({ config, auth, passport }),
+    users: userRoutes({ pool, config, hasher, log }),
+    tokens: tokenRoutes({ pool, log }),
+    retention: retentionRoutes({ pool, log }),
+  };
+  openapi = buildOpenApi(Object.values(resources).flat(), { version: buildInfo().version });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+
+  app.use(metrics.middleware());
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: requestId,
+      // The path and status only: never headers (Authorization, cookies) or the query string.
+      serializers: {
+        req: (r: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: r.id, method: r.method, path: r.url.split('?')[0], remoteAddress: r.remoteAddress }),
+        res: (r: { statusCode: number }) => ({ statusCode: r.statusCode }),
+      },
+      customSuccessObject: (_req, res, val: object) => ({ ...val, route: (res as Response).locals?.route ?? 'unmatched' }),
+      customErrorObject: (_req, res, _err, val: object) => ({ ...val, route: (res as Response).locals?.route ?? 'unmatched' }),
+      customLogLevel: (req, res, err) => {
+        if (err || res.statusCode >= 500) return 'error';
+        // Probes and scrapes every few seconds would drown everything else.
+        if (res.statusCode < 400 && /^\/(health|ready|metrics)(\?|$)/.test(req.url ?? '')) return 'debug';
+        return 'info';
+      },
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        // JSON only: nothing may load, nothing may frame it.
+        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+      },
+      // Only behind TLS: see below.
+      strictTransportSecurity: false,
+      xFrameOptions: { action: 'deny' },
+    }),
+  );
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    // req.secure: TLS here, or X-Forwarded-Proto https from a proxy PERFWATCH_TRUST_PROXY trusts.
+    if (req.secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  app.use(cors(config.corsOrigins));
+  app.use(express.json({ limit: config.bodyLimitBytes, strict: true }));
+
+  const guard = routeGuard(passport);
+  for (const defs of Object.values(resources)) app.use(mountRoutes(defs, { authenticate: guard }));
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${req.path.slice(0, 200)}; see /api/openapi.json`));
+  });
+  const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+    const known = toApiError(err, config);
+    const e = known ?? new ApiError(500, 'INTERNAL_ERROR', `internal error; the api log has the details under request id ${String(req.id)}`);
+    const reqLog = (req as Request & { log?: Logger }).log ?? log;
+    if (!known) reqLog.error({ err: err instanceof Error ? { message: err.message, stack: err.stack, cause: errorMessage(err.cause) } : String(err), code: e.code }, 'request failed');
+    else if (e.status >= 500) reqLog.warn({ code: e.code, err: errorMessage(e.cause ?? e) }, 'request failed');
+    else reqLog.debug({ code: e.code, msg: e.message }, 'request refused');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
+    res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
+  };
+  app.use(onError);
+  return app;
+}

@@ -1,0 +1,13 @@
+import pino from 'pino';
+import type { LogLevel } from './config.js';
+
+export type Logger = pino.Logger;
+
+/**
+ * The one structured logger; components take child loggers ({ component }), requests get
+ * pino-http's child with their request id. Credentials never reach it: request logs carry the
+ * method, route and status only (see app.ts), and config values are never logged whole.
+ */
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
+  return pino({ level, base: { service: 'api' } }, destination ?? pino.destination(1));
+}

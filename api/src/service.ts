@@ -1,0 +1,113 @@
+/**
+ * startApi: pool, database preparation (waiting for a database that is still starting), the
+ * express app on an HTTP server, and the housekeeping timer; close() shuts it all down in order.
+ * main.ts runs it from the environment; tests run it with their own config on port 0.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { closePool, createPool, isTransient, type Pool } from '@perfwatch/store';
+import { buildInfo, createApp } from './app.js';
+import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
+import { prepareDatabase, type Announce, type Prepared } from './bootstrap.js';
+import type { ApiConfig } from './config.js';
+import { pruneLoginFailures } from './db/logins.js';
+import { pruneSessions } from './db/sessions.js';
+import { errorMessage } from './errors.js';
+import type { Logger } from './log.js';
+import { ApiMetrics } from './metrics.js';
+
+export interface RunningApi {
+  url: string;
+  server: Server;
+  pool: Pool;
+  prepared: Prepared;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** where the generated admin password is printed (stdout). */
+  announce?: Announce;
+  /** how long to wait for the database at start, ms (30 s: npm start's embedded server may still be starting). */
+  waitForDatabaseMs?: number;
+  /** process metrics on /metrics (true; tests starting many apps turn them off). */
+  processMetrics?: boolean;
+  /** how long close() lets requests in flight finish, ms (10 s). */
+  shutdownGraceMs?: number;
+}
+
+/** Deletes expired throttling rows, revocations and sessions; every replica may run it, the DELETEs are idempotent. */
+export async function housekeeping(pool: Pool, config: ApiConfig): Promise<void> {
+  await pruneLoginFailures(pool, config.loginWindowSeconds);
+  await pruneSessions(pool);
+}
+
+export async function startApi(config: ApiConfig, log: Logger, opts: StartOptions = {}): Promise<RunningApi> {
+  const pool = createPool(
+    {
+      databaseUrl: config.databaseUrl,
+      schema: config.dbSchema,
+      poolMax: config.dbPoolMax,
+      connectTimeoutMs: config.dbConnectTimeoutSeconds * 1000,
+      statementTimeoutMs: config.dbStatementTimeoutSeconds * 1000,
+      applicationName: 'perfwatch-api',
+    },
+    log.child({ component: 'db' }),
+  );
+  const hasher = new PasswordHasher({ ...OWASP_SCRYPT, N: config.scryptN });
+  try {
+    const deadline = Date.now() + (opts.waitForDatabaseMs ?? 30_000);
+    let prepared: Prepared | undefined;
+    for (let attempt = 1; !prepared; attempt++) {
+      try {
+        prepared = await prepareDatabase(pool, config, hasher, log, opts.announce);
+      } catch (err) {
+        if (!isTransient(err) || Date.now() >= deadline) throw err;
+        if (attempt === 1) log.warn({ err: errorMessage(err) }, 'the database is not reachable yet; retrying');
+        await sleep(1000);
+      }
+    }
+    await hasher.warmUp();
+
+    const metrics = new ApiMetrics(buildInfo(), { processMetrics: opts.processMetrics });
+    const app = createApp({ config, pool, log, jwtSecret: prepared.jwtSecret, metrics, hasher });
+    const server = createServer(app);
+    // A client that stops sending mid-request is cut off rather than holding a socket for ever.
+    server.requestTimeout = 60_000;
+    server.headersTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.listenHost, () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => log.error({ err: errorMessage(err) }, 'HTTP server error'));
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+
+    const tidy = setInterval(() => {
+      housekeeping(pool, config).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'housekeeping failed'));
+    }, 60_000);
+    tidy.unref();
+
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        clearInterval(tidy);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeAllConnections(), opts.shutdownGraceMs ?? 10_000);
+        await closed;
+        clearTimeout(grace);
+        await closePool(pool);
+      })();
+      return closing;
+    };
+    return { url, server, pool, prepared, close };
+  } catch (err) {
+    await closePool(pool);
+    throw err;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * SQL-injection strings in every string parameter of the users, tokens, retention and auth
+ * routes (path, query and body; the table is checked against the OpenAPI document so a new string
+ * parameter cannot be left out). Each answer is a 4xx (or, for fields that are plain data such as
+ * a token name or a password, the normal answer with the string stored as given), never a 500,
+ * and afterwards the database is exactly as it was.
+ */
+import { expect } from 'chai';
+import { ADMIN, call, login, startTestApi, type Session, type TestApi } from './helpers.js';
+
+const INJECTIONS = [
+  "' OR '1'='1",
+  "' OR 1=1 --",
+  "'; DROP TABLE users; --",
+  "admin'--",
+  '1; DELETE FROM api_tokens',
+  '1 OR 1=1',
+  '" OR ""="',
+  "') UNION SELECT password_hash FROM users --",
+  "'; SELECT pg_sleep(5); --",
+  '$1',
+  "%' OR username LIKE '%",
+  "\\'; TRUNCATE retention_policies; --",
+  '1)) OR ((1=1',
+  "1' AND (SELECT count(*) FROM pg_user) > 0 AND '1'='1",
+];
+
+type Where = 'path' | 'query' | 'body';
+
+interface Case {
+  method: string;
+  /** OpenAPI path. */
+  path: string;
+  where: Where;
+  name: string;
+  /** statuses that are correct for this field (data fields answer normally). */
+  ok: number[];
+  /** the rest of a valid body. */
+  base?: Record<string, unknown>;
+  token?: 'admin' | 'none';
+}
+
+describe('SQL injection strings in every string parameter', function () {
+  this.timeout(120_000);
+  let t: TestApi;
+  let admin: Session;
+  let before_: { users: number; retention: string; tables: string[] };
+
+  const snapshot = async () => ({
+    users: (await t.db.query('SELECT count(*)::int AS n FROM users')).rows[0].n as number,
+    retention: JSON.stringify((await t.db.query('SELECT tier, days FROM retention_policies ORDER BY tier')).rows),
+    tables: (await t.db.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [t.schema])).rows.map((r) => r.t),
+  });
+
+  before(async () => {
+    t = await startTestApi({ env: { PERFWATCH_LOGIN_MAX_PER_IP: '100000', PERFWATCH_LOGIN_MAX_PER_USER: '1000' } });
+    admin = await login(t.url, ADMIN.username, ADMIN.password);
+    await call(t.url, 'POST', '/api/v1/users', { token: admin.token, body: { username: 'target', password: 'target-password-1', role: 'viewer' } });
+    before_ = await snapshot();
+  });
+  after(() => t.close());
+
+  const CASES: Case[] = [
+    { method: 'GET', path: '/api/v1/users/{id}', where: 'path', name: 'id', ok: [400] },
+    { method: 'PATCH', path: '/api/v1/users/{id}', where: 'path', name: 'id', ok: [400], base: { role: 'viewer' } },
+    { method: 'DELETE', path: '/api/v1/users/{id}', where: 'path', name: 'id', ok: [400] },
+    { method: 'DELETE', path: '/api/v1/tokens/{id}', where: 'path', name: 'id', ok: [400] },
+    { method: 'GET', path: '/api/v1/tokens', where: 'query', name: 'all', ok: [400] },
+    { method: 'GET', path: '/api/v1/tokens', where: 'query', name: 'userId', ok: [400] },
+    { method: 'GET', path: '/api/v1/retention/runs', where: 'query', name: 'limit', ok: [400] },
+    { method: 'GET', path: '/api/v1/retention/runs', where: 'query', name: 'before', ok: [400] },
+    { method: 'POST', path: '/api/v1/users', where: 'body', name: 'username', ok: [400], base: { password: 'a-valid-password-1', role: 'viewer' } },
+    { method: 'POST', path: '/api/v1/users', where: 'body', name: 'role', ok: [400], base: { username: 'inj-role', password: 'a-valid-password-1' } },
+    // A password is data: hashed, never part of SQL. Long enough ones are accepted.
+    { method: 'POST', path: '/api/v1/users', where: 'body', name: 'password', ok: [201, 400], base: { role: 'viewer' } },
+    { method: 'PATCH', path: '/api/v1/users/{id}', where: 'body', name: 'role', ok: [400] },
+    { method: 'PATCH', path: '/api/v1/users/{id}', where: 'body', name: 'password', ok: [200, 400] },
+    // A token name is free text: stored exactly as given.
+    { method: 'POST', path: '/api/v1/tokens', where: 'body', name: 'name', ok: [201] },
+    { method: 'POST', path: '/api/v1/tokens', where: 'body', name: 'role', ok: [400], base: { name: 'n' } },
+    { method: 'POST', path: '/api/v1/tokens', where: 'body', name: 'expiresAt', ok: [400], base: { name: 'n' } },
+    { method: 'PUT', path: '/api/v1/retention', where: 'body', name: 'raw', ok: [400] },
+    { method: 'PUT', path: '/api/v1/retention', where: 'body', name: '1m', ok: [400] },
+    { method: 'PUT', path: '/api/v1/retention', where: 'body', name: '1h', ok: [400] },
+    // Wrong credentials, whatever they contain: the one 401 of every failed login.
+    { method: 'POST', path: '/api/v1/auth/login', where: 'body', name: 'username', ok: [401], base: { password: 'whatever-password' }, token: 'none' },
+    { method: 'POST', path: '/api/v1/auth/login', where: 'body', name: 'password', ok: [401], base: { username: 'admin' }, token: 'none' },
+    { method: 'POST', path: '/api/v1/auth/refresh', where: 'body', name: 'refreshToken', ok: [400], token: 'none' },
+    { method: 'POST', path: '/api/v1/auth/password', where: 'body', name: 'currentPassword', ok: [400], base: { newPassword: 'never-set-password-1' } },
+    { method: 'POST', path: '/api/v1/auth/password', where: 'body', name: 'newPassword', ok: [400], base: { currentPassword: 'not-the-current-one' } },
+  ];
+
+  it('covers every string parameter the OpenAPI document declares', async () => {
+    const doc = (await call(t.url, 'GET', '/api/openapi.json')).body;
+    const declared: string[] = [];
+    const isStringish = (s: Record<string, unknown>) => s.type === 'string' || s.type === 'integer' || s.type === 'number' || Array.isArray(s.anyOf);
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      if (!path.startsWith('/api/v1/')) continue;
+      for (const [method, op] of Object.entries(methods)) {
+        for (const p of op.parameters ?? []) declared.push(`${method.toUpperCase()} ${path} ${p.in} ${p.name}`);
+        const props = op.requestBody?.content['application/json'].schema.properties ?? {};
+        for (const [name, s] of Object.entries(props as Record<string, Record<string, unknown>>)) if (isStringish(s)) declared.push(`${method.toUpperCase()} ${path} body ${name}`);
+      }
+    }
+    const covered = new Set(CASES.map((c) => `${c.method} ${c.path} ${c.where} ${c.name}`));
+    expect(declared.filter((d) => !covered.has(d)), 'parameters without an injection case').to.deep.equal([]);
+  });
+
+  it('answers each with a 4xx (or the normal answer for data fields), never a 500, quickly', async () => {
+    let n = 0;
+    for (const c of CASES) {
+      for (const inj of INJECTIONS) {
+        n++;
+        let path = c.path.replace('{id}', c.where === 'path' ? encodeURIComponent(inj) : '2');
+        let body: Record<string, unknown> | undefined;
+        if (c.where === 'query') path += `?${c.name}=${encodeURIComponent(inj)}`;
+        if (c.where === 'body') body = { ...c.base, [c.name]: inj };
+        if (c.method === 'POST' && c.path === '/api/v1/users' && c.name === 'password') body!.username = `inj-pw-${n}`;
+        if (c.where !== 'body' && ['PATCH', 'POST', 'PUT'].includes(c.method)) body = c.base ?? {};
+        const started = Date.now();
+        const r = await call(t.url, c.method, path, { token: c.token === 'none' ? undefined : admin.token, body });
+        const what = `${c.method} ${path} ${c.where}.${c.name} = ${JSON.stringify(inj)}`;
+        expect(r.status, `${what}: ${r.text}`).to.be.oneOf(c.ok);
+        expect(Date.now() - started, `${what}: pg_sleep must not run`).to.be.below(3000);
+        if (c.where === 'body' && c.path === '/api/v1/tokens' && c.name === 'name') expect(r.body.name, what).to.equal(inj.trim());
+      }
+    }
+  });
+
+  it('in credentials and headers: 401, nothing more', async () => {
+    for (const inj of INJECTIONS) {
+      const attempts: Record<string, string>[] = [{ authorization: `Bearer ${inj}` }, { authorization: `Bearer pw_${inj}` }, { cookie: `pw_session=${encodeURIComponent(inj)}` }];
+      for (const headers of attempts) {
+        const r = await call(t.url, 'GET', '/api/v1/me', { headers });
+        expect(r.status, JSON.stringify(headers)).to.equal(401);
+      }
+    }
+  });
+
+  it('left the database as it was', async () => {
+    const after = await snapshot();
+    expect(after.tables).to.deep.equal(before_.tables);
+    expect(after.retention).to.equal(before_.retention);
+    // Only the users the password cases created on purpose were added.
+    const created = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE username LIKE 'inj-pw-%'`);
+    expect(after.users).to.equal(before_.users + created.rows[0]!.n);
+    expect((await login(t.url, ADMIN.username, ADMIN.password)).token).to.be.a('string');
+    const admins = await t.db.query(`SELECT username FROM users WHERE role = 'admin'`);
+    expect(admins.rows.map((r) => r.username)).to.deep.equal(['admin']);
+    // Token names were stored verbatim (parameters, not SQL).
+    const names = await t.db.query<{ name: string }>('SELECT name FROM api_tokens');
+    expect(names.rows.map((r) => r.name)).to.include.members(INJECTIONS.map((s) => s.trim()));
+  });
+});
