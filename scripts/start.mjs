@@ -13,6 +13,7 @@ try {
 
 const env = { ...process.env };
 const exporterPort = env.PERFWATCH_EXPORTER_PORT || '9101';
+const apiPort = env.PERFWATCH_API_PORT || '8000';
 env.PERFWATCH_DATA_DIR ||= join(ROOT, '.perfwatch');
 
 // Without DATABASE_URL, history goes to an embedded PostgreSQL whose data lives under the data
@@ -42,6 +43,14 @@ const services = [
     args: [],
     ready: `http://127.0.0.1:${exporterPort}/health`,
     shows: [`metrics   http://localhost:${exporterPort}/metrics`],
+  },
+  {
+    name: 'api',
+    cmd: process.execPath,
+    args: ['api/dist/main.js'],
+    // 200 once migrations have run and the database answers
+    ready: `http://127.0.0.1:${apiPort}/ready`,
+    shows: [`JSON API  http://localhost:${apiPort}/api/v1 (OpenAPI: /api/openapi.json)`],
   },
 ];
 
