@@ -6,7 +6,7 @@
  * `warnings`, which main.ts logs loudly.
  */
 import { isIP } from 'node:net';
-import { ConfigError } from './errors.js';
+import { boolVar, ConfigError, enumVar, intVar, numberVar, postgresUrlVar, schemaVar, value, type Env } from '@perfwatch/store/env';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -112,77 +112,8 @@ export const DEFAULTS = {
   loginMaxPerIp: 30,
 } as const;
 
-type Env = Record<string, string | undefined>;
-
 /** User names: what the users table's CHECK accepts. */
 export const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
-
-function value(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-export function intVar(env: Env, name: string, def: number, min: number, max: number): number {
-  const v = value(env, name);
-  if (v === undefined) return def;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new ConfigError(name, `"${v}" is not a whole number from ${min} to ${max} (default ${def})`);
-  }
-  return Number(v);
-}
-
-export function numberVar(env: Env, name: string, def: number, min: number, max: number): number {
-  const v = value(env, name);
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new ConfigError(name, `"${v}" is not a number from ${min} to ${max} (default ${def})`);
-  }
-  return n;
-}
-
-export function boolVar(env: Env, name: string, def: boolean): boolean {
-  const v = value(env, name);
-  if (v === undefined) return def;
-  if (/^(1|true|yes|on)$/i.test(v)) return true;
-  if (/^(0|false|no|off)$/i.test(v)) return false;
-  throw new ConfigError(name, `"${v}" is not a boolean: use true or false (default ${def})`);
-}
-
-export function enumVar<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
-  const v = value(env, name);
-  if (v === undefined) return def;
-  if (!(allowed as readonly string[]).includes(v)) {
-    throw new ConfigError(name, `"${v}" is not one of ${allowed.join(', ')} (default ${def})`);
-  }
-  return v as T;
-}
-
-/** A postgres:// URL; the message never echoes it, since it may hold a password. */
-export function databaseUrlVar(env: Env, name: string): string {
-  const v = value(env, name);
-  if (v === undefined) {
-    throw new ConfigError(name, 'is not set: npm start sets it to the embedded PostgreSQL; set it to postgres://user:password@host:5432/database otherwise');
-  }
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    throw new ConfigError(name, 'is not a URL: use postgres://user:password@host:5432/database');
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(name, `has protocol "${url.protocol}": use postgres://user:password@host:5432/database`);
-  }
-  return v;
-}
-
-export function schemaVar(env: Env, name: string, def: string): string {
-  const v = value(env, name) ?? def;
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(v) || v.startsWith('pg_')) {
-    throw new ConfigError(name, `"${v}" is not a usable schema name: lower-case letters, digits and _, not starting with pg_ (default ${def})`);
-  }
-  return v;
-}
 
 /** Browser origins (scheme://host[:port]); `*` is refused: the api answers with credentials. */
 export function originsVar(env: Env, name: string, def: readonly string[]): string[] {
@@ -263,7 +194,7 @@ export function loadConfig(env: Env): ApiConfig {
     port: intVar(env, 'PERFWATCH_API_PORT', DEFAULTS.port, 0, 65535),
     listenHost: value(env, 'PERFWATCH_API_HOST') ?? DEFAULTS.listenHost,
     production,
-    databaseUrl: databaseUrlVar(env, 'DATABASE_URL'),
+    databaseUrl: postgresUrlVar(env, 'DATABASE_URL', true),
     dbSchema: schemaVar(env, 'PERFWATCH_DB_SCHEMA', DEFAULTS.dbSchema),
     dbMigrate: boolVar(env, 'PERFWATCH_API_DB_MIGRATE', DEFAULTS.dbMigrate),
     dbPoolMax: intVar(env, 'PERFWATCH_API_DB_POOL_MAX', DEFAULTS.dbPoolMax, 1, 100),

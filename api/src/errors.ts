@@ -24,15 +24,8 @@ export class ApiError extends Error {
 }
 
 /** A configuration value that cannot be used; the message names the variable and what it accepts. */
-export class ConfigError extends ApiError {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    // "DATABASE_URL is not set: ..." reads as a sentence; "X: "abc" is not a number" names the value.
-    super(500, 'CONFIG_INVALID', message.startsWith('is ') ? `${variable} ${message}` : `${variable}: ${message}`);
-  }
-}
+/** A configuration value that cannot be used (shared with the exporter). */
+export { ConfigError } from '@perfwatch/store/env';
 
 const BEARER_CHALLENGE = 'Bearer realm="perfwatch"';
 

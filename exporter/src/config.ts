@@ -4,7 +4,20 @@
  * throws ConfigError naming the variable and what it accepts, and main.ts exits non-zero with it.
  */
 import { hostname } from 'node:os';
-import { ConfigError } from './errors.js';
+import {
+  boolVar,
+  ConfigError,
+  enumVar,
+  intVar,
+  listVar,
+  numberVar,
+  pathVar,
+  postgresUrlVar,
+  regexVar,
+  schemaVar,
+  value,
+  type Env,
+} from '@perfwatch/store/env';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -119,101 +132,12 @@ export const DEFAULTS = {
   writerFlushSeconds: 1,
 } as const;
 
-type Env = Record<string, string | undefined>;
-
-function value(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-export function intVar(env: Env, name: string, def: number, min: number, max: number): number {
-  const v = value(env, name);
-  if (v === undefined) return def;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new ConfigError(name, `"${v}" is not a whole number from ${min} to ${max} (default ${def})`);
-  }
-  return Number(v);
-}
-
-export function numberVar(env: Env, name: string, def: number, min: number, max: number): number {
-  const v = value(env, name);
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new ConfigError(name, `"${v}" is not a number from ${min} to ${max} (default ${def})`);
-  }
-  return n;
-}
-
-export function boolVar(env: Env, name: string, def: boolean): boolean {
-  const v = value(env, name);
-  if (v === undefined) return def;
-  if (/^(1|true|yes|on)$/i.test(v)) return true;
-  if (/^(0|false|no|off)$/i.test(v)) return false;
-  throw new ConfigError(name, `"${v}" is not a boolean: use true or false (default ${def})`);
-}
-
-export function regexVar(env: Env, name: string, def: string): RegExp {
-  const v = env[name] ?? def;
-  try {
-    return new RegExp(v);
-  } catch (err) {
-    throw new ConfigError(name, `"${v}" is not a valid regular expression (${(err as Error).message})`);
-  }
-}
-
-export function pathVar(env: Env, name: string, def: string): string {
-  const v = value(env, name) ?? def;
-  if (!v.startsWith('/')) throw new ConfigError(name, `"${v}" must be an absolute path (default ${def})`);
-  return v;
-}
-
-export function enumVar<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
-  const v = value(env, name);
-  if (v === undefined) return def;
-  if (!(allowed as readonly string[]).includes(v)) {
-    throw new ConfigError(name, `"${v}" is not one of ${allowed.join(', ')} (default ${def})`);
-  }
-  return v as T;
-}
-
-/** Collector names are checked against the registry by the caller, which knows them. */
-export function listVar(env: Env, name: string): string[] | undefined {
-  const v = value(env, name);
-  if (v === undefined) return undefined;
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
-}
-
 /** Absolute paths, comma-separated; empty when unset. */
 export function pathListVar(env: Env, name: string): string[] {
   const paths = listVar(env, name) ?? [];
   const bad = paths.find((p) => !p.startsWith('/'));
   if (bad !== undefined) throw new ConfigError(name, `"${bad}" must be an absolute path`);
   return [...new Set(paths)];
-}
-
-/** A postgres:// URL; the message never echoes it, since it may hold a password. */
-export function urlVar(env: Env, name: string): string | undefined {
-  const v = value(env, name);
-  if (v === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    throw new ConfigError(name, 'is not a URL: use postgres://user:password@host:5432/database');
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(name, `has protocol "${url.protocol}": use postgres://user:password@host:5432/database`);
-  }
-  return v;
-}
-
-export function schemaVar(env: Env, name: string, def: string): string {
-  const v = value(env, name) ?? def;
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(v) || v.startsWith('pg_')) {
-    throw new ConfigError(name, `"${v}" is not a usable schema name: lower-case letters, digits and _, not starting with pg_ (default ${def})`);
-  }
-  return v;
 }
 
 export function loadConfig(env: Env): ExporterConfig {
@@ -238,7 +162,7 @@ export function loadConfig(env: Env): ExporterConfig {
     perfCgroups: pathListVar(env, 'PERFWATCH_PERF_CGROUPS'),
     perfFdBudget: intVar(env, 'PERFWATCH_PERF_FD_BUDGET', DEFAULTS.perfFdBudget, 1, 10_000_000),
     perfRecheckSeconds: numberVar(env, 'PERFWATCH_PERF_RECHECK_SECONDS', DEFAULTS.perfRecheckSeconds, 1, 86_400),
-    databaseUrl: urlVar(env, 'DATABASE_URL'),
+    databaseUrl: postgresUrlVar(env, 'DATABASE_URL'),
     dbSchema: schemaVar(env, 'PERFWATCH_DB_SCHEMA', DEFAULTS.dbSchema),
     dbMigrate: boolVar(env, 'PERFWATCH_DB_MIGRATE', DEFAULTS.dbMigrate),
     dbPoolMax: intVar(env, 'PERFWATCH_DB_POOL_MAX', DEFAULTS.dbPoolMax, 1, 16),

@@ -10,15 +10,8 @@ export class PerfwatchError extends Error {
   }
 }
 
-/** A configuration value that cannot be used; the message names the variable and what it accepts. */
-export class ConfigError extends PerfwatchError {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super('CONFIG_INVALID', `${variable}: ${message}`);
-  }
-}
+/** A configuration value that cannot be used; shared with the api's config module. */
+export { ConfigError } from '@perfwatch/store/env';
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -3,7 +3,7 @@
  * families in the same order, which is what the golden-file tests pin. Names follow
  * perfwatch_<subsystem>_<name>_<unit>, base units, counters end in _total; docs/metrics.md lists them.
  */
-import { CPU_MODES, DISK_FIELDS, NETDEV_FIELDS, type Snapshot } from '@perfwatch/store';
+import { CPU_MODES, DISK_FIELDS, NETDEV_FIELDS, type Snapshot } from '@perfwatch/store/snapshot';
 
 export type Labels = Record<string, string>;
 export interface Sample {

@@ -5,7 +5,7 @@
  * in place when it renders OpenMetrics and so one metric object cannot serve both.
  */
 import { collectDefaultMetrics, Gauge, Registry, type Metric } from 'prom-client';
-import type { Snapshot } from '@perfwatch/store';
+import type { Snapshot } from '@perfwatch/store/snapshot';
 import { writeFamilies } from './exposition.js';
 import { snapshotFamilies, type Family } from './families.js';
 

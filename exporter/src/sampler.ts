@@ -1,4 +1,4 @@
-import type { Snapshot } from '@perfwatch/store';
+import type { Snapshot } from '@perfwatch/store/snapshot';
 import type { Logger } from './log.js';
 import type { SnapshotPipeline } from './snapshot.js';
 

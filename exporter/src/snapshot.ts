@@ -3,7 +3,7 @@
  * and the live stream all read the Snapshot this builds; nothing else reads /proc.
  */
 import { performance } from 'node:perf_hooks';
-import { SNAPSHOT_VERSION, type Snapshot } from '@perfwatch/store';
+import { SNAPSHOT_VERSION, type Snapshot } from '@perfwatch/store/snapshot';
 import type { ExporterConfig } from './config.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';

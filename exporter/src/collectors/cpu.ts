@@ -1,4 +1,4 @@
-import type { CpuSection } from '@perfwatch/store';
+import type { CpuSection } from '@perfwatch/store/snapshot';
 import { readStat } from '../procfs/stat.js';
 import type { CollectorDefinition } from './types.js';
 

@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FsEntry } from '@perfwatch/store';
+import type { FsEntry } from '@perfwatch/store/snapshot';
 import { readMounts } from '../procfs/mounts.js';
 import { errorMessage } from '../errors.js';
 import type { CollectorDefinition } from './types.js';

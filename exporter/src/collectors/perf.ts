@@ -24,7 +24,7 @@ import {
   type PerfReason,
   type PerfTarget,
 } from '@perfwatch/native';
-import type { PerfCounts, PerfSection } from '@perfwatch/store';
+import type { PerfCounts, PerfSection } from '@perfwatch/store/snapshot';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CollectorDefinition } from './types.js';

@@ -1,4 +1,4 @@
-import { PSI_RESOURCES, type PsiLine, type Snapshot } from '@perfwatch/store';
+import { PSI_RESOURCES, type PsiLine, type Snapshot } from '@perfwatch/store/snapshot';
 import { readPressure, type PsiLine as KernelPsiLine } from '../procfs/pressure.js';
 import type { CollectorDefinition } from './types.js';
 

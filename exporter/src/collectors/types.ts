@@ -1,4 +1,4 @@
-import type { Snapshot } from '@perfwatch/store';
+import type { Snapshot } from '@perfwatch/store/snapshot';
 import type { ExporterConfig } from '../config.js';
 import type { Logger } from '../log.js';
 
