@@ -42,6 +42,7 @@ try {
     ['prometheus', 'promtool'],
     ['prometheus-node-exporter', 'prometheus-node-exporter'],
     ['linux-perf', 'perf'],
+    ['chromium', 'chromium'],
   ]);
   log('typechecking tests...');
   run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.test.json']);
