@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Node builtins only at load time, like this file; it imports vite in its own build process.
+import { ensureAdminUi } from '../api/admin/build.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const WORKSPACES = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).workspaces;
@@ -54,6 +56,9 @@ export function ensureBuilt({ quiet = false } = {}) {
   run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-b']);
   // started as a program so its shebang's memory flags apply (see exporter/src/main.ts)
   chmodSync(join(ROOT, 'exporter', 'dist', 'main.js'), 0o755);
+  // The admin UI (api/admin/dist, served by the api on :3000): rebuilt only when a source is
+  // newer than the last build; prints the gzipped JS size either way.
+  ensureAdminUi({ quiet, log });
   const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
   const revision = git.status === 0 ? git.stdout.trim() : '';
   for (const ws of WORKSPACES) {

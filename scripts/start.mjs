@@ -14,6 +14,7 @@ try {
 const env = { ...process.env };
 const exporterPort = env.PERFWATCH_EXPORTER_PORT || '9101';
 const apiPort = env.PERFWATCH_API_PORT || '8000';
+const uiPort = env.PERFWATCH_UI_PORT || '3000';
 env.PERFWATCH_DATA_DIR ||= join(ROOT, '.perfwatch');
 
 // Without DATABASE_URL, history goes to an embedded PostgreSQL whose data lives under the data
@@ -50,7 +51,10 @@ const services = [
     args: ['api/dist/main.js'],
     // 200 once migrations have run and the database answers
     ready: `http://127.0.0.1:${apiPort}/ready`,
-    shows: [`JSON API  http://localhost:${apiPort}/api/v1 (OpenAPI: /api/openapi.json)`],
+    shows: [
+      `JSON API  http://localhost:${apiPort}/api/v1 (OpenAPI: /api/openapi.json)`,
+      ...(/^(off|none|false)$/i.test(uiPort.trim()) ? [] : [`admin UI  http://localhost:${uiPort}/`]),
+    ],
   },
 ];
 

@@ -22,6 +22,12 @@ export interface ApiConfig {
   port: number;
   /** PERFWATCH_API_HOST: listen address ("0.0.0.0": every interface). */
   listenHost: string;
+  /** PERFWATCH_UI_PORT: port of the admin UI (api/admin/dist), which the api process serves
+   *  together with the same /api routes, so its calls are same-origin and the httpOnly session
+   *  cookie works (3000; 0 picks a free port; `off`: no UI listener). */
+  uiPort: number | undefined;
+  /** PERFWATCH_UI_HOST: listen address of the admin UI (PERFWATCH_API_HOST's value). */
+  uiHost: string;
   /** NODE_ENV: "production" makes unsafe settings (a weak JWT_SECRET, a low scrypt cost) fatal instead of warnings. */
   production: boolean;
   /** DATABASE_URL: PostgreSQL holding users, tokens, retention and history (required; `npm start`
@@ -91,6 +97,8 @@ export const OWASP_SCRYPT_N = 2 ** 17;
 export const DEFAULTS = {
   port: 8000,
   listenHost: '0.0.0.0',
+  uiPort: 3000,
+  uiHost: '0.0.0.0',
   dbSchema: 'perfwatch',
   dbMigrate: true,
   // Login hashing holds a connection only briefly; Grafana's query load (part 2) wants more.
@@ -135,6 +143,15 @@ export function originsVar(env: Env, name: string, def: readonly string[]): stri
     out.push(url.origin);
   }
   return [...new Set(out)];
+}
+
+/** A port, or `off` (also none, false) for a listener that is not wanted. */
+export function portOrOffVar(env: Env, name: string, def: number): number | undefined {
+  const v = value(env, name);
+  if (v === undefined) return def;
+  if (/^(off|none|false)$/i.test(v)) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new ConfigError(name, `"${v}" is not a port from 0 to 65535 or off (default ${def})`);
+  return Number(v);
 }
 
 const TRUST_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -190,9 +207,18 @@ export function loadConfig(env: Env): ApiConfig {
     warnings.push(`PERFWATCH_SCRYPT_N=${msg}.`);
   }
 
+  const port = intVar(env, 'PERFWATCH_API_PORT', DEFAULTS.port, 0, 65535);
+  const uiPort = portOrOffVar(env, 'PERFWATCH_UI_PORT', DEFAULTS.uiPort);
+  if (uiPort !== undefined && uiPort !== 0 && uiPort === port) {
+    throw new ConfigError('PERFWATCH_UI_PORT', `${uiPort} is also PERFWATCH_API_PORT: give the admin UI another port (default ${DEFAULTS.uiPort}) or off`);
+  }
+  const listenHost = value(env, 'PERFWATCH_API_HOST') ?? DEFAULTS.listenHost;
+
   return {
-    port: intVar(env, 'PERFWATCH_API_PORT', DEFAULTS.port, 0, 65535),
-    listenHost: value(env, 'PERFWATCH_API_HOST') ?? DEFAULTS.listenHost,
+    port,
+    listenHost,
+    uiPort,
+    uiHost: value(env, 'PERFWATCH_UI_HOST') ?? listenHost,
     production,
     databaseUrl: postgresUrlVar(env, 'DATABASE_URL', true),
     dbSchema: schemaVar(env, 'PERFWATCH_DB_SCHEMA', DEFAULTS.dbSchema),

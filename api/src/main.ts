@@ -3,10 +3,13 @@
  * The api process: configuration from the environment, then startApi (pool, migrations, first
  * administrator, HTTP server), and a graceful shutdown on SIGTERM / SIGINT.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from './config.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { startApi } from './service.js';
+import { UI_DIR } from './ui.js';
 
 function configFailure(err: ConfigError): never {
   process.stderr.write(`perfwatch-api: configuration error: ${err.message}\n`);
@@ -28,13 +31,17 @@ async function main(): Promise<void> {
 
   let api;
   try {
-    api = await startApi(config, log);
+    api = await startApi(config, log, { serveUi: true });
   } catch (err) {
     if (err instanceof ConfigError) configFailure(err);
     log.fatal({ err: errorMessage(err) }, 'api failed to start');
     process.exit(1);
   }
   log.info({ url: api.url, schemaVersion: api.prepared.schemaVersion }, `api listening on ${api.url} (ready: ${api.url}/ready)`);
+  if (api.uiUrl) {
+    log.info({ url: api.uiUrl }, `admin UI on ${api.uiUrl}/`);
+    if (!existsSync(join(UI_DIR, 'index.html'))) log.warn(`the admin UI is not built (${UI_DIR} has no index.html): run npm run build`);
+  }
 
   let stopping = false;
   const shutdown = (signal: string) => {

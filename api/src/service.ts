@@ -16,12 +16,16 @@ import { pruneSessions } from './db/sessions.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { ApiMetrics } from './metrics.js';
+import { uiRequestListener, UI_DIR } from './ui.js';
 
 export interface RunningApi {
   url: string;
   server: Server;
   pool: Pool;
   prepared: Prepared;
+  /** The admin UI's listener (PERFWATCH_UI_PORT), when serveUi asked for it. */
+  uiServer?: Server;
+  uiUrl?: string;
   close(): Promise<void>;
 }
 
@@ -34,6 +38,27 @@ export interface StartOptions {
   processMetrics?: boolean;
   /** how long close() lets requests in flight finish, ms (10 s). */
   shutdownGraceMs?: number;
+  /** also listen on PERFWATCH_UI_PORT with the admin UI in front of the same app (main.ts: true;
+   *  tests that drive the UI say so, the others leave the port alone). */
+  serveUi?: boolean;
+  /** where the UI's built files are (api/admin/dist). */
+  uiDir?: string;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+}
+
+function urlOf(server: Server): string {
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
 }
 
 /** Deletes expired throttling rows, revocations and sessions; every replica may run it, the DELETEs are idempotent. */
@@ -75,17 +100,27 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
     // A client that stops sending mid-request is cut off rather than holding a socket for ever.
     server.requestTimeout = 60_000;
     server.headersTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.listenHost, () => {
-        server.removeListener('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, config.port, config.listenHost);
     server.on('error', (err) => log.error({ err: errorMessage(err) }, 'HTTP server error'));
-    const addr = server.address() as AddressInfo;
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+    const url = urlOf(server);
+
+    let uiServer: Server | undefined;
+    if (opts.serveUi && config.uiPort !== undefined) {
+      uiServer = createServer(uiRequestListener(app, opts.uiDir ?? UI_DIR));
+      uiServer.requestTimeout = 60_000;
+      uiServer.headersTimeout = 30_000;
+      try {
+        await listen(uiServer, config.uiPort, config.uiHost);
+      } catch (err) {
+        server.close();
+        server.closeAllConnections();
+        throw new Error(
+          `the admin UI cannot listen on ${config.uiHost}:${config.uiPort} (${errorMessage(err)}): set PERFWATCH_UI_PORT to a free port, or to off for no UI`,
+          { cause: err },
+        );
+      }
+      uiServer.on('error', (err) => log.error({ err: errorMessage(err) }, 'admin UI server error'));
+    }
 
     const tidy = setInterval(() => {
       housekeeping(pool, config).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'housekeeping failed'));
@@ -96,16 +131,17 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
     const close = () => {
       closing ??= (async () => {
         clearInterval(tidy);
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const grace = setTimeout(() => server.closeAllConnections(), opts.shutdownGraceMs ?? 10_000);
+        const servers = uiServer ? [server, uiServer] : [server];
+        const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+        for (const s of servers) s.closeIdleConnections();
+        const grace = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), opts.shutdownGraceMs ?? 10_000);
         await closed;
         clearTimeout(grace);
         await closePool(pool);
       })();
       return closing;
     };
-    return { url, server, pool, prepared, close };
+    return { url, server, pool, prepared, close, ...(uiServer ? { uiServer, uiUrl: urlOf(uiServer) } : {}) };
   } catch (err) {
     await closePool(pool);
     throw err;
