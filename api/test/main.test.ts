@@ -24,6 +24,8 @@ describe('api main', function () {
       PERFWATCH_DB_SCHEMA: t.schema,
       PERFWATCH_API_PORT: String(port),
       PERFWATCH_API_HOST: '127.0.0.1',
+      // a free port: 3000 may be held by a running npm start
+      PERFWATCH_UI_PORT: '0',
       PERFWATCH_SCRYPT_N: '1024',
       PERFWATCH_LOG_LEVEL: 'info',
       JWT_SECRET: 'change-this-in-production',
