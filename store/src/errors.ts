@@ -20,7 +20,11 @@ export type StoreErrorCode =
   /** a host name is registered to another database role (row-level security hides it). */
   | 'HOST_NOT_WRITABLE'
   /** the embedded PostgreSQL could not be initialised, started or stopped. */
-  | 'EMBEDDED_FAILED';
+  | 'EMBEDDED_FAILED'
+  /** a series query names a metric the catalog does not have. */
+  | 'UNKNOWN_METRIC'
+  /** a series query's =~ or !~ matcher is not a valid regular expression. */
+  | 'INVALID_REGEX';
 
 export interface StoreErrorOptions {
   cause?: unknown;

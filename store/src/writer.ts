@@ -1,16 +1,20 @@
 /**
  * The SQL side of writing snapshots: one statement per batch that inserts every snapshot
- * (ON CONFLICT DO NOTHING on (host_id, ts), so a replayed snapshot is written once) and moves
- * each host's first_seen / last_seen once per batch. The statement is atomic: a process killed
- * mid-batch leaves nothing of that batch behind.
+ * (ON CONFLICT DO NOTHING on (host_id, ts), so a replayed snapshot is written once), moves each
+ * host's first_seen / last_seen once per batch, and moves a host's rollup watermarks back when
+ * the batch holds older data than they cover (a spool replay), so those blocks are rolled up
+ * again. The statement is atomic: a process killed mid-batch leaves nothing of that batch behind.
  *
- * The batch travels as one JSON parameter, [[host_id, ts, snapshot], ...]: measured here against
- * a multi-row VALUES list and unnest() of arrays it was the fastest on one connection and on four.
+ * Snapshots are stored as shape + values (codec.ts): the shape is registered once per host and
+ * shape (snapshot_shapes), each row carries only its numbers. The batch travels as arrays plus
+ * one binary parameter holding every row's values back to back (node-postgres sends a Buffer
+ * as binary: no hex, no escaping).
  */
 import type pg from 'pg';
 import { poolLogger } from './db.js';
 import { StoreError, sqlState, wrapPgError } from './errors.js';
 import { ensurePartitions, utcDay } from './partitions.js';
+import { encodeSnapshot, type EncodedSnapshot } from './codec.js';
 import type { Snapshot } from './snapshot.js';
 
 /** What insertSnapshots needs of a snapshot; a full Snapshot has it. */
@@ -23,23 +27,33 @@ export interface InsertResult {
   duplicates: number;
 }
 
-/** Per-pool caches: host name -> id, and the UTC days whose partitions are known to exist. */
+interface KnownShape {
+  id: number;
+  frags: readonly string[];
+  hash: string;
+}
+
+/** Per-pool caches: host name -> id, the UTC days whose partitions are known to exist, shapes. */
 interface Cache {
   hosts: Map<string, number>;
   days: Set<string>;
+  /** `${host id} ${hash}` -> shape id */
+  shapes: Map<string, number>;
+  /** host id -> the shape its last snapshot had (the next one usually has it too) */
+  lastShape: Map<number, KnownShape>;
 }
 const CACHES = new WeakMap<pg.Pool, Cache>();
 
 function cacheOf(pool: pg.Pool): Cache {
   let c = CACHES.get(pool);
   if (!c) {
-    c = { hosts: new Map(), days: new Set() };
+    c = { hosts: new Map(), days: new Set(), shapes: new Map(), lastShape: new Map() };
     CACHES.set(pool, c);
   }
   return c;
 }
 
-/** Forgets cached host ids and partition days (after a host was deleted or partitions dropped). */
+/** Forgets cached host ids, partition days and shapes (after a host was deleted or partitions dropped). */
 export function clearWriterCache(pool: pg.Pool): void {
   CACHES.delete(pool);
 }
@@ -104,11 +118,38 @@ async function ensureDays(pool: pg.Pool, days: Iterable<string>, force = false):
   }
 }
 
+/** Shape ids of the given (host, shape) pairs, registering the new ones. */
+async function shapeIds(pool: pg.Pool, wanted: Map<string, { hostId: number; enc: EncodedSnapshot }>): Promise<void> {
+  const cache = cacheOf(pool).shapes;
+  for (const [key, { hostId, enc }] of wanted) {
+    if (cache.has(key)) continue;
+    // A second round covers a shape another process registered after this statement's snapshot.
+    for (let round = 0; round < 2 && !cache.has(key); round++) {
+      let r;
+      try {
+        r = await pool.query<{ id: number }>(
+          `WITH ins AS (
+             INSERT INTO snapshot_shapes (host_id, hash, frags) VALUES ($1, $2, $3::text[])
+             ON CONFLICT (host_id, hash) DO NOTHING RETURNING id)
+           SELECT id FROM ins
+           UNION ALL
+           SELECT id FROM snapshot_shapes WHERE host_id = $1 AND hash = $2`,
+          [hostId, enc.hash, enc.frags],
+        );
+      } catch (err) {
+        throw wrapPgError(err, `registering a snapshot shape of host ${hostId}`);
+      }
+      if (r.rows[0]) cache.set(key, r.rows[0].id);
+    }
+    if (!cache.has(key)) throw new StoreError('DB_QUERY_FAILED', `the shape ${enc.hash} of host ${hostId} was neither inserted nor found`);
+  }
+}
+
 const INSERT_SQL = `
 WITH ins AS (
-  INSERT INTO snapshots (host_id, ts, data)
-  SELECT (e->>0)::int, (e->>1)::timestamptz, e->2
-    FROM jsonb_array_elements($1::jsonb) AS e
+  INSERT INTO snapshots (host_id, ts, shape_id, vals)
+  SELECT r.h, 'epoch'::timestamptz + r.ms * interval '1 millisecond', r.sh, substring($6::bytea FROM r.off FOR r.len)
+    FROM unnest($1::int[], $2::float8[], $3::int[], $4::int[], $5::int[]) AS r(h, ms, sh, off, len)
   ON CONFLICT (host_id, ts) DO NOTHING
   RETURNING host_id, ts),
 agg AS (
@@ -119,6 +160,15 @@ upd AS (
     FROM agg
    WHERE h.id = agg.host_id
      AND (h.first_seen IS NULL OR h.first_seen > agg.lo OR h.last_seen IS NULL OR h.last_seen < agg.hi)
+  RETURNING 1),
+rewind AS (
+  -- Rolled-up blocks this batch adds to are redone (watermark back). A batch older than a minute
+  -- also touches the row: when a rollup run holds it (rollups.ts), this waits for the run, then
+  -- moves the watermark back if the run went past this batch's data.
+  UPDATE rollup_watermarks w
+     SET watermark = LEAST(w.watermark, agg.lo), updated_at = now()
+    FROM agg
+   WHERE w.host_id = agg.host_id AND (w.watermark > agg.lo OR agg.lo < now() - interval '1 minute')
   RETURNING 1)
 SELECT coalesce(sum(n), 0)::int AS inserted FROM agg`;
 
@@ -139,14 +189,34 @@ export async function insertSnapshots(pool: pg.Pool, batch: readonly SnapshotLik
   for (;;) {
     attempt++;
     const ids = await hostIds(pool, [...new Set(batch.map((s) => s.host))]);
-    await ensureDays(pool, new Set(batch.map((s) => utcDay(s.ts))));
+    const cache = cacheOf(pool);
     // Rows in key order: two batches that overlap lock the same keys in the same order.
     const rows = batch
       .map((s) => ({ id: ids.get(s.host)!, ts: s.ts, s }))
       .sort((a, b) => a.id - b.id || a.ts - b.ts);
-    const param = `[${rows.map((r) => `[${r.id},"${new Date(r.ts).toISOString()}",${JSON.stringify(r.s)}]`).join(',')}]`;
+    const encoded = rows.map((r) => {
+      const enc = encodeSnapshot(r.s, cache.lastShape.get(r.id));
+      return { ...r, enc, key: `${r.id} ${enc.hash}` };
+    });
+    await shapeIds(pool, new Map(encoded.map((e) => [e.key, { hostId: e.id, enc: e.enc }])));
+    for (const e of encoded) cache.lastShape.set(e.id, { id: cache.shapes.get(e.key)!, frags: e.enc.frags, hash: e.enc.hash });
+    await ensureDays(pool, new Set(batch.map((s) => utcDay(s.ts))));
+    const offsets: number[] = [];
+    let off = 1;
+    for (const e of encoded) {
+      offsets.push(off);
+      off += e.enc.vals.length;
+    }
+    const params = [
+      encoded.map((e) => e.id),
+      encoded.map((e) => e.ts),
+      encoded.map((e) => cache.shapes.get(e.key)!),
+      offsets,
+      encoded.map((e) => e.enc.vals.length),
+      Buffer.concat(encoded.map((e) => e.enc.vals)),
+    ];
     try {
-      const r = await pool.query<{ inserted: number }>(INSERT_SQL, [param]);
+      const r = await pool.query<{ inserted: number }>(INSERT_SQL, params);
       const inserted = r.rows[0]?.inserted ?? 0;
       return { inserted, duplicates: batch.length - inserted };
     } catch (err) {

@@ -77,8 +77,20 @@ describe('exporter database role (docs/storage.md)', function () {
     expect(host.rows[0].last_seen.getTime()).to.equal(ts + 5_000);
   });
 
+  it('a batch of late snapshots moves its rollup watermark back', async () => {
+    const id = (await t.pool.query(`SELECT id FROM hosts WHERE name = 'web01'`)).rows[0].id as number;
+    await t.pool.query(`INSERT INTO rollup_watermarks (host_id, tier, watermark) VALUES ($1, '1m', $2)`, [id, new Date(Date.UTC(2033, 0, 2, 5))]);
+    await insertSnapshots(p1, [fakeSnapshot('web01', Date.UTC(2033, 0, 2, 4))]);
+    const w = await t.pool.query(`SELECT watermark FROM rollup_watermarks WHERE host_id = $1`, [id]);
+    expect(w.rows[0].watermark.getTime()).to.equal(Date.UTC(2033, 0, 2, 4));
+  });
+
   it('cannot read snapshot data, delete, change labels, or create tables', async () => {
-    expect(await pgError(p1.query('SELECT data FROM snapshots'))).to.equal('42501');
+    expect(await pgError(p1.query('SELECT s.data FROM snapshots s'))).to.equal('42501');
+    expect(await pgError(p1.query('SELECT vals FROM snapshots'))).to.equal('42501');
+    expect(await pgError(p1.query('SELECT frags FROM snapshot_shapes'))).to.equal('42501');
+    expect(await pgError(p1.query('SELECT * FROM rollups_1m'))).to.equal('42501');
+    expect(await pgError(p1.query('DELETE FROM rollup_watermarks'))).to.equal('42501');
     expect(await pgError(p1.query('DELETE FROM snapshots'))).to.equal('42501');
     expect(await pgError(p1.query(`UPDATE hosts SET labels = '{"x": 1}'`))).to.equal('42501');
     expect(await pgError(p1.query(`INSERT INTO hosts (name, owner_role) VALUES ('sneaky', 'postgres')`))).to.equal('42501');
@@ -94,7 +106,10 @@ describe('exporter database role (docs/storage.md)', function () {
     expect(seen.rows).to.deep.equal([{ name: 'web01' }]);
     // Not even by naming the other host's id directly.
     const id = (await t.pool.query(`SELECT id FROM hosts WHERE name = 'web02'`)).rows[0].id as number;
-    expect(await pgError(p1.query(`INSERT INTO snapshots (host_id, ts, data) VALUES ($1, now(), '{}')`, [id]))).to.equal('42501');
+    expect(await pgError(p1.query(`INSERT INTO snapshots (host_id, ts, shape_id, vals) VALUES ($1, now(), 1, '\\x00')`, [id]))).to.equal('42501');
+    expect(await pgError(p1.query(`INSERT INTO snapshot_shapes (host_id, hash, frags) VALUES ($1, 'x', '{"{}"}')`, [id]))).to.equal('42501');
+    const shapes = await p1.query('SELECT host_id FROM snapshot_shapes');
+    expect(shapes.rows.every((r) => r.host_id !== id)).to.equal(true);
     const n = await t.pool.query(`SELECT count(*)::int AS n FROM snapshots s JOIN hosts h ON h.id = s.host_id WHERE h.name = 'web02'`);
     expect(n.rows[0].n).to.equal(1);
   });

@@ -46,7 +46,7 @@ for (const target of targets) {
         ]);
         const host = await t.pool.query('SELECT first_seen, last_seen FROM hosts');
         expect(host.rows[0].last_seen.getTime()).to.equal(T0 + 23 * 5_000);
-        const back = await t.pool.query(`SELECT data FROM snapshots ORDER BY ts LIMIT 1`);
+        const back = await t.pool.query(`SELECT s.data FROM snapshots s ORDER BY s.ts LIMIT 1`);
         expect(back.rows[0].data).to.deep.equal(batch[0]);
       } finally {
         await t.drop();

@@ -1,0 +1,112 @@
+/**
+ * The stored form of a snapshot (codec.ts): shape + values must give back the snapshot's JSON
+ * exactly, number for number, and stay small.
+ */
+import { expect } from 'chai';
+import { decodeSnapshot, decodeValues, encodeSnapshot, parseShape, Slot, StoreError, type Snapshot } from '../src/index.js';
+import { fixtureSnapshot, simulate } from './synth.js';
+
+function roundTrip(s: object, ts = 0): unknown {
+  const e = encodeSnapshot(s);
+  return decodeSnapshot(e.frags, e.vals, ts);
+}
+
+const jsonOf = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
+
+describe('snapshot codec', () => {
+  it('gives back both fixture snapshots exactly, key order included', () => {
+    for (const which of ['small', 'large'] as const) {
+      const s = fixtureSnapshot(which);
+      expect(JSON.stringify(roundTrip(s, s.ts))).to.equal(JSON.stringify(s));
+    }
+  });
+
+  it('gives back a day of simulated snapshots exactly, with one shape', () => {
+    const snaps = simulate(fixtureSnapshot('small'), 'web01', Date.UTC(2031, 2, 3), 2000);
+    const hashes = new Set<string>();
+    let known: { frags: readonly string[]; hash: string } | undefined;
+    for (const s of snaps) {
+      const e = encodeSnapshot(s, known);
+      known = e;
+      hashes.add(e.hash);
+      expect(JSON.stringify(decodeSnapshot(e.frags, e.vals, s.ts))).to.equal(JSON.stringify(s));
+    }
+    expect(hashes.size).to.equal(1);
+  });
+
+  it('every double comes back bit for bit', () => {
+    const nums = [
+      0, 1, -1, 0.1, 0.1 + 0.2, 62345.11, -62345.11, 1e21, 1.5e-7, 5e-324, -5e-324, 1.7976931348623157e308, 2 ** 52, 2 ** 53, 2 ** 53 + 2,
+      -(2 ** 53), 123456789012345, 0.049800000000000004, 0.00041287299990654, 1 / 3, Math.PI, 1e-300, 123e300, 35184372087808, 4.9e-7, 100, 1e15, 999999999999999.9,
+    ];
+    for (let i = 0; i < 2000; i++) nums.push((Math.random() - 0.5) * 10 ** Math.floor(Math.random() * 40 - 20));
+    const s = { v: 1, host: 'h', ts: 0, iv: 5, col: {}, mem: Object.fromEntries(nums.map((n, i) => [`n${i}`, n])) };
+    const back = roundTrip(s) as typeof s;
+    nums.forEach((n, i) => expect(Object.is(back.mem[`n${i}`], n), `${n}`).to.equal(true));
+  });
+
+  it('follows JSON: undefined members left out, NaN/Infinity null, -0 is 0, arrays keep holes as null', () => {
+    const s = {
+      v: 1, host: 'h', ts: 5, iv: 5, col: { cpu: { ok: true, s: 0.001, err: undefined } },
+      odd: { nan: Number.NaN, inf: Infinity, neg0: -0, arr: [1, undefined, null, Number.NaN, 'x'], fn: () => 1 },
+    };
+    expect(roundTrip(s, 5)).to.deep.equal(jsonOf(s));
+    expect(Object.is((roundTrip(s, 5) as { odd: { neg0: number } }).odd.neg0, 0)).to.equal(true);
+  });
+
+  it('strings, escapes, unicode and nesting are part of the shape', () => {
+    const s = {
+      v: 1, host: 'web "01"\\', ts: 1, iv: 5, col: {},
+      fs: [{ dev: 'nfs:/x', mp: '/mnt/with space/ü/\u2028', type: 'nfs4', ro: true, err: 'statfs timed out after 1 s: "hung"' }],
+      deep: { a: [[[1, [2, { b: [3] }]]]], '': 0, '1': 'one', '0': [] },
+    };
+    expect(JSON.stringify(roundTrip(s, 1))).to.equal(JSON.stringify(s));
+  });
+
+  it('the top-level ts comes from the row (one byte); a fractional ts is stored as a value', () => {
+    const a = encodeSnapshot({ v: 1, host: 'h', ts: 1_900_000_000_123, iv: 5, col: {} });
+    expect(a.vals.length).to.equal(5); // headers of ts, v, iv; one payload byte each for v and iv
+    expect((decodeSnapshot(a.frags, a.vals, 1_900_000_000_123) as Snapshot).ts).to.equal(1_900_000_000_123);
+    const b = encodeSnapshot({ v: 1, host: 'h', ts: 1_900_000_000_123.5, iv: 5, col: {} });
+    expect((decodeSnapshot(b.frags, b.vals, 0) as Snapshot).ts).to.equal(1_900_000_000_123.5);
+    expect(b.hash).to.equal(a.hash); // same shape: only the value of the ts slot differs
+    expect(b.vals.length).to.be.greaterThan(a.vals.length);
+  });
+
+  it('refuses what JSON cannot hold', () => {
+    expect(() => encodeSnapshot({ v: 1, big: 1n } as object)).to.throw(StoreError);
+    expect(() => encodeSnapshot([] as unknown as object)).to.throw(StoreError);
+  });
+
+  it('a new disk, an error message or a null counter make a new shape; values alone never do', () => {
+    const base = fixtureSnapshot('small', { compact: true });
+    const h = (s: Snapshot) => encodeSnapshot(s).hash;
+    const same = simulate(base, 'x', 0, 3);
+    expect(new Set(same.map(h)).size).to.equal(1);
+    expect(h({ ...base, disk: { ...base.disk, vdb: [1, 2, 3] } })).to.not.equal(h(base));
+    expect(h({ ...base, col: { ...base.col, cpu: { ok: false, s: 0, err: 'EACCES' } } })).to.not.equal(h(base));
+  });
+
+  it('is compact: the 2-CPU snapshot (176 values) in about 600 bytes, far below its JSON', () => {
+    const snaps = simulate(fixtureSnapshot('small', { compact: true }), 'x', 0, 500);
+    const avg = snaps.reduce((n, s) => n + encodeSnapshot(s).vals.length, 0) / snaps.length;
+    expect(avg).to.be.below(700);
+    expect(avg).to.be.below(JSON.stringify(snaps[0]).length / 4);
+  });
+
+  it('decodes part of a row (the first slots only) and marks every number slot in the parsed shape', () => {
+    const s = fixtureSnapshot('small', { compact: true });
+    const e = encodeSnapshot(s);
+    const n = e.frags.length - 1;
+    const all = decodeValues(e.vals, n, s.ts);
+    const some = decodeValues(e.vals, n, s.ts, new Float64Array(n), 10);
+    expect([...some.subarray(0, 10)]).to.deep.equal([...all.subarray(0, 10)]);
+    let slots = 0;
+    const walk = (x: unknown): void => {
+      if (x instanceof Slot) slots++;
+      else if (x && typeof x === 'object') Object.values(x).forEach(walk);
+    };
+    walk(parseShape(e.frags));
+    expect(slots).to.equal(n);
+  });
+});
