@@ -3,6 +3,7 @@
  * collected, and the writer's metrics are on /metrics.
  */
 import { expect } from 'chai';
+import { latestSnapshot } from '@perfwatch/store';
 import { startExporter, type Exporter } from '../src/app.js';
 import { ConfigError } from '../src/errors.js';
 import { tempDir, testSchema, type TestSchema } from '../../store/test/helpers.js';
@@ -39,6 +40,8 @@ describe('exporter writing history', () => {
     }
     expect(rows.map((r) => r.name)).to.deep.equal(['test-host', 'test-host']);
     expect(rows.map((r) => r.ts.getTime())).to.deep.equal(snaps.map((s) => s.ts));
+    // what the database gives back is the object the exporter collected, bit for bit
+    expect(await latestSnapshot(db.pool, 'test-host')).to.deep.equal(JSON.parse(JSON.stringify(snaps[1])));
   });
 
   it('serves perfwatch_writer_* metrics on /metrics', async () => {
