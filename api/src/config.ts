@@ -85,6 +85,11 @@ export interface ApiConfig {
   /** PERFWATCH_LOGIN_MAX_PER_IP: failed logins from one client IP within the window after which
    *  its logins are answered 429 (30). */
   loginMaxPerIp: number;
+  /** PERFWATCH_API_JOBS: run the background jobs (rollups, partitions ahead, retention) with
+   *  pg-boss in this process (true). Replicas may all keep it on: each job runs once per database. */
+  jobsEnabled: boolean;
+  /** RETENTION_CLEANUP_ENABLED: schedule the daily retention run (true); "run now" works either way. */
+  retentionCleanupEnabled: boolean;
   /** Allowed but unsafe settings, for main.ts to log at start (not a variable). */
   warnings: string[];
 }
@@ -118,6 +123,8 @@ export const DEFAULTS = {
   loginWindowSeconds: 300,
   loginMaxPerUser: 5,
   loginMaxPerIp: 30,
+  jobsEnabled: true,
+  retentionCleanupEnabled: true,
 } as const;
 
 /** User names: what the users table's CHECK accepts. */
@@ -241,6 +248,8 @@ export function loadConfig(env: Env): ApiConfig {
     loginWindowSeconds: intVar(env, 'PERFWATCH_LOGIN_WINDOW_SECONDS', DEFAULTS.loginWindowSeconds, 10, 86_400),
     loginMaxPerUser: intVar(env, 'PERFWATCH_LOGIN_MAX_PER_USER', DEFAULTS.loginMaxPerUser, 1, 1000),
     loginMaxPerIp: intVar(env, 'PERFWATCH_LOGIN_MAX_PER_IP', DEFAULTS.loginMaxPerIp, 1, 100_000),
+    jobsEnabled: boolVar(env, 'PERFWATCH_API_JOBS', DEFAULTS.jobsEnabled),
+    retentionCleanupEnabled: boolVar(env, 'RETENTION_CLEANUP_ENABLED', DEFAULTS.retentionCleanupEnabled),
     warnings,
   };
 }

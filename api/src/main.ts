@@ -31,7 +31,7 @@ async function main(): Promise<void> {
 
   let api;
   try {
-    api = await startApi(config, log, { serveUi: true });
+    api = await startApi(config, log, { serveUi: true, jobs: true });
   } catch (err) {
     if (err instanceof ConfigError) configFailure(err);
     log.fatal({ err: errorMessage(err) }, 'api failed to start');

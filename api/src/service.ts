@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closePool, createPool, isTransient, type Pool } from '@perfwatch/store';
+import { closePool, createPool, isTransient, startJobs, type Pool, type RunningJobs } from '@perfwatch/store';
 import { buildInfo, createApp } from './app.js';
 import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
 import { prepareDatabase, type Announce, type Prepared } from './bootstrap.js';
@@ -22,6 +22,8 @@ export interface RunningApi {
   url: string;
   server: Server;
   pool: Pool;
+  /** pg-boss and the store's jobs, when started. */
+  jobs: RunningJobs | undefined;
   prepared: Prepared;
   /** The admin UI's listener (PERFWATCH_UI_PORT), when serveUi asked for it. */
   uiServer?: Server;
@@ -43,6 +45,9 @@ export interface StartOptions {
   serveUi?: boolean;
   /** where the UI's built files are (api/admin/dist). */
   uiDir?: string;
+  /** start pg-boss and the store's jobs when PERFWATCH_API_JOBS allows (main.ts: true; tests
+   *  about other things leave them off). */
+  jobs?: boolean;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -93,6 +98,10 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
       }
     }
     await hasher.warmUp();
+    const jobs =
+      opts.jobs && config.jobsEnabled
+        ? await startJobs(config.databaseUrl, pool, { schema: config.dbSchema, retentionEnabled: config.retentionCleanupEnabled, log })
+        : undefined;
 
     const metrics = new ApiMetrics(buildInfo(), { processMetrics: opts.processMetrics });
     const app = createApp({ config, pool, log, jwtSecret: prepared.jwtSecret, metrics, hasher });
@@ -137,11 +146,12 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
         const grace = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), opts.shutdownGraceMs ?? 10_000);
         await closed;
         clearTimeout(grace);
+        await jobs?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'stopping the jobs failed'));
         await closePool(pool);
       })();
       return closing;
     };
-    return { url, server, pool, prepared, close, ...(uiServer ? { uiServer, uiUrl: urlOf(uiServer) } : {}) };
+    return { url, server, pool, prepared, jobs, close, ...(uiServer ? { uiServer, uiUrl: urlOf(uiServer) } : {}) };
   } catch (err) {
     await closePool(pool);
     throw err;

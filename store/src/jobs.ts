@@ -117,3 +117,38 @@ export async function registerJobs(boss: PgBoss, pool: pg.Pool, options: Partial
 export async function runRetentionNow(boss: PgBoss): Promise<string | null> {
   return boss.send(JOB_QUEUES.retention, { reason: 'run now' });
 }
+
+/** A running pg-boss with the store's jobs registered on it. */
+export interface RunningJobs {
+  boss: PgBoss;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts pg-boss in its own schema (`<schema>_boss`) and registers the store's jobs on it. The
+ * api process calls this once; several api replicas share the queues, and pg-boss's singleton
+ * queues and schedules make each job run once per database whatever the number of replicas.
+ */
+export async function startJobs(
+  databaseUrl: string,
+  pool: pg.Pool,
+  options: Partial<JobOptions> & { schema: string; log?: Logger },
+): Promise<RunningJobs> {
+  const { default: Boss } = await import('pg-boss');
+  const boss = new Boss({ connectionString: databaseUrl, schema: `${options.schema}_boss`, application_name: 'perfwatch-jobs', max: 2 });
+  const log = (options.log ?? poolLogger(pool)).child({ component: 'jobs' });
+  boss.on('error', (err: Error) => log.error({ err: errorMessage(err) }, 'pg-boss background error'));
+  await boss.start();
+  try {
+    await registerJobs(boss, pool, { ...options, log: options.log });
+  } catch (err) {
+    await boss.stop({ graceful: false }).catch(() => undefined);
+    throw err;
+  }
+  return {
+    boss,
+    async stop() {
+      await boss.stop({ graceful: true, timeout: 10_000 });
+    },
+  };
+}
