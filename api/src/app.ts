@@ -49,6 +49,8 @@ export interface AppDeps {
   jwtSecret: Buffer;
   metrics?: ApiMetrics;
   hasher?: PasswordHasher;
+  /** queues a retention run now, when this api runs the background jobs. */
+  runRetentionNow?: () => Promise<string | null>;
 }
 
 /** Every route of the app, by resource: each becomes its own Router, and all of them the OpenAPI document. */
@@ -143,7 +145,7 @@ export function createApp(deps: AppDeps): Express {
     auth: authRoutes({ config, auth, passport }),
     users: userRoutes({ pool, config, hasher, log }),
     tokens: tokenRoutes({ pool, log }),
-    retention: retentionRoutes({ pool, log }),
+    retention: retentionRoutes({ pool, log, runRetentionNow: deps.runRetentionNow }),
   };
   openapi = buildOpenApi(Object.values(resources).flat(), { version: buildInfo().version });
 

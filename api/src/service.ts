@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closePool, createPool, isTransient, startJobs, type Pool, type RunningJobs } from '@perfwatch/store';
+import { closePool, createPool, isTransient, runRetentionNow, startJobs, type Pool, type RunningJobs } from '@perfwatch/store';
 import { buildInfo, createApp } from './app.js';
 import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
 import { prepareDatabase, type Announce, type Prepared } from './bootstrap.js';
@@ -104,7 +104,7 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
         : undefined;
 
     const metrics = new ApiMetrics(buildInfo(), { processMetrics: opts.processMetrics });
-    const app = createApp({ config, pool, log, jwtSecret: prepared.jwtSecret, metrics, hasher });
+    const app = createApp({ config, pool, log, jwtSecret: prepared.jwtSecret, metrics, hasher, ...(jobs ? { runRetentionNow: () => runRetentionNow(jobs.boss) } : {}) });
     const server = createServer(app);
     // A client that stops sending mid-request is cut off rather than holding a socket for ever.
     server.requestTimeout = 60_000;

@@ -24,6 +24,7 @@ const ADMIN_OPERATIONS = [
   'PATCH /api/v1/users/{id}',
   'DELETE /api/v1/users/{id}',
   'PUT /api/v1/retention',
+  'POST /api/v1/retention/run',
 ];
 
 describe('access: every route of the OpenAPI document', function () {
@@ -36,7 +37,8 @@ describe('access: every route of the OpenAPI document', function () {
   let adminViewerToken: string;
 
   before(async () => {
-    t = await startTestApi();
+    // with the background jobs, so that POST /api/v1/retention/run has something to queue to
+    t = await startTestApi({ start: { jobs: true } });
     admin = await login(t.url, ADMIN.username, ADMIN.password);
     const doc = (await call(t.url, 'GET', '/api/openapi.json')).body;
     ops = [];
@@ -58,7 +60,10 @@ describe('access: every route of the OpenAPI document', function () {
     viewerToken = (await call(t.url, 'POST', '/api/v1/tokens', { token: v.session.token, body: { name: 'walker token' } })).body.token;
     adminViewerToken = (await call(t.url, 'POST', '/api/v1/tokens', { token: admin.token, body: { name: 'admin read-only', role: 'viewer' } })).body.token;
   });
-  after(() => t.close());
+  after(async () => {
+    await t.close();
+    await t.db.query(`DROP SCHEMA IF EXISTS "${t.schema}_boss" CASCADE`).catch(() => undefined);
+  });
 
   /** A request for op: ids that do not exist (nothing is changed), an empty JSON body where one is expected. */
   function request(op: Op, headers: Record<string, string>) {

@@ -1,17 +1,20 @@
 /**
  * /api/v1/retention: how many days each storage tier is kept (store's retention_policies), and
- * the history of cleanup runs (retention_runs). Running a cleanup now comes with the jobs (part 2).
+ * the history of cleanup runs (retention_runs), and running a cleanup now through pg-boss.
  */
 import type { Pool } from '@perfwatch/store';
 import { z } from 'zod';
 import { getRetention, listRetentionRuns, setRetention, TIERS, type Tier } from '../db/retention.js';
 import type { Logger } from '../log.js';
+import { ApiError } from '../errors.js';
 import { route, type RouteDef } from '../route.js';
 import { Timestamp } from '../schemas.js';
 
 export interface RetentionRouteDeps {
   pool: Pool;
   log: Logger;
+  /** queues a retention run now (pg-boss); undefined when this api runs no jobs. */
+  runRetentionNow?: () => Promise<string | null>;
 }
 
 /** Days each tier may be set to. */
@@ -49,7 +52,7 @@ const RunSchema = z.object({
 });
 
 export function retentionRoutes(deps: RetentionRouteDeps): RouteDef[] {
-  const { pool, log } = deps;
+  const { pool, log, runRetentionNow } = deps;
   const answer = async () => ({
     tiers: (await getRetention(pool)).map((p) => ({ tier: p.tier, days: p.days, minDays: RETENTION_LIMITS[p.tier].min, maxDays: RETENTION_LIMITS[p.tier].max, updatedAt: p.updatedAt })),
   });
@@ -79,6 +82,23 @@ export function retentionRoutes(deps: RetentionRouteDeps): RouteDef[] {
         await setRetention(pool, body);
         log.info({ by: user.username, ...body }, 'retention changed');
         return answer();
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/retention/run',
+      tag: 'retention',
+      summary: 'Run the retention cleanup now (queued to the background jobs).',
+      description: 'Answers 202 with the job id; the run appears in /api/v1/retention/runs when it has finished. 503 JOBS_DISABLED when this api runs no jobs (PERFWATCH_API_JOBS=false).',
+      access: 'admin',
+      status: 202,
+      response: z.object({ jobId: z.string().nullable(), queued: z.boolean() }),
+      handler: async ({ user }) => {
+        if (!runRetentionNow) throw new ApiError(503, 'JOBS_DISABLED', 'this api runs no background jobs (PERFWATCH_API_JOBS=false): run retention from an api that does');
+        const jobId = await runRetentionNow();
+        log.info({ by: user.username, jobId }, 'retention run requested');
+        // pg-boss answers null when a run is already queued (singleton queue): that one will do.
+        return { jobId, queued: jobId !== null };
       },
     }),
     route({
