@@ -50,3 +50,8 @@ export function retentionProblems(days: Record<Tier, number | undefined>, limits
   if (!out['1m'] && !out['1h'] && m1 !== undefined && h1 !== undefined && m1 > h1) out['1m'] = '1-minute rollups cannot be kept longer than 1-hour rollups.';
   return out;
 }
+
+/** Queues a retention run now (admin): it shows in the run history once finished. */
+export function runRetentionNow(signal?: AbortSignal): Promise<{ jobId: string | null; queued: boolean }> {
+  return request<{ jobId: string | null; queued: boolean }>('POST', '/api/v1/retention/run', { signal });
+}

@@ -1,13 +1,13 @@
 /**
  * <pw-retention-screen> (administrators): days kept per storage tier (GET/PUT
  * /api/v1/retention), checked as the api checks them (whole days in range, raw <= 1m <= 1h),
- * and the history of retention runs, newest first, a page at a time. Running a cleanup now needs
- * the jobs (part 2 of the API), so its button says so and does nothing yet.
+ * and the history of retention runs, newest first, a page at a time; "Run now" queues a run to the
+ * api's background jobs and refreshes the history until it shows.
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { isAbort, messageOf } from '../data/http.js';
-import { getRetention, listRuns, retentionProblems, setRetention, TIER_LABELS, TIER_ORDER } from '../data/retention.js';
+import { getRetention, listRuns, retentionProblems, runRetentionNow, setRetention, TIER_LABELS, TIER_ORDER } from '../data/retention.js';
 import type { RetentionRun, Tier, TierPolicy } from '../data/types.js';
 import { ariaBusy, busyLabel, fieldError } from '../forms.js';
 import { duration, timeAgo, when } from '../format.js';
@@ -95,6 +95,9 @@ export class PwRetentionScreen extends LitElement {
   @state() private nextBefore: number | null = null;
   @state() private runsError = '';
   @state() private loadingRuns = false;
+  @state() private running = false;
+  @state() private runError = '';
+  @state() private runQueued = '';
 
   private abort = new AbortController();
 
@@ -137,6 +140,31 @@ export class PwRetentionScreen extends LitElement {
       if (!isAbort(err)) this.runsError = messageOf(err);
     } finally {
       this.loadingRuns = false;
+    }
+  }
+
+  private async runNow(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.runError = '';
+    this.runQueued = '';
+    const before = this.runs?.[0]?.id ?? 0;
+    try {
+      const r = await runRetentionNow(this.abort.signal);
+      this.runQueued = r.queued ? 'Retention run queued; it appears below when it has finished.' : 'A retention run is already waiting; it appears below when it has finished.';
+      // The job runs within seconds: look for its rows for up to half a minute.
+      for (let i = 0; i < 15 && !this.abort.signal.aborted; i++) {
+        await new Promise((res) => setTimeout(res, 2000));
+        await this.loadRuns(false);
+        if ((this.runs?.[0]?.id ?? 0) > before) {
+          this.runQueued = 'Retention run finished.';
+          break;
+        }
+      }
+    } catch (err) {
+      if (!isAbort(err)) this.runError = messageOf(err);
+    } finally {
+      this.running = false;
     }
   }
 
@@ -274,9 +302,13 @@ export class PwRetentionScreen extends LitElement {
         <div class="card-head">
           <h2 id="runs-title">Runs</h2>
           <div class="run-now">
-            <button type="button" disabled aria-describedby="run-now-why">Run now</button>
-            <span class="hint" id="run-now-why">Comes with the jobs (pg-boss) in the next part of the API.</span>
+            <button type="button" @click=${this.runNow} aria-disabled=${ariaBusy(this.running)} aria-describedby="run-now-why">${busyLabel(this.running, 'Run now', 'Running…')}</button>
+            <span class="hint" id="run-now-why">Drops expired partitions now instead of at the daily run.</span>
           </div>
+        </div>
+        <div class="more">
+          <pw-alert .message=${this.runError}></pw-alert>
+          <pw-alert kind="success" .message=${this.runQueued}></pw-alert>
         </div>
         ${this.renderRuns()}
       </section>
