@@ -31,7 +31,10 @@ describe('exporter writing history', () => {
   });
 
   it('writes each snapshot, exactly as collected, under the host name', async () => {
-    const snaps = [await exporter.sampler.collectNow(), await exporter.sampler.collectNow()];
+    // (host, ts) is unique and ts has millisecond resolution: keep two warm collections apart
+    const first = await exporter.sampler.collectNow();
+    await new Promise((r) => setTimeout(r, 5));
+    const snaps = [first, await exporter.sampler.collectNow()];
     // the writer migrates and writes in the background: wait for both rows
     let rows: { name: string; ts: Date }[] = [];
     for (let i = 0; i < 200 && rows.length < 2; i++) {
