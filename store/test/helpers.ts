@@ -116,6 +116,8 @@ export async function testSchema(opts: { url?: string; migrate?: boolean; prefix
     if (dropped) return;
     dropped = true;
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    // pg-boss keeps its tables beside ours (startJobs: <schema>_boss)
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}_boss" CASCADE`).catch(() => undefined);
     await pool.end().catch(() => undefined);
   };
   cleanups.push(drop);
