@@ -5,8 +5,8 @@
  * resource, and the 404 and error handlers that give every failure the `{error:{code,message}}`
  * shape without a stack.
  */
+import { readBuildInfo } from '@perfwatch/store/env';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -29,16 +29,9 @@ import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 
-/** Version from package.json; revision from build-info.json, which scripts/ensure.mjs writes at build. */
-export function buildInfo(): BuildInfo {
-  const read = (rel: string): Record<string, string> => {
-    try {
-      return JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as Record<string, string>;
-    } catch {
-      return {};
-    }
-  };
-  return { version: read('../package.json').version ?? 'unknown', revision: read('../build-info.json').revision ?? '' };
+/** Version from package.json; revision from build-info.json, written at every build. */
+export function buildInfo() {
+  return readBuildInfo(new URL('../', import.meta.url));
 }
 
 export interface AppDeps {

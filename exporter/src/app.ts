@@ -2,9 +2,10 @@
  * Wires config -> collectors -> pipeline -> sampler -> /metrics. main.ts runs it; tests start
  * it in-process on fixture trees with port 0.
  */
+import { readBuildInfo } from '@perfwatch/store/env';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExporterConfig } from './config.js';
 import type { Logger } from './log.js';
@@ -17,16 +18,9 @@ import type { CollectorDefinition } from './collectors/types.js';
 import { ConfigError, errorMessage } from './errors.js';
 import type { RunningWriter } from './writer.js';
 
-/** Version from package.json; revision from build-info.json, which scripts/ensure.mjs writes at build. */
-export function buildInfo(): { version: string; revision: string } {
-  const read = (rel: string): Record<string, string> => {
-    try {
-      return JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as Record<string, string>;
-    } catch {
-      return {};
-    }
-  };
-  return { version: read('../package.json').version ?? 'unknown', revision: read('../build-info.json').revision ?? '' };
+/** Version from package.json; revision from build-info.json, written at every build. */
+export function buildInfo() {
+  return readBuildInfo(new URL('../', import.meta.url));
 }
 
 export interface Exporter {

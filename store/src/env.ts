@@ -4,6 +4,8 @@
  * variable is unset or blank and throws ConfigError naming the variable, the value and what it
  * accepts otherwise.
  */
+import { readFileSync } from 'node:fs';
+
 export type Env = Record<string, string | undefined>;
 
 /** A configuration value that cannot be used. */
@@ -111,4 +113,19 @@ export function schemaVar(env: Env, name: string, def: string): string {
     throw new ConfigError(name, `"${v}" is not a usable schema name: lower-case letters, digits and _, not starting with pg_ (default ${def})`);
   }
   return v;
+}
+
+/**
+ * A service's version (its package.json) and git revision (build-info.json, which
+ * scripts/lib.mjs writes at every build), read from the package directory `dir`.
+ */
+export function readBuildInfo(dir: URL): { version: string; revision: string } {
+  const read = (name: string): Record<string, string> => {
+    try {
+      return JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as Record<string, string>;
+    } catch {
+      return {};
+    }
+  };
+  return { version: read('package.json').version ?? 'unknown', revision: read('build-info.json').revision ?? '' };
 }
