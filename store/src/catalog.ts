@@ -3,8 +3,9 @@
  * labels and where its values are in the Snapshot, plus the derived metrics (utilisation, IPC,
  * miss ratios) defined over them. Pure: no SQL, no I/O.
  *
- * Names are exactly exporter/src/families.ts's (store/test/catalog.test.ts holds the two against
- * the golden /metrics files of both fixture machines). Most families are fixed; those of
+ * It is the one place metric names are made: the exporter renders /metrics from forEachSample
+ * (exporter/src/families.ts), and store/test/catalog.test.ts holds it against the golden /metrics
+ * files of both fixture machines. Most families are fixed; those of
  * /proc/meminfo, /proc/vmstat, /proc/net/{snmp,netstat}, /proc/net/sockstat and the perf events
  * are generated from the keys a snapshot holds (metricsOf, or metricInfo for a name alone).
  *
@@ -123,7 +124,7 @@ const NET: MetricInfo[] = NETDEV_FIELDS.map((f, i) => {
 
 const PSI_WINDOWS = ['10s', '60s', '300s'] as const;
 
-// ---- the generated families: names from the kernel's keys (exporter/src/families.ts) ------------
+// ---- the generated families: names from the kernel's keys ------------------------------------
 
 const snakeCache = new Map<string, string>();
 /** "Active(anon)" -> "active_anon", "TCPSynRetrans" -> "tcp_syn_retrans", "DirectMap2M" -> "direct_map2m". */
