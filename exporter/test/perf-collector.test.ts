@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -23,17 +23,13 @@ import { ConfigError } from '../src/errors.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { renderSnapshotText } from '../src/metrics.js';
 import { parseExposition, promtoolCheck, quietLogger, scrape, testConfig } from './helpers.js';
+import { skip, TempCgroup2 } from '../../native/test/helpers.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
 const SOFTWARE = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'major-faults'];
 const HARDWARE = ['cpu-cycles', 'instructions', 'cache-references', 'cache-misses', 'branch-instructions', 'branch-misses'];
 
-function skip(ctx: Mocha.Context, reason: string): never {
-  console.log(`      skipped: ${reason}`);
-  ctx.skip();
-  throw new Error('unreachable');
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -285,43 +281,22 @@ describe('perf collector', function () {
   });
 
   describe('cgroup mode (PERFWATCH_PERF_CGROUPS) on a temporary cgroup2 mount', () => {
-    let mnt = '';
-    let mounted = false;
-    const made: string[] = [];
+    let cg: TempCgroup2 | undefined;
     let p: ReturnType<typeof createPerf> | undefined;
 
     before(function () {
-      if (process.getuid?.() !== 0) skip(this, 'mounting cgroup2 needs root');
-      mnt = mkdtempSync(join(tmpdir(), 'perfwatch-exporter-cg2-'));
-      const r = spawnSync('mount', ['-t', 'cgroup2', 'none', mnt], { encoding: 'utf8' });
-      if (r.status !== 0) skip(this, `mount -t cgroup2 failed: ${(r.stderr || String(r.error)).trim()}`);
-      mounted = true;
+      cg = TempCgroup2.mount(this, 'perfwatch-exporter-cg2-');
     });
 
     after(() => {
       p?.collector.close?.();
-      for (const d of made.reverse()) {
-        try {
-          rmdirSync(d);
-        } catch (err) {
-          console.log(`      cleanup: rmdir ${d}: ${(err as Error).message}`);
-        }
-      }
-      if (mounted) {
-        const r = spawnSync('umount', [mnt], { encoding: 'utf8' });
-        if (r.status !== 0) console.log(`      cleanup: umount ${mnt}: ${r.stderr.trim()}`);
-      }
-      if (mnt !== '') rmdirSync(mnt);
+      cg?.remove();
     });
 
     it("counts only the cgroup's tasks, reports a missing cgroup, and re-checks it once it exists", async function () {
-      const busy = join(mnt, 'busy');
-      const idle = join(mnt, 'idle');
-      const later = join(mnt, 'later');
-      for (const d of [busy, idle]) {
-        mkdirSync(d);
-        made.push(d);
-      }
+      const busy = cg!.mkdir('busy');
+      const idle = cg!.mkdir('idle');
+      const later = join(cg!.dir, 'later');
       const { log, lines } = capturingLogger();
       p = createPerf(
         { PERFWATCH_PERF_EVENTS: 'task-clock,context-switches', PERFWATCH_PERF_CGROUPS: [busy, idle, later].join(','), PERFWATCH_PERF_RECHECK_SECONDS: '1' },
@@ -349,8 +324,7 @@ describe('perf collector', function () {
       expect(busyGrew, `busy cgroup task-clock s (the child measured ${childCpu} s)`).to.be.within(childCpu * 0.9, childCpu * 1.5 + 0.1);
       expect(idleGrew, 'idle cgroup task-clock s').to.be.below(0.005);
 
-      mkdirSync(later);
-      made.push(later);
+      cg!.mkdir('later');
       await sleep(1100);
       const c = p.collect();
       expect(c.cg![later]!.un).to.deep.equal({});

@@ -4,30 +4,22 @@
  * grows by about the busy time, the idle one's stays near 0. Unmounts and removes everything after.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { nativeStatus, onlineCpus, openGroup, tryOpenGroup, type PerfGroup } from '../lib/index.js';
-import { busyLoop, gatedNode, isRoot, skip, sumBy, type GatedChild } from './helpers.js';
+import { busyLoop, gatedNode, skip, sumBy, TempCgroup2, type GatedChild } from './helpers.js';
 
 describe('cgroup v2 mode', function () {
   this.timeout(30_000);
-  let mnt = '';
-  let mounted = false;
-  const made: string[] = [];
+  let cg: TempCgroup2 | undefined;
   const groups: PerfGroup[] = [];
   let child: GatedChild | undefined;
 
   before(function () {
     const s = nativeStatus();
     if (!s.available) skip(this, s.reason);
-    if (!isRoot()) skip(this, 'mounting cgroup2 needs root');
-    mnt = mkdtempSync(join(tmpdir(), 'perfwatch-cg2-'));
-    const r = spawnSync('mount', ['-t', 'cgroup2', 'none', mnt], { encoding: 'utf8' });
-    if (r.status !== 0) skip(this, `mount -t cgroup2 failed: ${(r.stderr || String(r.error)).trim()}`);
-    mounted = true;
+    cg = TempCgroup2.mount(this);
   });
 
   after(async function () {
@@ -36,29 +28,13 @@ describe('cgroup v2 mode', function () {
       child.child.kill('SIGKILL');
       await child.exited;
     }
-    // Children first; a cgroup can be removed once its tasks have exited and been reaped.
-    for (const d of made.reverse()) {
-      try {
-        rmdirSync(d);
-      } catch (err) {
-        console.log(`      cleanup: rmdir ${d}: ${(err as Error).message}`);
-      }
-    }
-    if (mounted) {
-      const r = spawnSync('umount', [mnt], { encoding: 'utf8' });
-      if (r.status !== 0) console.log(`      cleanup: umount ${mnt}: ${r.stderr.trim()}`);
-    }
-    if (mnt !== '') rmdirSync(mnt);
+    cg?.remove();
   });
 
   it('task-clock of the cgroup holding a busy child grows; an idle cgroup stays near 0', async function () {
     const busyMs = 400;
-    const busy = join(mnt, `perfwatch-busy-${process.pid}`);
-    const idle = join(mnt, `perfwatch-idle-${process.pid}`);
-    for (const d of [busy, idle]) {
-      mkdirSync(d);
-      made.push(d);
-    }
+    const busy = cg!.mkdir(`perfwatch-busy-${process.pid}`);
+    const idle = cg!.mkdir(`perfwatch-idle-${process.pid}`);
     const probe = tryOpenGroup({ events: ['task-clock'], target: { cgroupPath: busy, cpu: 0 } });
     if (!probe.ok) skip(this, `cgroup v2 has no perf_event here: ${probe.error.message}`);
     probe.group.close();

@@ -1,6 +1,9 @@
 /** Shared test helpers: gated child processes and skips that say why. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Skips the current test or hook, printing the reason so a skipped suite is never silent. */
 export function skip(ctx: Mocha.Context, reason: string): never {
@@ -79,5 +82,61 @@ export function lastJson<T>(r: ChildResult): T {
     return JSON.parse(line) as T;
   } catch {
     throw new Error(`child printed no JSON (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+/**
+ * A cgroup v2 hierarchy mounted on a fresh temporary directory (root only), for tests that need
+ * cgroups of their own. `mkdir` creates a child cgroup; `remove` deletes the children (after their
+ * tasks have exited), unmounts and removes the directory, saying what it could not undo.
+ */
+export class TempCgroup2 {
+  private readonly made: string[] = [];
+  private mounted = false;
+  readonly dir: string;
+
+  private constructor(prefix: string) {
+    this.dir = mkdtempSync(join(tmpdir(), prefix));
+  }
+
+  /** Mounts one, or skips the test with the reason when this is not root or the mount fails. */
+  static mount(ctx: Mocha.Context, prefix = 'perfwatch-cg2-'): TempCgroup2 {
+    if (!isRoot()) skip(ctx, 'mounting cgroup2 needs root');
+    const cg = new TempCgroup2(prefix);
+    const r = spawnSync('mount', ['-t', 'cgroup2', 'none', cg.dir], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      rmdirSync(cg.dir);
+      skip(ctx, `mount -t cgroup2 failed: ${(r.stderr || String(r.error)).trim()}`);
+    }
+    cg.mounted = true;
+    return cg;
+  }
+
+  mkdir(name: string): string {
+    const d = join(this.dir, name);
+    mkdirSync(d);
+    this.made.push(d);
+    return d;
+  }
+
+  remove(): void {
+    // Children first; a cgroup can be removed once its tasks have exited and been reaped.
+    for (const d of this.made.splice(0).reverse()) {
+      try {
+        rmdirSync(d);
+      } catch (err) {
+        console.log(`      cleanup: rmdir ${d}: ${(err as Error).message}`);
+      }
+    }
+    if (this.mounted) {
+      const r = spawnSync('umount', [this.dir], { encoding: 'utf8' });
+      if (r.status !== 0) console.log(`      cleanup: umount ${this.dir}: ${r.stderr.trim()}`);
+      this.mounted = false;
+    }
+    try {
+      rmdirSync(this.dir);
+    } catch {
+      // already gone
+    }
   }
 }
