@@ -4,10 +4,10 @@
  * components add. Two registries, one per exposition format, because prom-client renames counters
  * in place when it renders OpenMetrics and so one metric object cannot serve both.
  */
-import { collectDefaultMetrics, Gauge, Registry, type Metric } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Snapshot } from '@perfwatch/store/snapshot';
 import { writeFamilies } from './exposition.js';
-import { snapshotFamilies, type Family } from './families.js';
+import { snapshotFamilies } from './families.js';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -17,25 +17,10 @@ export interface BuildInfo {
   revision: string;
 }
 
-/** A Snapshot family in the shape prom-client's Registry renders (the reference in tests). */
-export class FamilyMetric {
-  name: string;
-  readonly help: string;
-  readonly type: Family['type'];
-  constructor(private readonly family: Family) {
-    this.name = family.name;
-    this.help = family.help;
-    this.type = family.type;
-  }
-  get() {
-    return { name: this.name, help: this.help, type: this.type, values: this.family.values, aggregator: 'sum' as const };
-  }
-}
-
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 // prom-client's typings leave out the constructor's content-type argument.
-function registry(openMetrics: boolean): Registry {
+export function registry(openMetrics: boolean): Registry {
   const r = new Registry();
   if (openMetrics) r.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
   return r;
@@ -81,11 +66,4 @@ export class MetricsRenderer {
 /** Only the Snapshot's families, in the Prometheus text format: what the golden files pin. */
 export function renderSnapshotText(snap: Snapshot): string {
   return `${writeFamilies(snapshotFamilies(snap), false)}\n`;
-}
-
-/** The same through prom-client's own Registry: the reference exposition.ts is tested against. */
-export async function renderWithPromClient(families: readonly Family[], openMetrics: boolean): Promise<string> {
-  const reg = registry(openMetrics);
-  for (const fam of families) reg.registerMetric(new FamilyMetric(fam) as unknown as Metric);
-  return reg.metrics();
 }

@@ -3,9 +3,20 @@ import type { Snapshot } from '@perfwatch/store';
 import { COLLECTORS } from '../src/collectors/registry.js';
 import { writeFamilies } from '../src/exposition.js';
 import { snapshotFamilies, type Family } from '../src/families.js';
-import { renderWithPromClient } from '../src/metrics.js';
+import type { Metric } from 'prom-client';
+import { registry } from '../src/metrics.js';
 import { SnapshotPipeline } from '../src/snapshot.js';
 import { quietLogger, testConfig } from './helpers.js';
+
+/** The same families through prom-client's own Registry: the reference the writer is held to. */
+async function renderWithPromClient(families: readonly Family[], openMetrics: boolean): Promise<string> {
+  const reg = registry(openMetrics);
+  for (const family of families) {
+    const metric = { name: family.name, help: family.help, type: family.type, get: () => ({ ...family, name: metric.name, aggregator: 'sum' }) };
+    reg.registerMetric(metric as unknown as Metric);
+  }
+  return reg.metrics();
+}
 
 async function snapshot(fixture?: string): Promise<Snapshot> {
   const p = new SnapshotPipeline(testConfig({}, fixture), COLLECTORS.filter((c) => c.defaultEnabled), quietLogger());
