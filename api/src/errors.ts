@@ -56,6 +56,4 @@ export function tooManyRequests(retryAfterSeconds: number, message: string): Api
   return new ApiError(429, 'TOO_MANY_REQUESTS', message, { headers: { 'retry-after': String(s) } });
 }
 
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorMessage } from '@perfwatch/store/env';

@@ -8,6 +8,11 @@ import { readFileSync } from 'node:fs';
 
 export type Env = Record<string, string | undefined>;
 
+/** The message of anything thrown, for logs and error bodies. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** A configuration value that cannot be used. */
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';

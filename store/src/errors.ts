@@ -113,6 +113,4 @@ export function wrapPgError(err: unknown, context: string): StoreError {
   });
 }
 
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorMessage } from './env.js';
