@@ -9,6 +9,7 @@ import { ensureBuilt, ensureDebianPackages, log, ROOT } from './lib.mjs';
 const BENCHES = [
   { name: 'exporter', file: 'bench/exporter.ts', what: 'CPU per scrape (collect + render), p50/p99 latency, RSS; vs prometheus-node-exporter' },
   { name: 'perf-read', file: 'native/bench/read-groups.ts', what: 'perf_event group read cost per CPU per collection' },
+  { name: 'writer', file: 'bench/writer.ts', what: "ingest through the exporter's SnapshotWriter (spool, batches, 4 connections) vs insertSnapshots alone" },
   { name: 'storage', file: 'store/bench/storage.ts', what: 'bytes per snapshot, ingest, series query latency, retention (PostgreSQL)' },
   { name: 'admin-size', file: 'api/admin/bench-size.mjs', what: 'admin UI JS bundle, gzipped (budget 100 KB)' },
 ];
