@@ -9,9 +9,13 @@
  * shape (snapshot_shapes), each row carries only its numbers. The batch travels as arrays plus
  * one binary parameter holding every row's values back to back (node-postgres sends a Buffer
  * as binary: no hex, no escaping).
+ *
+ * The same statement notifies snapshotsChannel(schema) with the hosts it wrote (pg_notify is
+ * transactional: listeners hear of the rows when they are committed, never before).
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { poolLogger } from './db.js';
+import { poolLogger, poolSchema } from './db.js';
 import { StoreError, sqlState, wrapPgError } from './errors.js';
 import { ensurePartitions, utcDay } from './partitions.js';
 import { encodeSnapshot, type EncodedSnapshot } from './codec.js';
@@ -145,6 +149,20 @@ async function shapeIds(pool: pg.Pool, wanted: Map<string, { hostId: number; enc
   }
 }
 
+/** Payloads above this many bytes become `{"all":true}` (PostgreSQL's limit is 8000). */
+const NOTIFY_MAX_BYTES = 7000;
+
+/**
+ * The channel insertSnapshots notifies after each batch: `perfwatch_snapshots_<schema>`, so
+ * installations (and test schemas) sharing a database do not hear each other. The payload is
+ * `{"hosts":["a","b"]}` (the hosts the batch wrote), or `{"all":true}` when that list is too long.
+ * Channel names are identifiers (63 bytes at most): a long schema name is hashed.
+ */
+export function snapshotsChannel(schema: string): string {
+  const name = `perfwatch_snapshots_${schema}`;
+  return Buffer.byteLength(name) <= 63 ? name : `perfwatch_snapshots_${createHash('sha256').update(schema).digest('hex').slice(0, 24)}`;
+}
+
 const INSERT_SQL = `
 WITH ins AS (
   INSERT INTO snapshots (host_id, ts, shape_id, vals)
@@ -169,8 +187,14 @@ rewind AS (
      SET watermark = LEAST(w.watermark, agg.lo), updated_at = now()
     FROM agg
    WHERE w.host_id = agg.host_id AND (w.watermark > agg.lo OR agg.lo < now() - interval '1 minute')
-  RETURNING 1)
-SELECT coalesce(sum(n), 0)::int AS inserted FROM agg`;
+  RETURNING 1),
+notify AS (
+  -- One notification per batch that wrote anything, with its hosts (the api's live stream,
+  -- docs/api.md); delivered at commit, so a listener that reads at once sees the rows.
+  SELECT pg_notify($7, CASE WHEN octet_length(p) > ${NOTIFY_MAX_BYTES} THEN '{"all":true}' ELSE p END)
+    FROM (SELECT jsonb_build_object('hosts', jsonb_agg(DISTINCT h.name))::text AS p
+            FROM agg JOIN hosts h ON h.id = agg.host_id HAVING count(*) > 0) x)
+SELECT coalesce(sum(n), 0)::int AS inserted, (SELECT count(*) FROM notify)::int AS notified FROM agg`;
 
 /**
  * Writes a batch of snapshots in one statement; returns how many were new. Idempotent: writing the
@@ -214,6 +238,7 @@ export async function insertSnapshots(pool: pg.Pool, batch: readonly SnapshotLik
       offsets,
       encoded.map((e) => e.enc.vals.length),
       Buffer.concat(encoded.map((e) => e.enc.vals)),
+      snapshotsChannel(poolSchema(pool)),
     ];
     try {
       const r = await pool.query<{ inserted: number }>(INSERT_SQL, params);
