@@ -25,6 +25,7 @@ import { buildOpenApi, type OpenApiDocument } from './openapi.js';
 import { mountRoutes, type RouteDef } from './route.js';
 import { authRoutes } from './routes/auth.js';
 import { retentionRoutes } from './routes/retention.js';
+import { statusRoutes } from './routes/status.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
@@ -139,6 +140,7 @@ export function createApp(deps: AppDeps): Express {
     users: userRoutes({ pool, config, hasher, log }),
     tokens: tokenRoutes({ pool, log }),
     retention: retentionRoutes({ pool, log, runRetentionNow: deps.runRetentionNow }),
+    status: statusRoutes({ pool, config, build: buildInfo() }),
   };
   openapi = buildOpenApi(Object.values(resources).flat(), { version: buildInfo().version });
 
