@@ -90,6 +90,19 @@ export interface ApiConfig {
   jobsEnabled: boolean;
   /** RETENTION_CLEANUP_ENABLED: schedule the daily retention run (true); "run now" works either way. */
   retentionCleanupEnabled: boolean;
+  /** PERFWATCH_LIVE_PING_SECONDS: the live stream pings every client this often and closes one
+   *  that has not answered the previous ping (15). */
+  livePingSeconds: number;
+  /** PERFWATCH_LIVE_MAX_BUFFER_BYTES: bytes a live client may have waiting to be sent before it is
+   *  dropped as too slow (close code 1013), rather than buffering without bound (4194304). */
+  liveMaxBufferBytes: number;
+  /** PERFWATCH_LIVE_MAX_MESSAGE_BYTES: largest message a live client may send; a larger one closes
+   *  the connection (1009) (65536). */
+  liveMaxMessageBytes: number;
+  /** PERFWATCH_LIVE_MAX_CLIENTS: live connections this api accepts in all (1000). */
+  liveMaxClients: number;
+  /** PERFWATCH_LIVE_MAX_CLIENTS_PER_USER: live connections of one user (20). */
+  liveMaxClientsPerUser: number;
   /** Allowed but unsafe settings, for main.ts to log at start (not a variable). */
   warnings: string[];
 }
@@ -125,6 +138,12 @@ export const DEFAULTS = {
   loginMaxPerIp: 30,
   jobsEnabled: true,
   retentionCleanupEnabled: true,
+  livePingSeconds: 15,
+  // A few dozen snapshots of a large host: a client that stalls for longer is not keeping up.
+  liveMaxBufferBytes: 4 * 1024 * 1024,
+  liveMaxMessageBytes: 65_536,
+  liveMaxClients: 1000,
+  liveMaxClientsPerUser: 20,
 } as const;
 
 /** User names: what the users table's CHECK accepts. */
@@ -250,6 +269,11 @@ export function loadConfig(env: Env): ApiConfig {
     loginMaxPerIp: intVar(env, 'PERFWATCH_LOGIN_MAX_PER_IP', DEFAULTS.loginMaxPerIp, 1, 100_000),
     jobsEnabled: boolVar(env, 'PERFWATCH_API_JOBS', DEFAULTS.jobsEnabled),
     retentionCleanupEnabled: boolVar(env, 'RETENTION_CLEANUP_ENABLED', DEFAULTS.retentionCleanupEnabled),
+    livePingSeconds: numberVar(env, 'PERFWATCH_LIVE_PING_SECONDS', DEFAULTS.livePingSeconds, 0.05, 3600),
+    liveMaxBufferBytes: intVar(env, 'PERFWATCH_LIVE_MAX_BUFFER_BYTES', DEFAULTS.liveMaxBufferBytes, 1024, 1_073_741_824),
+    liveMaxMessageBytes: intVar(env, 'PERFWATCH_LIVE_MAX_MESSAGE_BYTES', DEFAULTS.liveMaxMessageBytes, 256, 10_485_760),
+    liveMaxClients: intVar(env, 'PERFWATCH_LIVE_MAX_CLIENTS', DEFAULTS.liveMaxClients, 1, 100_000),
+    liveMaxClientsPerUser: intVar(env, 'PERFWATCH_LIVE_MAX_CLIENTS_PER_USER', DEFAULTS.liveMaxClientsPerUser, 1, 100_000),
     warnings,
   };
 }

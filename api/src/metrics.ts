@@ -1,8 +1,7 @@
 /**
  * The api's own Prometheus metrics on /metrics: requests by route pattern (never the raw URL, so
  * ids cannot explode the series count) and status, request duration, logins by outcome, the pg
- * pool, process metrics and build info. Only what is real now: live-stream clients and job queue
- * depth arrive with those features.
+ * pool, live-stream clients, messages and drops, pg-boss queue depth, process metrics and build info.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NextFunction, Request, Response } from 'express';
@@ -23,6 +22,8 @@ export class ApiMetrics {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route' | 'status'>;
   private readonly logins: Counter<'result'>;
+  private readonly liveMessages: Counter;
+  private readonly liveDrops: Counter<'reason'>;
 
   constructor(build: BuildInfo, opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -56,6 +57,18 @@ export class ApiMetrics {
       registers,
     });
     for (const result of ['success', 'failure', 'throttled'] as const) this.logins.inc({ result }, 0);
+    this.liveMessages = new Counter({
+      name: 'perfwatch_api_live_messages_total',
+      help: 'Snapshot messages sent to live stream clients (one per snapshot per subscribed client).',
+      registers,
+    });
+    this.liveDrops = new Counter({
+      name: 'perfwatch_api_live_dropped_clients_total',
+      help: 'Live stream clients closed by the server, by reason: slow (send buffer over PERFWATCH_LIVE_MAX_BUFFER_BYTES), dead (no pong), revoked (credential no longer valid).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of ['slow', 'dead', 'revoked'] as const) this.liveDrops.inc({ reason }, 0);
   }
 
   login(result: LoginResult): void {
@@ -87,6 +100,61 @@ export class ApiMetrics {
       registers,
       collect() {
         this.set(pool.waitingCount);
+      },
+    });
+  }
+
+  /** Live stream gauges, read from the stream at each scrape. */
+  observeLive(stats: () => { clients: number; listening: boolean }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'perfwatch_api_live_clients',
+      help: 'WebSocket clients connected to the live stream (/api/v1/live).',
+      registers,
+      collect() {
+        this.set(stats().clients);
+      },
+    });
+    new Gauge({
+      name: 'perfwatch_api_live_listening',
+      help: '1 while the live stream LISTENs for new snapshots on its database connection, 0 while it reconnects.',
+      registers,
+      collect() {
+        this.set(stats().listening ? 1 : 0);
+      },
+    });
+  }
+
+  liveSent(n: number): void {
+    if (n > 0) this.liveMessages.inc(n);
+  }
+
+  liveDropped(reason: 'slow' | 'dead' | 'revoked'): void {
+    this.liveDrops.inc({ reason });
+  }
+
+  /**
+   * pg-boss queue depth (jobs waiting: created or retry) per queue, asked at each scrape. A
+   * database that does not answer within 2 s leaves the gauge out of that scrape rather than
+   * failing or stalling it.
+   */
+  observeJobs(queues: readonly string[], queueSize: (queue: string) => Promise<number>): void {
+    new Gauge({
+      name: 'perfwatch_api_jobs_queued',
+      help: 'Background jobs waiting to run (pg-boss states created and retry), by queue.',
+      labelNames: ['queue'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const sizes = await Promise.all(
+          queues.map((q) =>
+            Promise.race([queueSize(q), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000).unref())]).catch(() => undefined),
+          ),
+        );
+        queues.forEach((q, i) => {
+          const n = sizes[i];
+          if (typeof n === 'number' && Number.isFinite(n)) this.set({ queue: q }, n);
+        });
       },
     });
   }

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closePool, createPool, isTransient, runRetentionNow, startJobs, type Pool, type RunningJobs } from '@perfwatch/store';
+import { closePool, createPool, isTransient, JOB_QUEUES, runRetentionNow, startJobs, type Pool, type RunningJobs } from '@perfwatch/store';
 import { buildInfo, createApp } from './app.js';
 import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
 import { prepareDatabase, type Announce, type Prepared } from './bootstrap.js';
@@ -14,6 +14,7 @@ import type { ApiConfig } from './config.js';
 import { pruneLoginFailures } from './db/logins.js';
 import { pruneSessions } from './db/sessions.js';
 import { errorMessage } from './errors.js';
+import { LiveStream } from './live.js';
 import type { Logger } from './log.js';
 import { ApiMetrics } from './metrics.js';
 import { uiRequestListener, UI_DIR } from './ui.js';
@@ -28,6 +29,8 @@ export interface RunningApi {
   /** The admin UI's listener (PERFWATCH_UI_PORT), when serveUi asked for it. */
   uiServer?: Server;
   uiUrl?: string;
+  /** the live stream (/api/v1/live) on both listeners. */
+  live: LiveStream;
   close(): Promise<void>;
 }
 
@@ -85,6 +88,7 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
     log.child({ component: 'db' }),
   );
   const hasher = new PasswordHasher({ ...OWASP_SCRYPT, N: config.scryptN });
+  let live: LiveStream | undefined;
   try {
     const deadline = Date.now() + (opts.waitForDatabaseMs ?? 30_000);
     let prepared: Prepared | undefined;
@@ -105,7 +109,11 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
 
     const metrics = new ApiMetrics(buildInfo(), { processMetrics: opts.processMetrics });
     const app = createApp({ config, pool, log, jwtSecret: prepared.jwtSecret, metrics, hasher, ...(jobs ? { runRetentionNow: () => runRetentionNow(jobs.boss) } : {}) });
+    if (jobs) metrics.observeJobs(Object.values(JOB_QUEUES), (q) => jobs.boss.getQueueSize(q));
+    live = new LiveStream({ config, pool, log, metrics, hasher, jwtSecret: prepared.jwtSecret });
+    await live.start();
     const server = createServer(app);
+    live.attach(server);
     // A client that stops sending mid-request is cut off rather than holding a socket for ever.
     server.requestTimeout = 60_000;
     server.headersTimeout = 30_000;
@@ -116,6 +124,7 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
     let uiServer: Server | undefined;
     if (opts.serveUi && config.uiPort !== undefined) {
       uiServer = createServer(uiRequestListener(app, opts.uiDir ?? UI_DIR));
+      live.attach(uiServer);
       uiServer.requestTimeout = 60_000;
       uiServer.headersTimeout = 30_000;
       try {
@@ -131,6 +140,7 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
       uiServer.on('error', (err) => log.error({ err: errorMessage(err) }, 'admin UI server error'));
     }
 
+    const liveStream = live;
     const tidy = setInterval(() => {
       housekeeping(pool, config).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'housekeeping failed'));
     }, 60_000);
@@ -140,6 +150,8 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
     const close = () => {
       closing ??= (async () => {
         clearInterval(tidy);
+        // WebSocket connections are not requests: server.close() would wait for them.
+        await liveStream.close();
         const servers = uiServer ? [server, uiServer] : [server];
         const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
         for (const s of servers) s.closeIdleConnections();
@@ -151,8 +163,9 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
       })();
       return closing;
     };
-    return { url, server, pool, prepared, jobs, close, ...(uiServer ? { uiServer, uiUrl: urlOf(uiServer) } : {}) };
+    return { url, server, pool, prepared, jobs, live: liveStream, close, ...(uiServer ? { uiServer, uiUrl: urlOf(uiServer) } : {}) };
   } catch (err) {
+    await live?.close();
     await closePool(pool);
     throw err;
   }
