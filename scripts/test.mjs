@@ -11,6 +11,7 @@ const SUITES = [
   { name: 'store', spec: 'store/test/**/*.test.ts' },
   { name: 'exporter', spec: 'exporter/test/**/*.test.ts' },
   { name: 'api', spec: 'api/test/**/*.test.ts' },
+  { name: 'deploy', spec: 'deploy/test/**/*.test.ts' },
 ];
 
 // Which suites to run: `npm test -- exporter native` runs those only.
