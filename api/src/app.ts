@@ -23,9 +23,13 @@ import type { Logger } from './log.js';
 import { ApiMetrics, type BuildInfo } from './metrics.js';
 import { buildOpenApi, type OpenApiDocument } from './openapi.js';
 import { mountRoutes, type RouteDef } from './route.js';
+import { annotationRoutes } from './routes/annotations.js';
 import { authRoutes } from './routes/auth.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { queryRoutes } from './routes/query.js';
 import { retentionRoutes } from './routes/retention.js';
 import { statusRoutes } from './routes/status.js';
+import { snapshotRoutes } from './routes/snapshots.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
@@ -140,6 +144,10 @@ export function createApp(deps: AppDeps): Express {
     users: userRoutes({ pool, config, hasher, log }),
     tokens: tokenRoutes({ pool, log }),
     retention: retentionRoutes({ pool, log, runRetentionNow: deps.runRetentionNow }),
+    metrics: metricsRoutes({ pool }),
+    query: queryRoutes({ pool, maxRangeDays: config.maxRangeDays }),
+    snapshots: snapshotRoutes({ pool }),
+    annotations: annotationRoutes({ pool, maxRangeDays: config.maxRangeDays }),
     status: statusRoutes({ pool, config, build: buildInfo() }),
   };
   openapi = buildOpenApi(Object.values(resources).flat(), { version: buildInfo().version });

@@ -90,6 +90,10 @@ export interface ApiConfig {
   jobsEnabled: boolean;
   /** RETENTION_CLEANUP_ENABLED: schedule the daily retention run (true); "run now" works either way. */
   retentionCleanupEnabled: boolean;
+  /** PERFWATCH_API_MAX_RANGE_DAYS: longest time range one query or annotations request may span,
+   *  1..36500 days (800: a little over the 1h tier's default retention of 730 days). Bounds the
+   *  work one request can ask for; a range is 400 RANGE_TOO_LONG above it. */
+  maxRangeDays: number;
   /** PERFWATCH_LIVE_PING_SECONDS: the live stream pings every client this often and closes one
    *  that has not answered the previous ping (15). */
   livePingSeconds: number;
@@ -144,6 +148,7 @@ export const DEFAULTS = {
   liveMaxMessageBytes: 65_536,
   liveMaxClients: 1000,
   liveMaxClientsPerUser: 20,
+  maxRangeDays: 800,
 } as const;
 
 /** User names: what the users table's CHECK accepts. */
@@ -274,6 +279,7 @@ export function loadConfig(env: Env): ApiConfig {
     liveMaxMessageBytes: intVar(env, 'PERFWATCH_LIVE_MAX_MESSAGE_BYTES', DEFAULTS.liveMaxMessageBytes, 256, 10_485_760),
     liveMaxClients: intVar(env, 'PERFWATCH_LIVE_MAX_CLIENTS', DEFAULTS.liveMaxClients, 1, 100_000),
     liveMaxClientsPerUser: intVar(env, 'PERFWATCH_LIVE_MAX_CLIENTS_PER_USER', DEFAULTS.liveMaxClientsPerUser, 1, 100_000),
+    maxRangeDays: intVar(env, 'PERFWATCH_API_MAX_RANGE_DAYS', DEFAULTS.maxRangeDays, 1, 36_500),
     warnings,
   };
 }

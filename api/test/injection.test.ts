@@ -38,6 +38,10 @@ interface Case {
   /** the rest of a valid body. */
   base?: Record<string, unknown>;
   token?: 'admin' | 'none';
+  /** values of the other path parameters ({id}: 2). */
+  params?: Record<string, string>;
+  /** the rest of a valid query string, before the injected parameter. */
+  query?: string;
 }
 
 describe('SQL injection strings in every string parameter', function () {
@@ -88,6 +92,37 @@ describe('SQL injection strings in every string parameter', function () {
     { method: 'POST', path: '/api/v1/auth/refresh', where: 'body', name: 'refreshToken', ok: [400], token: 'none' },
     { method: 'POST', path: '/api/v1/auth/password', where: 'body', name: 'currentPassword', ok: [400], base: { newPassword: 'never-set-password-1' } },
     { method: 'POST', path: '/api/v1/auth/password', where: 'body', name: 'newPassword', ok: [400], base: { currentPassword: 'not-the-current-one' } },
+    // Metrics and history: metric and host names are data (looked up, never SQL); times, numbers,
+    // label names, kinds and cursors have a syntax, so anything else is refused.
+    ...(() => {
+      const values = '/api/v1/metrics/{name}/labels/{label}/values';
+      const ofHost = { name: 'perfwatch_load_average_1m', label: 'host' };
+      const targets = [{ refId: 'A', metric: 'perfwatch_load_average_1m' }];
+      const range = `from=${Date.now() - 3_600_000}&to=${Date.now()}`;
+      const cases: Case[] = [
+        { method: 'GET', path: values, where: 'path', name: 'name', ok: [404], params: { label: 'cpu' } },
+        { method: 'GET', path: values, where: 'path', name: 'label', ok: [400], params: { name: 'perfwatch_cpu_seconds_total' } },
+        { method: 'GET', path: values, where: 'query', name: 'host', ok: [200], params: ofHost },
+        { method: 'GET', path: values, where: 'query', name: 'from', ok: [400], params: ofHost },
+        { method: 'GET', path: values, where: 'query', name: 'to', ok: [400], params: ofHost },
+        { method: 'POST', path: '/api/v1/query', where: 'body', name: 'from', ok: [400], base: { to: Date.now(), targets } },
+        { method: 'POST', path: '/api/v1/query', where: 'body', name: 'to', ok: [400], base: { from: Date.now() - 3_600_000, targets } },
+        { method: 'POST', path: '/api/v1/query', where: 'body', name: 'maxDataPoints', ok: [400], base: { from: Date.now() - 3_600_000, to: Date.now(), targets } },
+        { method: 'POST', path: '/api/v1/query', where: 'body', name: 'intervalMs', ok: [400], base: { from: Date.now() - 3_600_000, to: Date.now(), targets } },
+        { method: 'GET', path: '/api/v1/snapshots', where: 'query', name: 'host', ok: [200] },
+        { method: 'GET', path: '/api/v1/snapshots', where: 'query', name: 'from', ok: [400], query: 'host=h' },
+        { method: 'GET', path: '/api/v1/snapshots', where: 'query', name: 'to', ok: [400], query: 'host=h' },
+        { method: 'GET', path: '/api/v1/snapshots', where: 'query', name: 'limit', ok: [400], query: 'host=h' },
+        { method: 'GET', path: '/api/v1/snapshots', where: 'query', name: 'cursor', ok: [400], query: 'host=h' },
+        { method: 'GET', path: '/api/v1/snapshots/latest', where: 'query', name: 'host', ok: [404] },
+        { method: 'GET', path: '/api/v1/annotations', where: 'query', name: 'from', ok: [400], query: `to=${Date.now()}` },
+        { method: 'GET', path: '/api/v1/annotations', where: 'query', name: 'to', ok: [400], query: `from=${Date.now() - 3_600_000}` },
+        { method: 'GET', path: '/api/v1/annotations', where: 'query', name: 'host', ok: [200], query: range },
+        { method: 'GET', path: '/api/v1/annotations', where: 'query', name: 'kind', ok: [400], query: range },
+        { method: 'GET', path: '/api/v1/annotations', where: 'query', name: 'minGapSeconds', ok: [400], query: range },
+      ];
+      return cases;
+    })(),
   ];
 
   it('covers every string parameter the OpenAPI document declares', async () => {
@@ -111,9 +146,9 @@ describe('SQL injection strings in every string parameter', function () {
     for (const c of CASES) {
       for (const inj of INJECTIONS) {
         n++;
-        let path = c.path.replace('{id}', c.where === 'path' ? encodeURIComponent(inj) : '2');
+        let path = c.path.replace(/\{(\w+)\}/g, (_, p: string) => (c.where === 'path' && p === c.name ? encodeURIComponent(inj) : (c.params?.[p] ?? '2')));
         let body: Record<string, unknown> | undefined;
-        if (c.where === 'query') path += `?${c.name}=${encodeURIComponent(inj)}`;
+        if (c.where === 'query') path += `?${c.query ? `${c.query}&` : ''}${c.name}=${encodeURIComponent(inj)}`;
         if (c.where === 'body') body = { ...c.base, [c.name]: inj };
         if (c.method === 'POST' && c.path === '/api/v1/users' && c.name === 'password') body!.username = `inj-pw-${n}`;
         if (c.where !== 'body' && ['PATCH', 'POST', 'PUT'].includes(c.method)) body = c.base ?? {};

@@ -1,0 +1,253 @@
+/**
+ * POST /api/v1/query: several targets over one time range, each a catalog or derived metric with
+ * a host filter, label matchers, an optional aggregation and (counters) a per-second rate, answered
+ * as series of timestamps and values that map 1:1 to Grafana data frames.
+ *
+ * The step is max(intervalMs, ceil((to - from) / maxDataPoints)) rounded up to a whole second,
+ * and grown a little more when the grid (points at whole multiples of the step, store/src/series.ts)
+ * would otherwise hold maxDataPoints + 1 points; store picks the tier (raw, 1m, 1h) from the step.
+ * Every target is checked (metric, labels) before any is run, so a bad one costs no database work.
+ */
+import { chooseTier, compileMatchers, listHosts, querySeries, type Pool, type SeriesQuery, type SeriesResult } from '@perfwatch/store';
+import { z } from 'zod';
+import { ApiError } from '../errors.js';
+import { describeMetric, type CatalogEntry } from '../query/catalog.js';
+import { BodyTime, checkRange, clientError, HostName, LABEL_RE } from '../query/params.js';
+import { route, type RouteDef } from '../route.js';
+
+export interface QueryRouteDeps {
+  pool: Pool;
+  maxRangeDays: number;
+}
+
+/** Prometheus's bound on points per series, and store's (MAX_POINTS). */
+export const MAX_DATA_POINTS = 11_000;
+export const DEFAULT_MAX_DATA_POINTS = 1000;
+export const MAX_TARGETS = 20;
+
+const Label = z.string().regex(LABEL_RE, 'must be a label name ([a-zA-Z_][a-zA-Z0-9_]*)').max(100);
+
+const MatcherSchema = z.strictObject({
+  label: Label,
+  op: z.enum(['=', '!=', '=~', '!~']).meta({ description: '=~ and !~ take a JavaScript regular expression, anchored at both ends (a full match, as in PromQL).' }),
+  value: z.string().max(4096, 'must be at most 4096 characters'),
+});
+
+// Targets are Grafana's query model: fields the api does not use (legendFormat, hide, datasource,
+// key, ...) are ignored rather than refused, so the plugin can pass a target as it is stored.
+const TargetSchema = z.object({
+  refId: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+  metric: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').meta({ description: 'A name of GET /api/v1/metrics.' }),
+  hosts: z.array(HostName).max(1000, 'at most 1000 hosts').optional().meta({ description: 'Host names; absent or empty: every host.' }),
+  matchers: z.array(MatcherSchema).max(64, 'at most 64 matchers').optional(),
+  aggregation: z
+    .strictObject({
+      op: z.enum(['sum', 'avg', 'min', 'max']),
+      by: z.array(Label).max(32, 'at most 32 labels').meta({ description: 'Labels to keep (host among them if wanted); [] aggregates everything into one series.' }),
+    })
+    .optional(),
+  rate: z.boolean().optional().meta({ description: 'Counters: per-second rate (default true; counter resets handled) or false for the raw counter value. Gauges and derived metrics: only false or absent.' }),
+});
+
+const QueryBody = z.strictObject({
+  from: BodyTime,
+  to: BodyTime,
+  maxDataPoints: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_DATA_POINTS, `must be at most ${MAX_DATA_POINTS}`).optional().meta({ description: `Most points per series, 1..${MAX_DATA_POINTS} (${DEFAULT_MAX_DATA_POINTS}).` }),
+  intervalMs: z.number().int('must be a whole number').min(1, 'must be at least 1').max(366 * 86_400_000, 'must be at most a year').optional().meta({ description: 'The smallest step wanted (Grafana\'s $__interval_ms).' }),
+  targets: z.array(TargetSchema).min(1, 'give at least one target').max(MAX_TARGETS, `at most ${MAX_TARGETS} targets`),
+});
+
+const ResultSchema = z.object({
+  refId: z.string(),
+  metric: z.string(),
+  type: z.enum(['counter', 'gauge']),
+  unit: z.enum(['seconds', 'bytes', 'ratio', '']).meta({ description: 'The catalog unit; with rate: true, per second of it.' }),
+  rate: z.boolean(),
+  tier: z.enum(['raw', '1m', '1h']).meta({ description: 'The storage tier that served it (raw snapshots, 1-minute or 1-hour rollups).' }),
+  stepMs: z.number().int(),
+  series: z.array(
+    z.object({
+      labels: z.record(z.string(), z.string()),
+      timestamps: z.array(z.number()).meta({ description: 'Unix ms, the start of each step, ascending.' }),
+      values: z.array(z.number().nullable()).meta({ description: 'null marks a step without data after a point (a break in the line).' }),
+    }),
+  ),
+});
+
+/** Points of the grid store builds for a step: k * step from floor(from / step) * step, until to. */
+function gridPoints(from: number, to: number, step: number): number {
+  return Math.ceil((to - Math.floor(from / step) * step) / step);
+}
+
+/** The step of a query (see the top of this file). */
+export function chooseStep(from: number, to: number, maxDataPoints: number, intervalMs = 1): number {
+  let step = Math.ceil(Math.max(intervalMs, Math.ceil((to - from) / maxDataPoints)) / 1000) * 1000;
+  // Aligning the grid to the step can add one point at the start; grow the step until it fits
+  // (geometrically, so maxDataPoints 1 or 2 over a long range ends within a few hundred tries).
+  for (let i = 0; i < 10_000 && gridPoints(from, to, step) > maxDataPoints; i++) step = Math.ceil(Math.max(step + 1000, step * 1.01) / 1000) * 1000;
+  return step;
+}
+
+type Target = z.output<typeof TargetSchema>;
+
+interface Checked {
+  target: Target;
+  metric: CatalogEntry;
+  rate: boolean;
+}
+
+/** The target's metric, labels and rate, or a 400 naming its refId. */
+function checkTarget(t: Target): Checked {
+  const where = `target ${JSON.stringify(t.refId)}`;
+  const metric = describeMetric(t.metric);
+  if (!metric) throw new ApiError(400, 'UNKNOWN_METRIC', `${where}: no metric named "${t.metric}" (GET /api/v1/metrics lists them)`);
+  const labels = new Set(['host', ...metric.labels]);
+  const used = [...(t.matchers ?? []).map((m) => m.label), ...(t.aggregation?.by ?? [])];
+  const unknown = used.find((l) => !labels.has(l));
+  if (unknown !== undefined) throw new ApiError(400, 'UNKNOWN_LABEL', `${where}: ${metric.name} has no label "${unknown}"; its labels: ${[...labels].join(', ')}`);
+  try {
+    compileMatchers(t.matchers);
+  } catch (err) {
+    throw clientError(err, { prefix: `${where}: ` });
+  }
+  if (t.rate === true && metric.type !== 'counter') {
+    throw new ApiError(400, 'INVALID_ARGUMENT', `${where}: ${metric.name} is ${metric.derived ? 'a derived metric' : 'a gauge'}: rate applies to counters only`);
+  }
+  return { target: t, metric, rate: metric.type === 'counter' && t.rate !== false };
+}
+
+/** Store's points as a Grafana-shaped series: a null after a point whose next one is more than a step away. */
+function toFrame(points: [number, number][], step: number): { timestamps: number[]; values: (number | null)[] } {
+  const timestamps: number[] = [];
+  const values: (number | null)[] = [];
+  let prev: number | undefined;
+  for (const [t, v] of points) {
+    if (prev !== undefined && t - prev > step) {
+      timestamps.push(prev + step);
+      values.push(null);
+    }
+    timestamps.push(t);
+    values.push(v);
+    prev = t;
+  }
+  return { timestamps, values };
+}
+
+type Points = [number, number][];
+
+/** Series with equal labels on `by` combined point by point (what store does within one query). */
+function aggregate(series: SeriesResult['series'], op: 'sum' | 'avg' | 'min' | 'max', by: readonly string[]): SeriesResult['series'] {
+  const groups = new Map<string, { labels: Record<string, string>; at: Map<number, { acc: number; n: number }> }>();
+  for (const s of series) {
+    const labels: Record<string, string> = {};
+    for (const k of by) if (s.labels[k] !== undefined) labels[k] = s.labels[k]!;
+    const key = JSON.stringify(Object.entries(labels).sort());
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { labels, at: new Map() }));
+    for (const [t, v] of s.points) {
+      const c = g.at.get(t);
+      if (!c) g.at.set(t, { acc: v, n: 1 });
+      else {
+        c.acc = op === 'min' ? Math.min(c.acc, v) : op === 'max' ? Math.max(c.acc, v) : c.acc + v;
+        c.n++;
+      }
+    }
+  }
+  return [...groups.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, g]) => ({
+      labels: g.labels,
+      points: [...g.at.entries()].sort((a, b) => a[0] - b[0]).map(([t, c]) => [t, op === 'avg' ? c.acc / c.n : c.acc]) as Points,
+    }));
+}
+
+// Hosts of a derived metric queried at once, at most.
+const DERIVED_PARALLEL = 8;
+
+/**
+ * A derived metric per host. Store's derived expressions sum their operands by the metric's own
+ * labels (cpu, device), which across several hosts would add the hosts together: so each host is
+ * queried alone, gets its host label back, and host matchers and the aggregation apply here.
+ */
+async function queryDerived(pool: Pool, q: SeriesQuery): Promise<SeriesResult> {
+  const matchers = q.matchers ?? [];
+  const hostTests = compileMatchers(matchers.filter((m) => m.label === 'host'));
+  const others = matchers.filter((m) => m.label !== 'host');
+  const names = (q.hosts === 'all' ? (await listHosts(pool)).map((h) => h.name) : [...new Set(q.hosts)]).filter((h) => hostTests.every((m) => m.test(h)));
+  const from = q.from as number;
+  const to = q.to as number;
+  let tier = chooseTier(q.stepMs, gridPoints(from, to, q.stepMs) * q.stepMs);
+  const series: SeriesResult['series'] = [];
+  for (let i = 0; i < names.length; i += DERIVED_PARALLEL) {
+    const batch = names.slice(i, i + DERIVED_PARALLEL);
+    const rs = await Promise.all(batch.map((host) => querySeries(pool, { hosts: [host], metric: q.metric, from, to, stepMs: q.stepMs, ...(others.length ? { matchers: others } : {}) })));
+    rs.forEach((r, k) => {
+      tier = r.tier;
+      for (const s of r.series) series.push({ labels: { host: batch[k]!, ...s.labels }, points: s.points });
+    });
+  }
+  return { tier, series: q.aggregation ? aggregate(series, q.aggregation.op, q.aggregation.by) : series };
+}
+
+export function queryRoutes(deps: QueryRouteDeps): RouteDef[] {
+  const { pool, maxRangeDays } = deps;
+  return [
+    route({
+      method: 'post',
+      path: '/api/v1/query',
+      tag: 'metrics',
+      summary: 'Series of one or more targets over a time range (what Grafana panels ask for).',
+      description:
+        'The step is max(intervalMs, ceil((to - from) / maxDataPoints)) rounded up to a whole second (a little more when needed so ' +
+        'that no series has more than maxDataPoints points); the response says which tier served each target. Errors name the target: ' +
+        '400 UNKNOWN_METRIC, UNKNOWN_LABEL, INVALID_REGEX, INVALID_ARGUMENT (from not before to, rate on a gauge), RANGE_TOO_LONG ' +
+        '(over PERFWATCH_API_MAX_RANGE_DAYS), VALIDATION_FAILED.',
+      access: 'user',
+      body: QueryBody,
+      response: z.object({ results: z.array(ResultSchema) }),
+      errors: { 400: 'UNKNOWN_METRIC, UNKNOWN_LABEL, INVALID_REGEX, INVALID_ARGUMENT, RANGE_TOO_LONG (the message names the target)' },
+      handler: async ({ body }) => {
+        const refIds = new Set<string>();
+        for (const t of body.targets) {
+          if (refIds.has(t.refId)) throw new ApiError(400, 'INVALID_ARGUMENT', `target ${JSON.stringify(t.refId)}: refId appears twice; each target needs its own`);
+          refIds.add(t.refId);
+        }
+        checkRange(body.from, body.to, maxRangeDays);
+        const checked = body.targets.map(checkTarget);
+        const stepMs = chooseStep(body.from, body.to, body.maxDataPoints ?? DEFAULT_MAX_DATA_POINTS, body.intervalMs);
+        const results = await Promise.all(
+          checked.map(async ({ target: t, metric, rate }) => {
+            const q: SeriesQuery = {
+              hosts: t.hosts?.length ? t.hosts : 'all',
+              metric: metric.name,
+              from: body.from,
+              to: body.to,
+              stepMs,
+              ...(t.matchers?.length ? { matchers: t.matchers } : {}),
+              ...(t.aggregation ? { aggregation: t.aggregation } : {}),
+              // Store refuses rate for gauges and derived metrics even when false.
+              ...(metric.type === 'counter' ? { rate } : {}),
+            };
+            let r;
+            try {
+              r = metric.derived ? await queryDerived(pool, q) : await querySeries(pool, q);
+            } catch (err) {
+              throw clientError(err, { prefix: `target ${JSON.stringify(t.refId)}: ` });
+            }
+            return {
+              refId: t.refId,
+              metric: metric.name,
+              type: metric.type,
+              unit: metric.unit,
+              rate,
+              tier: r.tier,
+              stepMs,
+              series: r.series.map((s) => ({ labels: s.labels, ...toFrame(s.points, stepMs) })),
+            };
+          }),
+        );
+        return { results };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,126 @@
+/**
+ * Gaps in a host's history: stretches with no snapshot, longer than a threshold (a collector or
+ * exporter outage, a host that was down, a database the exporter could not reach for longer than
+ * its spool kept). The api turns them into Grafana annotations (/api/v1/annotations).
+ *
+ * A gap is a pair of consecutive snapshots of one host further apart than `minGapMs`, reported
+ * when it overlaps [from, to): the snapshot before `from` and the one at or after `to` are looked
+ * at too, so a gap that began before the range or ends after it is found with its true ends. A
+ * host whose newest snapshot is older than min(to, now) - minGapMs has an open gap up to min(to,
+ * now). A host's first snapshot is not a gap: before it the host did not report at all.
+ *
+ * The threshold defaults to 3 x the host's usual interval (the median spacing of its last 200
+ * snapshots before `to`), at least 30 s, so a host collecting every 5 s and one every 60 s are
+ * both judged by their own rhythm.
+ */
+import type pg from 'pg';
+import { StoreError, wrapPgError } from './errors.js';
+import { hostIdsByName, toMs } from './snapshots.js';
+
+type Queryable = pg.Pool | pg.ClientBase;
+
+export interface GapQuery {
+  /** host names, or every host. */
+  hosts: readonly string[] | 'all';
+  /** [from, to) */
+  from: Date | number;
+  to: Date | number;
+  /** a gap is longer than this; default per host: max(30 s, 3 x its usual interval). */
+  minGapMs?: number;
+  /** the current time, for open gaps (default Date.now()). */
+  now?: Date | number;
+  /** most gaps reported per host (default 1000); the earliest are kept. */
+  limitPerHost?: number;
+}
+
+export interface HostGap {
+  host: string;
+  /** the last snapshot before the gap (Unix ms). */
+  from: number;
+  /** the first snapshot after it; for an open gap, min(to, now). */
+  to: number;
+  /** no snapshot has come since (the gap runs up to the end of the range or now). */
+  open: boolean;
+  /** the threshold it was judged by. */
+  minGapMs: number;
+  /** the host's usual interval, null when it has fewer than two snapshots before `to`. */
+  intervalMs: number | null;
+}
+
+/** The least default threshold: a few missed collections of a fast host are not an outage. */
+export const MIN_DEFAULT_GAP_MS = 30_000;
+const INTERVAL_SAMPLE = 200;
+
+/**
+ * A host's usual interval between snapshots: the median spacing of its last 200 snapshots before
+ * `before` (ms), or null with fewer than two.
+ */
+export async function usualIntervalMs(pool: Queryable, hostId: number, before: number): Promise<number | null> {
+  try {
+    const r = await pool.query<{ ms: number | null }>(
+      `SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY d) AS ms
+         FROM (SELECT (extract(epoch FROM ts - lag(ts) OVER (ORDER BY ts)) * 1000)::float8 AS d
+                 FROM (SELECT ts FROM snapshots WHERE host_id = $1 AND ts < 'epoch'::timestamptz + $2::float8 * interval '1 millisecond'
+                        ORDER BY ts DESC LIMIT ${INTERVAL_SAMPLE}) last) spacing
+        WHERE d IS NOT NULL`,
+      [hostId, before],
+    );
+    return r.rows[0]?.ms ?? null;
+  } catch (err) {
+    throw wrapPgError(err, 'reading the usual interval of a host');
+  }
+}
+
+/** Gaps of each host overlapping [from, to), host by host in name order, each host's in time order. */
+export async function snapshotGaps(pool: Queryable, q: GapQuery): Promise<HostGap[]> {
+  const from = toMs(q.from, 'from');
+  const to = toMs(q.to, 'to');
+  const now = q.now === undefined ? Date.now() : toMs(q.now, 'now');
+  if (to <= from) throw new StoreError('INVALID_ARGUMENT', 'to must be after from');
+  if (q.minGapMs !== undefined && (!Number.isFinite(q.minGapMs) || q.minGapMs < 1)) throw new StoreError('INVALID_ARGUMENT', 'minGapMs must be a positive number');
+  const limit = q.limitPerHost ?? 1000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new StoreError('INVALID_ARGUMENT', 'limitPerHost must be 1..100000');
+  if (q.hosts !== 'all' && (!Array.isArray(q.hosts) || q.hosts.some((h) => typeof h !== 'string'))) throw new StoreError('INVALID_ARGUMENT', "hosts must be 'all' or an array of host names");
+  const hosts = [...(await hostIdsByName(pool, q.hosts))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const end = Math.min(to, now);
+  const out: HostGap[] = [];
+  for (const [host, id] of hosts) {
+    const intervalMs = await usualIntervalMs(pool, id, to);
+    const minGapMs = q.minGapMs ?? Math.max(MIN_DEFAULT_GAP_MS, 3 * (intervalMs ?? 0));
+    let r: pg.QueryResult<{ a: number; b: number | null }>;
+    try {
+      // The snapshots in range plus one on either side; lag() pairs each with the one before.
+      // b is null for the newest snapshot when nothing follows it (a candidate open gap).
+      r = await pool.query<{ a: number; b: number | null }>(
+        `WITH pts AS (
+           (SELECT ts FROM snapshots WHERE host_id = $1 AND ts < 'epoch'::timestamptz + $2::float8 * interval '1 millisecond' ORDER BY ts DESC LIMIT 1)
+           UNION ALL
+           (SELECT ts FROM snapshots WHERE host_id = $1 AND ts >= 'epoch'::timestamptz + $2::float8 * interval '1 millisecond'
+                                                    AND ts < 'epoch'::timestamptz + $3::float8 * interval '1 millisecond')
+           UNION ALL
+           (SELECT ts FROM snapshots WHERE host_id = $1 AND ts >= 'epoch'::timestamptz + $3::float8 * interval '1 millisecond' ORDER BY ts LIMIT 1)
+         ), pairs AS (
+           SELECT ts AS a, lead(ts) OVER (ORDER BY ts) AS b FROM pts
+         )
+         SELECT (extract(epoch FROM a) * 1000)::float8 AS a, (extract(epoch FROM b) * 1000)::float8 AS b
+           FROM pairs
+          WHERE (b IS NOT NULL AND b - a > $4::float8 * interval '1 millisecond')
+             OR (b IS NULL AND a < 'epoch'::timestamptz + $5::float8 * interval '1 millisecond')
+          ORDER BY a
+          LIMIT $6`,
+        [id, from, to, minGapMs, end - minGapMs, limit],
+      );
+    } catch (err) {
+      throw wrapPgError(err, `reading the gaps of ${host}`);
+    }
+    for (const row of r.rows) {
+      if (row.b !== null) {
+        out.push({ host, from: row.a, to: row.b, open: false, minGapMs, intervalMs });
+      } else if (row.a < end - minGapMs) {
+        // The newest snapshot overall (nothing at or after `to` either): silent since then.
+        out.push({ host, from: row.a, to: end, open: true, minGapMs, intervalMs });
+      }
+    }
+  }
+  return out;
+}
