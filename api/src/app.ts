@@ -22,6 +22,7 @@ import { ApiError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { ApiMetrics, type BuildInfo } from './metrics.js';
 import { buildOpenApi, type OpenApiDocument } from './openapi.js';
+import { promqlRouter } from './promql/router.js';
 import { mountRoutes, type RouteDef } from './route.js';
 import { annotationRoutes } from './routes/annotations.js';
 import { authRoutes } from './routes/auth.js';
@@ -200,6 +201,8 @@ export function createApp(deps: AppDeps): Express {
 
   const guard = routeGuard(passport);
   for (const defs of Object.values(resources)) app.use(mountRoutes(defs, { authenticate: guard }));
+  // Prometheus's query API: its own envelope and errors, outside the JSON API's route machinery.
+  app.use('/prometheus', promqlRouter({ pool, log, authenticate: (c) => auth.authenticateBearer(c), bodyLimitBytes: config.bodyLimitBytes, build: buildInfo() }));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${req.path.slice(0, 200)}; see /api/openapi.json`));

@@ -11,6 +11,7 @@ export * from './writer.js';
 export * from './snapshots.js';
 export * from './rollups.js';
 export * from './series.js';
+export * from './samples.js';
 export * from './gaps.js';
 export * from './retention.js';
 export * from './jobs.js';

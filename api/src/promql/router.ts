@@ -1,0 +1,375 @@
+/**
+ * Prometheus's HTTP query API (https://prometheus.io/docs/prometheus/latest/querying/api/) over
+ * PerfWatch history, mounted under /prometheus: query, query_range, series, labels, label values,
+ * metadata, status/buildinfo (and an empty query_exemplars, which Grafana asks for). GET with query
+ * parameters or POST with a form body, as Prometheus takes them; answers in Prometheus's envelope
+ * (`{"status":"success","data":...}` / `{"status":"error","errorType","error"}`) with its status
+ * codes. Kept apart from the JSON API's route machinery (zod, `{error:{code,message}}`) on purpose:
+ * clients of this API (Grafana's Prometheus datasource, promtool) parse Prometheus's format only.
+ *
+ * Authentication: `Authorization: Bearer <API token or access token>`, or HTTP basic auth with an
+ * API token as the password (any user name): what Grafana's Prometheus datasource and promtool's
+ * --http.config.file can send.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { FIXED_METRICS, listSeries, metricInfo, StoreError, type Labels, type Pool } from '@perfwatch/store';
+import type { Principal } from '../auth/types.js';
+import { ApiError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import { evaluate, evaluateMatrix, labelsKey, type Tier, type Value } from './eval.js';
+import { badData, PromError, QueryError } from './errors.js';
+import { parseDuration, parsePromQL, typeOf, type Selector } from './parse.js';
+
+export interface PromqlDeps {
+  pool: Pool;
+  log: Logger;
+  /** turns a bearer credential (API token or access token) into a Principal, or throws a 401 ApiError. */
+  authenticate(credential: string): Promise<Principal>;
+  bodyLimitBytes: number;
+  build: { version: string; revision: string };
+}
+
+/** Most points per series of a range query (Prometheus's limit). */
+export const MAX_RESOLUTION = 11_000;
+// Prometheus's "no time given" bounds for series and labels: all of history.
+const MIN_TIME = -62135596800000;
+const MAX_TIME = 253402300799000;
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const CHALLENGE = 'Basic realm="perfwatch", Bearer realm="perfwatch"';
+
+// ---- parameters -----------------------------------------------------------------------------------------
+
+type Params = Record<string, string | string[] | undefined>;
+
+function params(req: Request): Params {
+  const body = req.is('application/x-www-form-urlencoded') && req.body && typeof req.body === 'object' ? (req.body as Params) : {};
+  return { ...(req.query as Params), ...body };
+}
+
+function one(p: Params, name: string): string | undefined {
+  const v = p[name];
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+function many(p: Params, name: string): string[] {
+  const v = p[name];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** Prometheus's parseTime: Unix seconds (float) or RFC 3339. */
+export function parseTime(s: string, name: string): number {
+  if (/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(s.trim())) {
+    const ms = Math.round(Number(s) * 1000);
+    if (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15) return ms;
+  } else if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(s)) {
+    const ms = Date.parse(s);
+    if (Number.isFinite(ms)) return ms;
+  }
+  throw badData(`invalid parameter "${name}": cannot parse "${s.slice(0, 100)}" to a valid timestamp`);
+}
+
+/** Prometheus's parseDuration: seconds (float) or a duration such as 15s, 1m30s. */
+function parseStep(s: string, name: string): number {
+  if (/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(s.trim())) {
+    const ms = Math.round(Number(s) * 1000);
+    if (Number.isFinite(ms) && Math.abs(ms) < 2 ** 53) return ms;
+  }
+  const d = parseDuration(s);
+  if (d !== undefined) return d;
+  throw badData(`invalid parameter "${name}": cannot parse "${s.slice(0, 100)}" to a valid duration`);
+}
+
+function parseQuery(p: Params) {
+  const q = one(p, 'query');
+  if (q === undefined) throw badData('invalid parameter "query": parse error: no expression found in input');
+  try {
+    return parsePromQL(q);
+  } catch (err) {
+    if (err instanceof QueryError) throw badData(`invalid parameter "query": ${err.message}`);
+    throw err;
+  }
+}
+
+function checkTimeout(p: Params): void {
+  const t = one(p, 'timeout');
+  if (t !== undefined) parseStep(t, 'timeout');
+}
+
+/** A match[] selector (must be a plain vector selector). */
+function parseMatch(s: string): Selector {
+  let e;
+  try {
+    e = parsePromQL(s);
+  } catch (err) {
+    if (err instanceof QueryError) throw badData(`invalid parameter "match[]": ${err.message}`);
+    throw err;
+  }
+  if (e.kind !== 'selector' || e.range !== undefined || e.offset !== 0) throw badData(`invalid parameter "match[]": 1:1: parse error: expected a vector selector, got ${JSON.stringify(s.slice(0, 100))}`);
+  return e;
+}
+
+// ---- answers ----------------------------------------------------------------------------------------------
+
+/** Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest digits, never an exponent. */
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const s = String(v);
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
+  if (!m) return s;
+  const [, sign, d0, rest = '', expS] = m;
+  const exp = Number(expS);
+  const digits = d0! + rest;
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  return `${sign}${digits}${'0'.repeat(Math.max(0, exp - rest.length))}`;
+}
+
+function metricOf(l: Labels): Labels {
+  const out: Labels = {};
+  for (const k of Object.keys(l).sort()) out[k] = l[k]!;
+  return out;
+}
+
+const ts = (ms: number) => ms / 1000;
+
+function byLabels<T extends { labels: Labels }>(a: T, b: T): number {
+  const x = labelsKey(a.labels);
+  const y = labelsKey(b.labels);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function vectorData(v: Value, times: Float64Array) {
+  const t = times[0]!;
+  if (v.type === 'scalar') return { resultType: 'scalar', result: [ts(t), formatValue(v.v[0]!)] };
+  return {
+    resultType: 'vector',
+    result: v.series.filter((s) => s.ok[0]).sort(byLabels).map((s) => ({ metric: metricOf(s.labels), value: [ts(t), formatValue(s.v[0]!)] })),
+  };
+}
+
+function matrixData(v: Value, times: Float64Array) {
+  if (v.type === 'scalar') return { resultType: 'matrix', result: [{ metric: {}, values: Array.from(times, (t, k) => [ts(t), formatValue(v.v[k]!)]) }] };
+  const result = [];
+  for (const s of [...v.series].sort(byLabels)) {
+    const values: [number, string][] = [];
+    for (let k = 0; k < times.length; k++) if (s.ok[k]) values.push([ts(times[k]!), formatValue(s.v[k]!)]);
+    if (values.length) result.push({ metric: metricOf(s.labels), values });
+  }
+  return { resultType: 'matrix', result };
+}
+
+function send(res: Response, data: unknown): void {
+  res.status(200).json({ status: 'success', data });
+}
+
+function sendError(res: Response, e: PromError): void {
+  for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
+  res.status(e.status).json({ status: 'error', errorType: e.type, error: e.message });
+}
+
+/** Any failure as a PromError (a 500 without details for what is not ours). */
+function toPromError(err: unknown): PromError | undefined {
+  if (err instanceof PromError) return err;
+  if (err instanceof StoreError) {
+    if (err.transient) return new PromError('unavailable', 'the database cannot be reached right now; try again', { headers: { 'retry-after': '5' } });
+    if (err.code === 'INVALID_ARGUMENT') return badData(err.message);
+    return undefined;
+  }
+  if (err instanceof ApiError) {
+    if (err.status === 401) return new PromError('unauthorized', err.message, { headers: { 'www-authenticate': CHALLENGE } });
+    if (err.status === 429) return new PromError('unavailable', err.message, { headers: err.headers });
+    return new PromError(err.status === 403 ? 'forbidden' : 'bad_data', err.message);
+  }
+  const e = err as { type?: string; status?: number };
+  if (e.type === 'entity.too.large') return badData('the body is too large');
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return badData('the request is malformed');
+  return undefined;
+}
+
+// ---- the router -----------------------------------------------------------------------------------------------
+
+export function promqlRouter(deps: PromqlDeps): Router {
+  const router = express.Router();
+  router.use(express.urlencoded({ extended: false, limit: deps.bodyLimitBytes, parameterLimit: 1000 }));
+
+  const authenticate = async (req: Request): Promise<Principal> => {
+    const h = req.headers.authorization;
+    if (h === undefined) throw new PromError('unauthorized', 'authentication required: send Authorization: Bearer <API token>, or basic auth with an API token as the password', { headers: { 'www-authenticate': CHALLENGE } });
+    let credential: string | undefined;
+    const bearer = /^Bearer[ ]+(\S+)\s*$/i.exec(h);
+    const basic = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(h);
+    if (bearer) credential = bearer[1];
+    else if (basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      credential = colon < 0 ? undefined : decoded.slice(colon + 1);
+    }
+    if (!credential) throw new PromError('unauthorized', 'the Authorization header must be "Bearer <token>" or basic auth with a token as the password', { headers: { 'www-authenticate': CHALLENGE } });
+    const p = await deps.authenticate(credential);
+    if (p.mustChangePassword) throw new PromError('forbidden', 'change your password first (PASSWORD_CHANGE_REQUIRED): POST /api/v1/auth/password');
+    return p;
+  };
+
+  const handle = (path: string, fn: (p: Params, req: Request) => Promise<unknown>) => {
+    const h = async (req: Request, res: Response) => {
+      res.locals.route = `/prometheus${path}`;
+      try {
+        await authenticate(req);
+        send(res, await fn(params(req), req));
+      } catch (err) {
+        const e = toPromError(err);
+        if (!e) {
+          ((req as Request & { log?: Logger }).log ?? deps.log).error({ err: errorMessage(err) }, 'prometheus API request failed');
+          sendError(res, new PromError('internal', `internal error; the api log has the details under request id ${String(req.id)}`));
+        } else sendError(res, e);
+      }
+    };
+    router.get(path, h);
+    router.post(path, h);
+  };
+
+  const tierOf = (req: Request): Tier => {
+    // For tests and comparisons: x-perfwatch-tier: raw | 1m (default auto).
+    const t = req.headers['x-perfwatch-tier'];
+    return t === 'raw' || t === '1m' ? t : 'auto';
+  };
+
+  handle('/api/v1/query', async (p, req) => {
+    const expr = parseQuery(p);
+    checkTimeout(p);
+    const t = one(p, 'time');
+    const time = t === undefined || t === '' ? Date.now() : parseTime(t, 'time');
+    if (typeOf(expr) === 'matrix') {
+      const sel = expr as Selector;
+      const series = await evaluateMatrix(deps.pool, sel, time);
+      return {
+        resultType: 'matrix',
+        result: series.sort(byLabels).map((s) => ({ metric: metricOf(s.labels), values: s.t.map((x, i) => [ts(x), formatValue(s.v[i]!)]) })),
+      };
+    }
+    const r = await evaluate(deps.pool, expr, { start: time, end: time, step: 1, tier: tierOf(req) });
+    req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
+    return vectorData(r.value, r.times);
+  });
+
+  handle('/api/v1/query_range', async (p, req) => {
+    const s = one(p, 'start');
+    const e = one(p, 'end');
+    const st = one(p, 'step');
+    if (s === undefined) throw badData('invalid parameter "start": cannot parse "" to a valid timestamp');
+    if (e === undefined) throw badData('invalid parameter "end": cannot parse "" to a valid timestamp');
+    const start = parseTime(s, 'start');
+    const end = parseTime(e, 'end');
+    if (end < start) throw badData('invalid parameter "end": end timestamp must not be before start time');
+    if (st === undefined) throw badData('invalid parameter "step": cannot parse "" to a valid duration');
+    const step = parseStep(st, 'step');
+    if (step <= 0) throw badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
+    if ((end - start) / step > MAX_RESOLUTION) throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+    checkTimeout(p);
+    const expr = parseQuery(p);
+    if (typeOf(expr) === 'matrix') throw badData('invalid expression type "range vector" for range query, must be Scalar or instant Vector');
+    const r = await evaluate(deps.pool, expr, { start, end, step, tier: tierOf(req) });
+    req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
+    return matrixData(r.value, r.times);
+  });
+
+  const range = (p: Params) => {
+    const s = one(p, 'start');
+    const e = one(p, 'end');
+    const start = s === undefined || s === '' ? MIN_TIME : parseTime(s, 'start');
+    const end = e === undefined || e === '' ? MAX_TIME : parseTime(e, 'end');
+    if (end < start) throw badData('invalid parameter "end": end timestamp must not be before start time');
+    return { start, end };
+  };
+
+  /** Series of the match[] selectors (every series when none and `all`). */
+  const seriesOf = async (p: Params, all: boolean): Promise<Labels[]> => {
+    const matches = many(p, 'match[]');
+    if (!matches.length && !all) throw badData('no match[] parameter provided');
+    const { start, end } = range(p);
+    const limitS = one(p, 'limit');
+    const limit = limitS === undefined || limitS === '' ? 0 : Number(limitS);
+    if (!Number.isInteger(limit) || limit < 0) throw badData(`invalid parameter "limit": cannot parse "${String(limitS).slice(0, 50)}" to a valid limit`);
+    const sels = matches.map(parseMatch);
+    const found = new Map<string, Labels>();
+    const lists = sels.length
+      ? await Promise.all(sels.map((sel) => listSeries(deps.pool, {
+          metric: sel.name ?? ((name: string) => sel.matchers.filter((m) => m.label === '__name__').every((m) => m.test(name))),
+          match: (name, labels) => sel.matchers.every((m) => m.test(m.label === '__name__' ? name : (labels[m.label] ?? ''))),
+        }, start, end)))
+      : [await listSeries(deps.pool, { metric: () => true, match: () => true }, start, end)];
+    for (const list of lists) {
+      for (const s of list) {
+        const l = { __name__: s.metric, ...s.labels };
+        found.set(labelsKey(l), l);
+      }
+    }
+    const out = [...found.values()].sort((a, b) => byLabels({ labels: a }, { labels: b }));
+    return limit > 0 ? out.slice(0, limit) : out;
+  };
+
+  handle('/api/v1/series', async (p) => (await seriesOf(p, false)).map(metricOf));
+
+  handle('/api/v1/labels', async (p) => {
+    const names = new Set<string>();
+    for (const l of await seriesOf(p, true)) for (const k of Object.keys(l)) names.add(k);
+    return [...names].sort();
+  });
+
+  handle('/api/v1/label/:name/values', async (p, req) => {
+    const name = String(req.params.name);
+    if (!LABEL_NAME_RE.test(name)) throw badData(`invalid label name: ${JSON.stringify(name.slice(0, 100))}`);
+    const values = new Set<string>();
+    for (const l of await seriesOf(p, true)) if (l[name] !== undefined && l[name] !== '') values.add(l[name]!);
+    return [...values].sort();
+  });
+
+  handle('/api/v1/metadata', async (p) => {
+    const metric = one(p, 'metric');
+    const limitS = one(p, 'limit');
+    const limit = limitS === undefined || limitS === '' ? -1 : Number(limitS);
+    if (!Number.isInteger(limit)) throw badData(`invalid parameter "limit": cannot parse "${String(limitS).slice(0, 50)}" to a valid limit`);
+    const names = new Set<string>(FIXED_METRICS.map((m) => m.name));
+    for (const s of await listSeries(deps.pool, { metric: () => true, match: () => true }, MIN_TIME, MAX_TIME)) names.add(s.metric);
+    const out: Record<string, { type: string; help: string; unit: string }[]> = {};
+    for (const name of [...names].sort()) {
+      if (metric !== undefined && metric !== '' && name !== metric) continue;
+      if (limit >= 0 && Object.keys(out).length >= limit) break;
+      const info = metricInfo(name);
+      if (info) out[name] = [{ type: info.type, help: info.help, unit: info.unit }];
+    }
+    return out;
+  });
+
+  handle('/api/v1/query_exemplars', async (p) => {
+    parseQuery(p);
+    return [];
+  });
+
+  handle('/api/v1/status/buildinfo', async () => ({
+    // The Prometheus API version this emulates (Grafana enables features by it); PerfWatch's own below.
+    version: '2.45.0',
+    revision: deps.build.revision,
+    branch: 'perfwatch',
+    buildUser: 'perfwatch',
+    buildDate: '',
+    goVersion: 'none (PerfWatch, Node.js)',
+    perfwatchVersion: deps.build.version,
+  }));
+
+  router.use((req: Request, res: Response) => {
+    res.locals.route = '/prometheus/*';
+    sendError(res, new PromError('not_found', `no route ${req.method} /prometheus${req.path.slice(0, 200)}`));
+  });
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = toPromError(err);
+    if (!e) deps.log.error({ err: errorMessage(err) }, 'prometheus API request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendError(res, e ?? new PromError('internal', 'internal error'));
+  });
+  return router;
+}

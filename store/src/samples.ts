@@ -1,0 +1,350 @@
+/**
+ * Samples for the PromQL engine (api/src/promql): the series that match a selector, as raw samples
+ * (every stored snapshot's value, time-ordered) or as 1-minute buckets (the 1m rollup tier up to
+ * each host's watermark, the raw snapshots after it bucketed here the same way rollups.ts does).
+ *
+ * Only what a selector needs is read: the hosts it can match (host filter first, then those seen
+ * in the time range), and per stored shape only the slots of the matching series are decoded
+ * (the shape's plan is filtered once per shape and query). Long raw ranges are read in slices of
+ * six hours so memory holds values, not rows.
+ *
+ * Labels handed to the selector and returned include `host`; the metric name is separate.
+ */
+import type pg from 'pg';
+import type { Labels, MetricInfo } from './catalog.js';
+import { metricInfo } from './catalog.js';
+import { decodeValues } from './codec.js';
+import { wrapPgError } from './errors.js';
+import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, TIER_SPECS } from './rollups.js';
+import { fetchRows, loadShapes, RAW_COLUMNS, type Shape } from './snapshots.js';
+
+type Queryable = pg.Pool | pg.ClientBase;
+
+export interface SampleSelector {
+  /** the metric: an exact name (fast: SQL and plans filter on it), or a test of names. */
+  metric: string | ((name: string) => boolean);
+  /** host names the selector can match (a cheap pre-filter); the full test is `match`. */
+  host?: (host: string) => boolean;
+  /** the whole test of a series: its metric name and its labels (host included). */
+  match: (metric: string, labels: Labels) => boolean;
+}
+
+export interface RawSeries {
+  metric: MetricInfo;
+  /** labels with host. */
+  labels: Labels;
+  /** sample times (Unix ms), ascending, and values. */
+  t: number[];
+  v: number[];
+}
+
+/**
+ * 1-minute buckets of one series, ascending by start. Counters: v1 first, v2 last value, v3 the
+ * increase (pairs of samples at most MAX_PAIR_GAP_MS apart whose later sample is in the bucket, a
+ * reset counting from zero). Gauges: v1 average, v2 min, v3 max. n: samples in the bucket.
+ */
+export interface BucketSeries {
+  metric: MetricInfo;
+  labels: Labels;
+  start: number[];
+  n: number[];
+  v1: number[];
+  v2: number[];
+  v3: number[];
+}
+
+const SLICE_MS = 6 * 3_600_000;
+const MINUTE = TIER_SPECS['1m'];
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function nameTest(sel: SampleSelector): (name: string) => boolean {
+  const m = sel.metric;
+  return typeof m === 'string' ? (n) => n === m : m;
+}
+
+/** Hosts that wrote in [from, to] and that the selector's host test admits: id -> name. */
+export async function hostsInRange(pool: Queryable, from: number, to: number, host?: (h: string) => boolean): Promise<Map<number, string>> {
+  try {
+    const r = await pool.query<{ id: number; name: string }>(
+      `SELECT id, name FROM hosts WHERE first_seen <= $2::timestamptz AND last_seen >= $1::timestamptz ORDER BY name`,
+      [iso(from), iso(to)],
+    );
+    return new Map(r.rows.filter((h) => !host || host(h.name)).map((h) => [h.id, h.name]));
+  } catch (err) {
+    throw wrapPgError(err, 'listing the hosts of a time range');
+  }
+}
+
+interface ShapePick {
+  entries: { slot: number; value: number; key: string; metric: MetricInfo; labels: Labels }[];
+  upTo: number;
+}
+
+/** Which samples of a shape the selector wants (computed once per shape and call). */
+function picker(sel: SampleSelector, host: string): (shape: Shape) => ShapePick {
+  const names = nameTest(sel);
+  const cache = new Map<Shape, ShapePick>();
+  return (shape) => {
+    let p = cache.get(shape);
+    if (!p) {
+      const entries: ShapePick['entries'] = [];
+      for (const e of shape.plan()) {
+        if (!names(e.metric.name)) continue;
+        const labels = { ...e.labels, host };
+        if (!sel.match(e.metric.name, labels)) continue;
+        entries.push({ slot: e.slot, value: e.value, key: `${e.metric.name}\u0000${labelsKey(labels)}`, metric: e.metric, labels });
+      }
+      p = { entries, upTo: entries.reduce((m, x) => Math.max(m, x.slot + 1), 0) };
+      cache.set(shape, p);
+    }
+    return p;
+  };
+}
+
+/**
+ * Walks a host's raw rows with ts in [from, to] in time order, slice by slice, calling `visit`
+ * with each matching sample. `before`: also the last row before `from` (within MAX_PAIR_GAP_MS),
+ * flagged as such (a counter's first increase reaches back to it).
+ */
+async function walkRaw(
+  pool: Queryable, sel: SampleSelector, hostId: number, host: string, from: number, to: number, before: boolean,
+  visit: (e: ShapePick['entries'][number], ts: number, value: number, isBefore: boolean) => void,
+): Promise<void> {
+  const pick = picker(sel, host);
+  let vals = new Float64Array(0);
+  const eat = (rows: Awaited<ReturnType<typeof fetchRows>>, isBefore: boolean) => {
+    for (const row of rows) {
+      const p = pick(row.shape);
+      if (!p.entries.length) continue;
+      if (vals.length < row.shape.n) vals = new Float64Array(row.shape.n);
+      decodeValues(row.vals, row.shape.n, row.ts, vals, p.upTo);
+      for (const e of p.entries) visit(e, row.ts, e.slot < 0 ? e.value : vals[e.slot]!, isBefore);
+    }
+  };
+  if (before) {
+    eat(
+      await fetchRows(
+        pool,
+        `SELECT ${RAW_COLUMNS} FROM snapshots s WHERE s.host_id = $1 AND s.ts < $2::timestamptz AND s.ts >= $3::timestamptz ORDER BY s.ts DESC LIMIT 1`,
+        [hostId, iso(from), iso(from - MAX_PAIR_GAP_MS)],
+        `reading the snapshot of ${host} before ${iso(from)}`,
+      ),
+      true,
+    );
+  }
+  for (let a = from; a <= to; a += SLICE_MS) {
+    const b = Math.min(to, a + SLICE_MS - 1);
+    eat(
+      await fetchRows(
+        pool,
+        `SELECT ${RAW_COLUMNS} FROM snapshots s WHERE s.host_id = $1 AND s.ts >= $2::timestamptz AND s.ts <= $3::timestamptz ORDER BY s.ts`,
+        [hostId, iso(a), iso(b)],
+        `reading snapshots of ${host}`,
+      ),
+      false,
+    );
+  }
+}
+
+/** Raw samples of every series matching the selector with ts in [from, to] (ms), by series. */
+export async function readRawSamples(pool: pg.Pool, sel: SampleSelector, from: number, to: number): Promise<RawSeries[]> {
+  const hosts = await hostsInRange(pool, from, to, sel.host);
+  const out = new Map<string, RawSeries>();
+  await Promise.all(
+    [...hosts].map(([id, host]) =>
+      walkRaw(pool, sel, id, host, from, to, false, (e, ts, v) => {
+        let s = out.get(e.key);
+        if (!s) out.set(e.key, (s = { metric: e.metric, labels: e.labels, t: [], v: [] }));
+        s.t.push(ts);
+        s.v.push(v);
+      }),
+    ),
+  );
+  return [...out.values()];
+}
+
+interface SeriesRow {
+  id: number;
+  host_id: number;
+  metric: string;
+  labels: Labels;
+  counter: boolean;
+}
+
+class Buckets implements BucketSeries {
+  start: number[] = [];
+  n: number[] = [];
+  v1: number[] = [];
+  v2: number[] = [];
+  v3: number[] = [];
+  // the raw tail: the previous sample of the series, for a counter's increase.
+  prevTs = Number.NEGATIVE_INFINITY;
+  prev = 0;
+  constructor(readonly metric: MetricInfo, readonly labels: Labels) {}
+
+  /** A raw sample into the last (or a new) bucket. */
+  addRaw(ts: number, v: number, isBefore: boolean): void {
+    const counter = this.metric.type === 'counter';
+    const pair = ts - this.prevTs <= MAX_PAIR_GAP_MS;
+    const inc = v >= this.prev ? v - this.prev : v;
+    this.prevTs = ts;
+    this.prev = v;
+    if (isBefore) return;
+    const b = Math.floor(ts / MINUTE.bucketMs) * MINUTE.bucketMs;
+    let i = this.start.length - 1;
+    if (i < 0 || this.start[i] !== b) {
+      this.start.push(b);
+      this.n.push(0);
+      this.v1.push(counter ? v : 0);
+      this.v2.push(v);
+      this.v3.push(counter ? 0 : v);
+      i++;
+    }
+    const k = this.n[i]!;
+    if (counter) {
+      if (pair) this.v3[i]! += inc;
+      this.v2[i] = v;
+    } else {
+      this.v1[i]! += v;
+      if (v < this.v2[i]!) this.v2[i] = v;
+      if (v > this.v3[i]!) this.v3[i] = v;
+    }
+    this.n[i] = k + 1;
+  }
+
+  /** Gauge sums of the raw tail (from `fromIndex`) to averages. */
+  finishRaw(fromIndex: number): void {
+    if (this.metric.type === 'counter') return;
+    for (let i = fromIndex; i < this.n.length; i++) this.v1[i] = this.v1[i]! / this.n[i]!;
+  }
+}
+
+async function watermarks1m(pool: pg.Pool, hostIds: number[]): Promise<Map<number, number>> {
+  try {
+    const r = await pool.query<{ host_id: number; ms: number }>(
+      `SELECT host_id, (extract(epoch FROM watermark) * 1000)::float8 AS ms FROM rollup_watermarks WHERE tier = '1m' AND host_id = ANY($1::int[])`,
+      [hostIds],
+    );
+    return new Map(r.rows.map((w) => [w.host_id, Math.floor(w.ms / MINUTE.blockMs) * MINUTE.blockMs]));
+  } catch (err) {
+    throw wrapPgError(err, 'reading rollup watermarks');
+  }
+}
+
+/**
+ * 1-minute buckets with start in [from, to) of every series matching the selector: from the 1m
+ * tier up to each host's watermark, the rest bucketed from raw snapshots. `from` and `to` are
+ * rounded down to whole minutes.
+ */
+export async function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from: number, to: number): Promise<BucketSeries[]> {
+  from = Math.floor(from / MINUTE.bucketMs) * MINUTE.bucketMs;
+  to = Math.floor(to / MINUTE.bucketMs) * MINUTE.bucketMs;
+  const out = new Map<string, Buckets>();
+  if (to <= from) return [];
+  const hosts = await hostsInRange(pool, from, to, sel.host);
+  if (!hosts.size) return [];
+  const ids = [...hosts.keys()];
+  const exact = typeof sel.metric === 'string' ? sel.metric : null;
+  const names = nameTest(sel);
+  const [wms, seriesRows] = await Promise.all([
+    watermarks1m(pool, ids),
+    pool
+      .query<SeriesRow>(`SELECT id, host_id, metric, labels, counter FROM series WHERE host_id = ANY($1::int[]) AND ($2::text IS NULL OR metric = $2)`, [ids, exact])
+      .then((r) => r.rows, (err: unknown) => { throw wrapPgError(err, 'looking up series'); }),
+  ]);
+  const series = (row: { metric: MetricInfo; labels: Labels }) => {
+    const key = `${row.metric.name}\u0000${labelsKey(row.labels)}`;
+    let b = out.get(key);
+    if (!b) out.set(key, (b = new Buckets(row.metric, row.labels)));
+    return b;
+  };
+  await Promise.all(
+    [...hosts].map(async ([id, host]) => {
+      const wm = wms.get(id);
+      const rolledTo = wm === undefined ? from : Math.max(from, Math.min(wm, to));
+      if (rolledTo > from) {
+        const mine = new Map<number, Buckets>();
+        for (const s of seriesRows) {
+          if (s.host_id !== id || !names(s.metric)) continue;
+          const labels = { ...s.labels, host };
+          if (!sel.match(s.metric, labels)) continue;
+          const info = metricInfo(s.metric) ?? { name: s.metric, type: s.counter ? 'counter' : 'gauge', unit: '', help: '', labels: Object.keys(s.labels), path: '' } satisfies MetricInfo;
+          mine.set(s.id, series({ metric: info, labels }));
+        }
+        if (mine.size) {
+          let r: pg.QueryResult<{ series_id: number; ms: number; n: Buffer; v1: Buffer; v2: Buffer; v3: Buffer }>;
+          try {
+            r = await pool.query(
+              `SELECT series_id, (extract(epoch FROM start) * 1000)::float8 AS ms, n, v1, v2, v3 FROM rollups_1m
+                WHERE host_id = $1 AND series_id = ANY($2::int[]) AND start >= $3::timestamptz AND start < $4::timestamptz
+                ORDER BY series_id, start`,
+              [id, [...mine.keys()], iso(Math.floor(from / MINUTE.blockMs) * MINUTE.blockMs), iso(rolledTo)],
+            );
+          } catch (err) {
+            throw wrapPgError(err, `reading 1m rollups of ${host}`);
+          }
+          for (const row of r.rows) {
+            const b = mine.get(row.series_id)!;
+            for (let i = 0; i < MINUTE.slots; i++) {
+              const n = bucketCount(row.n, i);
+              const start = row.ms + i * MINUTE.bucketMs;
+              if (n === 0 || start < from || start >= rolledTo) continue;
+              b.start.push(start);
+              b.n.push(n);
+              b.v1.push(bucketValue(row.v1, i));
+              b.v2.push(bucketValue(row.v2, i));
+              b.v3.push(bucketValue(row.v3, i));
+            }
+          }
+        }
+      }
+      if (rolledTo < to) {
+        const tail = new Map<Buckets, number>();
+        await walkRaw(pool, sel, id, host, rolledTo, to - 1, true, (e, ts, v, isBefore) => {
+          const b = series(e);
+          if (!tail.has(b)) tail.set(b, b.start.length);
+          b.addRaw(ts, v, isBefore);
+        });
+        for (const [b, i] of tail) b.finishRaw(i);
+      }
+    }),
+  );
+  return [...out.values()].filter((b) => b.start.length > 0);
+}
+
+/**
+ * The series (metric name and labels with host) of the hosts that wrote in [from, to]: those in
+ * every stored shape of those hosts and those rolled up. A host's series are its whole history's,
+ * not only the range's (shapes carry no time); the hosts are the range's.
+ */
+export async function listSeries(pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = 100_000): Promise<{ metric: string; labels: Labels }[]> {
+  const hosts = await hostsInRange(pool, from, to, sel.host);
+  if (!hosts.size) return [];
+  const ids = [...hosts.keys()];
+  const names = nameTest(sel);
+  const exact = typeof sel.metric === 'string' ? sel.metric : null;
+  const out = new Map<string, { metric: string; labels: Labels }>();
+  const add = (metric: string, labels: Labels) => {
+    if (out.size >= limit || !names(metric) || !sel.match(metric, labels)) return;
+    const key = `${metric}\u0000${labelsKey(labels)}`;
+    if (!out.has(key)) out.set(key, { metric, labels });
+  };
+  try {
+    const [shapeIds, rolled] = await Promise.all([
+      pool.query<{ id: number; host_id: number }>('SELECT id, host_id FROM snapshot_shapes WHERE host_id = ANY($1::int[])', [ids]),
+      pool.query<SeriesRow>(`SELECT id, host_id, metric, labels, counter FROM series WHERE host_id = ANY($1::int[]) AND ($2::text IS NULL OR metric = $2)`, [ids, exact]),
+    ]);
+    const shapes = await loadShapes(pool, shapeIds.rows.map((s) => s.id));
+    for (const s of shapeIds.rows) {
+      const host = hosts.get(s.host_id)!;
+      for (const e of shapes.get(s.id)!.plan()) if (names(e.metric.name)) add(e.metric.name, { ...e.labels, host });
+    }
+    for (const s of rolled.rows) add(s.metric, { ...s.labels, host: hosts.get(s.host_id)! });
+  } catch (err) {
+    throw wrapPgError(err, 'listing series');
+  }
+  return [...out.values()];
+}
