@@ -1,0 +1,346 @@
+/**
+ * The db, exporter and api services of docker-compose.yml started for real, without Docker: each
+ * service's command (the Dockerfile's CMD of its build target, or PostgreSQL 15 for the postgres:15
+ * image) with its environment (Dockerfile ENV, then .env.example as env_file, then the compose
+ * `environment`, interpolated from .env.example) mapped onto this machine:
+ * - a container path of a bind mount becomes its host path (/host/proc -> /proc), a named volume a
+ *   temporary directory, the image's WORKDIR /app this checkout;
+ * - a service name becomes 127.0.0.1 and a container port a free port here (so the test never
+ *   collides with a PerfWatch already running on 9101/8000/3000).
+ * Then: the images' HEALTHCHECK commands pass, /metrics answers, the api is ready, a snapshot
+ * arrives in the database, and every metric the dashboards query is in what these services serve.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import pg from 'pg';
+import { metricsOf, derivedMetric, metricInfo } from '@perfwatch/store/catalog';
+import type { Snapshot } from '@perfwatch/store/snapshot';
+import { loadDashboards, queriesOf } from './dashboards.js';
+import {
+  composeConfig,
+  environmentOf,
+  interpolateAll,
+  parsePort,
+  parseVolume,
+  readDockerfile,
+  readEnvFile,
+  ROOT,
+  type Json,
+  type Obj,
+  type Stage,
+} from './helpers.js';
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How a container of the stack is reached from this machine. */
+interface Mapping {
+  /** container port -> port here, per service */
+  ports: Map<string, Map<number, number>>;
+  /** named volume -> directory here */
+  volumes: Map<string, string>;
+}
+
+/** A value of a service's environment as seen from this machine. */
+function onThisMachine(value: string, service: Obj, stage: Stage | undefined, m: Mapping): string {
+  let v = value;
+  // other services by name (postgres://...@db:5432/...)
+  v = v.replace(/@([a-z][a-z0-9-]*):(\d+)\//g, (all, svc: string, port: string) => {
+    const here = m.ports.get(svc)?.get(Number(port));
+    return here ? `@127.0.0.1:${here}/` : all;
+  });
+  for (const vol of ((service.volumes as Json[] | undefined) ?? []).map(parseVolume)) {
+    const source = vol.type === 'bind' ? vol.source : m.volumes.get(vol.source);
+    if (!source) continue;
+    if (v === vol.target) return source;
+    if (v.startsWith(`${vol.target}/`)) return join(source, v.slice(vol.target.length));
+  }
+  if (stage && (v === stage.workdir || v.startsWith(`${stage.workdir}/`))) v = join(ROOT, v.slice(stage.workdir.length));
+  return v;
+}
+
+interface Running {
+  name: string;
+  child: ChildProcess;
+  output: string[];
+}
+
+function start(name: string, cmd: string[], cwd: string, env: Record<string, string>): Running {
+  const child = spawn(cmd[0]!, cmd.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const keep = (d: Buffer) => {
+    output.push(d.toString());
+    if (output.length > 400) output.splice(0, output.length - 400);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return { name, child, output };
+}
+
+async function stop(r: Running | undefined): Promise<void> {
+  if (!r || r.child.exitCode !== null || r.child.signalCode !== null) return;
+  const exited = new Promise((res) => r.child.once('exit', res));
+  r.child.kill('SIGTERM');
+  const t = setTimeout(() => r.child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Runs a HEALTHCHECK / compose healthcheck command; its exit status. */
+function check(cmd: string[], env: Record<string, string>): { status: number | null; out: string } {
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { env, encoding: 'utf8', timeout: 10_000 });
+  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms: number, proc?: Running): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (proc && proc.child.exitCode !== null) throw new Error(`${proc.name} exited (${proc.child.exitCode}) before ${what}:\n${proc.output.join('').slice(-3000)}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${proc ? `; ${proc.name} said:\n${proc.output.join('').slice(-3000)}` : ''}`);
+    await sleep(250);
+  }
+}
+
+/** Sample names of a Prometheus text exposition (histograms give their _bucket/_sum/_count). */
+function sampleNames(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{|\s)/.exec(line);
+    if (m) out.add(m[1]!);
+  }
+  return out;
+}
+
+describe('docker-compose.yml run for real: db, exporter and api', function () {
+  this.timeout(60_000);
+
+  const envFile = readEnvFile('.env.example').values;
+  const config = interpolateAll(composeConfig(['docker-compose.yml']), envFile) as Obj;
+  const services = config.services as Record<string, Obj>;
+  const dockerfile = (name: string) => {
+    const b = services[name]!.build as Obj;
+    return readDockerfile(join(String(b.context), String(b.dockerfile))).get(String(b.target))!;
+  };
+
+  let tmp = '';
+  const mapping: Mapping = { ports: new Map(), volumes: new Map() };
+  const running: Running[] = [];
+  let pgData = '';
+  let dbEnv: Record<string, string> = {};
+  let dbHealthBefore: { status: number | null; out: string } | undefined;
+  const envOf: Record<string, Record<string, string>> = {};
+  const healthOf: Record<string, string[]> = {};
+  let exporterMetrics = '';
+  let apiMetrics = '';
+
+  /** The environment a PerfWatch service's container gets, mapped onto this machine. */
+  function serviceEnv(name: string): Record<string, string> {
+    const svc = services[name]!;
+    const stage = dockerfile(name);
+    const e: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp };
+    Object.assign(e, stage.env);
+    // env_file: .env (here .env.example, as a user who copied it)
+    for (const f of (svc.env_file as Obj[] | undefined) ?? []) if (String(f.path) === '.env') Object.assign(e, envFile);
+    Object.assign(e, environmentOf(svc));
+    for (const [k, v] of Object.entries(e)) e[k] = onThisMachine(v, svc, stage, mapping);
+    return e;
+  }
+
+  /** The image's HEALTHCHECK command, mapped: /app -> checkout, container port -> port here. */
+  function healthcheck(name: string): string[] {
+    const stage = dockerfile(name);
+    const ports = mapping.ports.get(name)!;
+    return stage.healthcheck!.map((a) => {
+      let v = onThisMachine(a, services[name]!, stage, mapping);
+      v = v.replace(/127\.0\.0\.1:(\d+)/, (all, p: string) => (ports.get(Number(p)) ? `127.0.0.1:${ports.get(Number(p))}` : all));
+      return v === 'node' ? process.execPath : v;
+    });
+  }
+
+  before(async function () {
+    this.timeout(180_000);
+    for (const f of ['exporter/dist/main.js', 'api/dist/main.js']) {
+      if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run npm run build (npm test builds first)`);
+    }
+    if (!existsSync(join(PG_BIN, 'initdb'))) throw new Error(`PostgreSQL 15 server binaries are not in ${PG_BIN} (apt-get install postgresql-15)`);
+    tmp = mkdtempSync(join(tmpdir(), 'perfwatch-compose-'));
+    chmodSync(tmp, 0o755);
+    for (const [name, svc] of Object.entries(services)) {
+      const ports = new Map<number, number>();
+      for (const p of (svc.ports as Json[] | undefined) ?? []) ports.set(parsePort(p).target, await freePort());
+      mapping.ports.set(name, ports);
+    }
+    for (const v of Object.keys(config.volumes as Obj)) {
+      const dir = join(tmp, 'volumes', v);
+      mkdirSync(dir, { recursive: true });
+      mapping.volumes.set(v, dir);
+    }
+
+    // ---- db: the postgres:15 image's entrypoint, with PostgreSQL 15 from Debian ------------------
+    dbEnv = environmentOf(services.db!);
+    const pgPort = mapping.ports.get('db')!.get(5432)!;
+    pgData = join(mapping.volumes.get('pgdata')!, 'data');
+    const asPostgres = (cmd: string, args: string[]) => {
+      // initdb and postgres refuse to run as root: run them as the postgres user, as the image does
+      const root = process.getuid?.() === 0;
+      const r = spawnSync(root ? 'runuser' : cmd, root ? ['-u', 'postgres', '--', cmd, ...args] : args, { encoding: 'utf8', cwd: tmp });
+      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
+    };
+    const pwfile = join(tmp, 'pwfile');
+    writeFileSync(pwfile, `${dbEnv.POSTGRES_PASSWORD}\n`);
+    if (process.getuid?.() === 0) {
+      const pw = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+      const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+      for (const p of [mapping.volumes.get('pgdata')!, pwfile]) chownSync(p, Number(pw.stdout), Number(gid.stdout));
+    }
+    asPostgres(join(PG_BIN, 'initdb'), ['-D', pgData, '-U', dbEnv.POSTGRES_USER!, `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8']);
+    const hcEnv = { ...process.env, PATH: `${PG_BIN}:${process.env.PATH}`, PGHOST: '127.0.0.1', PGPORT: String(pgPort), ...dbEnv };
+    const hc = services.db!.healthcheck as { test: string[] };
+    // CMD-SHELL: sh -c "<command>" inside the container
+    const dbHealth = ['sh', '-c', hc.test[1]!];
+    dbHealthBefore = check(dbHealth, hcEnv);
+    asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', pgData, '-l', join(pgData, 'server.log'), '-w', '-t', '60', '-o', `-p ${pgPort} -c listen_addresses=127.0.0.1 -k ${pgData}`, 'start']);
+    const admin = new pg.Client({ host: '127.0.0.1', port: pgPort, user: dbEnv.POSTGRES_USER, password: dbEnv.POSTGRES_PASSWORD, database: 'postgres' });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${dbEnv.POSTGRES_DB!.replace(/"/g, '""')}"`);
+    await admin.end();
+    const dbHealthy = check(dbHealth, hcEnv);
+    expect(dbHealthy.status, `db healthcheck: ${dbHealthy.out}`).to.equal(0);
+
+    // ---- exporter, then api (both depend_on db: service_healthy) ------------------------------------
+    for (const name of ['exporter', 'api']) {
+      const stage = dockerfile(name);
+      const env = serviceEnv(name);
+      // the container's ports, moved to free ones here
+      const ports = mapping.ports.get(name)!;
+      if (name === 'exporter') env.PERFWATCH_EXPORTER_PORT = String(ports.get(9101));
+      if (name === 'api') {
+        env.PERFWATCH_API_PORT = String(ports.get(8000));
+        env.PERFWATCH_UI_PORT = String(ports.get(3000));
+      }
+      envOf[name] = env;
+      const cmd = stage.cmd!.map((a) => onThisMachine(a, services[name]!, stage, mapping));
+      running.push(start(name, cmd, onThisMachine(stage.workdir, services[name]!, stage, mapping), env));
+      healthOf[name] = healthcheck(name);
+      await until(`${name} healthy (${healthOf[name].join(' ')})`, () => (check(healthOf[name]!, process.env as Record<string, string>).status === 0 ? true : undefined), 90_000, running.at(-1));
+    }
+    exporterMetrics = await (await fetch(`http://127.0.0.1:${mapping.ports.get('exporter')!.get(9101)}/metrics`)).text();
+    apiMetrics = await (await fetch(`http://127.0.0.1:${mapping.ports.get('api')!.get(8000)}/metrics`)).text();
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    for (const r of running.reverse()) await stop(r);
+    if (pgData && existsSync(join(pgData, 'postmaster.pid'))) {
+      const root = process.getuid?.() === 0;
+      const args = ['-D', pgData, '-m', 'fast', '-w', 'stop'];
+      spawnSync(root ? 'runuser' : join(PG_BIN, 'pg_ctl'), root ? ['-u', 'postgres', '--', join(PG_BIN, 'pg_ctl'), ...args] : args, { cwd: tmp });
+    }
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('the db healthcheck (pg_isready) fails before PostgreSQL runs and passes once it does', () => {
+    expect(dbHealthBefore!.status, dbHealthBefore!.out).to.not.equal(0);
+    expect(check(['sh', '-c', (services.db!.healthcheck as { test: string[] }).test[1]!], {
+      ...(process.env as Record<string, string>), PATH: `${PG_BIN}:${process.env.PATH}`, PGHOST: '127.0.0.1', PGPORT: String(mapping.ports.get('db')!.get(5432)), ...dbEnv,
+    }).status).to.equal(0);
+  });
+
+  it('the exporter runs with the host roots the compose file mounts, and its HEALTHCHECK passes', () => {
+    expect(envOf.exporter!.PERFWATCH_PROC_ROOT).to.equal('/proc');
+    expect(envOf.exporter!.PERFWATCH_SYS_ROOT).to.equal('/sys');
+    expect(envOf.exporter!.PERFWATCH_ROOTFS).to.equal('/');
+    expect(envOf.exporter!.DATABASE_URL).to.match(/@127\.0\.0\.1:\d+\/perfwatch$/);
+    expect(check(healthOf.exporter!, process.env as Record<string, string>).status).to.equal(0);
+    expect(exporterMetrics).to.match(/^perfwatch_cpu_seconds_total\{cpu="0",mode="user"\} \d/m);
+    expect(exporterMetrics).to.match(/^perfwatch_writer_written_total \d/m);
+  });
+
+  it('the api is ready behind its HEALTHCHECK, serves its metrics and the admin UI port', async () => {
+    expect(healthOf.api!.at(-1)).to.match(/\/ready$/);
+    expect(check(healthOf.api!, process.env as Record<string, string>).status).to.equal(0);
+    expect(apiMetrics).to.contain('perfwatch_api_http_requests_total');
+    const ui = await fetch(`http://127.0.0.1:${mapping.ports.get('api')!.get(3000)}/`);
+    expect(ui.status).to.equal(200);
+  });
+
+  it('a HEALTHCHECK fails when its service does not answer', async () => {
+    const closed = await freePort();
+    const cmd = healthOf.exporter!.map((a) => a.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${closed}`));
+    expect(check(cmd, process.env as Record<string, string>).status).to.equal(1);
+  });
+
+  it('a snapshot of the host named in the compose file arrives in the database', async () => {
+    const client = new pg.Client({ connectionString: envOf.exporter!.DATABASE_URL });
+    await client.connect();
+    try {
+      const row = await until('a snapshot in the database', async () => {
+        const r = await client.query<{ n: number; data: Snapshot }>(
+          `SELECT count(*) OVER ()::int AS n, s.data AS data FROM perfwatch.snapshots s JOIN perfwatch.hosts h ON h.id = s.host_id
+            WHERE h.name = $1 ORDER BY s.ts DESC LIMIT 1`,
+          [envOf.exporter!.PERFWATCH_HOSTNAME],
+        );
+        return r.rows[0];
+      }, 30_000, running[0]);
+      expect(envOf.exporter!.PERFWATCH_HOSTNAME).to.equal(environmentOf(services.exporter!).PERFWATCH_HOSTNAME);
+      expect(row.n).to.be.at.least(1);
+      expect(row.data).to.have.property('cpu');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('every metric the dashboards query is served by the exporter or the api (or is a derived metric of the history)', async () => {
+    const served = new Set([...sampleNames(exporterMetrics), ...sampleNames(apiMetrics)]);
+    // Families this machine lacks (pressure, swap, hardware perf events) come from the fixture
+    // machines' golden /metrics, and the perf events from this exporter's own snapshot with every
+    // configured event counted: the names the exporter gives them.
+    for (const f of ['small', 'large']) for (const n of sampleNames(readFileSync(join(ROOT, 'exporter', 'test', 'fixtures', f, 'metrics.golden.txt'), 'utf8'))) served.add(n);
+    const client = new pg.Client({ connectionString: envOf.exporter!.DATABASE_URL });
+    await client.connect();
+    let snap: Snapshot;
+    try {
+      snap = (await client.query<{ data: Snapshot }>('SELECT s.data FROM perfwatch.snapshots s ORDER BY s.ts DESC LIMIT 1')).rows[0]!.data;
+    } finally {
+      await client.end();
+    }
+    expect(snap.perf, 'the perf section of a snapshot').to.not.equal(undefined);
+    const perf = snap.perf!;
+    const counted = { ...snap, perf: { ...perf, un: {}, c: Object.fromEntries(Object.keys(perf.c).map((cpu) => [cpu, perf.ev.map(() => 1)])) } };
+    for (const m of metricsOf(counted)) served.add(m.name);
+
+    const missing: string[] = [];
+    let checked = 0;
+    for (const d of loadDashboards()) {
+      for (const q of queriesOf(d)) {
+        for (const metric of q.metrics) {
+          checked++;
+          const ok = q.kind === 'perfwatch' ? derivedMetric(metric) !== undefined || (served.has(metric) && metricInfo(metric) !== undefined) : served.has(metric);
+          if (!ok) missing.push(`${d.file} "${q.panel}": ${metric}`);
+        }
+      }
+    }
+    expect(checked).to.be.greaterThan(100);
+    expect(missing).to.deep.equal([]);
+    // and the check can fail
+    expect(served.has('perfwatch_cpu_seconds_totals')).to.equal(false);
+  });
+});
