@@ -10,6 +10,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ensureAdminUi } from '../admin/build.mjs';
+import { insertSnapshots } from '@perfwatch/store';
+import { fixtureSnapshot, HostSim, simulate } from '../../store/test/synth.js';
 import { ADMIN, call, createUser, login, startTestApi, type TestApi } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -133,14 +135,15 @@ describe('admin UI, end to end in headless Chromium', function () {
     await heading(page, 'Status').waitFor();
     await page.getByText('Answering').waitFor();
     await page.getByText('Ready', { exact: true }).waitFor();
-    await page.getByText(/Schema version \d+/).waitFor();
-    // The hosts / live chart region says what it waits for and shows no data.
-    await page.getByText('coming with the metrics API').waitFor();
+    await page.getByText(/^version \d+$/).waitFor();
+    // No exporter has written to this schema yet: the hosts table says so and shows no chart.
+    await page.getByText('No host has written history yet.').waitFor();
+    expect(await page.locator('pw-live-chart').count()).to.equal(0);
     for (const link of ['Status', 'Users', 'API tokens', 'Retention', 'Account']) {
       expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link, exact: true }).count(), link).to.equal(1);
     }
     await page.getByText(process.versions.node, { exact: true }).waitFor();
-    await shoot(page, 'status');
+    await shoot(page, 'status-empty');
 
     // Logging out ends the session (the API refuses its cookie) and says so.
     await page.getByRole('button', { name: 'Log out' }).click();
@@ -148,6 +151,73 @@ describe('admin UI, end to end in headless Chromium', function () {
     const me = await page.evaluate(async () => (await fetch('/api/v1/me')).status);
     expect(me).to.equal(401);
     await shoot(page, 'login-logged-out');
+  });
+
+  it('status: hosts fresh and stale, collector failures, perf reasons, database size; the live chart gets each new snapshot', async function () {
+    this.timeout(90_000);
+    const now = Date.now();
+    // web-1 reports every 5 s; its newest snapshot has a failed collector and perf without a PMU.
+    const sim = new HostSim(fixtureSnapshot('small'), 'web-1');
+    const fresh = [now - 10_000, now - 5_000, now].map((ts) => sim.next(ts));
+    const newest = fresh[2]!;
+    newest.col.diskstats = { ok: false, s: 0.0021, err: '/proc/diskstats: permission denied' };
+    newest.perf = {
+      ev: ['cpu-cycles', 'instructions', 'task-clock', 'context-switches'],
+      c: { '0': [null, null, 5, 120], '1': [null, null, 5, 97] },
+      r: { '0': [null, null, 1, 1], '1': [null, null, 1, 1] },
+      un: { 'cpu-cycles': 'not supported', instructions: 'not supported' },
+    };
+    // db-old stopped writing 10 minutes ago.
+    await insertSnapshots(t.db, [...fresh, ...simulate(fixtureSnapshot('small'), 'db-old', now - 610_000, 2, { seed: 2 })]);
+
+    const { page } = await open();
+    await logIn(page, ADMIN.username, ADMIN.password);
+    await heading(page, 'Status').waitFor();
+    const web = page.locator('tr[data-host="web-1"]');
+    const old = page.locator('tr[data-host="db-old"]');
+    await web.waitFor();
+    await old.getByText('stale', { exact: true }).waitFor();
+    expect(await web.getByText('stale', { exact: true }).count()).to.equal(0);
+    expect(await old.locator('.age').innerText()).to.match(/^1[01] min ago$/);
+    // Red: the stale host's age is in the danger colour, the fresh one's is not.
+    const colour = (l: typeof web) => l.locator('.age').evaluate((e) => (globalThis as unknown as { getComputedStyle(el: unknown): { color: string } }).getComputedStyle(e).color);
+    expect(await colour(old)).to.equal('rgb(180, 35, 24)');
+    expect(await colour(web)).to.not.equal('rgb(180, 35, 24)');
+    // Collector health, from the newest snapshot.
+    await web.getByText('1 of 12 failed').waitFor();
+    await web.locator('[data-collector="diskstats"]').getByText('failed: /proc/diskstats: permission denied').waitFor();
+    await old.getByText('All 12 OK').waitFor();
+    // Perf events counted, and why the others are not.
+    await web.getByText('2 of 4 counted').waitFor();
+    await web.locator('[data-reason="not supported"]').getByText('cpu-cycles, instructions').waitFor();
+    await old.getByText('perf collector not running').waitFor();
+    expect(await page.locator('[data-db-size]').innerText()).to.match(/^\d+(\.\d+)? (MB|GB)$/);
+    await page.locator('[data-tier="raw"]').getByText('5 rows').waitFor();
+
+    // The live chart: web-1 is chosen (it reports), no PMU there, so IPC says why instead of a line.
+    const chart = page.locator('pw-live-chart');
+    expect(await page.getByLabel('Host', { exact: true }).inputValue()).to.equal('web-1');
+    await chart.getByText('IPC unavailable: instructions: not supported').waitFor();
+    await page.locator('pw-live-chart[data-state="open"]').waitFor();
+    expect(await chart.getAttribute('data-points')).to.equal('0');
+    await shoot(page, 'status-waiting');
+
+    // Snapshots written now (the same host going on) reach the open page through the WebSocket, one point each.
+    for (let i = 1; i <= 3; i++) {
+      const snap = sim.next(Date.now());
+      snap.perf = newest.perf;
+      await insertSnapshots(t.db, [snap]);
+      await page.locator(`pw-live-chart[data-points="${i}"]`).waitFor({ timeout: 15_000 });
+    }
+    // Each is computed against the one before (the first against the seeded newest): a utilisation.
+    await chart.getByText(/CPU utilisation \d+\.\d %/).waitFor();
+    expect(await chart.locator('canvas').count()).to.equal(1);
+    await shoot(page, 'status');
+
+    // Another host: the chart starts over for it.
+    await page.getByLabel('Host', { exact: true }).selectOption('db-old');
+    await page.locator('pw-live-chart[data-points="0"]').waitFor();
+    await chart.getByText('IPC unavailable: the perf collector does not run on this host').waitFor();
   });
 
   it('creates a user with a temporary password; they log in, must change it, and get the viewer screens', async () => {
@@ -261,7 +331,12 @@ describe('admin UI, end to end in headless Chromium', function () {
     await navTo(page, 'Retention');
     await heading(page, 'Retention').waitFor();
     await page.getByText('could not obtain lock on relation').waitFor();
-    await page.getByText('2 partitions').waitFor();
+    await page.locator('table').getByText('2 partitions', { exact: true }).waitFor();
+    // Storage used per tier and the next run of the schedule pg-boss keeps (daily, 03:17 UTC).
+    for (const tier of ['raw', '1m', '1h']) await page.locator(`[data-usage="${tier}"]`).getByText(/\d+ rows? in \d+ partitions?/).waitFor();
+    expect(await page.locator('[data-usage="raw"] .used').innerText()).to.match(/^\d+(\.\d+)? (B|KB|MB)$/);
+    const next = await page.locator('[data-next-run] time').first().getAttribute('datetime');
+    expect(new Date(next!).toISOString().slice(11, 19)).to.equal('03:17:00');
     // Run now queues a real run to the api's pg-boss; its rows appear in the history
     const runsBefore = Number((await t.db.query('SELECT count(*) FROM retention_runs')).rows[0].count);
     await page.getByRole('button', { name: 'Run now' }).click();
@@ -392,11 +467,11 @@ describe('admin UI, end to end in headless Chromium', function () {
       kept.responses.length = 0;
       await kept.page.waitForTimeout(62_000);
 
-      // Status makes its calls in parallel: both get 401, and both wait for the one refresh.
-      await navTo(kept.page, 'Status');
-      await kept.page.getByText(/Checked just now/).waitFor();
-      await kept.page.getByText('Last run').waitFor();
-      expect(kept.responses.filter((r) => /^401 GET \/api\/v1\/retention/.test(r)), kept.responses.join('\n')).to.have.length(2);
+      // Retention makes its calls in parallel: all get 401, and all wait for the one refresh.
+      await navTo(kept.page, 'Retention');
+      await kept.page.getByText('No retention runs yet.').waitFor();
+      await kept.page.locator('[data-usage="raw"]').waitFor();
+      expect(kept.responses.filter((r) => /^401 GET \/api\/v1\/(retention|status)/.test(r)), kept.responses.join('\n')).to.have.length(3);
       expect(kept.requests.filter((r) => r === 'POST /api/v1/auth/refresh'), kept.requests.join('\n')).to.have.length(1);
       await navTo(kept.page, 'Users');
       await kept.page.locator(`tr[data-user="erin"]`).waitFor();

@@ -46,3 +46,30 @@ export function duration(seconds: number | null): string {
 export function days(n: number): string {
   return n === 1 ? '1 day' : `${n.toLocaleString()} days`;
 }
+
+/** 1,234 rows; "about 1.2 million" style is not needed at these sizes. */
+export function count(n: number): string {
+  return n.toLocaleString();
+}
+
+/** Bytes in binary units: "812 KB", "3.4 MB", "1.20 GB". */
+export function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}`;
+}
+
+/** An age in seconds, short: "4 s", "12 min", "3 h", "2 days". */
+export function age(seconds: number): string {
+  const s = Math.max(0, seconds);
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)} h`;
+  const d = Math.round(s / 86_400);
+  return d === 1 ? '1 day' : `${d.toLocaleString()} days`;
+}

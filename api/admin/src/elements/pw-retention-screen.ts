@@ -8,9 +8,10 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { isAbort, messageOf } from '../data/http.js';
 import { getRetention, listRuns, retentionProblems, runRetentionNow, setRetention, TIER_LABELS, TIER_ORDER } from '../data/retention.js';
+import { getStatus, type Status } from '../data/status.js';
 import type { RetentionRun, Tier, TierPolicy } from '../data/types.js';
 import { ariaBusy, busyLabel, fieldError } from '../forms.js';
-import { duration, timeAgo, when } from '../format.js';
+import { bytes, count, duration, timeAgo, when } from '../format.js';
 import { theme } from '../theme.js';
 import './pw-alert.js';
 
@@ -52,6 +53,24 @@ export class PwRetentionScreen extends LitElement {
       }
       .mt {
         margin-top: 1rem;
+      }
+      .usage {
+        margin: 0.35rem 0 0;
+        padding-top: 0.55rem;
+        border-top: 1px solid var(--pw-border);
+        display: flex;
+        flex-wrap: wrap;
+        align-items: baseline;
+        gap: 0.2rem 0.6rem;
+        font-size: 0.88rem;
+      }
+      .usage .used {
+        font-weight: 650;
+        font-size: 1rem;
+      }
+      .next {
+        margin: 0 0 0.5rem;
+        font-size: 0.92rem;
       }
       .run-now {
         display: flex;
@@ -98,6 +117,8 @@ export class PwRetentionScreen extends LitElement {
   @state() private running = false;
   @state() private runError = '';
   @state() private runQueued = '';
+  @state() private status?: Status;
+  @state() private statusError = '';
 
   private abort = new AbortController();
 
@@ -106,6 +127,7 @@ export class PwRetentionScreen extends LitElement {
     this.abort = new AbortController();
     void this.load();
     void this.loadRuns(false);
+    void this.loadStatus();
   }
 
   override disconnectedCallback(): void {
@@ -126,6 +148,16 @@ export class PwRetentionScreen extends LitElement {
       this.loadError = '';
     } catch (err) {
       if (!isAbort(err)) this.loadError = messageOf(err);
+    }
+  }
+
+  /** Storage per tier and the schedule (GET /api/v1/status). */
+  private async loadStatus(): Promise<void> {
+    try {
+      this.status = await getStatus(this.abort.signal);
+      this.statusError = '';
+    } catch (err) {
+      if (!isAbort(err)) this.statusError = messageOf(err);
     }
   }
 
@@ -158,6 +190,7 @@ export class PwRetentionScreen extends LitElement {
         await this.loadRuns(false);
         if ((this.runs?.[0]?.id ?? 0) > before) {
           this.runQueued = 'Retention run finished.';
+          void this.loadStatus();
           break;
         }
       }
@@ -225,7 +258,31 @@ export class PwRetentionScreen extends LitElement {
       </div>
       <p class="hint" id=${`${id}-hint`}>${t.minDays}–${t.maxDays.toLocaleString()} days · changed ${timeAgo(t.updatedAt)}</p>
       ${fieldError(`${id}-error`, err)}
+      ${this.renderUsage(t.tier)}
     </div>`;
+  }
+
+  /** What the tier holds now: bytes, rows, partitions. */
+  private renderUsage(tier: Tier) {
+    const u = this.status?.storage.find((x) => x.tier === tier);
+    if (!u) return this.statusError ? nothing : html`<p class="usage muted">Measuring…</p>`;
+    return html`<p class="usage" data-usage=${tier}>
+      <span class="used">${bytes(u.bytes)}</span>
+      <span class="muted">stored · ${u.rowsEstimated ? 'about ' : ''}${count(u.rows)} ${u.rows === 1 ? 'row' : 'rows'} in ${u.partitions} ${u.partitions === 1 ? 'partition' : 'partitions'}</span>
+    </p>`;
+  }
+
+  /** When the daily run comes next, or why it does not. */
+  private renderNext() {
+    const r = this.status?.retention;
+    if (!r) return nothing;
+    return html`<p class="next" data-next-run>
+      ${r.nextRunAt
+        ? html`Next scheduled run <strong>${timeAgo(r.nextRunAt)}</strong> (<time datetime=${r.nextRunAt}>${when(r.nextRunAt)}</time>)`
+        : r.enabled
+          ? html`No run is scheduled: no api runs the background jobs (<code>PERFWATCH_API_JOBS</code>).`
+          : html`The daily run is off (<code>RETENTION_CLEANUP_ENABLED=false</code>); Run now still works.`}
+    </p>`;
   }
 
   private renderRuns() {
@@ -284,6 +341,7 @@ export class PwRetentionScreen extends LitElement {
           <h2 id="policy-title">Days kept</h2>
           <p class="hint">Finer tiers cannot be kept longer than coarser ones: raw ≤ 1 minute ≤ 1 hour.</p>
         </div>
+        ${this.statusError ? html`<pw-alert .message=${`Storage used could not be read: ${this.statusError}`}></pw-alert>` : nothing}
         ${this.loadError
           ? html`<pw-alert .message=${this.loadError}></pw-alert>`
           : !this.tiers
@@ -307,6 +365,7 @@ export class PwRetentionScreen extends LitElement {
           </div>
         </div>
         <div class="more">
+          ${this.renderNext()}
           <pw-alert .message=${this.runError}></pw-alert>
           <pw-alert kind="success" .message=${this.runQueued}></pw-alert>
         </div>
