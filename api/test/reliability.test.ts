@@ -1,10 +1,11 @@
 /**
  * Reliability (issue #5): the api process (main.ts, as npm start runs it) against a PostgreSQL of
- * its own that the test stops and starts again under light load; and a failing background job
- * that is retried and shows in the retention runs.
+ * its own that the test stops and starts again, then freezes (SIGSTOP) and thaws, under light
+ * load; and a failing background job that is retried and shows in the retention runs.
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +19,23 @@ const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const T0 = Date.UTC(2030, 4, 1, 10, 0, 0);
 /** The longest anything awaited here may take before the test fails instead of hanging. */
 const GUARD_MS = 30_000;
+
+/** The postmaster of a data directory and its children (backends, background workers). */
+function postgresPids(dataDir: string): number[] {
+  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
+}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, everyMs = 100): Promise<T> {
   const end = Date.now() + GUARD_MS;
@@ -57,7 +75,7 @@ describe('reliability: PostgreSQL stopped and started again under load', functio
     dataDir.remove();
   });
 
-  it('the api stays up, answers 503 while the database is down, and recovers by itself; the live stream resumes on the same connection', async () => {
+  it('the api stays up, answers 503 while the database is down or hung, and recovers by itself; the live stream resumes on the same connection', async () => {
     const apiPort = await freePort();
     const env: Record<string, string | undefined> = {
       ...process.env,
@@ -69,6 +87,9 @@ describe('reliability: PostgreSQL stopped and started again under load', functio
       PERFWATCH_SCRYPT_N: '1024',
       PERFWATCH_LOG_LEVEL: 'info',
       PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS: '1',
+      PERFWATCH_DB_STATEMENT_TIMEOUT_SECONDS: '2',
+      // Few connections, so that requests queue for one while the database hangs.
+      PERFWATCH_API_DB_POOL_MAX: '3',
       PERFWATCH_LIVE_PING_SECONDS: '1',
       ADMIN_USERNAME: ADMIN.username,
       ADMIN_PASSWORD: ADMIN.password,
@@ -82,7 +103,7 @@ describe('reliability: PostgreSQL stopped and started again under load', functio
 
     await until('the api to be ready', async () => ((await get(`${base}/ready`)).status === 200 ? true : undefined));
     const token = (await login(base, ADMIN.username, ADMIN.password)).token;
-    db = createPool({ databaseUrl: pgServer!.url, schema: 'perfwatch', connectTimeoutMs: 1000 });
+    db = createPool({ databaseUrl: pgServer!.url, schema: 'perfwatch', connectTimeoutMs: 1000, statementTimeoutMs: 2000 });
 
     // A live client, subscribed, that must never have to reconnect.
     const ws = new WebSocket(`ws://127.0.0.1:${apiPort}/api/v1/live`, { headers: { authorization: `Bearer ${token}` } });
@@ -156,6 +177,29 @@ describe('reliability: PostgreSQL stopped and started again under load', functio
       }, 500);
       expect(closedCode).to.equal(undefined);
       expect(ws.readyState).to.equal(WebSocket.OPEN);
+
+      // Now a database that hangs instead of refusing (SIGSTOP: connections open, nothing
+      // answers). Queries in flight are cut off by the client-side timeout, requests waiting for
+      // a connection by the pool checkout timeout: every request is answered 503, none hangs.
+      const pids = postgresPids(join(dataDir.dir, 'pg'));
+      expect(pids.length).to.be.greaterThan(0);
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      try {
+        const burst = await Promise.all(Array.from({ length: 10 }, () => get(`${base}/api/v1/me`, token)));
+        expect(burst.map((r) => r.status)).to.deep.equal(Array(10).fill(503));
+        expect(new Set(burst.map((r) => r.body.error.code))).to.deep.equal(new Set(['DB_UNAVAILABLE']));
+        expect((await get(`${base}/ready`)).status).to.equal(503);
+        expect(child.exitCode, out).to.equal(null);
+      } finally {
+        for (const pid of pids) process.kill(pid, 'SIGCONT');
+      }
+      await until('/ready to answer 200 after the hang', async () => ((await get(`${base}/ready`)).status === 200 ? true : undefined));
+      const afterHang = ts + 100_000;
+      await until('a snapshot written after the hang', async () => {
+        await insertSnapshots(db!, [fakeSnapshot('rel', (ts = Math.max(ts, afterHang) + 1000))]).catch(() => undefined);
+        return messages.some((m) => m.type === 'snapshot' && m.ts >= afterHang) ? true : undefined;
+      }, 500);
+      expect(closedCode).to.equal(undefined);
     } finally {
       loading = false;
       await load;
