@@ -513,13 +513,14 @@ export class LiveStream {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       c.queue = c.queue.then(() => this.onMessage(c, data, isBinary)).catch((err: unknown) => {
         this.log.warn({ err: errorMessage(err) }, 'live message failed');
-        this.reply(c, errorFrame('INTERNAL_ERROR', 'the message could not be handled; see the api log'));
+        if (isTransient(err)) this.reply(c, errorFrame('DB_UNAVAILABLE', 'the database cannot be reached right now; the subscription is in force, send it again for its starting point'));
+        else this.reply(c, errorFrame('INTERNAL_ERROR', 'the message could not be handled; see the api log'));
       });
     });
   }
 
   private reply(c: Client, text: string): void {
-    if (c.ws.readyState === WebSocket.OPEN && !c.closing) c.ws.send(text);
+    if (!c.closing) this.deliver(c, Buffer.from(text));
   }
 
   private async onMessage(c: Client, data: RawData, isBinary: boolean): Promise<void> {
@@ -543,12 +544,13 @@ export class LiveStream {
     }
     const names = [...new Set(hosts as string[])];
     const all = names.includes('*');
-    const fresh = all ? [] : names.filter((h) => !this.hostStates.get(h)?.known);
     c.all = all;
     c.hosts = all ? new Set() : new Set(names);
     // The newest snapshot of each newly watched host is where the stream starts: everything
-    // written after the acknowledgement is sent, nothing before it.
-    await Promise.all(fresh.map((h) => this.startingPoint(h)));
+    // written after the acknowledgement is sent, nothing before it. ("*": the hosts there are
+    // now; a host that appears later starts with its first notification's newest snapshot.)
+    const watched = all ? [...(await hostIdsByName(this.deps.pool, 'all')).keys()] : names;
+    await Promise.all(watched.filter((h) => !this.hostStates.get(h)?.known).map((h) => this.startingPoint(h)));
     this.forgetUnsubscribed();
     this.reply(c, JSON.stringify({ type: 'subscribed', hosts: all ? ['*'] : names }));
   }

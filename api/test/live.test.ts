@@ -222,6 +222,18 @@ describe('live stream /api/v1/live', function () {
       expect(one.messages.filter((m) => m.host === 'only-a')).to.have.length(2);
     });
 
+    it('"*" starts at the newest snapshot of every host there is: all of a later batch arrives, nothing before', async () => {
+      await insertSnapshots(t.db, [fakeSnapshot('wild-old', T0)]);
+      const c = await connect();
+      await subscribe(c, ['*']);
+      await insertSnapshots(t.db, [fakeSnapshot('wild-old', T0 + 5000), fakeSnapshot('wild-old', T0 + 10_000)]);
+      const got = [await c.next(), await c.next()];
+      expect(got.map((m) => [m.host, m.ts])).to.deep.equal([
+        ['wild-old', T0 + 5000],
+        ['wild-old', T0 + 10_000],
+      ]);
+    });
+
     it('derived: cpu utilisation and IPC against the previous snapshot; null without one or without PMU counters', async () => {
       const c = await connect();
       await subscribe(c, ['derive']);
