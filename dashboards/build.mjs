@@ -468,10 +468,24 @@ const SELF = {
           prom: [pq(`sum by (result) (rate(perfwatch_api_logins_total{${J_API}}[$__rate_interval]))`, '{{result}}')],
           history: 'prometheus',
         }),
-        panel('Jobs: rollups and retention requests', {
-          unit: 'reqps', w: 8,
-          description: 'The api runs rollups, partition upkeep and retention with pg-boss; "Run now" requests of the admin UI show here. The admin UI Status page has the last retention run.',
-          prom: [pq(`sum by (status) (rate(perfwatch_api_http_requests_total{${J_API}, route=~".*retention.*"}[$__rate_interval]))`, 'retention {{status}}')],
+        panel('Background jobs waiting', {
+          unit: 'short', w: 8,
+          description: 'pg-boss jobs of the api (rollups, partitions ahead, retention) waiting to run, by queue: a queue that keeps growing is not being worked off. The admin UI Status page shows the last retention run.',
+          prom: [pq(`max by (queue) (perfwatch_api_jobs_queued{${J_API}})`, '{{queue}}')],
+          history: 'prometheus',
+        }),
+        panel('Live stream', {
+          unit: 'short', w: 12,
+          description: 'WebSocket clients of /api/v1/live and whether the api listens for new snapshots (1) or reconnects (0).',
+          prom: [pq(`sum(perfwatch_api_live_clients{${J_API}})`, 'clients'), pq(`min(perfwatch_api_live_listening{${J_API}})`, 'listening')],
+          history: 'prometheus',
+        }),
+        panel('Live messages and dropped clients', {
+          unit: 'ops', w: 12,
+          prom: [
+            pq(`sum(rate(perfwatch_api_live_messages_total{${J_API}}[$__rate_interval]))`, 'messages sent'),
+            pq(`sum by (reason) (rate(perfwatch_api_live_dropped_clients_total{${J_API}}[$__rate_interval]))`, 'dropped {{reason}}'),
+          ],
           history: 'prometheus',
         }),
       ],
@@ -599,15 +613,22 @@ export function renderDashboard(d, variant) {
     y += rowH;
   }
   const other = variant === 'prometheus' ? 'history' : 'prometheus';
-  return {
-    annotations: {
-      list: [
-        {
-          builtIn: 1, datasource: { type: 'grafana', uid: '-- Grafana --' }, enable: true, hide: true,
-          iconColor: 'rgba(0, 211, 255, 1)', name: 'Annotations & Alerts', type: 'dashboard',
-        },
-      ],
+  const annotations = [
+    {
+      builtIn: 1, datasource: { type: 'grafana', uid: '-- Grafana --' }, enable: true, hide: true,
+      iconColor: 'rgba(0, 211, 255, 1)', name: 'Annotations & Alerts', type: 'dashboard',
     },
+  ];
+  if (variant === 'perfwatch') {
+    // The plugin's annotation query (GET /api/v1/annotations): stretches without snapshots of a
+    // host (collector or exporter outages) and retention runs.
+    annotations.push({
+      datasource: PERFWATCH, enable: true, hide: false, iconColor: 'red', name: 'Outages and retention runs',
+      target: { refId: 'Anno', queryType: 'annotations', kinds: ['gap', 'retention'], hosts: ['$host'], metric: '', matchers: [] },
+    });
+  }
+  return {
+    annotations: { list: annotations },
     description: d.description,
     editable: true,
     fiscalYearStartMonth: 0,

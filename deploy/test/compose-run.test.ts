@@ -308,6 +308,64 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     }
   });
 
+  it('the README\'s Grafana token steps work, and the api answers every history panel\'s query with that token', async function () {
+    this.timeout(90_000);
+    const api = `http://127.0.0.1:${mapping.ports.get('api')!.get(8000)}`;
+    const call = async (method: string, path: string, body?: unknown, token?: string) => {
+      const r = await fetch(`${api}${path}`, {
+        method,
+        headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await r.text();
+      return { status: r.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+    };
+    // 1. the generated administrator password, printed once in the api's log
+    const api0 = running.find((r) => r.name === 'api')!;
+    const m = /created administrator "([^"]+)" with the generated password: (\S+)/.exec(api0.output.join(''));
+    expect(m, 'the api printed the generated admin password').to.not.equal(null);
+    const [, username, password] = m!;
+    // 2. first login, forced password change, login again
+    const first = await call('POST', '/api/v1/auth/login', { username, password });
+    expect(first.status, JSON.stringify(first.body)).to.equal(200);
+    expect(first.body.mustChangePassword).to.equal(true);
+    const newPassword = `compose-test-${Date.now()}-password`;
+    const changed = await call('POST', '/api/v1/auth/password', { currentPassword: password, newPassword }, String(first.body.token));
+    expect(changed.status, JSON.stringify(changed.body)).to.equal(204);
+    const session = await call('POST', '/api/v1/auth/login', { username, password: newPassword });
+    // 3. a viewer token for Grafana (PERFWATCH_GRAFANA_TOKEN)
+    const created = await call('POST', '/api/v1/tokens', { name: 'grafana', role: 'viewer' }, String(session.body.token));
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const token = String(created.body.token);
+
+    const host = envOf.exporter!.PERFWATCH_HOSTNAME!;
+    const hosts = await call('GET', '/api/v1/hosts', undefined, token);
+    expect((hosts.body.hosts as { name: string }[]).map((h) => h.name)).to.include(host);
+    const to = Date.now();
+    let targets = 0;
+    for (const d of loadDashboards().filter((x) => x.variant === 'perfwatch')) {
+      for (const q of queriesOf(d).filter((x) => x.kind === 'perfwatch')) {
+        // what the plugin sends once Grafana has replaced $host
+        const { datasource: _ds, legendFormat: _lf, ...t } = q.target as Obj;
+        const target = { ...t, hosts: (t.hosts as string[]).map((h) => (h === '$host' ? host : h)) };
+        const r = await call('POST', '/api/v1/query', { from: to - 3_600_000, to, maxDataPoints: 500, targets: [target] }, token);
+        expect(r.status, `${d.file} "${q.panel}" ${String(t.metric)}: ${JSON.stringify(r.body)}`).to.equal(200);
+        const [result] = r.body.results as { refId: string; series: { labels: Obj; values: (number | null)[] }[] }[];
+        expect(result!.refId).to.equal(t.refId);
+        if (t.metric === 'perfwatch_load_average_1m') {
+          // a gauge: the snapshots written so far are already there, under the compose host name
+          expect(result!.series.map((x) => x.labels.host)).to.deep.equal([host]);
+          expect(result!.series[0]!.values.some((v) => typeof v === 'number')).to.equal(true);
+        }
+        targets++;
+      }
+    }
+    expect(targets).to.be.greaterThan(40);
+    // and a bad target is refused, so the 200s above mean something
+    const bad = await call('POST', '/api/v1/query', { from: to - 60_000, to, targets: [{ refId: 'A', metric: 'perfwatch_cpu_seconds_total', hosts: [host], matchers: [{ label: 'nope', op: '=', value: 'x' }] }] }, token);
+    expect(bad.status).to.equal(400);
+  });
+
   it('every metric the dashboards query is served by the exporter or the api (or is a derived metric of the history)', async () => {
     const served = new Set([...sampleNames(exporterMetrics), ...sampleNames(apiMetrics)]);
     // Families this machine lacks (pressure, swap, hardware perf events) come from the fixture

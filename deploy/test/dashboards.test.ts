@@ -118,6 +118,14 @@ describe('dashboards', () => {
       });
 
       if (d.variant === 'perfwatch') {
+        it('shows outages and retention runs as annotations of the plugin, for $host', () => {
+          const list = (d.json.annotations as Obj).list as Obj[];
+          const a = list.find((x) => (x.datasource as Obj).uid === 'perfwatch')!;
+          expect(a.enable).to.equal(true);
+          expect(a.target).to.deep.include({ queryType: 'annotations', hosts: ['$host'] });
+          expect((a.target as Obj).kinds).to.have.members(['gap', 'retention']);
+        });
+
         it('every history target follows the plugin query model with the catalog\'s metrics and labels', () => {
           const history = queries.filter((q) => q.kind === 'perfwatch');
           expect(history.length).to.be.greaterThan(0);
