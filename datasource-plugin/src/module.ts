@@ -2,8 +2,10 @@ import { DataSourcePlugin } from '@grafana/data';
 import { DataSource } from './datasource';
 import { ConfigEditor } from './components/ConfigEditor';
 import { QueryEditor } from './components/QueryEditor';
-import { MyQuery, MyDataSourceOptions } from './types';
+import { PerfWatchOptions, PerfWatchQuery, PerfWatchSecureOptions } from './types';
 
-export const plugin = new DataSourcePlugin<DataSource, MyQuery, MyDataSourceOptions>(DataSource)
+export const plugin = new DataSourcePlugin<DataSource, PerfWatchQuery, PerfWatchOptions, PerfWatchSecureOptions>(
+  DataSource
+)
   .setConfigEditor(ConfigEditor)
   .setQueryEditor(QueryEditor);

@@ -1,71 +1,63 @@
 import React, { ChangeEvent } from 'react';
-import { InlineField, Input, SecretInput } from '@grafana/ui';
+import { InlineField, Input, SecretInput, Stack, Text } from '@grafana/ui';
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
-import { MyDataSourceOptions, MySecureJsonData } from '../types';
+import { PerfWatchOptions, PerfWatchSecureOptions } from '../types';
 
-interface Props extends DataSourcePluginOptionsEditorProps<MyDataSourceOptions, MySecureJsonData> {}
+type Props = DataSourcePluginOptionsEditorProps<PerfWatchOptions, PerfWatchSecureOptions>;
 
-export function ConfigEditor(props: Props) {
-  const { onOptionsChange, options } = props;
+/** API URL (jsonData) and API token (secureJsonData: write-only, sent by Grafana's proxy only). */
+export function ConfigEditor({ options, onOptionsChange }: Props) {
   const { jsonData, secureJsonFields, secureJsonData } = options;
 
-  const onPathChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onOptionsChange({
-      ...options,
-      jsonData: {
-        ...jsonData,
-        path: event.target.value,
-      },
-    });
+  const onUrlChange = (event: ChangeEvent<HTMLInputElement>) => {
+    onOptionsChange({ ...options, jsonData: { ...jsonData, apiUrl: event.target.value.trim().replace(/\/+$/, '') } });
   };
-
-  // Secure field (only sent to the backend)
-  const onAPIKeyChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onOptionsChange({
-      ...options,
-      secureJsonData: {
-        apiKey: event.target.value,
-      },
-    });
+  const onTokenChange = (event: ChangeEvent<HTMLInputElement>) => {
+    onOptionsChange({ ...options, secureJsonData: { ...secureJsonData, apiToken: event.target.value } });
   };
-
-  const onResetAPIKey = () => {
+  const onTokenReset = () => {
     onOptionsChange({
       ...options,
-      secureJsonFields: {
-        ...options.secureJsonFields,
-        apiKey: false,
-      },
-      secureJsonData: {
-        ...options.secureJsonData,
-        apiKey: '',
-      },
+      secureJsonFields: { ...secureJsonFields, apiToken: false },
+      secureJsonData: { ...secureJsonData, apiToken: '' },
     });
   };
 
   return (
-    <>
-      <InlineField label="Path" labelWidth={14} interactive tooltip={'Json field returned to frontend'}>
+    <Stack direction="column" gap={1}>
+      <Text color="secondary">
+        Grafana&apos;s server calls the PerfWatch API and adds the token itself: the token never reaches browsers.
+      </Text>
+      <InlineField
+        label="API URL"
+        labelWidth={16}
+        interactive
+        tooltip="Where the PerfWatch API listens, as the Grafana server reaches it (port 8000 by default), without /api/v1."
+      >
         <Input
-          id="config-editor-path"
-          onChange={onPathChange}
-          value={jsonData.path}
-          placeholder="Enter the path, e.g. /api/v1"
-          width={40}
+          id="perfwatch-api-url"
+          width={48}
+          value={jsonData.apiUrl ?? ''}
+          placeholder="http://perfwatch-api:8000"
+          onChange={onUrlChange}
         />
       </InlineField>
-      <InlineField label="API Key" labelWidth={14} interactive tooltip={'Secure json field (backend only)'}>
+      <InlineField
+        label="API token"
+        labelWidth={16}
+        interactive
+        tooltip="An API token (pw_...) created in the PerfWatch admin UI under Tokens; the viewer role is enough."
+      >
         <SecretInput
-          required
-          id="config-editor-api-key"
-          isConfigured={secureJsonFields.apiKey}
-          value={secureJsonData?.apiKey}
-          placeholder="Enter your API key"
-          width={40}
-          onReset={onResetAPIKey}
-          onChange={onAPIKeyChange}
+          id="perfwatch-api-token"
+          width={48}
+          isConfigured={Boolean(secureJsonFields?.apiToken)}
+          value={secureJsonData?.apiToken ?? ''}
+          placeholder="pw_..."
+          onReset={onTokenReset}
+          onChange={onTokenChange}
         />
       </InlineField>
-    </>
+    </Stack>
   );
 }
