@@ -11,6 +11,7 @@ const BENCHES = [
   { name: 'perf-read', file: 'native/bench/read-groups.ts', what: 'perf_event group read cost per CPU per collection' },
   { name: 'writer', file: 'bench/writer.ts', what: "ingest through the exporter's SnapshotWriter (spool, batches, 4 connections) vs insertSnapshots alone" },
   { name: 'storage', file: 'store/bench/storage.ts', what: 'bytes per snapshot, ingest, series query latency, retention (PostgreSQL)' },
+  { name: 'api', file: 'api/bench/api.ts', what: 'POST /api/v1/query over HTTP: p50/p99 and requests/s, 1 host 24 h / 30 days, sum by mode over 100 hosts (8 concurrent clients too)' },
   { name: 'live', file: 'api/bench/live.ts', what: 'live stream fan-out to 100 WebSocket clients: commit-to-receipt latency, messages/s, api CPU and RSS' },
   { name: 'admin-size', file: 'api/admin/bench-size.mjs', what: 'admin UI JS bundle, gzipped (budget 100 KB)' },
 ];
