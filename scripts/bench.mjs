@@ -12,6 +12,7 @@ const BENCHES = [
   { name: 'writer', file: 'bench/writer.ts', what: "ingest through the exporter's SnapshotWriter (spool, batches, 4 connections) vs insertSnapshots alone" },
   { name: 'storage', file: 'store/bench/storage.ts', what: 'bytes per snapshot, ingest, series query latency, retention (PostgreSQL)' },
   { name: 'api', file: 'api/bench/api.ts', what: 'POST /api/v1/query over HTTP: p50/p99 and requests/s, 1 host 24 h / 30 days, sum by mode over 100 hosts (8 concurrent clients too)' },
+  { name: 'promql', file: 'api/bench/promql.ts', what: 'PromQL query_range over HTTP (/prometheus): p50/p95 for one series and sum by (mode) (rate(...[5m])) over 30 days and 24 h of 5 s data' },
   { name: 'live', file: 'api/bench/live.ts', what: 'live stream fan-out to 100 WebSocket clients: commit-to-receipt latency, messages/s, api CPU and RSS' },
   { name: 'admin-size', file: 'api/admin/bench-size.mjs', what: 'admin UI JS bundle, gzipped (budget 100 KB)' },
 ];

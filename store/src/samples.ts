@@ -237,9 +237,10 @@ async function watermarks1m(pool: pg.Pool, hostIds: number[]): Promise<Map<numbe
 /**
  * 1-minute buckets with start in [from, to) of every series matching the selector: from the 1m
  * tier up to each host's watermark, the rest bucketed from raw snapshots. `from` and `to` are
- * rounded down to whole minutes.
+ * rounded down to whole minutes. `want`: the value columns needed (the others read NaN from the
+ * rollup tier), n always.
  */
-export async function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from: number, to: number): Promise<BucketSeries[]> {
+export async function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from: number, to: number, want: { v1?: boolean; v2?: boolean; v3?: boolean } = { v1: true, v2: true, v3: true }): Promise<BucketSeries[]> {
   from = Math.floor(from / MINUTE.bucketMs) * MINUTE.bucketMs;
   to = Math.floor(to / MINUTE.bucketMs) * MINUTE.bucketMs;
   const out = new Map<string, Buckets>();
@@ -275,10 +276,12 @@ export async function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from
           mine.set(s.id, series({ metric: info, labels }));
         }
         if (mine.size) {
-          let r: pg.QueryResult<{ series_id: number; ms: number; n: Buffer; v1: Buffer; v2: Buffer; v3: Buffer }>;
+          // Only the columns asked for, as base64 (a third less than bytea's hex, and as fast to decode).
+          const col = (c: 'v1' | 'v2' | 'v3') => (want[c] ? `encode(${c}, 'base64')` : 'NULL');
+          let r: pg.QueryResult<{ series_id: number; ms: number; n: string; v1: string | null; v2: string | null; v3: string | null }>;
           try {
             r = await pool.query(
-              `SELECT series_id, (extract(epoch FROM start) * 1000)::float8 AS ms, n, v1, v2, v3 FROM rollups_1m
+              `SELECT series_id, (extract(epoch FROM start) * 1000)::float8 AS ms, encode(n, 'base64') AS n, ${col('v1')} AS v1, ${col('v2')} AS v2, ${col('v3')} AS v3 FROM rollups_1m
                 WHERE host_id = $1 AND series_id = ANY($2::int[]) AND start >= $3::timestamptz AND start < $4::timestamptz
                 ORDER BY series_id, start`,
               [id, [...mine.keys()], iso(Math.floor(from / MINUTE.blockMs) * MINUTE.blockMs), iso(rolledTo)],
@@ -286,17 +289,21 @@ export async function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from
           } catch (err) {
             throw wrapPgError(err, `reading 1m rollups of ${host}`);
           }
+          const buf = (x: string | null) => (x === null ? null : Buffer.from(x, 'base64'));
+          const value = (col: Buffer | null, i: number) => (col === null ? Number.NaN : bucketValue(col, i));
           for (const row of r.rows) {
             const b = mine.get(row.series_id)!;
+            const n = Buffer.from(row.n, 'base64');
+            const [v1, v2, v3] = [buf(row.v1), buf(row.v2), buf(row.v3)];
             for (let i = 0; i < MINUTE.slots; i++) {
-              const n = bucketCount(row.n, i);
+              const count = bucketCount(n, i);
               const start = row.ms + i * MINUTE.bucketMs;
-              if (n === 0 || start < from || start >= rolledTo) continue;
+              if (count === 0 || start < from || start >= rolledTo) continue;
               b.start.push(start);
-              b.n.push(n);
-              b.v1.push(bucketValue(row.v1, i));
-              b.v2.push(bucketValue(row.v2, i));
-              b.v3.push(bucketValue(row.v3, i));
+              b.n.push(count);
+              b.v1.push(value(v1, i));
+              b.v2.push(value(v2, i));
+              b.v3.push(value(v3, i));
             }
           }
         }

@@ -157,11 +157,25 @@ async function loadRaw(ctx: Ctx, sel: Selector, window: number): Promise<RawSeri
   return series;
 }
 
-async function loadBuckets(ctx: Ctx, sel: Selector, window: number): Promise<BucketSeries[]> {
+/** The bucket columns a function reads: counters v2 (last) / v3 (increase), gauges v1 (avg) / v2 (min) / v3 (max). */
+function columnsFor(fn: RangeFn | undefined, sel: Selector): { v1?: boolean; v2?: boolean; v3?: boolean } {
+  const counter = metricInfo(sel.name!)?.type === 'counter';
+  switch (fn) {
+    case undefined: return counter ? { v2: true } : { v1: true };
+    case 'rate':
+    case 'increase':
+    case 'max_over_time': return { v3: true };
+    case 'min_over_time': return { v2: true };
+    case 'count_over_time': return {};
+    default: return { v1: true };
+  }
+}
+
+async function loadBuckets(ctx: Ctx, sel: Selector, window: number, fn?: RangeFn): Promise<BucketSeries[]> {
   const e0 = Math.floor((ctx.times[0]! - sel.offset) / MINUTE) * MINUTE;
   const e1 = Math.floor((ctx.times[ctx.n - 1]! - sel.offset) / MINUTE) * MINUTE;
   ctx.tiers.add('1m');
-  const series = await readMinuteBuckets(ctx.pool, sampleSelector(sel), e0 - window, e1);
+  const series = await readMinuteBuckets(ctx.pool, sampleSelector(sel), e0 - window, e1, columnsFor(fn, sel));
   checkSize(ctx, series.length);
   return series;
 }
@@ -334,7 +348,7 @@ async function rangeCall(ctx: Ctx, fn: RangeFn, sel: Selector): Promise<Value> {
   const r = sel.range!;
   const out: Series[] = [];
   if (useBuckets(ctx, sel, fn)) {
-    for (const b of await loadBuckets(ctx, sel, r)) {
+    for (const b of await loadBuckets(ctx, sel, r, fn)) {
       const s = newSeries(dropName(b.labels), ctx.n);
       let lo = 0;
       let hi = 0;
