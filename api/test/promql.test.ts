@@ -569,6 +569,26 @@ describe('Prometheus query API (/prometheus)', function () {
         expect(r.body.error).to.match(msg);
       });
     }
+    it('odd input answers 4xx or a result, never a crash: times out of range, millennia, deep nesting, repeated parameters', async () => {
+      const far = await q('/api/v1/query', { query: '1', time: 9e12 });
+      expect(far.status).to.equal(400);
+      expect(far.body.errorType).to.equal('bad_data');
+      // Millennia at a step of ~1,000 years: only where data is gets read.
+      const wide = await q('/api/v1/query_range', { query: `rate(${CPU}{cpu="0",mode="user"}[3650d])`, start: -8e12, end: 8e12, step: 2e9 });
+      expect(wide.status, wide.text).to.equal(200);
+      const deep = await q('/api/v1/query', { query: `${'('.repeat(2000)}1${')'.repeat(2000)}`, time: 1 });
+      expect(deep.status, deep.text).to.be.oneOf([200, 400]);
+      const r = await call(t.url, 'GET', `/prometheus/api/v1/query?query=2&query=3&time=1`, { headers: { authorization: `Bearer ${token}` } });
+      expect(r.status, r.text).to.equal(200);
+      expect(r.body.data.result).to.deep.equal([1, '3']);
+      const inj = await q('/api/v1/query', { query: `${LOAD}{host="x' OR 1=1; DROP TABLE snapshots; --"}`, time: (T0 + HOUR) / 1000 });
+      expect(inj.status).to.equal(200);
+      expect(inj.body.data.result).to.deep.equal([]);
+      const name = await q('/api/v1/query', { query: `{__name__="x'; DROP TABLE hosts; --"}`, time: (T0 + HOUR) / 1000 });
+      expect(name.body.data.result).to.deep.equal([]);
+      expect((await q('/api/v1/query', { query: LOAD, time: (T0 + HOUR) / 1000 })).body.data.result).to.have.length(2);
+    });
+
     it('11,000 points is still allowed', async () => {
       const r = await q('/api/v1/query_range', { query: '1', start: 0, end: 11_000, step: 1 });
       expect(r.status, r.text).to.equal(200);

@@ -54,10 +54,13 @@ export interface BucketSeries {
 }
 
 const SLICE_MS = 6 * 3_600_000;
+// What a timestamptz can hold, about (years 1 to 9999).
+const MIN_MS = -62_135_596_800_000;
+const MAX_MS = 253_402_300_799_000;
 const MINUTE = TIER_SPECS['1m'];
 
 function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  return new Date(Math.min(MAX_MS, Math.max(MIN_MS, ms))).toISOString();
 }
 
 function nameTest(sel: SampleSelector): (name: string) => boolean {
@@ -65,14 +68,22 @@ function nameTest(sel: SampleSelector): (name: string) => boolean {
   return typeof m === 'string' ? (n) => n === m : m;
 }
 
-/** Hosts that wrote in [from, to] and that the selector's host test admits: id -> name. */
-export async function hostsInRange(pool: Queryable, from: number, to: number, host?: (h: string) => boolean): Promise<Map<number, string>> {
+export interface HostSpan {
+  name: string;
+  /** first and last snapshot written (ms). */
+  first: number;
+  last: number;
+}
+
+/** Hosts that wrote in [from, to] and that the selector's host test admits, by id. */
+export async function hostsInRange(pool: Queryable, from: number, to: number, host?: (h: string) => boolean): Promise<Map<number, HostSpan>> {
   try {
-    const r = await pool.query<{ id: number; name: string }>(
-      `SELECT id, name FROM hosts WHERE first_seen <= $2::timestamptz AND last_seen >= $1::timestamptz ORDER BY name`,
-      [iso(from), iso(to)],
+    const r = await pool.query<{ id: number; name: string; first: number; last: number }>(
+      `SELECT id, name, (extract(epoch FROM first_seen) * 1000)::float8 AS first, (extract(epoch FROM last_seen) * 1000)::float8 AS last
+         FROM hosts WHERE first_seen <= $2::timestamptz AND last_seen >= $1::timestamptz ORDER BY name`,
+      [iso(Math.max(from, MIN_MS)), iso(Math.min(to, MAX_MS))],
     );
-    return new Map(r.rows.filter((h) => !host || host(h.name)).map((h) => [h.id, h.name]));
+    return new Map(r.rows.filter((h) => !host || host(h.name)).map((h) => [h.id, { name: h.name, first: h.first, last: h.last }]));
   } catch (err) {
     throw wrapPgError(err, 'listing the hosts of a time range');
   }
@@ -110,9 +121,10 @@ function picker(sel: SampleSelector, host: string): (shape: Shape) => ShapePick 
  * flagged as such (a counter's first increase reaches back to it).
  */
 async function walkRaw(
-  pool: Queryable, sel: SampleSelector, hostId: number, host: string, from: number, to: number, before: boolean,
+  pool: Queryable, sel: SampleSelector, hostId: number, span: HostSpan, from: number, to: number, before: boolean,
   visit: (e: ShapePick['entries'][number], ts: number, value: number, isBefore: boolean) => void,
 ): Promise<void> {
+  const host = span.name;
   const pick = picker(sel, host);
   let vals = new Float64Array(0);
   const eat = (rows: Awaited<ReturnType<typeof fetchRows>>, isBefore: boolean) => {
@@ -135,8 +147,9 @@ async function walkRaw(
       true,
     );
   }
-  for (let a = from; a <= to; a += SLICE_MS) {
-    const b = Math.min(to, a + SLICE_MS - 1);
+  // Only where the host has data: a range of centuries is a few slices, not millions.
+  for (let a = Math.max(from, span.first), end = Math.min(to, span.last); a <= end; a += SLICE_MS) {
+    const b = Math.min(end, a + SLICE_MS - 1);
     eat(
       await fetchRows(
         pool,
@@ -149,13 +162,26 @@ async function walkRaw(
   }
 }
 
-/** Raw samples of every series matching the selector with ts in [from, to] (ms), by series. */
-export async function readRawSamples(pool: pg.Pool, sel: SampleSelector, from: number, to: number): Promise<RawSeries[]> {
+/** More samples than a read may load (readRawSamples' limit). */
+export class SampleLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`the selection holds more than ${limit} samples`);
+    this.name = 'SampleLimitError';
+  }
+}
+
+/**
+ * Raw samples of every series matching the selector with ts in [from, to] (ms), by series.
+ * Throws SampleLimitError as soon as more than `limit` samples are loaded.
+ */
+export async function readRawSamples(pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY): Promise<RawSeries[]> {
   const hosts = await hostsInRange(pool, from, to, sel.host);
   const out = new Map<string, RawSeries>();
+  let loaded = 0;
   await Promise.all(
-    [...hosts].map(([id, host]) =>
-      walkRaw(pool, sel, id, host, from, to, false, (e, ts, v) => {
+    [...hosts].map(([id, span]) =>
+      walkRaw(pool, sel, id, span, from, to, false, (e, ts, v) => {
+        if (++loaded > limit) throw new SampleLimitError(limit);
         let s = out.get(e.key);
         if (!s) out.set(e.key, (s = { metric: e.metric, labels: e.labels, t: [], v: [] }));
         s.t.push(ts);
@@ -263,7 +289,8 @@ export async function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from
     return b;
   };
   await Promise.all(
-    [...hosts].map(async ([id, host]) => {
+    [...hosts].map(async ([id, span]) => {
+      const host = span.name;
       const wm = wms.get(id);
       const rolledTo = wm === undefined ? from : Math.max(from, Math.min(wm, to));
       if (rolledTo > from) {
@@ -310,7 +337,7 @@ export async function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from
       }
       if (rolledTo < to) {
         const tail = new Map<Buckets, number>();
-        await walkRaw(pool, sel, id, host, rolledTo, to - 1, true, (e, ts, v, isBefore) => {
+        await walkRaw(pool, sel, id, span, rolledTo, to - 1, true, (e, ts, v, isBefore) => {
           const b = series(e);
           if (!tail.has(b)) tail.set(b, b.start.length);
           b.addRaw(ts, v, isBefore);
@@ -346,10 +373,10 @@ export async function listSeries(pool: pg.Pool, sel: SampleSelector, from: numbe
     ]);
     const shapes = await loadShapes(pool, shapeIds.rows.map((s) => s.id));
     for (const s of shapeIds.rows) {
-      const host = hosts.get(s.host_id)!;
+      const host = hosts.get(s.host_id)!.name;
       for (const e of shapes.get(s.id)!.plan()) if (names(e.metric.name)) add(e.metric.name, { ...e.labels, host });
     }
-    for (const s of rolled.rows) add(s.metric, { ...s.labels, host: hosts.get(s.host_id)! });
+    for (const s of rolled.rows) add(s.metric, { ...s.labels, host: hosts.get(s.host_id)!.name });
   } catch (err) {
     throw wrapPgError(err, 'listing series');
   }

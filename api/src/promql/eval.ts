@@ -22,7 +22,7 @@
  * selector reads the last bucket in [e - 5m, e): a gauge's 1-minute average, a counter's last
  * value. docs/prometheus-api.md states the tolerance against raw evaluation (tested).
  */
-import { metricInfo, readMinuteBuckets, readRawSamples, type BucketSeries, type Labels, type RawSeries, type SampleSelector } from '@perfwatch/store';
+import { metricInfo, readMinuteBuckets, readRawSamples, SampleLimitError, type BucketSeries, type Labels, type RawSeries, type SampleSelector } from '@perfwatch/store';
 import type pg from 'pg';
 import { execError } from './errors.js';
 import { COMPARISON, typeOf, type AggOp, type BinOp, type Expr, type RangeFn, type Selector } from './parse.js';
@@ -145,14 +145,16 @@ function selectorLabels(metric: string, labels: Labels): Labels {
   return { __name__: metric, ...labels };
 }
 
+function tooMany(err: unknown): never {
+  if (err instanceof SampleLimitError) throw execError('query processing would load too many samples into memory in query execution');
+  throw err;
+}
+
 async function loadRaw(ctx: Ctx, sel: Selector, window: number): Promise<RawSeries[]> {
   const from = ctx.times[0]! - sel.offset - window + 1;
   const to = ctx.times[ctx.n - 1]! - sel.offset;
   ctx.tiers.add('raw');
-  const series = await readRawSamples(ctx.pool, sampleSelector(sel), from, to);
-  let total = 0;
-  for (const s of series) total += s.t.length;
-  if (total > MAX_SAMPLES_LOADED) throw execError('query processing would load too many samples into memory in query execution');
+  const series = await readRawSamples(ctx.pool, sampleSelector(sel), from, to, MAX_SAMPLES_LOADED).catch(tooMany);
   checkSize(ctx, series.length);
   return series;
 }
@@ -650,6 +652,6 @@ export async function evaluate(pool: pg.Pool, expr: Expr, opts: EvalOptions): Pr
 /** The raw samples of a range vector selector at one time (an instant query of `x[5m]`). */
 export async function evaluateMatrix(pool: pg.Pool, sel: Selector, time: number): Promise<{ labels: Labels; t: number[]; v: number[] }[]> {
   const end = time - sel.offset;
-  const series = await readRawSamples(pool, sampleSelector(sel), end - sel.range! + 1, end);
+  const series = await readRawSamples(pool, sampleSelector(sel), end - sel.range! + 1, end, MAX_SAMPLES_LOADED).catch(tooMany);
   return series.map((s) => ({ labels: selectorLabels(s.metric.name, s.labels), t: s.t, v: s.v })).filter((s) => s.t.length > 0);
 }
