@@ -373,7 +373,7 @@ export class PwStatusScreen extends LitElement {
       <div class="chart-head">
         <div>
           <h2 id="h-live">Live: CPU utilisation and IPC</h2>
-          <p class="hint">Each new snapshot of the host as it is written; the last 10 minutes at 5 s.</p>
+          <p class="hint">The last 10 minutes from history, then each new snapshot as it is written.</p>
         </div>
         <div class="field">
           <label for="chart-host">Host</label>
@@ -382,7 +382,7 @@ export class PwStatusScreen extends LitElement {
           </select>
         </div>
       </div>
-      <pw-live-chart host=${this.chartHost} ipc-unavailable=${ipcUnavailable(h) ?? ''}></pw-live-chart>
+      <pw-live-chart host=${this.chartHost} interval=${h?.intervalSeconds ?? 0} ipc-unavailable=${ipcUnavailable(h) ?? ''}></pw-live-chart>
     </section>`;
   }
 
