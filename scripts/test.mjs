@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt, ensureDebianPackages, log, ROOT, run } from './lib.mjs';
+import { runPluginSuite } from '../datasource-plugin/scripts/suite.mjs';
 
 const SUITES = [
   { name: 'native', spec: 'native/test/**/*.test.ts' },
@@ -12,6 +13,8 @@ const SUITES = [
   { name: 'exporter', spec: 'exporter/test/**/*.test.ts' },
   { name: 'api', spec: 'api/test/**/*.test.ts' },
   { name: 'deploy', spec: 'deploy/test/**/*.test.ts' },
+  // The Grafana plugin: its own npm project (installed here when missing), build, typecheck, lint, jest.
+  { name: 'plugin', dir: 'datasource-plugin', run: () => runPluginSuite(log) },
 ];
 
 // Which suites to run: `npm test -- exporter native` runs those only.
@@ -54,9 +57,9 @@ try {
 
 for (const suite of SUITES) {
   if (only.length && !only.includes(suite.name)) continue;
-  if (!existsSync(join(ROOT, suite.name, 'test'))) continue;
+  if (!existsSync(join(ROOT, suite.dir ?? suite.name, 'test'))) continue;
   log(`suite ${suite.name}`);
-  const r = await runSuite(suite);
+  const r = await (suite.run ?? runSuite)(suite);
   log(`suite ${suite.name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
   for (const k of Object.keys(totals)) totals[k] += r[k];
 }

@@ -1,0 +1,76 @@
+// The Grafana plugin as one suite of the repository's `npm test` (scripts/test.mjs): installs the
+// plugin's own dependencies when node_modules is missing or package.json / package-lock.json
+// changed since (npm ci, a few minutes from an empty cache), then build, typecheck and lint (one
+// test each) and jest (its own counts, from its --json report). Node builtins only.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PLUGIN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function installInputs() {
+  const h = createHash('sha256');
+  for (const f of ['package.json', 'package-lock.json']) {
+    h.update(f).update(readFileSync(join(PLUGIN_DIR, f)));
+  }
+  return h.digest('hex');
+}
+
+function npm(args, log) {
+  log(`datasource-plugin: npm ${args.join(' ')}`);
+  return spawnSync(NPM, args, { cwd: PLUGIN_DIR, stdio: 'inherit' }).status === 0;
+}
+
+/** npm ci when node_modules is missing or stale; false when that failed. */
+export function ensurePluginInstalled(log) {
+  const stamp = join(PLUGIN_DIR, 'node_modules', '.perfwatch-install');
+  const want = installInputs();
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
+    return true;
+  }
+  if (!npm(['ci', '--no-audit', '--no-fund'], log)) {
+    return false;
+  }
+  writeFileSync(stamp, want);
+  return true;
+}
+
+/** Runs the suite; resolves { passed, failed, skipped }. */
+export async function runPluginSuite(log) {
+  const r = { passed: 0, failed: 0, skipped: 0 };
+  if (!ensurePluginInstalled(log)) {
+    r.failed += 1;
+    return r;
+  }
+  for (const step of ['build', 'typecheck', 'lint']) {
+    if (npm(['run', step], log)) {
+      r.passed += 1;
+    } else {
+      r.failed += 1;
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'perfwatch-jest-'));
+  const report = join(dir, 'report.json');
+  try {
+    const ok = npm(['run', 'test:ci', '--', '--json', `--outputFile=${report}`], log);
+    if (!existsSync(report)) {
+      r.failed += 1; // jest died before reporting
+      return r;
+    }
+    const j = JSON.parse(readFileSync(report, 'utf8'));
+    r.passed += j.numPassedTests ?? 0;
+    r.failed += (j.numFailedTests ?? 0) + (j.numRuntimeErrorTestSuites ?? 0);
+    r.skipped += (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+    // a failure outside any test (globalSetup, a crashed worker)
+    if (!ok && r.failed === 0) {
+      r.failed += 1;
+    }
+    return r;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
