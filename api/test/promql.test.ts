@@ -488,6 +488,20 @@ describe('Prometheus query API (/prometheus)', function () {
       }
     });
 
+    it('an instant query over a window longer than 6 h reads the 1m tier (alert rules)', async () => {
+      const time = T0 + 3.5 * HOUR + 30_000;
+      const r = await q('/api/v1/query', { query: `avg_over_time(${LOAD}[7h])`, time: time / 1000 });
+      expect(r.headers.get('x-perfwatch-tier')).to.equal('1m');
+      const e = Math.floor(time / MIN) * MIN;
+      const want = vec(series(LOAD).map((s) => {
+        const w = windowOf(s, e - 1, 7 * HOUR);
+        return { labels: dropName(s.labels), value: w.v.reduce((a, b) => a + b, 0) / w.v.length };
+      }));
+      expectVector(r, want, time, 'avg_over_time 7h');
+      const short = await q('/api/v1/query', { query: `avg_over_time(${LOAD}[1h])`, time: time / 1000 });
+      expect(short.headers.get('x-perfwatch-tier')).to.equal('raw');
+    });
+
     it('auto picks the 1m tier for long ranges at whole-minute steps, raw otherwise', async () => {
       const long = await q('/api/v1/query_range', { query: `rate(${CPU}[5m])`, start: (T0 - 2 * HOUR) / 1000, end: (T0 + 4 * HOUR) / 1000, step: 300 });
       expect(long.headers.get('x-perfwatch-tier')).to.equal('1m');

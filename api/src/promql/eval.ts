@@ -136,9 +136,11 @@ function useBuckets(ctx: Ctx, sel: Selector, fn: RangeFn | undefined): boolean {
     ((fn === 'avg_over_time' || fn === 'min_over_time' || fn === 'max_over_time' || fn === 'sum_over_time') && !counter);
   if (!ok) return false;
   if (tier === '1m') return true;
-  // auto: a range query at steps of whole minutes reading more than 6 hours of data.
+  // auto: a range query at steps of whole minutes reading more than 6 hours of data, or an
+  // instant query (alert rules) whose window is longer than 6 hours.
   const { start, end, step } = ctx.opts;
-  return end > start && step >= MINUTE && step % MINUTE === 0 && end - start + r > 6 * 3_600_000;
+  if (end === start) return r > 6 * 3_600_000;
+  return step >= MINUTE && step % MINUTE === 0 && end - start + r > 6 * 3_600_000;
 }
 
 function selectorLabels(metric: string, labels: Labels): Labels {
