@@ -422,7 +422,8 @@ function aggregate(ctx: Ctx, op: AggOp, by: string[] | undefined, without: strin
     const index = new Map(input.map((s, i) => [s, i]));
     for (let k = 0; k < n; k++) {
       const want = kv[k]!;
-      if (!Number.isFinite(want) && !(want > 0)) throw execError(`Scalar value ${want} overflows int64`);
+      if (Number.isNaN(want)) throw execError('Parameter value is NaN');
+      if (Math.abs(want) >= 2 ** 63) throw execError(`Scalar value ${want} overflows int64`);
       const limit = Math.floor(want);
       if (limit < 1) continue;
       for (const g of groups.values()) {
