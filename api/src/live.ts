@@ -6,8 +6,8 @@
  *   session cookie) through the same AuthService as the routes; a refusal is an HTTP answer
  *   `{error:{code,message}}` (401, 403, 429, 503), never an upgrade.
  * - One dedicated PostgreSQL connection LISTENs on the writer's channel (store's
- *   snapshotsChannel); a lost connection is opened again with backoff, and what was written
- *   meanwhile is sent once it is back.
+ *   snapshotsChannel) while there are clients; a lost connection is opened again with backoff,
+ *   and what was written meanwhile is sent once it is back.
  * - Per notification, each subscribed host's new snapshots are read once (not once per client),
  *   `derived` is computed against the host's previous snapshot, the message is serialized once
  *   and the same bytes go to every subscriber.
@@ -48,6 +48,8 @@ const REVALIDATE_EVERY_PINGS = 4;
 /** Backoff of the LISTEN connection: first wait and longest wait. */
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5_000;
+/** The LISTEN connection is kept this many pings after the last client left (30 s at 15 s). */
+const LINGER_PINGS = 2;
 /** How long a client closed for being slow may still read what it was sent (then the socket is destroyed). */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -132,6 +134,8 @@ export class LiveStream {
   private readonly log: Logger;
   private listener: pg.Client | undefined;
   private connecting: Promise<void> | undefined;
+  private listenWanted = false;
+  private linger: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private backoff = RECONNECT_MIN_MS;
   private readonly heartbeat: NodeJS.Timeout;
@@ -177,13 +181,11 @@ export class LiveStream {
     this.servers.push({ server, onUpgrade });
   }
 
-  /** Opens the LISTEN connection; when the database cannot be reached it keeps trying in the background. */
-  async start(): Promise<void> {
-    await this.connect();
-  }
-
   // ---- the LISTEN connection ----------------------------------------------------------------------
+  // Held while the stream has clients (and LINGER_PINGS pings after the last one left), so an api
+  // nobody watches live holds no connection for it.
 
+  /** Opens the LISTEN connection unless it is open or opening; never rejects (it retries). */
   private connect(): Promise<void> {
     this.connecting ??= this.openListener().finally(() => {
       this.connecting = undefined;
@@ -191,8 +193,33 @@ export class LiveStream {
     return this.connecting;
   }
 
+  /** A client arrived: the LISTEN connection is wanted. */
+  private wantListener(): void {
+    this.listenWanted = true;
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
+    if (!this.listener && !this.reconnectTimer) void this.connect();
+  }
+
+  /** The last client left: the LISTEN connection goes after a while unless another one comes. */
+  private lingerListener(): void {
+    if (this.clients.size > 0 || this.linger || this.closed) return;
+    this.linger = setTimeout(() => {
+      this.linger = undefined;
+      if (this.clients.size > 0) return;
+      this.listenWanted = false;
+      if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+      this.backoff = RECONNECT_MIN_MS;
+      const l = this.listener;
+      this.listener = undefined;
+      l?.end().catch(() => undefined);
+    }, this.deps.config.livePingSeconds * 1000 * LINGER_PINGS);
+    this.linger.unref();
+  }
+
   private async openListener(): Promise<void> {
-    if (this.closed || this.listener) return;
+    if (this.closed || this.listener || !this.listenWanted) return;
     const { config } = this.deps;
     const client = new pg.Client({
       connectionString: config.databaseUrl,
@@ -207,7 +234,7 @@ export class LiveStream {
       lost = true;
       if (this.listener === client) this.listener = undefined;
       client.end().catch(() => undefined);
-      if (this.closed) return;
+      if (this.closed || !this.listenWanted) return;
       this.log.warn({ err: err ? errorMessage(err) : 'connection ended' }, 'live stream: the LISTEN connection was lost; reconnecting');
       this.scheduleReconnect();
     };
@@ -225,7 +252,8 @@ export class LiveStream {
       return;
     }
     if (lost) return;
-    if (this.closed) {
+    if (this.closed || !this.listenWanted) {
+      lost = true;
       await client.end().catch(() => undefined);
       return;
     }
@@ -238,7 +266,7 @@ export class LiveStream {
   }
 
   private scheduleReconnect(): void {
-    if (this.closed || this.reconnectTimer) return;
+    if (this.closed || !this.listenWanted || this.reconnectTimer) return;
     const wait = this.backoff * (0.75 + Math.random() * 0.5);
     this.backoff = Math.min(this.backoff * 2, RECONNECT_MAX_MS);
     this.reconnectTimer = setTimeout(() => {
@@ -497,6 +525,7 @@ export class LiveStream {
   private accept(ws: WebSocket, principal: Principal, credential: Client['credential']): void {
     const c: Client = { ws, principal, credential, hosts: new Set(), all: false, alive: true, queue: Promise.resolve(), closing: false };
     this.clients.add(c);
+    this.wantListener();
     this.perUser.set(principal.userId, (this.perUser.get(principal.userId) ?? 0) + 1);
     ws.on('pong', () => {
       c.alive = true;
@@ -509,6 +538,7 @@ export class LiveStream {
       if (n > 0) this.perUser.set(principal.userId, n);
       else this.perUser.delete(principal.userId);
       this.forgetUnsubscribed();
+      this.lingerListener();
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       c.queue = c.queue.then(() => this.onMessage(c, data, isBinary)).catch((err: unknown) => {
@@ -544,6 +574,8 @@ export class LiveStream {
     }
     const names = [...new Set(hosts as string[])];
     const all = names.includes('*');
+    // LISTEN first, then the starting points: nothing written in between can be missed.
+    if (!this.listener) await this.connect();
     c.all = all;
     c.hosts = all ? new Set() : new Set(names);
     // The newest snapshot of each newly watched host is where the stream starts: everything
@@ -589,6 +621,7 @@ export class LiveStream {
     clearInterval(this.heartbeat);
     clearInterval(this.revalidate);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.linger) clearTimeout(this.linger);
     for (const { server, onUpgrade } of this.servers) server.removeListener('upgrade', onUpgrade);
     const gone = [...this.clients].map(
       (c) =>

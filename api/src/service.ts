@@ -111,7 +111,6 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
     const app = createApp({ config, pool, log, jwtSecret: prepared.jwtSecret, metrics, hasher, ...(jobs ? { runRetentionNow: () => runRetentionNow(jobs.boss) } : {}) });
     if (jobs) metrics.observeJobs(Object.values(JOB_QUEUES), (q) => jobs.boss.getQueueSize(q));
     live = new LiveStream({ config, pool, log, metrics, hasher, jwtSecret: prepared.jwtSecret });
-    await live.start();
     const server = createServer(app);
     live.attach(server);
     // A client that stops sending mid-request is cut off rather than holding a socket for ever.

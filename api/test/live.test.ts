@@ -333,6 +333,21 @@ describe('live stream /api/v1/live', function () {
       expect(await c.next()).to.include({ type: 'snapshot', host: 'relisten', ts: T0 + 5000 });
     });
 
+    it('the LISTEN connection is held only while there are clients (and a little after the last)', async () => {
+      const c = await connect();
+      await subscribe(c, ['linger']);
+      const pid = t.api.live.stats().listenerPid;
+      expect(pid).to.be.a('number');
+      await closeAll(clients);
+      await until(() => !t.api.live.stats().listening, 'the LISTEN connection to close');
+      await until(async () => (await t.db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 0, 'its backend to end');
+      const again = await connect();
+      await subscribe(again, ['linger']);
+      expect(t.api.live.stats().listening).to.equal(true);
+      await insertSnapshots(t.db, [fakeSnapshot('linger', T0)]);
+      expect(await again.next()).to.include({ type: 'snapshot', host: 'linger', ts: T0 });
+    });
+
     it('/metrics: live clients, messages sent, drops by reason, LISTEN state', async () => {
       const c = await connect();
       await subscribe(c, ['metrics-host']);
