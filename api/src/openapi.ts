@@ -92,7 +92,7 @@ export function buildOpenApi(defs: readonly RouteDef[], info: OpenApiInfo): Open
     for (const [status, description] of Object.entries(errors)) responses[status] = errorResponse(description);
 
     const op: JsonSchema = {
-      operationId: operationId(def),
+      operationId: def.operationId ?? operationId(def),
       tags: [def.tag],
       summary: def.summary,
       ...(def.description ? { description: def.description } : {}),

@@ -32,6 +32,9 @@ export interface RouteSpec<B extends Schema, Q extends Schema, P extends Schema,
   path: string;
   /** OpenAPI tag: the resource. */
   tag: string;
+  /** OpenAPI operationId, where the one made from the path would repeat another's
+   *  (GET /api/v1/metrics and the Prometheus GET /metrics both make getMetrics). */
+  operationId?: string;
   summary: string;
   description?: string;
   access: A;
@@ -60,6 +63,7 @@ export interface RouteDef {
   method: Method;
   path: string;
   tag: string;
+  operationId?: string;
   summary: string;
   description?: string;
   access: Access;

@@ -48,6 +48,7 @@ export function metricsRoutes(deps: MetricsRouteDeps): RouteDef[] {
       method: 'get',
       path: '/api/v1/metrics',
       tag: 'metrics',
+      operationId: 'getMetricCatalog',
       summary: 'The metric catalog: fixed, derived, and the generated families stored snapshots have; sorted by name.',
       access: 'user',
       response: z.object({ metrics: z.array(MetricSchema) }),
