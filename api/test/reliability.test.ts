@@ -218,7 +218,7 @@ describe('reliability: PostgreSQL stopped and started again under load', functio
   });
 });
 
-describe('reliability: a failing job', function () {
+describe('reliability: background jobs', function () {
   this.timeout(120_000);
   let t: TestApi;
 
@@ -251,5 +251,18 @@ describe('reliability: a failing job', function () {
     const oneH = (runs.body.runs as { tier: string; error: string | null }[]).filter((r) => r.tier === '1h');
     expect(oneH.some((r) => typeof r.error === 'string' && r.error.length > 0), JSON.stringify(oneH)).to.equal(true);
     expect(oneH.some((r) => r.error === null), JSON.stringify(oneH)).to.equal(true);
+  });
+
+  it('/metrics: the depth of every pg-boss queue, a job waiting counted', async () => {
+    const boss = t.api.jobs!.boss as PgBoss;
+    const depth = async () => {
+      const text = (await call(t.url, 'GET', '/metrics')).text;
+      return Object.fromEntries([...text.matchAll(/^perfwatch_api_jobs_queued\{queue="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+    };
+    const before = await depth();
+    expect(Object.keys(before).sort()).to.deep.equal(Object.values(JOB_QUEUES).sort());
+    // A partitions run for in an hour: waiting in the queue until then.
+    expect(await boss.send(JOB_QUEUES.partitions, {}, { startAfter: 3600 })).to.be.a('string');
+    expect((await depth())[JOB_QUEUES.partitions]).to.equal(before[JOB_QUEUES.partitions]! + 1);
   });
 });
