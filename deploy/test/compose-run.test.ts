@@ -21,6 +21,7 @@ import { metricsOf, derivedMetric, metricInfo } from '@perfwatch/store/catalog';
 import type { Snapshot } from '@perfwatch/store/snapshot';
 import { loadDashboards, queriesOf } from './dashboards.js';
 import {
+  assembleStage,
   composeConfig,
   environmentOf,
   interpolateAll,
@@ -55,10 +56,12 @@ interface Mapping {
   ports: Map<string, Map<number, number>>;
   /** named volume -> directory here */
   volumes: Map<string, string>;
+  /** service -> where its image's files are laid out here (assembleStage) */
+  images: Map<string, string>;
 }
 
 /** A value of a service's environment as seen from this machine. */
-function onThisMachine(value: string, service: Obj, stage: Stage | undefined, m: Mapping): string {
+function onThisMachine(value: string, name: string, service: Obj, stage: Stage | undefined, m: Mapping): string {
   let v = value;
   // other services by name (postgres://...@db:5432/...)
   v = v.replace(/@([a-z][a-z0-9-]*):(\d+)\//g, (all, svc: string, port: string) => {
@@ -71,7 +74,11 @@ function onThisMachine(value: string, service: Obj, stage: Stage | undefined, m:
     if (v === vol.target) return source;
     if (v.startsWith(`${vol.target}/`)) return join(source, v.slice(vol.target.length));
   }
-  if (stage && (v === stage.workdir || v.startsWith(`${stage.workdir}/`))) v = join(ROOT, v.slice(stage.workdir.length));
+  if (stage && v.startsWith('/')) {
+    // a path inside the image: its laid-out copy here
+    const image = m.images.get(name)!;
+    if (existsSync(join(image, v))) return join(image, v);
+  }
   return v;
 }
 
@@ -141,7 +148,7 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
   };
 
   let tmp = '';
-  const mapping: Mapping = { ports: new Map(), volumes: new Map() };
+  const mapping: Mapping = { ports: new Map(), volumes: new Map(), images: new Map() };
   const running: Running[] = [];
   let pgData = '';
   let dbEnv: Record<string, string> = {};
@@ -160,7 +167,7 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     // env_file: .env (here .env.example, as a user who copied it)
     for (const f of (svc.env_file as Obj[] | undefined) ?? []) if (String(f.path) === '.env') Object.assign(e, envFile);
     Object.assign(e, environmentOf(svc));
-    for (const [k, v] of Object.entries(e)) e[k] = onThisMachine(v, svc, stage, mapping);
+    for (const [k, v] of Object.entries(e)) e[k] = onThisMachine(v, name, svc, stage, mapping);
     return e;
   }
 
@@ -169,7 +176,7 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     const stage = dockerfile(name);
     const ports = mapping.ports.get(name)!;
     return stage.healthcheck!.map((a) => {
-      let v = onThisMachine(a, services[name]!, stage, mapping);
+      let v = onThisMachine(a, name, services[name]!, stage, mapping);
       v = v.replace(/127\.0\.0\.1:(\d+)/, (all, p: string) => (ports.get(Number(p)) ? `127.0.0.1:${ports.get(Number(p))}` : all));
       return v === 'node' ? process.execPath : v;
     });
@@ -187,6 +194,14 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
       const ports = new Map<number, number>();
       for (const p of (svc.ports as Json[] | undefined) ?? []) ports.set(parsePort(p).target, await freePort());
       mapping.ports.set(name, ports);
+    }
+    // the PerfWatch images' files, as their Dockerfile COPYs them
+    for (const name of ['exporter', 'api']) {
+      const dir = join(tmp, 'images', name);
+      const b = services[name]!.build as Obj;
+      const stages = readDockerfile(join(String(b.context), String(b.dockerfile)));
+      assembleStage(stages.get(String(b.target))!, stages.get('build')!.workdir, dir);
+      mapping.images.set(name, dir);
     }
     for (const v of Object.keys(config.volumes as Obj)) {
       const dir = join(tmp, 'volumes', v);
@@ -237,8 +252,8 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
         env.PERFWATCH_UI_PORT = String(ports.get(3000));
       }
       envOf[name] = env;
-      const cmd = stage.cmd!.map((a) => onThisMachine(a, services[name]!, stage, mapping));
-      running.push(start(name, cmd, onThisMachine(stage.workdir, services[name]!, stage, mapping), env));
+      const cmd = stage.cmd!.map((a) => onThisMachine(a, name, services[name]!, stage, mapping));
+      running.push(start(name, cmd, join(mapping.images.get(name)!, stage.workdir), env));
       healthOf[name] = healthcheck(name);
       await until(`${name} healthy (${healthOf[name].join(' ')})`, () => (check(healthOf[name]!, process.env as Record<string, string>).status === 0 ? true : undefined), 90_000, running.at(-1));
     }
@@ -265,6 +280,8 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
   });
 
   it('the exporter runs with the host roots the compose file mounts, and its HEALTHCHECK passes', () => {
+    // the Dockerfile's CMD, run from the files its COPY instructions put into the image
+    expect(running.find((r) => r.name === 'exporter')!.child.spawnargs).to.deep.equal([join(mapping.images.get('exporter')!, 'app', 'exporter', 'dist', 'main.js')]);
     expect(envOf.exporter!.PERFWATCH_PROC_ROOT).to.equal('/proc');
     expect(envOf.exporter!.PERFWATCH_SYS_ROOT).to.equal('/sys');
     expect(envOf.exporter!.PERFWATCH_ROOTFS).to.equal('/');

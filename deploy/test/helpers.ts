@@ -5,8 +5,8 @@
  * files use, each rule as the compose specification states it (spec.md "Interpolation",
  * merge.md); anything else it meets fails loudly instead of being guessed.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 
@@ -211,6 +211,55 @@ export function readEnvFile(file: string): EnvExample {
 export function configVariables(file: string): string[] {
   const src = readFileSync(join(ROOT, file), 'utf8');
   return [...new Set([...src.matchAll(/\b(?:[a-z][A-Za-z]*Var|value)\(\s*env,\s*'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]!))].sort();
+}
+
+// ---- a runtime image's files, laid out here --------------------------------------------------------
+
+/**
+ * Lays out in `dir` what the COPY instructions of a runtime stage put into its image, taking the
+ * build stage's files (`COPY --from=build /src/x`) from this checkout's build and context files
+ * from the checkout. The build stage's node_modules becomes links to this checkout's packages
+ * (workspace packages pointing at the copies, as npm's links do), so nothing outside the COPY
+ * list is reachable through the workspace packages: a file the Dockerfile forgets is missing here too.
+ * Returns the image's WORKDIR mapped into `dir`.
+ */
+export function assembleStage(stage: Stage, buildWorkdir: string, dir: string): string {
+  const inImage = (p: string) => join(dir, p.startsWith('/') ? p : join(stage.workdir, p));
+  for (const args of stage.copies) {
+    const from = args.find((a) => a.startsWith('--from='))?.slice('--from='.length);
+    const paths = args.filter((a) => !a.startsWith('--'));
+    const dest = paths.pop()!;
+    for (const src of paths) {
+      const here = from ? join(ROOT, relative(buildWorkdir, src)) : join(ROOT, src);
+      const target = dest.endsWith('/') || paths.length > 1 ? join(inImage(dest), basename(src)) : inImage(dest);
+      mkdirSync(dirname(target), { recursive: true });
+      if (from && src === join(buildWorkdir, 'node_modules')) {
+        linkNodeModules(here, target);
+      } else {
+        if (!existsSync(here)) throw new Error(`COPY ${src}: ${here} does not exist (run npm run build)`);
+        cpSync(here, target, { recursive: true });
+      }
+    }
+  }
+  return join(dir, stage.workdir);
+}
+
+function linkNodeModules(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from)) {
+    if (entry.startsWith('.')) continue;
+    const src = join(from, entry);
+    if (entry.startsWith('@')) {
+      mkdirSync(join(to, entry), { recursive: true });
+      for (const sub of readdirSync(src)) {
+        const s = join(src, sub);
+        // workspace packages are relative links (../../store): keep them relative, to the copies
+        symlinkSync(lstatSync(s).isSymbolicLink() && !readlinkSync(s).startsWith('/') ? readlinkSync(s) : s, join(to, entry, sub));
+      }
+    } else {
+      symlinkSync(src, join(to, entry));
+    }
+  }
 }
 
 // ---- Dockerfiles ---------------------------------------------------------------------------------
