@@ -121,7 +121,10 @@ describe('live stream /api/v1/live', function () {
   };
 
   before(async () => {
-    t = await startTestApi({ env: { PERFWATCH_LIVE_PING_SECONDS: '0.2', PERFWATCH_LIVE_MAX_CLIENTS_PER_USER: '6', PERFWATCH_LIVE_MAX_MESSAGE_BYTES: '4096' } });
+    t = await startTestApi({
+      env: { PERFWATCH_LIVE_PING_SECONDS: '0.2', PERFWATCH_LIVE_MAX_CLIENTS_PER_USER: '6', PERFWATCH_LIVE_MAX_MESSAGE_BYTES: '4096', PERFWATCH_UI_PORT: '0' },
+      start: { serveUi: true },
+    });
     token = (await login(t.url, ADMIN.username, ADMIN.password)).token;
   });
   afterEach(() => closeAll(clients));
@@ -166,6 +169,17 @@ describe('live stream /api/v1/live', function () {
       const r = await refused(t.url, { headers: { cookie: `pw_session=${token}`, origin: 'https://evil.example' } });
       expect(r.status).to.equal(403);
       expect(r.body.error.code).to.equal('ORIGIN_NOT_ALLOWED');
+    });
+
+    it("the admin UI's port serves it too, with the session cookie of its own origin", async () => {
+      const ui = t.api.uiUrl!;
+      expect(ui).to.be.a('string').and.not.equal(t.url);
+      const c = await open(ui, { headers: { cookie: `pw_session=${token}`, origin: ui } });
+      clients.push(c);
+      await subscribe(c, ['via-ui']);
+      await insertSnapshots(t.db, [fakeSnapshot('via-ui', T0)]);
+      expect(await c.next()).to.include({ type: 'snapshot', host: 'via-ui', ts: T0 });
+      expect((await refused(ui)).status).to.equal(401);
     });
 
     it('a user who must change their password first: 403 PASSWORD_CHANGE_REQUIRED', async () => {
