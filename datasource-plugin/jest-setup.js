@@ -13,3 +13,9 @@ if (typeof globalThis.IntersectionObserver === 'undefined') {
     }
   };
 }
+
+// jsdom has no canvas (the scaffold's setup makes getContext return undefined); Grafana's
+// Combobox sizes its menu with a 2d context's measureText. Text width here: 8 px per character.
+HTMLCanvasElement.prototype.getContext = function getContext(kind) {
+  return kind === '2d' ? { font: '', measureText: (text) => ({ width: String(text).length * 8 }) } : null;
+};

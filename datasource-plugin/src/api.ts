@@ -20,17 +20,17 @@ export class ApiRequestError extends Error {
     /** the HTTP status (0: no answer at all). */
     readonly status: number,
     /** the API's error code (UNKNOWN_METRIC, DB_UNAVAILABLE, ...), when it answered one. */
-    readonly code?: string
+    readonly code?: string,
+    /** the API refused the credentials (directly, or as Grafana's proxy reports it). */
+    readonly unauthorized = false
   ) {
     super(message);
     this.name = 'ApiRequestError';
   }
-
-  /** The API refused the credentials (directly, or as Grafana's proxy reports it). */
-  get unauthorized(): boolean {
-    return this.status === 401 || (this.status === 400 && this.message.includes(GRAFANA_PROXY_AUTH_FAILED));
-  }
 }
+
+export const TOKEN_REFUSED =
+  "the PerfWatch API refused this datasource's API token (401): set a valid one in the datasource settings";
 
 function isApiErrorBody(data: unknown): data is ApiErrorBody {
   const e = (data as ApiErrorBody | undefined)?.error;
@@ -43,12 +43,19 @@ export function toApiError(err: unknown): ApiRequestError {
     return err;
   }
   if (isFetchError(err)) {
+    const text = typeof err.data === 'string' ? err.data : '';
+    if (err.status === 401 || (err.status === 400 && text.includes(GRAFANA_PROXY_AUTH_FAILED))) {
+      return new ApiRequestError(
+        TOKEN_REFUSED,
+        err.status,
+        isApiErrorBody(err.data) ? err.data.error.code : undefined,
+        true
+      );
+    }
     if (isApiErrorBody(err.data)) {
       return new ApiRequestError(err.data.error.message, err.status, err.data.error.code);
     }
-    const text =
-      typeof err.data === 'string' ? err.data : ((err.data as { message?: string } | undefined)?.message ?? '');
-    const what = text || err.statusText || 'no answer';
+    const what = text || (err.data as { message?: string } | undefined)?.message || err.statusText || 'no answer';
     return new ApiRequestError(`HTTP ${err.status}: ${what}`.slice(0, 500), err.status);
   }
   return new ApiRequestError(err instanceof Error ? err.message : String(err), 0);

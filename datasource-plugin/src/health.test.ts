@@ -4,6 +4,7 @@
  */
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { dateTime } from '@grafana/data';
 import { testApi, wire } from './testing/setup';
 
 const api = testApi();
@@ -67,6 +68,29 @@ describe('testDatasource', () => {
       expect(r.message).toMatch(/refused the API token \(401\)/);
       expect(r.details?.message).toMatch(/Create an API token/);
     }
+  });
+
+  it('a panel query with a refused token says so', async () => {
+    const { ds } = wire({ apiUrl: api.url, token: 'pw_not-a-token-at-all-00000000000000000000000' });
+    await expect(ds.getMetrics()).rejects.toMatchObject({ unauthorized: true, status: 400 });
+    await expect(ds.metricFindQuery('hosts()')).rejects.toThrow(/refused this datasource's API token \(401\)/);
+    const res = await ds.query({
+      requestId: 'T',
+      interval: '5s',
+      intervalMs: 5000,
+      maxDataPoints: 100,
+      range: {
+        from: dateTime(api.from),
+        to: dateTime(api.to),
+        raw: { from: dateTime(api.from), to: dateTime(api.to) },
+      },
+      scopedVars: {},
+      targets: [{ refId: 'A', metric: 'perfwatch_load_average_1m', hosts: [], matchers: [] }],
+      timezone: 'utc',
+      app: 'dashboard',
+      startTime: Date.now(),
+    });
+    expect(res.errors![0]!.message).toMatch(/refused this datasource's API token/);
   });
 
   it("the API's database is down: /ready's 503 and its reason", async () => {

@@ -23,13 +23,22 @@ interface RowProps extends Omit<Props, 'matchers' | 'onChange'> {
 
 const opOptions: Array<ComboboxOption<MatcherOp>> = MATCHER_OPS.map((op) => ({ label: op, value: op }));
 
+/** Values of the label (for the chosen hosts when they are plain names) and the dashboard's variables. */
+export async function labelValueOptions(
+  datasource: DataSource,
+  metric: string,
+  label: string,
+  hosts: string[],
+  typed: string
+): Promise<Array<ComboboxOption<string>>> {
+  const plainHosts = hosts.filter((h) => !h.startsWith('$'));
+  const values = metric && label ? await datasource.getLabelValues(metric, label, plainHosts) : [];
+  return filterOptions([...values.map((v) => ({ label: v, value: v })), ...variableOptions()], typed);
+}
+
 function MatcherRow({ datasource, metric, labels, hosts, matcher, onChange, onRemove }: RowProps) {
-  // Values from the label-values route (for the chosen hosts when they are plain names), asked when the list opens.
-  const loadValues = async (typed: string) => {
-    const plainHosts = hosts.filter((h) => !h.startsWith('$'));
-    const values = metric && matcher.label ? await datasource.getLabelValues(metric, matcher.label, plainHosts) : [];
-    return filterOptions([...values.map((v) => ({ label: v, value: v })), ...variableOptions()], typed);
-  };
+  // asked when the list opens, so the label-values route runs only for rows being edited
+  const loadValues = (typed: string) => labelValueOptions(datasource, metric, matcher.label, hosts, typed);
   return (
     <Stack gap={0.5} alignItems="center">
       <Combobox

@@ -16,12 +16,17 @@ export function describeMetric(m: MetricDescriptor): string {
   return `${m.type}${m.derived ? ' (derived)' : ''}, ${unit}: ${m.help}`;
 }
 
-/** The catalog with autocomplete (type to filter); each option shows its help, type and unit. */
-export function MetricPicker({ metrics, loading, error, metric, onChange }: Props) {
-  const options: Array<ComboboxOption<string>> = [
+/** The catalog's metrics (each with its type, unit and help) and the dashboard's variables. */
+export function metricOptions(metrics: MetricDescriptor[] | undefined): Array<ComboboxOption<string>> {
+  return [
     ...(metrics ?? []).map((m) => ({ label: m.name, value: m.name, description: describeMetric(m) })),
     ...variableOptions(),
   ];
+}
+
+/** The catalog with autocomplete (type to filter); each option shows its help, type and unit. */
+export function MetricPicker({ metrics, loading, error, metric, onChange }: Props) {
+  const options = metricOptions(metrics);
   const current = metrics?.find((m) => m.name === metric);
   return (
     <>
