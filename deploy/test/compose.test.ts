@@ -189,6 +189,17 @@ describe('docker-compose.yml', () => {
     expect([...env.documented].filter((v) => !known.has(v)), '.env.example variables nothing reads').to.deep.equal([]);
   });
 
+  it('the exporter and api `environment` set only variables their config module reads (no typo does nothing)', () => {
+    for (const files of [[BASE], [BASE, PROD]]) {
+      const s = services(composeConfig(files));
+      for (const [name, config] of [['exporter', 'exporter/src/config.ts'], ['api', 'api/src/config.ts']] as const) {
+        const read = new Set(configVariables(config));
+        const unread = Object.keys(environmentOf(s[name]!)).filter((k) => !read.has(k));
+        expect(unread, `${name} (${files.join(' + ')})`).to.deep.equal([]);
+      }
+    }
+  });
+
   it('.env.example holds no secret: the required values are placeholders, and interpolation fails without them', () => {
     expect(env.values.POSTGRES_PASSWORD).to.match(/change-me/);
     expect(env.values.PERFWATCH_GRAFANA_TOKEN).to.equal('');
@@ -227,8 +238,10 @@ describe('docker-compose.prod.yml', () => {
     expect(((s.grafana!.volumes as Json[]) ?? []).map(parseVolume)).to.deep.equal([{ type: 'volume', source: 'grafana-data', target: '/var/lib/grafana', readOnly: false }]);
   });
 
-  it('sets NODE_ENV=production for the PerfWatch services and keeps the rest of their environment', () => {
-    for (const name of ['api', 'exporter']) expect(environmentOf(s[name]!).NODE_ENV, name).to.equal('production');
+  it('sets NODE_ENV=production for the api (unset in development) and keeps the rest of the environment', () => {
+    expect(environmentOf(s.api!).NODE_ENV).to.equal('production');
+    expect(environmentOf(services(composeConfig([BASE])).api!).NODE_ENV).to.equal(undefined);
+    expect(readDockerfile('docker/Dockerfile').get('api')!.env.NODE_ENV).to.equal(undefined);
     expect(environmentOf(s.exporter!).PERFWATCH_PROC_ROOT).to.equal('/host/proc');
     expect(environmentOf(s.api!).DATABASE_URL).to.match(/^postgres:\/\/perfwatch:.+@db:5432\/perfwatch$/);
   });
