@@ -1,6 +1,6 @@
 /**
- * Live stream fan-out: the api process (api/src/main.ts, its own process so its CPU and memory
- * can be read from /proc) with 100 WebSocket clients subscribed to one host; snapshots of the
+ * Live stream fan-out: the api process (api/dist/main.js when built, else api/src/main.ts through
+ * tsx; its own process so its CPU and memory can be read from /proc) with 100 WebSocket clients subscribed to one host; snapshots of the
  * large fixture host (exporter/test/fixtures/large, values moving as store/test/synth.ts makes
  * them) written with insertSnapshots (the exporter's path) at 1/s for 20 s, then a burst of
  * 20/s for 5 s. Prints the delivery latency from the insert's commit (insertSnapshots resolved)
@@ -13,7 +13,7 @@
  * BENCH_LIVE_SECONDS=20. The schema is the benchmark's own and dropped afterwards.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,16 @@ const SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 20);
 const BURST_RATE = 20;
 const BURST_SECONDS = 5;
 const HOST = 'bench-live';
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const SRC_MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const DIST_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+/** The built api (npm run bench builds it first) unless it is missing or older than the source. */
+function apiCommand(): { args: string[]; what: string } {
+  const built = (f: string) => (existsSync(f) ? statSync(f).mtimeMs : 0);
+  const fresh = ['main', 'live', 'service'].every((m) => built(fileURLToPath(new URL(`../dist/${m}.js`, import.meta.url))) >= built(fileURLToPath(new URL(`../src/${m}.ts`, import.meta.url))));
+  return fresh && existsSync(DIST_MAIN)
+    ? { args: [DIST_MAIN], what: 'api/dist/main.js' }
+    : { args: ['--conditions=perfwatch-src', '--import', 'tsx', SRC_MAIN], what: 'api/src/main.ts through tsx (no fresh build: RSS includes the TypeScript loader)' };
+}
 const PASSWORD = 'bench-live-password-1';
 const TICK = 100; // clock ticks per second (USER_HZ)
 
@@ -82,7 +91,9 @@ const env: Record<string, string | undefined> = {
   ADMIN_PASSWORD: PASSWORD,
 };
 delete env.NODE_ENV;
-const child = spawn(process.execPath, ['--conditions=perfwatch-src', '--import', 'tsx', MAIN], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+const cmd = apiCommand();
+process.stdout.write(`api: ${cmd.what}\n`);
+const child = spawn(process.execPath, cmd.args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
 const base = `http://127.0.0.1:${apiPort}`;
 const pool = createPool({ databaseUrl: url, schema });
 const clients: WebSocket[] = [];
