@@ -8,7 +8,10 @@
  * - a service name becomes 127.0.0.1 and a container port a free port here (so the test never
  *   collides with a PerfWatch already running on 9101/8000/3000).
  * Then: the images' HEALTHCHECK commands pass, /metrics answers, the api is ready, a snapshot
- * arrives in the database, and every metric the dashboards query is in what these services serve.
+ * arrives in the database, the README's token and backup steps work, every history panel's query
+ * is answered by the api, a Prometheus with prometheus/prometheus.yml (Debian's server, 2.x; the
+ * compose file runs 3.x) evaluates every PromQL panel, and every metric the dashboards query is in
+ * what these services serve.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { metricsOf, derivedMetric, metricInfo } from '@perfwatch/store/catalog';
 import type { Snapshot } from '@perfwatch/store/snapshot';
 import { loadDashboards, queriesOf } from './dashboards.js';
@@ -124,6 +128,10 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${proc ? `; ${proc.name} said:\n${proc.output.join('').slice(-3000)}` : ''}`);
     await sleep(250);
   }
+}
+
+function parseVolumes(service: Obj) {
+  return ((service.volumes as Json[] | undefined) ?? []).map(parseVolume);
 }
 
 /** Sample names of a Prometheus text exposition (histograms give their _bucket/_sum/_count). */
@@ -415,6 +423,76 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     expect(after.n).to.be.at.least(before.n);
     expect(after.n).to.be.greaterThan(0);
     expect(after.users).to.equal(before.users);
+  });
+
+  it('Prometheus with prometheus/prometheus.yml scrapes both, and every PromQL panel and the $host query evaluate there', async function () {
+    this.timeout(120_000);
+    const svc = services.prometheus!;
+    const bin = spawnSync('prometheus', ['--version'], { encoding: 'utf8' });
+    if (bin.error) {
+      // scripts/test.mjs installs Debian's prometheus package (promtool and the server)
+      console.log('      prometheus is not installed (apt-get install prometheus): skipped');
+      this.skip();
+    }
+    // the compose file's configuration, its targets moved to where exporter and api listen here,
+    // and a 1 s scrape interval so that rate() has samples within seconds
+    const file = parseVolumes(svc).find((v) => v.target === '/etc/prometheus/prometheus.yml')!;
+    const prom = parseYaml(readFileSync(join(ROOT, file.source), 'utf8')) as { global: Obj; scrape_configs: { static_configs: { targets: string[] }[] }[] };
+    prom.global.scrape_interval = '1s';
+    for (const job of prom.scrape_configs) {
+      for (const sc of job.static_configs) {
+        sc.targets = sc.targets.map((t) => {
+          const [name, port] = t.split(':');
+          return `127.0.0.1:${mapping.ports.get(name!)!.get(Number(port))}`;
+        });
+      }
+    }
+    const config = join(tmp, 'prometheus.yml');
+    writeFileSync(config, stringifyYaml(prom));
+    const port = mapping.ports.get('prometheus')!.get(9090)!;
+    const args = (svc.command as string[]).map((a) =>
+      a.startsWith('--config.file=') ? `--config.file=${config}` : a.startsWith('--storage.tsdb.path=') ? `--storage.tsdb.path=${mapping.volumes.get('prometheus-data')}` : a);
+    const p = start('prometheus', ['prometheus', ...args, `--web.listen-address=127.0.0.1:${port}`], tmp, process.env as Record<string, string>);
+    running.push(p);
+    const api = `http://127.0.0.1:${port}/api/v1`;
+    const query = async (q: string) => {
+      const r = await fetch(`${api}/query?query=${encodeURIComponent(q)}`);
+      return (await r.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    };
+    // both targets up, and a few scrapes in
+    await until('both targets scraped', async () => {
+      try {
+        const r = await query('count_over_time(up[1m]) >= 4 and up == 1');
+        return r.data.result.length === 2 ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 60_000, p);
+    const instances = await fetch(`${api}/label/instance/values?match[]=${encodeURIComponent('perfwatch_scrape_collector_success{job="perfwatch-exporter"}')}`);
+    const values = ((await instances.json()) as { data: string[] }).data;
+    expect(values).to.deep.equal(['127.0.0.1']);
+
+    const failed: string[] = [];
+    const empty: string[] = [];
+    let n = 0;
+    for (const d of loadDashboards()) {
+      for (const q of queriesOf(d).filter((x) => x.kind === 'promql' && x.target.expr)) {
+        // what Grafana sends with $host = the instance and $__rate_interval = 4 scrape intervals
+        const expr = String(q.target.expr).replace(/\$__rate_interval/g, '4s').replace(/\$host/g, values[0]!);
+        const r = await query(expr);
+        n++;
+        if (r.status !== 'success') failed.push(`${d.file} "${q.panel}": ${r.error}`);
+        else if (r.data.result.length === 0) empty.push(`${d.file} "${q.panel}": ${expr}`);
+      }
+    }
+    expect(n).to.be.greaterThan(80);
+    expect(failed).to.deep.equal([]);
+    // Panels this machine has data for must show it; the rest are empty for a reason this host has
+    // (no PMU, no swap or pressure, no failures or errors to show).
+    const mustShow = ['CPU by mode', 'CPU utilisation per CPU', 'Memory', 'Memory utilisation', 'Load average', 'Network traffic',
+      'Filesystem space used', 'Collector duration', 'Write latency', 'Buffered snapshots', 'API request latency', 'API requests',
+      'Database pool', 'Resident memory', 'CPU used', 'Context switches', 'Task clock', 'Scaling ratio'];
+    for (const title of mustShow) expect(empty.filter((e) => e.includes(`"${title}"`) || e.includes(`"${title} (Prometheus)"`)), title).to.deep.equal([]);
   });
 
   it('every metric the dashboards query is served by the exporter or the api (or is a derived metric of the history)', async () => {
