@@ -22,7 +22,9 @@ const MIN = 60_000;
 const HOUR = 3_600_000;
 const IV = 5_000;
 const N = 4 * 720;
-const T0 = Math.floor(Date.now() / HOUR) * HOUR - 8 * HOUR;
+const DAY = 86_400_000;
+// 22:00 UTC the day before yesterday: the first two hours make a whole day block for the 1h tier.
+const T0 = Math.floor(Date.now() / DAY) * DAY - DAY - 2 * HOUR;
 const GAP = [1000, 1120]; // beta has no snapshots for these indexes (10 minutes)
 const RESET = 2000; // beta's counters start again from (near) zero here
 const MODES = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'];
@@ -352,11 +354,13 @@ describe('Prometheus query API (/prometheus)', function () {
     const r = await call(t.url, 'POST', '/api/v1/tokens', { token: admin.token, body: { name: 'promql', role: 'viewer' } });
     token = r.body.token;
     for (const snaps of Object.values(DATA)) for (let i = 0; i < snaps.length; i += 500) await insertSnapshots(t.db, snaps.slice(i, i + 500));
-    // The first three hours rolled up; the last one only raw.
+    // The first three hours rolled up to 1m, the first two (the day's block) to 1h too; the last hour only raw.
     for (;;) {
       const r1 = await runRollups(t.db, { tier: '1m', now: T0 + 3 * HOUR + 2 * MIN, maxBuckets: 100_000 });
       if (!r1.behind) break;
     }
+    const h1 = await runRollups(t.db, { tier: '1h', now: T0 + 3 * HOUR + 2 * MIN, maxBuckets: 100_000 });
+    if (h1.blocks !== 2) throw new Error(`expected one 1h block per host, got ${JSON.stringify(h1)}`);
   });
   after(() => t.close());
 
@@ -486,6 +490,36 @@ describe('Prometheus query API (/prometheus)', function () {
           }
         }
       }
+    });
+
+    it('the 1h tier (then 1m, then raw): windows of whole hours, exactly the raw samples\' pairs and values in [e - r, e)', async () => {
+      const params = (query: string) => ({ query, start: (T0 + HOUR) / 1000, end: (T0 + 4 * HOUR) / 1000, step: 3600 });
+      const m = (r: Res) => new Map((r.body.data.result as { metric: L; values: [number, string][] }[]).map((x) => [key(x.metric), new Map(x.values.map(([ts, v]) => [Math.round(ts * 1000), Number(v)]))]));
+      const rate = await q('/api/v1/query_range', params(`rate(${CPU}[1h])`), { headers: { 'x-perfwatch-tier': '1h' } });
+      expect(rate.status, rate.text).to.equal(200);
+      expect(rate.headers.get('x-perfwatch-tier')).to.equal('1h');
+      const rated = m(rate);
+      let n = 0;
+      for (const s of series(CPU)) {
+        for (const [time, v] of rated.get(key(dropName(s.labels)))!) {
+          close(v, pairIncrease(s, time - HOUR, time) / 3600, `rate ${key(s.labels)} @${time - T0}`);
+          n++;
+        }
+      }
+      expect(n).to.equal(series(CPU).length * 4);
+      for (const fn of ['avg_over_time', 'max_over_time', 'count_over_time'] as const) {
+        const r = m(await q('/api/v1/query_range', params(`${fn}(${LOAD}[2h])`), { headers: { 'x-perfwatch-tier': '1h' } }));
+        for (const s of series(LOAD)) {
+          for (const [time, v] of r.get(key(dropName(s.labels)))!) {
+            const w = windowOf(s, time - 1, 2 * HOUR);
+            close(v, applyFn(fn, w.t, w.v, 0, 0)!, `${fn} ${key(s.labels)} @${time - T0}`);
+          }
+        }
+      }
+      const auto = await q('/api/v1/query_range', { ...params(`rate(${CPU}[1h])`), start: (T0 - 3 * HOUR) / 1000 });
+      expect(auto.headers.get('x-perfwatch-tier')).to.equal('1h');
+      const minutes = await q('/api/v1/query_range', { ...params(`rate(${CPU}[5m])`), start: (T0 - 3 * HOUR) / 1000 });
+      expect(minutes.headers.get('x-perfwatch-tier')).to.equal('1m');
     });
 
     it('an instant query over a window longer than 6 h reads the 1m tier (alert rules)', async () => {

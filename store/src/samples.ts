@@ -1,7 +1,8 @@
 /**
  * Samples for the PromQL engine (api/src/promql): the series that match a selector, as raw samples
- * (every stored snapshot's value, time-ordered) or as 1-minute buckets (the 1m rollup tier up to
- * each host's watermark, the raw snapshots after it bucketed here the same way rollups.ts does).
+ * (every stored snapshot's value, time-ordered) or as buckets (the 1h and 1m rollup tiers up to
+ * each host's watermarks, the raw snapshots after them bucketed by minute here the same way
+ * rollups.ts does).
  *
  * Only what a selector needs is read: the hosts it can match (host filter first, then those seen
  * in the time range), and per stored shape only the slots of the matching series are decoded
@@ -15,7 +16,7 @@ import type { Labels, MetricInfo } from './catalog.js';
 import { metricInfo } from './catalog.js';
 import { decodeValues } from './codec.js';
 import { wrapPgError } from './errors.js';
-import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, TIER_SPECS } from './rollups.js';
+import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, TIER_SPECS, type RollupTier, type TierSpec } from './rollups.js';
 import { fetchRows, loadShapes, RAW_COLUMNS, type Shape } from './snapshots.js';
 
 type Queryable = pg.Pool | pg.ClientBase;
@@ -248,27 +249,36 @@ class Buckets implements BucketSeries {
   }
 }
 
-async function watermarks1m(pool: pg.Pool, hostIds: number[]): Promise<Map<number, number>> {
+async function watermarks(pool: pg.Pool, hostIds: number[]): Promise<Map<string, number>> {
   try {
-    const r = await pool.query<{ host_id: number; ms: number }>(
-      `SELECT host_id, (extract(epoch FROM watermark) * 1000)::float8 AS ms FROM rollup_watermarks WHERE tier = '1m' AND host_id = ANY($1::int[])`,
+    const r = await pool.query<{ host_id: number; tier: RollupTier; ms: number }>(
+      `SELECT host_id, tier, (extract(epoch FROM watermark) * 1000)::float8 AS ms FROM rollup_watermarks WHERE host_id = ANY($1::int[])`,
       [hostIds],
     );
-    return new Map(r.rows.map((w) => [w.host_id, Math.floor(w.ms / MINUTE.blockMs) * MINUTE.blockMs]));
+    // Whole blocks only: the rows of a block are written together with the watermark past it.
+    return new Map(r.rows.map((w) => [`${w.host_id} ${w.tier}`, Math.floor(w.ms / TIER_SPECS[w.tier].blockMs) * TIER_SPECS[w.tier].blockMs]));
   } catch (err) {
     throw wrapPgError(err, 'reading rollup watermarks');
   }
 }
 
+export type BucketTier = RollupTier;
+
 /**
- * 1-minute buckets with start in [from, to) of every series matching the selector: from the 1m
- * tier up to each host's watermark, the rest bucketed from raw snapshots. `from` and `to` are
- * rounded down to whole minutes. `want`: the value columns needed (the others read NaN from the
- * rollup tier), n always.
+ * Buckets with start in [from, to) of every series matching the selector, ascending. `tier` '1m':
+ * 1-minute buckets from the 1m tier up to each host's watermark, the rest bucketed by minute
+ * from raw snapshots. '1h': 1-hour buckets from the 1h tier up to its watermark, then as '1m'
+ * (so a series' buckets are an hour wide, then a minute: windows of whole hours, ending on an
+ * hour, hold each bucket entirely or not at all). `from` and `to` are rounded down to the
+ * tier's bucket. `want`: the value columns needed (the others read NaN from rollup rows), n always.
  */
-export async function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from: number, to: number, want: { v1?: boolean; v2?: boolean; v3?: boolean } = { v1: true, v2: true, v3: true }): Promise<BucketSeries[]> {
-  from = Math.floor(from / MINUTE.bucketMs) * MINUTE.bucketMs;
-  to = Math.floor(to / MINUTE.bucketMs) * MINUTE.bucketMs;
+export async function readBuckets(
+  pool: pg.Pool, sel: SampleSelector, from: number, to: number, tier: BucketTier = '1m',
+  want: { v1?: boolean; v2?: boolean; v3?: boolean } = { v1: true, v2: true, v3: true },
+): Promise<BucketSeries[]> {
+  const width = TIER_SPECS[tier].bucketMs;
+  from = Math.floor(from / width) * width;
+  to = Math.floor(to / width) * width;
   const out = new Map<string, Buckets>();
   if (to <= from) return [];
   const hosts = await hostsInRange(pool, from, to, sel.host);
@@ -277,7 +287,7 @@ export async function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from
   const exact = typeof sel.metric === 'string' ? sel.metric : null;
   const names = nameTest(sel);
   const [wms, seriesRows] = await Promise.all([
-    watermarks1m(pool, ids),
+    watermarks(pool, ids),
     pool
       .query<SeriesRow>(`SELECT id, host_id, metric, labels, counter FROM series WHERE host_id = ANY($1::int[]) AND ($2::text IS NULL OR metric = $2)`, [ids, exact])
       .then((r) => r.rows, (err: unknown) => { throw wrapPgError(err, 'looking up series'); }),
@@ -288,57 +298,67 @@ export async function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from
     if (!b) out.set(key, (b = new Buckets(row.metric, row.labels)));
     return b;
   };
+  // Only the columns asked for, as base64 (a third less than bytea's hex, and as fast to decode).
+  const col = (c: 'v1' | 'v2' | 'v3') => (want[c] ? `encode(${c}, 'base64')` : 'NULL');
+  const buf = (x: string | null) => (x === null ? null : Buffer.from(x, 'base64'));
+  const value = (c: Buffer | null, i: number) => (c === null ? Number.NaN : bucketValue(c, i));
+
+  /** Rollup rows of one host and tier with bucket start in [a, b) into its series. */
+  const readTier = async (spec: TierSpec, hostId: number, mine: Map<number, Buckets>, host: string, a: number, b: number) => {
+    let r: pg.QueryResult<{ series_id: number; ms: number; n: string; v1: string | null; v2: string | null; v3: string | null }>;
+    try {
+      // Identifiers from TIER_SPECS only.
+      r = await pool.query(
+        `SELECT series_id, (extract(epoch FROM start) * 1000)::float8 AS ms, encode(n, 'base64') AS n, ${col('v1')} AS v1, ${col('v2')} AS v2, ${col('v3')} AS v3 FROM ${spec.table}
+          WHERE host_id = $1 AND series_id = ANY($2::int[]) AND start >= $3::timestamptz AND start < $4::timestamptz`,
+        [hostId, [...mine.keys()], iso(Math.floor(a / spec.blockMs) * spec.blockMs), iso(b)],
+      );
+    } catch (err) {
+      throw wrapPgError(err, `reading ${spec.tier} rollups of ${host}`);
+    }
+    // Sorted here, not by the server: megabytes of base64 would exceed its work_mem and sort on disk.
+    r.rows.sort((x, y) => x.series_id - y.series_id || x.ms - y.ms);
+    for (const row of r.rows) {
+      const bs = mine.get(row.series_id)!;
+      const n = Buffer.from(row.n, 'base64');
+      const [v1, v2, v3] = [buf(row.v1), buf(row.v2), buf(row.v3)];
+      for (let i = 0; i < spec.slots; i++) {
+        const count = bucketCount(n, i);
+        const start = row.ms + i * spec.bucketMs;
+        if (count === 0 || start < a || start >= b) continue;
+        bs.start.push(start);
+        bs.n.push(count);
+        bs.v1.push(value(v1, i));
+        bs.v2.push(value(v2, i));
+        bs.v3.push(value(v3, i));
+      }
+    }
+  };
+
   await Promise.all(
     [...hosts].map(async ([id, span]) => {
       const host = span.name;
-      const wm = wms.get(id);
-      const rolledTo = wm === undefined ? from : Math.max(from, Math.min(wm, to));
-      if (rolledTo > from) {
-        const mine = new Map<number, Buckets>();
-        for (const s of seriesRows) {
-          if (s.host_id !== id || !names(s.metric)) continue;
-          const labels = { ...s.labels, host };
-          if (!sel.match(s.metric, labels)) continue;
-          const info = metricInfo(s.metric) ?? { name: s.metric, type: s.counter ? 'counter' : 'gauge', unit: '', help: '', labels: Object.keys(s.labels), path: '' } satisfies MetricInfo;
-          mine.set(s.id, series({ metric: info, labels }));
-        }
-        if (mine.size) {
-          // Only the columns asked for, as base64 (a third less than bytea's hex, and as fast to decode).
-          const col = (c: 'v1' | 'v2' | 'v3') => (want[c] ? `encode(${c}, 'base64')` : 'NULL');
-          let r: pg.QueryResult<{ series_id: number; ms: number; n: string; v1: string | null; v2: string | null; v3: string | null }>;
-          try {
-            r = await pool.query(
-              `SELECT series_id, (extract(epoch FROM start) * 1000)::float8 AS ms, encode(n, 'base64') AS n, ${col('v1')} AS v1, ${col('v2')} AS v2, ${col('v3')} AS v3 FROM rollups_1m
-                WHERE host_id = $1 AND series_id = ANY($2::int[]) AND start >= $3::timestamptz AND start < $4::timestamptz`,
-              [id, [...mine.keys()], iso(Math.floor(from / MINUTE.blockMs) * MINUTE.blockMs), iso(rolledTo)],
-            );
-          } catch (err) {
-            throw wrapPgError(err, `reading 1m rollups of ${host}`);
-          }
-          const buf = (x: string | null) => (x === null ? null : Buffer.from(x, 'base64'));
-          const value = (col: Buffer | null, i: number) => (col === null ? Number.NaN : bucketValue(col, i));
-          // Sorted here, not by the server: megabytes of base64 would exceed its work_mem and sort on disk.
-          r.rows.sort((x, y) => x.series_id - y.series_id || x.ms - y.ms);
-          for (const row of r.rows) {
-            const b = mine.get(row.series_id)!;
-            const n = Buffer.from(row.n, 'base64');
-            const [v1, v2, v3] = [buf(row.v1), buf(row.v2), buf(row.v3)];
-            for (let i = 0; i < MINUTE.slots; i++) {
-              const count = bucketCount(n, i);
-              const start = row.ms + i * MINUTE.bucketMs;
-              if (count === 0 || start < from || start >= rolledTo) continue;
-              b.start.push(start);
-              b.n.push(count);
-              b.v1.push(value(v1, i));
-              b.v2.push(value(v2, i));
-              b.v3.push(value(v3, i));
-            }
-          }
-        }
+      const mine = new Map<number, Buckets>();
+      for (const s of seriesRows) {
+        if (s.host_id !== id || !names(s.metric)) continue;
+        const labels = { ...s.labels, host };
+        if (!sel.match(s.metric, labels)) continue;
+        const info = metricInfo(s.metric) ?? { name: s.metric, type: s.counter ? 'counter' : 'gauge', unit: '', help: '', labels: Object.keys(s.labels), path: '' } satisfies MetricInfo;
+        mine.set(s.id, series({ metric: info, labels }));
       }
-      if (rolledTo < to) {
+      // Coarse to fine, each tier up to its watermark; then raw snapshots.
+      let pos = from;
+      for (const t of (tier === '1h' ? ['1h', '1m'] : ['1m']) as RollupTier[]) {
+        const wm = wms.get(`${id} ${t}`);
+        if (wm === undefined) continue;
+        const upTo = Math.min(wm, to);
+        if (upTo <= pos) continue;
+        if (mine.size) await readTier(TIER_SPECS[t], id, mine, host, pos, upTo);
+        pos = upTo;
+      }
+      if (pos < to) {
         const tail = new Map<Buckets, number>();
-        await walkRaw(pool, sel, id, span, rolledTo, to - 1, true, (e, ts, v, isBefore) => {
+        await walkRaw(pool, sel, id, span, pos, to - 1, true, (e, ts, v, isBefore) => {
           const b = series(e);
           if (!tail.has(b)) tail.set(b, b.start.length);
           b.addRaw(ts, v, isBefore);
@@ -348,6 +368,11 @@ export async function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from
     }),
   );
   return [...out.values()].filter((b) => b.start.length > 0);
+}
+
+/** 1-minute buckets (readBuckets with tier '1m'). */
+export function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from: number, to: number, want?: { v1?: boolean; v2?: boolean; v3?: boolean }): Promise<BucketSeries[]> {
+  return readBuckets(pool, sel, from, to, '1m', want);
 }
 
 /**

@@ -14,27 +14,29 @@
  *   __name__; comparisons without bool filter; vector/vector operations match one-to-one on all
  *   labels but __name__, or on(...) / ignoring(...).
  *
- * Rollups: a selector may read 1-minute buckets instead of raw samples (see useBuckets): then a
- * window is the buckets whose start lies in [e - r, e), e being the evaluation time rounded down
- * to the minute; rate/increase of a counter are the buckets' summed increases over r (no
+ * Rollups: a selector may read buckets instead of raw samples (see sourceOf): 1-minute ones, or
+ * for windows of whole hours 1-hour ones (then 1-minute ones after the 1h watermark). A window is
+ * then the buckets whose start lies in [e - r, e), e being the evaluation time rounded down to
+ * the minute (the hour); rate/increase of a counter are the buckets' summed increases over r (no
  * extrapolation needed: a bucket's increase reaches back to the sample before it); the
  * *_over_time of a gauge come from the buckets' averages, minima, maxima and counts; an instant
  * selector reads the last bucket in [e - 5m, e): a gauge's 1-minute average, a counter's last
  * value. docs/prometheus-api.md states the tolerance against raw evaluation (tested).
  */
-import { metricInfo, readMinuteBuckets, readRawSamples, SampleLimitError, type BucketSeries, type Labels, type RawSeries, type SampleSelector } from '@perfwatch/store';
+import { metricInfo, readBuckets, readRawSamples, SampleLimitError, type BucketSeries, type Labels, type RawSeries, type SampleSelector } from '@perfwatch/store';
 import type pg from 'pg';
 import { execError } from './errors.js';
 import { COMPARISON, typeOf, type AggOp, type BinOp, type Expr, type RangeFn, type Selector } from './parse.js';
 
 export const LOOKBACK_MS = 5 * 60_000;
 const MINUTE = 60_000;
+const HOUR = 3_600_000;
 /** Most values all series of one node may hold (steps x series), as Prometheus's --query.max-samples. */
 export const MAX_POINTS_IN_MEMORY = 10_000_000;
 /** Most raw samples one selector may load. */
 export const MAX_SAMPLES_LOADED = 10_000_000;
 
-export type Tier = 'auto' | 'raw' | '1m';
+export type Tier = 'auto' | 'raw' | '1m' | '1h';
 
 export interface EvalOptions {
   /** evaluation times: start, start + step, ... <= end (ms). An instant query: start = end. */
@@ -57,8 +59,8 @@ export type Value = { type: 'scalar'; v: Float64Array } | { type: 'vector'; seri
 export interface EvalResult {
   value: Value;
   times: Float64Array;
-  /** what the selectors read: 'raw', '1m', or both. */
-  tiers: Set<'raw' | '1m'>;
+  /** what the selectors read: 'raw', '1m', '1h' (some of them). */
+  tiers: Set<'raw' | '1m' | '1h'>;
 }
 
 interface Ctx {
@@ -66,7 +68,7 @@ interface Ctx {
   times: Float64Array;
   n: number;
   opts: EvalOptions;
-  tiers: Set<'raw' | '1m'>;
+  tiers: Set<'raw' | '1m' | '1h'>;
 }
 
 function checkSize(ctx: Ctx, series: number): void {
@@ -120,27 +122,35 @@ function sampleSelector(sel: Selector): SampleSelector {
   };
 }
 
-/** Whether a selector (under fn, or plain) reads 1-minute buckets. */
-function useBuckets(ctx: Ctx, sel: Selector, fn: RangeFn | undefined): boolean {
+/**
+ * What a selector (under fn, or plain) reads: raw samples, 1-minute buckets, or 1-hour buckets
+ * (then 1-minute ones after the 1h watermark).
+ */
+function sourceOf(ctx: Ctx, sel: Selector, fn: RangeFn | undefined): 'raw' | '1m' | '1h' {
   const tier = ctx.opts.tier ?? 'auto';
-  if (tier === 'raw') return false;
+  if (tier === 'raw') return 'raw';
   const info = sel.name === undefined ? undefined : metricInfo(sel.name);
-  if (!info) return false;
+  if (!info) return 'raw';
   const r = sel.range ?? LOOKBACK_MS;
-  if (r % MINUTE !== 0) return false;
+  if (r % MINUTE !== 0) return 'raw';
   const counter = info.type === 'counter';
   const ok =
     fn === undefined ||
     fn === 'count_over_time' ||
     ((fn === 'rate' || fn === 'increase') && counter) ||
     ((fn === 'avg_over_time' || fn === 'min_over_time' || fn === 'max_over_time' || fn === 'sum_over_time') && !counter);
-  if (!ok) return false;
-  if (tier === '1m') return true;
-  // auto: a range query at steps of whole minutes reading more than 6 hours of data, or an
-  // instant query (alert rules) whose window is longer than 6 hours.
+  if (!ok) return 'raw';
+  // 1h buckets: range functions whose windows are whole hours (instant selectors never).
+  const hourly = fn !== undefined && r % HOUR === 0;
+  if (tier === '1h') return hourly ? '1h' : '1m';
+  if (tier === '1m') return '1m';
+  // auto: a range query at steps of whole minutes reading more than 6 hours of data (whole hours
+  // and windows of whole hours: the 1h tier), or an instant query (alert rules) whose window is
+  // longer than 6 hours.
   const { start, end, step } = ctx.opts;
-  if (end === start) return r > 6 * 3_600_000;
-  return step >= MINUTE && step % MINUTE === 0 && end - start + r > 6 * 3_600_000;
+  if (end === start) return r > 6 * HOUR ? '1m' : 'raw';
+  if (step < MINUTE || step % MINUTE !== 0 || end - start + r <= 6 * HOUR) return 'raw';
+  return hourly && step % HOUR === 0 ? '1h' : '1m';
 }
 
 function selectorLabels(metric: string, labels: Labels): Labels {
@@ -175,19 +185,20 @@ function columnsFor(fn: RangeFn | undefined, sel: Selector): { v1?: boolean; v2?
   }
 }
 
-async function loadBuckets(ctx: Ctx, sel: Selector, window: number, fn?: RangeFn): Promise<BucketSeries[]> {
-  const e0 = Math.floor((ctx.times[0]! - sel.offset) / MINUTE) * MINUTE;
-  const e1 = Math.floor((ctx.times[ctx.n - 1]! - sel.offset) / MINUTE) * MINUTE;
-  ctx.tiers.add('1m');
-  const series = await readMinuteBuckets(ctx.pool, sampleSelector(sel), e0 - window, e1, columnsFor(fn, sel));
+async function loadBuckets(ctx: Ctx, sel: Selector, window: number, tier: '1m' | '1h', fn?: RangeFn): Promise<BucketSeries[]> {
+  const w = tier === '1h' ? HOUR : MINUTE;
+  const e0 = Math.floor((ctx.times[0]! - sel.offset) / w) * w;
+  const e1 = Math.floor((ctx.times[ctx.n - 1]! - sel.offset) / w) * w;
+  ctx.tiers.add(tier);
+  const series = await readBuckets(ctx.pool, sampleSelector(sel), e0 - window, e1, tier, columnsFor(fn, sel));
   checkSize(ctx, series.length);
   return series;
 }
 
 async function instantSelector(ctx: Ctx, sel: Selector): Promise<Value> {
   const out: Series[] = [];
-  if (useBuckets(ctx, sel, undefined)) {
-    for (const b of await loadBuckets(ctx, sel, LOOKBACK_MS)) {
+  if (sourceOf(ctx, sel, undefined) !== 'raw') {
+    for (const b of await loadBuckets(ctx, sel, LOOKBACK_MS, '1m')) {
       const s = newSeries(selectorLabels(b.metric.name, b.labels), ctx.n);
       const counter = b.metric.type === 'counter';
       let j = 0;
@@ -351,13 +362,15 @@ function bucketRangeFn(fn: RangeFn, b: BucketSeries, lo: number, hi: number, ran
 async function rangeCall(ctx: Ctx, fn: RangeFn, sel: Selector): Promise<Value> {
   const r = sel.range!;
   const out: Series[] = [];
-  if (useBuckets(ctx, sel, fn)) {
-    for (const b of await loadBuckets(ctx, sel, r, fn)) {
+  const source = sourceOf(ctx, sel, fn);
+  if (source !== 'raw') {
+    const w = source === '1h' ? HOUR : MINUTE;
+    for (const b of await loadBuckets(ctx, sel, r, source, fn)) {
       const s = newSeries(dropName(b.labels), ctx.n);
       let lo = 0;
       let hi = 0;
       for (let k = 0; k < ctx.n; k++) {
-        const e = Math.floor((ctx.times[k]! - sel.offset) / MINUTE) * MINUTE;
+        const e = Math.floor((ctx.times[k]! - sel.offset) / w) * w;
         while (hi < b.start.length && b.start[hi]! < e) hi++;
         while (lo < hi && b.start[lo]! < e - r) lo++;
         const x = bucketRangeFn(fn, b, lo, hi, r);

@@ -230,9 +230,9 @@ export function promqlRouter(deps: PromqlDeps): Router {
   };
 
   const tierOf = (req: Request): Tier => {
-    // For tests and comparisons: x-perfwatch-tier: raw | 1m (default auto).
+    // For tests and comparisons: x-perfwatch-tier: raw | 1m | 1h (default auto).
     const t = req.headers['x-perfwatch-tier'];
-    return t === 'raw' || t === '1m' ? t : 'auto';
+    return t === 'raw' || t === '1m' || t === '1h' ? t : 'auto';
   };
 
   handle('/api/v1/query', async (p, req) => {
