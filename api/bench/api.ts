@@ -21,6 +21,8 @@
  * - one host, 24 h and 30 days: two targets, the gauge perfwatch_load_average_1m and the rate of
  *   perfwatch_cpu_seconds_total (2 CPUs x 8 modes = 16 series), as a CPU panel asks;
  * - 100 hosts, 24 h: sum by (mode) of the rate of perfwatch_cpu_seconds_total (1,600 series in).
+ * Then GET /api/v1/annotations (gaps, retention runs) for 1 host over 24 h and 30 days and for
+ * the 100 hosts over 24 h, sequentially.
  *
  * Environment: TEST_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres), BENCH_API_HOSTS
  * (100), BENCH_API_DAYS (30), BENCH_API_SECONDS (8: time per measurement, at most BENCH_API_RUNS
@@ -161,31 +163,51 @@ async function seed(): Promise<void> {
 interface Measure {
   p50: number;
   p99: number;
+  /** answers 200 per second. */
   rps: number;
   n: number;
+  /** answered 503 (the pool's checkout timed out, PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS: overload). */
+  busy: number;
 }
+
+/** A 503 DB_UNAVAILABLE: the api shedding load, counted rather than fatal. */
+class Busy extends Error {}
+
+function check(label: string, status: number, out: string): void {
+  if (status === 503) throw new Busy(out);
+  if (status !== 200) throw new Error(`${label}: ${status} ${out.slice(0, 300)}`);
+}
+
+const busyNote = (m: Measure) => (m.busy ? ` (${m.busy} answered 503)` : '');
 
 /** Requests from `clients` loops until SECONDS have passed or RUNS requests are done, after 3 untimed ones. */
 async function measure(fn: () => Promise<void>, clients: number): Promise<Measure> {
-  for (let i = 0; i < 3; i++) await fn();
+  for (let i = 0; i < 3; i++) await fn().catch((e: unknown) => { if (!(e instanceof Busy)) throw e; });
   const times: number[] = [];
   const t0 = performance.now();
   let issued = 0;
+  let busy = 0;
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (issued < RUNS && performance.now() - t0 < SECONDS * 1000) {
         issued++;
         const a = performance.now();
-        await fn();
-        times.push(performance.now() - a);
+        try {
+          await fn();
+          times.push(performance.now() - a);
+        } catch (e) {
+          if (!(e instanceof Busy)) throw e;
+          busy++;
+        }
       }
     }),
   );
   const wall = (performance.now() - t0) / 1000;
   times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99), rps: times.length / wall, n: times.length };
+  return { p50: percentile(times, 50), p99: percentile(times, 99), rps: times.length / wall, n: times.length, busy };
 }
 
+const warnings = new Map<string, number>();
 const apiPort = await freePort();
 const base = `http://127.0.0.1:${apiPort}`;
 let child: ReturnType<typeof spawn> | undefined;
@@ -213,7 +235,19 @@ try {
     ADMIN_PASSWORD: PASSWORD,
   };
   delete env.NODE_ENV;
-  child = spawn(process.execPath, ['--conditions=perfwatch-src', '--import', 'tsx', MAIN], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  child = spawn(process.execPath, ['--conditions=perfwatch-src', '--import', 'tsx', MAIN], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // The api's warnings (JSON lines): why a request failed, printed at the end.
+  let partial = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) {
+      if (!l.startsWith('{')) continue;
+      const j = JSON.parse(l) as { level?: number; msg?: string; err?: unknown; code?: string };
+      const why = `${j.msg ?? ''} ${j.code ?? ''} ${typeof j.err === 'string' ? j.err : JSON.stringify(j.err ?? '')}`.slice(0, 300);
+      if ((j.level ?? 0) >= 40) warnings.set(why, (warnings.get(why) ?? 0) + 1);
+    }
+  });
   for (let i = 0; ; i++) {
     const ok = await fetch(`${base}/ready`).then((r) => r.status === 200, () => false);
     if (ok) break;
@@ -249,7 +283,7 @@ try {
     const fn = async () => {
       const r = await fetch(`${base}/api/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: text });
       const out = await r.text();
-      if (r.status !== 200) throw new Error(`${label}: ${r.status} ${out.slice(0, 300)}`);
+      check(label, r.status, out);
       bytes = out.length;
       if (!shape) {
         const j = JSON.parse(out) as { results: { tier: string; stepMs: number; series: { timestamps: number[] }[] }[] };
@@ -258,8 +292,30 @@ try {
     };
     const seq = await measure(fn, 1);
     const par = await measure(fn, CONCURRENCY);
-    say(`| ${label} | ${shape} | ${fmt(bytes / 1024, 0)} KiB | ${fmt(seq.p50, 1)} / ${fmt(seq.p99, 1)} ms | ${fmt(seq.rps, 1)} | ${fmt(par.p50, 1)} / ${fmt(par.p99, 1)} ms | ${fmt(par.rps, 1)} |`);
+    say(`| ${label} | ${shape} | ${fmt(bytes / 1024, 0)} KiB | ${fmt(seq.p50, 1)} / ${fmt(seq.p99, 1)} ms | ${fmt(seq.rps, 1)}${busyNote(seq)} | ${fmt(par.p50, 1)} / ${fmt(par.p99, 1)} ms | ${fmt(par.rps, 1)}${busyNote(par)} |`);
   }
+
+  // Annotations read the time of every snapshot in the range (gaps): the other cost a dashboard pays.
+  say(`\nGET /api/v1/annotations (gaps and retention runs; finding gaps walks every snapshot time of the range):`);
+  say('| request | annotations | sequential p50 / p99 | sequential req/s |');
+  say('|---|---|---|---|');
+  const annotations: [string, string][] = [
+    ['1 host, 24 h', `from=${END - DAY}&to=${END}&host=ref`],
+    [`1 host, ${DAYS} days`, `from=${START}&to=${END}&host=ref`],
+    [`${HOSTS} hosts, 24 h`, `from=${END - DAY}&to=${END}`],
+  ];
+  for (const [label, qs] of annotations) {
+    let count = 0;
+    const fn = async () => {
+      const r = await fetch(`${base}/api/v1/annotations?${qs}`, { headers: { authorization: `Bearer ${token}` } });
+      const out = await r.text();
+      check(`annotations ${label}`, r.status, out);
+      count = (JSON.parse(out) as { annotations: unknown[] }).annotations.length;
+    };
+    const seq = await measure(fn, 1);
+    say(`| ${label} | ${count} | ${fmt(seq.p50, 1)} / ${fmt(seq.p99, 1)} ms | ${fmt(seq.rps, 1)}${busyNote(seq)} |`);
+  }
+  for (const [why, n] of warnings) say(`api warning (${n}x): ${why}`);
   say(`\ndone in ${secs()}`);
 } finally {
   if (child && child.exitCode === null) {
