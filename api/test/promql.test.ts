@@ -637,6 +637,13 @@ describe('Prometheus query API (/prometheus)', function () {
       expect((await q('/api/v1/query', { query: LOAD, time: (T0 + HOUR) / 1000 })).body.data.result).to.have.length(2);
     });
 
+    it('formats values as Prometheus does: no exponents, +Inf, -Inf, NaN', async () => {
+      for (const [query, want] of [['0.0000001', '0.0000001'], ['1e21', '1000000000000000000000'], ['-2.5e-8', '-0.000000025'], ['1/0', '+Inf'], ['-1/0', '-Inf'], ['0/0', 'NaN'], ['0.1 + 0.2', '0.30000000000000004']]) {
+        const r = await q('/api/v1/query', { query: query!, time: 1 });
+        expect(r.body.data.result, query).to.deep.equal([1, want]);
+      }
+    });
+
     it('11,000 points is still allowed', async () => {
       const r = await q('/api/v1/query_range', { query: '1', start: 0, end: 11_000, step: 1 });
       expect(r.status, r.text).to.equal(200);
