@@ -304,10 +304,19 @@ describe('query', () => {
     const { ds } = wire({ apiUrl: api.url, token: api.token });
     const res = await run(
       ds,
-      request([{ metric: 'perfwatch_load_average_1m' }, { metric: 'perfwatch_no_such_metric' }], from, to)
+      request(
+        [
+          { metric: 'perfwatch_load_average_1m', hosts: ['alpha'] },
+          { metric: 'perfwatch_no_such_metric' },
+          { metric: 'perfwatch_nor_this' },
+        ],
+        from,
+        to
+      )
     );
-    expect(res.data).toEqual([]);
-    expect(res.errors).toHaveLength(1);
+    // the good target still has its data
+    expect(res.data.map((f: DataFrame) => [f.refId, valueField(f).labels?.host])).toEqual([['A', 'alpha']]);
+    expect(res.errors!.map((e) => e.refId)).toEqual(['B', 'C']);
     expect(res.errors![0]!.refId).toBe('B');
     expect(res.errors![0]!.status).toBe(400);
     expect(res.errors![0]!.message).toMatch(/^UNKNOWN_METRIC: target "B": .*perfwatch_no_such_metric/);
@@ -478,6 +487,7 @@ describe('variable queries (metricFindQuery)', () => {
   it('a malformed or unknown variable query is refused with a message', async () => {
     const { ds } = wire({ apiUrl: api.url, token: api.token });
     await expect(ds.metricFindQuery('series()')).rejects.toThrow(/unknown function series\(\)/);
+    await expect(ds.metricFindQuery('metrics([)')).rejects.toMatchObject({ code: 'INVALID_REGEX' });
     await expect(ds.metricFindQuery('label_values(perfwatch_cpu_seconds_total)')).rejects.toThrow(
       /needs a metric and a label/
     );

@@ -10,24 +10,23 @@ import {
   ScopedVars,
 } from '@grafana/data';
 import { getTemplateSrv } from '@grafana/runtime';
-import { apiRequest, ApiRequestError, toApiError } from './api';
-import { annotationsFrame, resultFrames } from './frames';
+import { apiRequest } from './api';
+import { annotationsFrame } from './frames';
 import { checkHealth, HealthResult } from './health';
-import { interpolateHosts, interpolateQuery, toApiTarget } from './interpolate';
+import { interpolateHosts, interpolateQuery } from './interpolate';
+import { runTargets, toQueryError } from './query';
 import {
   ANNOTATION_KINDS,
   ANNOTATIONS_QUERY_TYPE,
   AnnotationKind,
   ApiAnnotation,
-  ApiQueryRequest,
-  ApiQueryResult,
   DEFAULT_QUERY,
   HostInfo,
   MetricDescriptor,
   PerfWatchOptions,
   PerfWatchQuery,
 } from './types';
-import { parseVariableQuery, splitHosts } from './variables';
+import { parseVariableQuery, variableValues } from './variables';
 import { AnnotationQueryEditor } from './components/AnnotationQueryEditor';
 
 /** The PerfWatch history datasource: POST /api/v1/query through Grafana's data source proxy. */
@@ -79,37 +78,16 @@ export class DataSource extends DataSourceApi<PerfWatchQuery, PerfWatchOptions> 
     const data: DataFrame[] = [];
     const errors: DataQueryError[] = [];
     for (const a of annotations) {
-      const hosts = interpolateHosts(a.hosts, request.scopedVars);
-      data.push(annotationsFrame(a.refId, await this.getAnnotations(from, to, hosts, a.kinds)));
-    }
-    if (targets.length) {
-      const body: ApiQueryRequest = {
-        from,
-        to,
-        maxDataPoints: Math.min(Math.max(Math.round(request.maxDataPoints ?? 1000), 1), 11_000),
-        ...(request.intervalMs ? { intervalMs: Math.max(1, Math.round(request.intervalMs)) } : {}),
-        targets: targets.map(toApiTarget),
-      };
       try {
-        const { results } = await apiRequest<{ results: ApiQueryResult[] }>(this.proxyUrl, '/api/v1/query', {
-          method: 'POST',
-          body,
-          requestId: request.requestId,
-        });
-        for (const r of results) {
-          data.push(...resultFrames(r, targets.find((t) => t.refId === r.refId)?.legendFormat));
-        }
-      } catch (e) {
-        const err = toApiError(e);
-        // The API names the failing target: `target "B": ...`.
-        const refId = /^target "([^"]*)"/.exec(err.message)?.[1];
-        errors.push({
-          message: err.code ? `${err.code}: ${err.message}` : err.message,
-          status: err.status,
-          ...(refId ? { refId } : {}),
-        });
+        const hosts = interpolateHosts(a.hosts, request.scopedVars);
+        data.push(annotationsFrame(a.refId, await this.getAnnotations(from, to, hosts, a.kinds)));
+      } catch (err) {
+        errors.push({ ...toQueryError(err), refId: a.refId });
       }
     }
+    const answered = await runTargets(this.proxyUrl, request, targets);
+    data.push(...answered.data);
+    errors.push(...answered.errors);
     return errors.length ? { data, errors, error: errors[0] } : { data };
   }
 
@@ -152,39 +130,10 @@ export class DataSource extends DataSourceApi<PerfWatchQuery, PerfWatchOptions> 
     const text = typeof query === 'string' ? query : (query?.query ?? '');
     const joined = (v: unknown) => (Array.isArray(v) ? v.map(String).join('|') : String(v ?? ''));
     const q = parseVariableQuery(getTemplateSrv().replace(text, options?.scopedVars, joined));
-    let values: string[];
-    switch (q.kind) {
-      case 'hosts':
-        values = (await this.getHosts()).map((h) => h.name);
-        break;
-      case 'metrics': {
-        const re = q.match ? compileRegex(q.match) : undefined;
-        values = (await this.getMetrics()).map((m) => m.name).filter((n) => !re || re.test(n));
-        break;
-      }
-      case 'label_values': {
-        const hosts = q.hosts ? splitHosts(q.hosts) : [];
-        const all = hosts.some((h) => h === '$__all' || h === '*' || h === '.*');
-        values = await this.getLabelValues(q.metric, q.label, all ? [] : hosts);
-        break;
-      }
-    }
-    return values.map((text) => ({ text, value: text }));
+    return (await variableValues(this, q)).map((value) => ({ text: value, value }));
   }
 
   async testDatasource(): Promise<HealthResult> {
     return checkHealth(this.proxyUrl, this.apiUrl);
-  }
-}
-
-function compileRegex(source: string): RegExp {
-  try {
-    return new RegExp(source);
-  } catch (err) {
-    throw new ApiRequestError(
-      `metrics(${source}): not a valid regular expression: ${(err as Error).message}`,
-      400,
-      'INVALID_REGEX'
-    );
   }
 }

@@ -105,5 +105,29 @@ describe('testDatasource', () => {
   it('a query while the database is down shows the API message', async () => {
     const { ds } = wire({ apiUrl: api.downUrl, token: api.token });
     await expect(ds.getHosts()).rejects.toMatchObject({ status: 503, code: 'DB_UNAVAILABLE' });
+    const res = await ds.query({
+      requestId: 'D',
+      interval: '5s',
+      intervalMs: 5000,
+      maxDataPoints: 100,
+      range: {
+        from: dateTime(api.from),
+        to: dateTime(api.to),
+        raw: { from: dateTime(api.from), to: dateTime(api.to) },
+      },
+      scopedVars: {},
+      targets: [
+        { refId: 'A', metric: 'perfwatch_load_average_1m', hosts: [], matchers: [] },
+        { refId: 'Anno', queryType: 'annotations', kinds: ['gap'], metric: '', hosts: [], matchers: [] },
+      ],
+      timezone: 'utc',
+      app: 'dashboard',
+      startTime: Date.now(),
+    });
+    expect(res.data).toEqual([]);
+    expect(res.errors!.map((e) => [e.refId, e.status, (e.message ?? '').split(':')[0]])).toEqual([
+      ['Anno', 503, 'DB_UNAVAILABLE'],
+      [undefined, 503, 'DB_UNAVAILABLE'],
+    ]);
   });
 });

@@ -6,6 +6,9 @@
  *   label_values(<metric>, <label>, <hosts>)   ... of those hosts only: a host, $host (multi and All
  *                                        work), or several separated by | or ,
  */
+import { ApiRequestError } from './api';
+import { HostInfo, MetricDescriptor } from './types';
+
 export type VariableQuery =
   | { kind: 'hosts' }
   | { kind: 'metrics'; match?: string }
@@ -65,4 +68,41 @@ export function splitHosts(text: string): string[] {
     .split(/[|,]/)
     .map((h) => h.trim())
     .filter((h) => h !== '');
+}
+
+/** What answers variable queries (the DataSource). */
+export interface VariableSource {
+  getHosts(): Promise<HostInfo[]>;
+  getMetrics(): Promise<MetricDescriptor[]>;
+  getLabelValues(metric: string, label: string, hosts?: string[]): Promise<string[]>;
+}
+
+function compileRegex(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw new ApiRequestError(
+      `metrics(${source}): not a valid regular expression: ${(err as Error).message}`,
+      400,
+      'INVALID_REGEX'
+    );
+  }
+}
+
+const ALL_HOSTS = new Set(['$__all', '*', '.*']);
+
+/** The values of a parsed variable query. */
+export async function variableValues(src: VariableSource, q: VariableQuery): Promise<string[]> {
+  switch (q.kind) {
+    case 'hosts':
+      return (await src.getHosts()).map((h) => h.name);
+    case 'metrics': {
+      const re = q.match ? compileRegex(q.match) : undefined;
+      return (await src.getMetrics()).map((m) => m.name).filter((n) => !re || re.test(n));
+    }
+    case 'label_values': {
+      const hosts = q.hosts ? splitHosts(q.hosts) : [];
+      return src.getLabelValues(q.metric, q.label, hosts.some((h) => ALL_HOSTS.has(h)) ? [] : hosts);
+    }
+  }
 }
