@@ -563,6 +563,10 @@ describe('Prometheus query API (/prometheus)', function () {
       expect(hosts.body.data).to.deep.equal(['alpha', 'beta']);
       const modes = await q('/api/v1/label/mode/values', { 'match[]': CPU });
       expect(modes.body.data).to.deep.equal([...MODES].sort());
+      expect((await q('/api/v1/label/mode/values', { 'match[]': CPU, limit: 2 })).body.data).to.deep.equal([...MODES].sort().slice(0, 2));
+      expect((await q('/api/v1/labels', { 'match[]': CPU, limit: 1 })).body.data).to.deep.equal(['__name__']);
+      expect((await q('/api/v1/series', { 'match[]': CPU, limit: 3 })).body.data).to.have.length(3);
+      expect((await q('/api/v1/labels', { limit: 'x' })).status).to.equal(400);
       const names = await q('/api/v1/label/__name__/values', {});
       expect(names.body.data).to.include.members([CPU, LOAD, 'perfwatch_perf_instructions_total', 'perfwatch_memory_mem_available_bytes']);
       const outside = await q('/api/v1/label/host/values', { start: (T0 - 2 * HOUR) / 1000, end: (T0 - HOUR) / 1000 });

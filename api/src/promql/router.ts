@@ -288,9 +288,6 @@ export function promqlRouter(deps: PromqlDeps): Router {
     const matches = many(p, 'match[]');
     if (!matches.length && !all) throw badData('no match[] parameter provided');
     const { start, end } = range(p);
-    const limitS = one(p, 'limit');
-    const limit = limitS === undefined || limitS === '' ? 0 : Number(limitS);
-    if (!Number.isInteger(limit) || limit < 0) throw badData(`invalid parameter "limit": cannot parse "${String(limitS).slice(0, 50)}" to a valid limit`);
     const sels = matches.map(parseMatch);
     const found = new Map<string, Labels>();
     const lists = sels.length
@@ -305,16 +302,23 @@ export function promqlRouter(deps: PromqlDeps): Router {
         found.set(labelsKey(l), l);
       }
     }
-    const out = [...found.values()].sort((a, b) => byLabels({ labels: a }, { labels: b }));
-    return limit > 0 ? out.slice(0, limit) : out;
+    return [...found.values()].sort((a, b) => byLabels({ labels: a }, { labels: b }));
   };
 
-  handle('/api/v1/series', async (p) => (await seriesOf(p, false)).map(metricOf));
+  /** Prometheus's `limit` of series, labels and label values: 0 or absent = all. */
+  const limited = <T>(p: Params, list: T[]): T[] => {
+    const s = one(p, 'limit');
+    const limit = s === undefined || s === '' ? 0 : Number(s);
+    if (!Number.isInteger(limit) || limit < 0) throw badData(`invalid parameter "limit": cannot parse "${String(s).slice(0, 50)}" to a valid limit`);
+    return limit > 0 ? list.slice(0, limit) : list;
+  };
+
+  handle('/api/v1/series', async (p) => limited(p, (await seriesOf(p, false)).map(metricOf)));
 
   handle('/api/v1/labels', async (p) => {
     const names = new Set<string>();
     for (const l of await seriesOf(p, true)) for (const k of Object.keys(l)) names.add(k);
-    return [...names].sort();
+    return limited(p, [...names].sort());
   });
 
   handle('/api/v1/label/:name/values', async (p, req) => {
@@ -322,7 +326,7 @@ export function promqlRouter(deps: PromqlDeps): Router {
     if (!LABEL_NAME_RE.test(name)) throw badData(`invalid label name: ${JSON.stringify(name.slice(0, 100))}`);
     const values = new Set<string>();
     for (const l of await seriesOf(p, true)) if (l[name] !== undefined && l[name] !== '') values.add(l[name]!);
-    return [...values].sort();
+    return limited(p, [...values].sort());
   });
 
   handle('/api/v1/metadata', async (p) => {
