@@ -366,8 +366,20 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     const host = envOf.exporter!.PERFWATCH_HOSTNAME!;
     const hosts = await call('GET', '/api/v1/hosts', undefined, token);
     expect((hosts.body.hosts as { name: string }[]).map((h) => h.name)).to.include(host);
+    // three snapshots, so that rates have two intervals to work with
+    const db = new pg.Client({ connectionString: envOf.exporter!.DATABASE_URL });
+    await db.connect();
+    try {
+      await until('three snapshots', async () => {
+        const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM perfwatch.snapshots');
+        return r.rows[0]!.n >= 3 ? true : undefined;
+      }, 40_000, running[0]);
+    } finally {
+      await db.end();
+    }
     const to = Date.now();
     let targets = 0;
+    const empty = new Set<string>();
     for (const d of loadDashboards().filter((x) => x.variant === 'perfwatch')) {
       for (const q of queriesOf(d).filter((x) => x.kind === 'perfwatch')) {
         // what the plugin sends once Grafana has replaced $host
@@ -377,6 +389,7 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
         expect(r.status, `${d.file} "${q.panel}" ${String(t.metric)}: ${JSON.stringify(r.body)}`).to.equal(200);
         const [result] = r.body.results as { refId: string; series: { labels: Obj; values: (number | null)[] }[] }[];
         expect(result!.refId).to.equal(t.refId);
+        if (!result!.series.some((x) => x.values.some((v) => typeof v === 'number'))) empty.add(q.panel);
         if (t.metric === 'perfwatch_load_average_1m') {
           // a gauge: the snapshots written so far are already there, under the compose host name
           expect(result!.series.map((x) => x.labels.host)).to.deep.equal([host]);
@@ -386,6 +399,11 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
       }
     }
     expect(targets).to.be.greaterThan(40);
+    // the history panels this host has data for show it (the hardware counter panels cannot: no PMU here)
+    for (const title of ['CPU by mode', 'CPU utilisation per CPU', 'Memory', 'Load average', 'Network traffic', 'Disk throughput',
+      'Filesystem space available', 'Collector duration', 'Collector failures', 'Context switches', 'Task clock', 'Scaling ratio', 'Unavailable events']) {
+      expect(empty.has(title), `history panel "${title}" has no data`).to.equal(false);
+    }
     // and a bad target is refused, so the 200s above mean something
     const bad = await call('POST', '/api/v1/query', { from: to - 60_000, to, targets: [{ refId: 'A', metric: 'perfwatch_cpu_seconds_total', hosts: [host], matchers: [{ label: 'nope', op: '=', value: 'x' }] }] }, token);
     expect(bad.status).to.equal(400);
