@@ -288,6 +288,7 @@ const TABLE: [string, (t: number) => Vec | number][] = [
   [LOAD, (t) => inst(LOAD, all, t)],
   [`${CPU}{cpu="0",mode="user"}`, (t) => inst(CPU, (l) => l.cpu === '0' && user(l), t)],
   [`${LOAD}{host=~"al.*"}`, (t) => inst(LOAD, host('alpha'), t)],
+  [`${LOAD}{host=~"(?i)BETA|gamma"}`, (t) => inst(LOAD, host('beta'), t)],
   [`{__name__="perfwatch_load_average_5m", host!="beta"}`, (t) => inst('perfwatch_load_average_5m', host('alpha'), t)],
   [`${CPU}{mode!~"idle|user|system|iowait|irq|softirq|steal"}`, (t) => inst(CPU, (l) => l.mode === 'nice', t)],
   [`${LOAD} offset 10m`, (t) => inst(LOAD, all, t, 10 * MIN)],

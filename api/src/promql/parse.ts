@@ -6,9 +6,10 @@
  *
  * Supported: number literals; instant and range vector selectors with =, !=, =~, !~ (regexes are
  * fully anchored, as in Prometheus; JavaScript syntax, which agrees with RE2 on the common
- * subset); offset; rate irate increase delta deriv; avg/min/max/sum/count_over_time; sum avg min
- * max count topk with by/without; + - * / % ^ and == != > < >= <= (with bool) between scalars
- * and vectors, vector-vector one-to-one with on/ignoring; unary minus; parentheses.
+ * subset; a leading (?i) is case-insensitive); offset; rate irate increase delta deriv;
+ * avg/min/max/sum/count_over_time; sum avg min max count topk with by/without; + - * / % ^ and
+ * == != > < >= <= (with bool) between scalars and vectors, vector-vector one-to-one with
+ * on/ignoring; unary minus; parentheses.
  */
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
@@ -381,8 +382,11 @@ export function makeMatcher(label: string, op: MatchOp, value: string, fail: (ms
     case '=~':
     case '!~': {
       let re: RegExp;
+      // RE2's leading flag groups ((?i), (?s), (?is)), common in Grafana variables, as JavaScript flags.
+      const flags = /^\(\?([is]+)\)/.exec(value);
+      const body = flags ? value.slice(flags[0].length) : value;
       try {
-        re = new RegExp(`^(?:${value})$`, 'su');
+        re = new RegExp(`^(?:${body})$`, `su${flags?.[1]?.includes('i') ? 'i' : ''}`);
       } catch (err) {
         return fail(`error parsing regexp: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
       }
