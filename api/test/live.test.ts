@@ -5,12 +5,15 @@
  * re-established, and the stream's metrics.
  */
 import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { WebSocket, type RawData } from 'ws';
 import { insertSnapshots, type Snapshot } from '@perfwatch/store';
-import { fakeSnapshot } from '../../store/test/helpers.js';
+import { fakeSnapshot, tempDir } from '../../store/test/helpers.js';
 import { ADMIN, call, createUser, login, startTestApi, type TestApi } from './helpers.js';
 
 const T0 = Date.UTC(2030, 4, 1, 10, 0, 0);
+const EXPORTER_MAIN = fileURLToPath(new URL('../../exporter/src/main.ts', import.meta.url));
 /** How long a test waits for something that must happen, before failing instead of hanging. */
 const GUARD_MS = 10_000;
 
@@ -410,5 +413,73 @@ describe('live stream: a client that stops reading', function () {
     expect(c.messages.length).to.be.greaterThan(0);
     const m = await call(t.url, 'GET', '/metrics');
     expect(m.text).to.match(/^perfwatch_api_live_dropped_clients_total\{reason="slow"\} 1$/m);
+  });
+});
+
+describe('live stream end to end: the exporter process writing, a client receiving', function () {
+  this.timeout(120_000);
+  let t: TestApi;
+  let exporter: ChildProcess | undefined;
+  let data: { dir: string; remove(): void };
+
+  before(async () => {
+    t = await startTestApi();
+    data = tempDir();
+  });
+  after(async () => {
+    if (exporter && exporter.exitCode === null) {
+      exporter.kill('SIGTERM');
+      await new Promise((r) => exporter!.once('exit', r));
+    }
+    await t.close();
+    data.remove();
+  });
+
+  it("every collection of the real exporter arrives, derived from this machine's /proc/stat", async () => {
+    const token = (await login(t.url, ADMIN.username, ADMIN.password)).token;
+    const c = await open(t.url, { token });
+    await subscribe(c, ['e2e-live-host']);
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      DATABASE_URL: t.databaseUrl,
+      PERFWATCH_DB_SCHEMA: t.schema,
+      PERFWATCH_EXPORTER_PORT: '0',
+      PERFWATCH_EXPORTER_HOST: '127.0.0.1',
+      PERFWATCH_HOSTNAME: 'e2e-live-host',
+      PERFWATCH_INTERVAL_SECONDS: '1',
+      PERFWATCH_COLLECTORS: 'cpu,meminfo,loadavg',
+      PERFWATCH_DATA_DIR: data.dir,
+      PERFWATCH_WRITER_FLUSH_SECONDS: '0.05',
+      PERFWATCH_LOG_LEVEL: 'warn',
+    };
+    exporter = spawn(process.execPath, ['--conditions=perfwatch-src', '--import', 'tsx', EXPORTER_MAIN], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    exporter.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const snapshot = () => c.next((m) => m.type === 'snapshot').catch((e: Error) => Promise.reject(new Error(`${e.message}; exporter stderr: ${err}`)));
+    const first = await snapshot();
+    const second = await snapshot();
+    c.ws.terminate();
+    for (const m of [first, second]) {
+      expect(m.host).to.equal('e2e-live-host');
+      expect(m.data.host).to.equal('e2e-live-host');
+      expect(m.ts).to.equal(m.data.ts);
+    }
+    expect(second.ts).to.be.greaterThan(first.ts);
+    // The same formula, computed here from the two snapshots the client received.
+    let idle = 0;
+    let total = 0;
+    for (const [cpu, now] of Object.entries(second.data.cpu.t as Record<string, number[]>)) {
+      const before = (first.data.cpu.t as Record<string, number[]>)[cpu]!;
+      now.forEach((v, i) => {
+        const d = v - before[i]!;
+        if (d < 0) return;
+        total += d;
+        if (i === 3 || i === 4) idle += d;
+      });
+    }
+    expect(total).to.be.greaterThan(0);
+    expect(second.derived.cpu_utilisation_ratio).to.be.closeTo(1 - idle / total, 1e-9);
+    // No perf collector here: no IPC.
+    expect(second.derived.instructions_per_cycle).to.equal(null);
   });
 });
