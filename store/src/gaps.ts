@@ -50,6 +50,9 @@ export interface HostGap {
 /** The least default threshold: a few missed collections of a fast host are not an outage. */
 export const MIN_DEFAULT_GAP_MS = 30_000;
 const INTERVAL_SAMPLE = 200;
+const HOSTS_PARALLEL = 4;
+/** SQL of a timestamptz from a Unix ms parameter. */
+const MS = (param: string) => `('epoch'::timestamptz + ${param}::float8 * interval '1 millisecond')`;
 
 /**
  * A host's usual interval between snapshots: the median spacing of its last 200 snapshots before
@@ -83,32 +86,30 @@ export async function snapshotGaps(pool: Queryable, q: GapQuery): Promise<HostGa
   if (q.hosts !== 'all' && (!Array.isArray(q.hosts) || q.hosts.some((h) => typeof h !== 'string'))) throw new StoreError('INVALID_ARGUMENT', "hosts must be 'all' or an array of host names");
   const hosts = [...(await hostIdsByName(pool, q.hosts))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const end = Math.min(to, now);
-  const out: HostGap[] = [];
-  for (const [host, id] of hosts) {
+  const perHost = async ([host, id]: [string, number]): Promise<HostGap[]> => {
+    const out: HostGap[] = [];
     const intervalMs = await usualIntervalMs(pool, id, to);
     const minGapMs = q.minGapMs ?? Math.max(MIN_DEFAULT_GAP_MS, 3 * (intervalMs ?? 0));
     let r: pg.QueryResult<{ a: number; b: number | null }>;
     try {
-      // The snapshots in range plus one on either side; lag() pairs each with the one before.
-      // b is null for the newest snapshot when nothing follows it (a candidate open gap).
+      // The snapshot before the range and the first at or after its end bound one ordered index
+      // walk (literal bounds: partitions pruned and read in order, so lead() needs no sort).
+      const b = await pool.query<{ before: number | null; after: number | null }>(
+        `SELECT (SELECT (extract(epoch FROM max(ts)) * 1000)::float8 FROM snapshots WHERE host_id = $1 AND ts < ${MS('$2')}) AS before,
+                (SELECT (extract(epoch FROM min(ts)) * 1000)::float8 FROM snapshots WHERE host_id = $1 AND ts >= ${MS('$3')}) AS after`,
+        [id, from, to],
+      );
+      const lo = b.rows[0]?.before ?? from;
+      const hi = b.rows[0]?.after ?? to;
+      // b is null for the newest snapshot walked: when nothing follows it, a candidate open gap.
       r = await pool.query<{ a: number; b: number | null }>(
-        `WITH pts AS (
-           (SELECT ts FROM snapshots WHERE host_id = $1 AND ts < 'epoch'::timestamptz + $2::float8 * interval '1 millisecond' ORDER BY ts DESC LIMIT 1)
-           UNION ALL
-           (SELECT ts FROM snapshots WHERE host_id = $1 AND ts >= 'epoch'::timestamptz + $2::float8 * interval '1 millisecond'
-                                                    AND ts < 'epoch'::timestamptz + $3::float8 * interval '1 millisecond')
-           UNION ALL
-           (SELECT ts FROM snapshots WHERE host_id = $1 AND ts >= 'epoch'::timestamptz + $3::float8 * interval '1 millisecond' ORDER BY ts LIMIT 1)
-         ), pairs AS (
-           SELECT ts AS a, lead(ts) OVER (ORDER BY ts) AS b FROM pts
-         )
-         SELECT (extract(epoch FROM a) * 1000)::float8 AS a, (extract(epoch FROM b) * 1000)::float8 AS b
-           FROM pairs
+        `SELECT (extract(epoch FROM a) * 1000)::float8 AS a, (extract(epoch FROM b) * 1000)::float8 AS b
+           FROM (SELECT ts AS a, lead(ts) OVER (ORDER BY ts) AS b FROM snapshots WHERE host_id = $1 AND ts >= ${MS('$2')} AND ts <= ${MS('$3')}) pairs
           WHERE (b IS NOT NULL AND b - a > $4::float8 * interval '1 millisecond')
-             OR (b IS NULL AND a < 'epoch'::timestamptz + $5::float8 * interval '1 millisecond')
-          ORDER BY a
+             OR (b IS NULL AND a < ${MS('$5')})
+          ORDER BY pairs.a
           LIMIT $6`,
-        [id, from, to, minGapMs, end - minGapMs, limit],
+        [id, lo, hi, minGapMs, end - minGapMs, limit],
       );
     } catch (err) {
       throw wrapPgError(err, `reading the gaps of ${host}`);
@@ -121,6 +122,10 @@ export async function snapshotGaps(pool: Queryable, q: GapQuery): Promise<HostGa
         out.push({ host, from: row.a, to: end, open: true, minGapMs, intervalMs });
       }
     }
-  }
+    return out;
+  };
+  // A few hosts at a time: each is a handful of short statements and one index walk.
+  const out: HostGap[] = [];
+  for (let i = 0; i < hosts.length; i += HOSTS_PARALLEL) out.push(...(await Promise.all(hosts.slice(i, i + HOSTS_PARALLEL).map(perHost))).flat());
   return out;
 }
