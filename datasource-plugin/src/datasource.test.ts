@@ -370,6 +370,14 @@ describe('template variables', () => {
     expect(custom.names).toEqual(hosts);
   });
 
+  it("the host picker's All ($__all) and no hosts both mean every host", async () => {
+    for (const h of [['$__all'], [], ['alpha', '$__all']]) {
+      const r = await namesFor([], { ...target, hosts: h });
+      expect(r.body.targets[0]!.hosts).toBeUndefined();
+      expect(r.names).toEqual(hosts);
+    }
+  });
+
   it('regex matchers: multi values are escaped and joined, a single value stays a regex', async () => {
     const t: Partial<PerfWatchQuery> = {
       metric: 'perfwatch_load_average_1m',
