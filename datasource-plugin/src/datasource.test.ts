@@ -438,6 +438,39 @@ describe('template variables', () => {
   });
 });
 
+describe('interpolateVariablesInQueries (Explore from a panel)', () => {
+  it('replaces the variables in every field', () => {
+    const { ds } = wire({
+      apiUrl: api.url,
+      token: api.token,
+      variables: [
+        { name: 'host', values: api.hosts, current: ['alpha', 'beta'], multi: true },
+        { name: 'cpu', values: ['0', '1'], current: ['0', '1'], multi: true },
+      ],
+    });
+    const [q] = ds.interpolateVariablesInQueries(
+      [
+        {
+          refId: 'A',
+          metric: 'perfwatch_cpu_seconds_total',
+          hosts: ['$host'],
+          matchers: [{ label: 'cpu', op: '=~', value: '$cpu' }],
+          legendFormat: '$host {{cpu}}',
+        },
+      ],
+      {}
+    );
+    expect(q).toEqual({
+      refId: 'A',
+      metric: 'perfwatch_cpu_seconds_total',
+      hosts: ['alpha', 'beta'],
+      matchers: [{ label: 'cpu', op: '=~', value: '(0|1)' }],
+      legendFormat: 'alpha,beta {{cpu}}',
+      datasource: { type: pluginJson.id, uid: ds.uid },
+    });
+  });
+});
+
 describe('variable queries (metricFindQuery)', () => {
   it('hosts()', async () => {
     const { ds } = wire({ apiUrl: api.url, token: api.token });

@@ -67,6 +67,11 @@ export class DataSource extends DataSourceApi<PerfWatchQuery, PerfWatchOptions> 
     return interpolateQuery(query, scopedVars);
   }
 
+  /** Explore ("Explore" from a panel) and mixed panels: the queries with the dashboard's variables replaced. */
+  interpolateVariablesInQueries(queries: PerfWatchQuery[], scopedVars: ScopedVars): PerfWatchQuery[] {
+    return queries.map((q) => ({ ...this.applyTemplateVariables(q, scopedVars), datasource: this.getRef() }));
+  }
+
   async query(request: DataQueryRequest<PerfWatchQuery>): Promise<DataQueryResponse> {
     const from = request.range.from.valueOf();
     const to = request.range.to.valueOf();
