@@ -9,10 +9,12 @@
  * nstat, values evolving as store/test/synth.ts makes them) at 5 s for 30 days = 518,400
  * snapshots. Built the fast way api/bench/api.ts does: its last day through insertSnapshots and
  * runRollups (1m); the days before are that day's raw rows and 1m rows copied in SQL a day
- * earlier each (counters restart every midnight: a reset a day, which rate handles).
+ * earlier each (counters restart every midnight: a reset a day, which rate handles); the 1h tier
+ * by runRollups from all of them.
  * Queries, at a step of whole minutes giving ~1,000 points (what Grafana asks for a wide panel):
  * one gauge series, one counter's rate, and sum by (mode) (rate(perfwatch_cpu_seconds_total[5m]))
- * over 16 series, for 30 days (1m tier) and 24 h (1m tier; and raw, forced, for comparison).
+ * over 16 series, for 30 days (1m tier) and 24 h (1m tier; and raw, forced, for comparison); and
+ * the same sum with [1h] windows at 1-hour steps over 30 days (1h tier).
  *
  * Environment: TEST_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres), BENCH_PROMQL_DAYS
  * (30), BENCH_PROMQL_RUNS (40 timed runs per query after 3 untimed), BENCH_KEEP=1 keeps the schema.
@@ -88,9 +90,12 @@ async function seed(): Promise<void> {
     await pool.query('UPDATE hosts SET first_seen = $2 WHERE id = $1', [ref, new Date(START)]);
     say(`  ${DAYS - 1} days before it: raw and 1m rows copied in SQL in ${fmt((performance.now() - t0) / 1000, 1)} s`);
   }
-  for (const t of ['snapshots', 'rollups_1m', 'series']) await pool.query(`VACUUM ANALYZE ${t}`);
-  const c = (await pool.query<{ s: string; m: string }>(`SELECT (SELECT count(*) FROM snapshots) AS s, (SELECT count(*) FROM rollups_1m) AS m`)).rows[0]!;
-  say(`data: host "ref", ${fmt(Number(c.s))} raw snapshots (${DAYS} days at 5 s), ${fmt(Number(c.m))} 1m rollup rows [${secs()}]`);
+  t0 = performance.now();
+  while ((await runRollups(pool, { tier: '1h', now: Date.now(), maxBuckets: 1_000_000 })).behind);
+  say(`  1h rollup of the ${DAYS} days in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+  for (const t of ['snapshots', 'rollups_1m', 'rollups_1h', 'series']) await pool.query(`VACUUM ANALYZE ${t}`);
+  const c = (await pool.query<{ s: string; m: string; h: string }>(`SELECT (SELECT count(*) FROM snapshots) AS s, (SELECT count(*) FROM rollups_1m) AS m, (SELECT count(*) FROM rollups_1h) AS h`)).rows[0]!;
+  say(`data: host "ref", ${fmt(Number(c.s))} raw snapshots (${DAYS} days at 5 s), ${fmt(Number(c.m))} 1m and ${fmt(Number(c.h))} 1h rollup rows [${secs()}]`);
 }
 
 async function main(): Promise<void> {
@@ -113,8 +118,8 @@ async function main(): Promise<void> {
     const tok = await fetch(`${api.url}/api/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}` }, body: JSON.stringify({ name: 'bench' }) });
     const token = ((await tok.json()) as { token: string }).token;
 
-    const run = async (query: string, range: number, tier?: 'raw') => {
-      const step = Math.ceil(range / 1000 / MIN) * MIN;
+    const run = async (query: string, range: number, tier?: 'raw', stepMs?: number) => {
+      const step = stepMs ?? Math.ceil(range / 1000 / MIN) * MIN;
       const qs = new URLSearchParams({ query, start: String((END - range) / 1000), end: String(END / 1000), step: String(step / 1000) });
       const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...(tier ? { 'x-perfwatch-tier': tier } : {}) };
       const once = async () => {
@@ -140,17 +145,18 @@ async function main(): Promise<void> {
     const one = 'perfwatch_load_average_1m{host="ref"}';
     const rate = 'rate(perfwatch_cpu_seconds_total{host="ref",cpu="0",mode="user"}[5m])';
     const sum = 'sum by (mode) (rate(perfwatch_cpu_seconds_total[5m]))';
-    const cases: [string, string, number, 'raw'?][] = [
+    const cases: [string, string, number, ('raw' | undefined)?, number?][] = [
       [`one series (gauge), ${DAYS} days`, one, DAYS * DAY],
       [`one series (counter rate), ${DAYS} days`, rate, DAYS * DAY],
       [`${sum}, ${DAYS} days`, sum, DAYS * DAY],
       ['one series (gauge), 24 h', one, DAY],
       [`${sum}, 24 h`, sum, DAY],
       [`${sum}, 24 h, raw samples forced (x-perfwatch-tier: raw)`, sum, DAY, 'raw'],
+      [`sum by (mode) (rate(perfwatch_cpu_seconds_total[1h])), ${DAYS} days at 1 h steps`, sum.replace('[5m]', '[1h]'), DAYS * DAY, undefined, 3_600_000],
     ];
     say(`\nquery_range over HTTP (p50 / p95 of ${RUNS} runs after 3 untimed; ~1,000 points, step whole minutes):`);
-    for (const [label, query, range, tier] of cases) {
-      const r = await run(query, range, tier);
+    for (const [label, query, range, tier, step] of cases) {
+      const r = await run(query, range, tier, step);
       say(`  ${label}: p50 ${fmt(r.p50, 1)} ms, p95 ${fmt(r.p95, 1)} ms [tier ${r.tier}, step ${r.step / 1000} s, ${r.series} series x ${r.points} points] [${secs()}]`);
     }
   } finally {
