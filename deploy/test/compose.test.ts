@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv } from 'ajv';
 import {
   composeConfig,
   configVariables,
@@ -29,22 +29,13 @@ import {
 const BASE = 'docker-compose.yml';
 const PROD = 'docker-compose.prod.yml';
 
-/** Drops the schema's draft-04 `id` keys (labels like "#/definitions/service", which Ajv refuses
- *  beside draft 2019-09 keywords and which Compose's own validator ignores) and its `$schema`. */
-function withoutIds(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(withoutIds);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).filter(([k, x]) => !((k === 'id' || k === '$schema') && typeof x === 'string')).map(([k, x]) => [k, withoutIds(x)]));
-  }
-  return v;
-}
-
+/** The Compose specification's JSON schema (draft-07), as the dclint package ships it (npm;
+ *  its copy of compose-spec/compose-spec's schema/compose-spec.json). */
 function validator() {
-  const schema = withoutIds(JSON.parse(readFileSync(join(ROOT, 'deploy', 'compose-spec.json'), 'utf8'))) as object;
-  // strict off: the schema has annotations Ajv's strict mode rejects ("deprecated" beside type
-  // unions). "expose" is Compose's own string format.
-  const ajv = new Ajv2019({ strict: false, allErrors: true });
-  ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp))?$/);
+  const schema = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'dclint', 'schemas', 'compose.schema.json'), 'utf8')) as Record<string, unknown>;
+  delete schema.$schema;
+  // strict off: the schema has annotations Ajv's strict mode rejects ("deprecated" beside type unions).
+  const ajv = new Ajv({ strict: false, allErrors: true });
   return ajv.compile(schema);
 }
 
