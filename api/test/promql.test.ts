@@ -612,6 +612,8 @@ describe('Prometheus query API (/prometheus)', function () {
       ['range vector in a range query', '/api/v1/query_range', { query: `${LOAD}[5m]`, start: 0, end: 60, step: 15 }, 400, 'bad_data', /invalid expression type "range vector" for range query/],
       ['many-to-many', '/api/v1/query', { query: `${LOAD} + ignoring(host) perfwatch_load_average_5m`, time: (T0 + HOUR) / 1000 }, 422, 'execution', /many-to-many matching not allowed|many-to-one matching must be explicit/],
       ['unknown route', '/api/v1/targets', {}, 404, 'not_found', /no route GET \/prometheus\/api\/v1\/targets/],
+      ['timeout passed', '/api/v1/query_range', { query: `rate(${CPU}[5m])`, start: T0 / 1000, end: (T0 + HOUR) / 1000, step: 60, timeout: '0s' }, 503, 'timeout', /^query timed out in expression evaluation$/],
+      ['bad timeout', '/api/v1/query', { query: '1', timeout: 'soon' }, 400, 'bad_data', /^invalid parameter "timeout": cannot parse "soon" to a valid duration$/],
     ];
     for (const [what, path, params, status, type, msg] of cases) {
       it(what, async () => {

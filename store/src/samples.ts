@@ -28,6 +28,20 @@ export interface SampleSelector {
   host?: (host: string) => boolean;
   /** the whole test of a series: its metric name and its labels (host included). */
   match: (metric: string, labels: Labels) => boolean;
+  /** Unix ms after which reading stops with DeadlineError (checked before each statement). */
+  deadline?: number;
+}
+
+/** A read passed its selector's deadline. */
+export class DeadlineError extends Error {
+  constructor() {
+    super('the read passed its deadline');
+    this.name = 'DeadlineError';
+  }
+}
+
+function checkDeadline(sel: SampleSelector): void {
+  if (sel.deadline !== undefined && Date.now() >= sel.deadline) throw new DeadlineError();
 }
 
 export interface RawSeries {
@@ -150,6 +164,7 @@ async function walkRaw(
   }
   // Only where the host has data: a range of centuries is a few slices, not millions.
   for (let a = Math.max(from, span.first), end = Math.min(to, span.last); a <= end; a += SLICE_MS) {
+    checkDeadline(sel);
     const b = Math.min(end, a + SLICE_MS - 1);
     eat(
       await fetchRows(
@@ -176,6 +191,7 @@ export class SampleLimitError extends Error {
  * Throws SampleLimitError as soon as more than `limit` samples are loaded.
  */
 export async function readRawSamples(pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY): Promise<RawSeries[]> {
+  checkDeadline(sel);
   const hosts = await hostsInRange(pool, from, to, sel.host);
   const out = new Map<string, RawSeries>();
   let loaded = 0;
@@ -281,6 +297,7 @@ export async function readBuckets(
   to = Math.floor(to / width) * width;
   const out = new Map<string, Buckets>();
   if (to <= from) return [];
+  checkDeadline(sel);
   const hosts = await hostsInRange(pool, from, to, sel.host);
   if (!hosts.size) return [];
   const ids = [...hosts.keys()];
@@ -305,6 +322,7 @@ export async function readBuckets(
 
   /** Rollup rows of one host and tier with bucket start in [a, b) into its series. */
   const readTier = async (spec: TierSpec, hostId: number, mine: Map<number, Buckets>, host: string, a: number, b: number) => {
+    checkDeadline(sel);
     let r: pg.QueryResult<{ series_id: number; ms: number; n: string; v1: string | null; v2: string | null; v3: string | null }>;
     try {
       // Identifiers from TIER_SPECS only.

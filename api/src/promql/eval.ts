@@ -23,9 +23,9 @@
  * selector reads the last bucket in [e - 5m, e): a gauge's 1-minute average, a counter's last
  * value. docs/prometheus-api.md states the tolerance against raw evaluation (tested).
  */
-import { metricInfo, readBuckets, readRawSamples, SampleLimitError, type BucketSeries, type Labels, type RawSeries, type SampleSelector } from '@perfwatch/store';
+import { DeadlineError, metricInfo, readBuckets, readRawSamples, SampleLimitError, type BucketSeries, type Labels, type RawSeries, type SampleSelector } from '@perfwatch/store';
 import type pg from 'pg';
-import { execError } from './errors.js';
+import { execError, PromError } from './errors.js';
 import { COMPARISON, typeOf, type AggOp, type BinOp, type Expr, type RangeFn, type Selector } from './parse.js';
 
 export const LOOKBACK_MS = 5 * 60_000;
@@ -43,8 +43,10 @@ export interface EvalOptions {
   start: number;
   end: number;
   step: number;
-  /** which data a selector reads: auto (rollups when the step allows), raw only, or 1m where it can. */
+  /** which data a selector reads: auto (rollups when the step allows), raw only, or 1m / 1h where it can. */
   tier?: Tier;
+  /** Unix ms after which the evaluation stops with a timeout error (Prometheus's `timeout`). */
+  deadline?: number;
 }
 
 export interface Series {
@@ -111,7 +113,7 @@ function dedupe(series: Series[], n: number): Series[] {
 
 // ---- selectors -------------------------------------------------------------------------------------
 
-function sampleSelector(sel: Selector): SampleSelector {
+function sampleSelector(sel: Selector, deadline?: number): SampleSelector {
   const nameMatchers = sel.matchers.filter((m) => m.label === '__name__');
   const others = sel.matchers.filter((m) => m.label !== '__name__');
   const hostMatchers = others.filter((m) => m.label === 'host');
@@ -119,6 +121,7 @@ function sampleSelector(sel: Selector): SampleSelector {
     metric: sel.name ?? ((name: string) => nameMatchers.every((m) => m.test(name))),
     ...(hostMatchers.length ? { host: (h: string) => hostMatchers.every((m) => m.test(h)) } : {}),
     match: (name, labels) => nameMatchers.every((m) => m.test(name)) && others.every((m) => m.test(labels[m.label] ?? '')),
+    ...(deadline !== undefined ? { deadline } : {}),
   };
 }
 
@@ -159,6 +162,7 @@ function selectorLabels(metric: string, labels: Labels): Labels {
 
 function tooMany(err: unknown): never {
   if (err instanceof SampleLimitError) throw execError('query processing would load too many samples into memory in query execution');
+  if (err instanceof DeadlineError) throw new PromError('timeout', 'query timed out in expression evaluation');
   throw err;
 }
 
@@ -166,7 +170,7 @@ async function loadRaw(ctx: Ctx, sel: Selector, window: number): Promise<RawSeri
   const from = ctx.times[0]! - sel.offset - window + 1;
   const to = ctx.times[ctx.n - 1]! - sel.offset;
   ctx.tiers.add('raw');
-  const series = await readRawSamples(ctx.pool, sampleSelector(sel), from, to, MAX_SAMPLES_LOADED).catch(tooMany);
+  const series = await readRawSamples(ctx.pool, sampleSelector(sel, ctx.opts.deadline), from, to, MAX_SAMPLES_LOADED).catch(tooMany);
   checkSize(ctx, series.length);
   return series;
 }
@@ -190,7 +194,7 @@ async function loadBuckets(ctx: Ctx, sel: Selector, window: number, tier: '1m' |
   const e0 = Math.floor((ctx.times[0]! - sel.offset) / w) * w;
   const e1 = Math.floor((ctx.times[ctx.n - 1]! - sel.offset) / w) * w;
   ctx.tiers.add(tier);
-  const series = await readBuckets(ctx.pool, sampleSelector(sel), e0 - window, e1, tier, columnsFor(fn, sel));
+  const series = await readBuckets(ctx.pool, sampleSelector(sel, ctx.opts.deadline), e0 - window, e1, tier, columnsFor(fn, sel)).catch(tooMany);
   checkSize(ctx, series.length);
   return series;
 }
@@ -666,8 +670,8 @@ export async function evaluate(pool: pg.Pool, expr: Expr, opts: EvalOptions): Pr
 }
 
 /** The raw samples of a range vector selector at one time (an instant query of `x[5m]`). */
-export async function evaluateMatrix(pool: pg.Pool, sel: Selector, time: number): Promise<{ labels: Labels; t: number[]; v: number[] }[]> {
+export async function evaluateMatrix(pool: pg.Pool, sel: Selector, time: number, deadline?: number): Promise<{ labels: Labels; t: number[]; v: number[] }[]> {
   const end = time - sel.offset;
-  const series = await readRawSamples(pool, sampleSelector(sel), end - sel.range! + 1, end, MAX_SAMPLES_LOADED).catch(tooMany);
+  const series = await readRawSamples(pool, sampleSelector(sel, deadline), end - sel.range! + 1, end, MAX_SAMPLES_LOADED).catch(tooMany);
   return series.map((s) => ({ labels: selectorLabels(s.metric.name, s.labels), t: s.t, v: s.v })).filter((s) => s.t.length > 0);
 }

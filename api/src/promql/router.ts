@@ -90,9 +90,14 @@ function parseQuery(p: Params) {
   }
 }
 
-function checkTimeout(p: Params): void {
+/** Prometheus's default query timeout (--query.timeout). */
+export const QUERY_TIMEOUT_MS = 120_000;
+
+/** The evaluation's deadline: `timeout` (at most the default), from now. */
+function deadlineOf(p: Params): number {
   const t = one(p, 'timeout');
-  if (t !== undefined) parseStep(t, 'timeout');
+  const ms = t === undefined || t === '' ? QUERY_TIMEOUT_MS : Math.min(QUERY_TIMEOUT_MS, parseStep(t, 'timeout'));
+  return Date.now() + Math.max(0, ms);
 }
 
 /** A match[] selector (must be a plain vector selector). */
@@ -237,18 +242,18 @@ export function promqlRouter(deps: PromqlDeps): Router {
 
   handle('/api/v1/query', async (p, req) => {
     const expr = parseQuery(p);
-    checkTimeout(p);
+    const deadline = deadlineOf(p);
     const t = one(p, 'time');
     const time = t === undefined || t === '' ? Date.now() : parseTime(t, 'time');
     if (typeOf(expr) === 'matrix') {
       const sel = expr as Selector;
-      const series = await evaluateMatrix(deps.pool, sel, time);
+      const series = await evaluateMatrix(deps.pool, sel, time, deadline);
       return {
         resultType: 'matrix',
         result: series.sort(byLabels).map((s) => ({ metric: metricOf(s.labels), values: s.t.map((x, i) => [ts(x), formatValue(s.v[i]!)]) })),
       };
     }
-    const r = await evaluate(deps.pool, expr, { start: time, end: time, step: 1, tier: tierOf(req) });
+    const r = await evaluate(deps.pool, expr, { start: time, end: time, step: 1, tier: tierOf(req), deadline });
     req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
     return vectorData(r.value, r.times);
   });
@@ -266,10 +271,10 @@ export function promqlRouter(deps: PromqlDeps): Router {
     const step = parseStep(st, 'step');
     if (step <= 0) throw badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
     if ((end - start) / step > MAX_RESOLUTION) throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
-    checkTimeout(p);
+    const deadline = deadlineOf(p);
     const expr = parseQuery(p);
     if (typeOf(expr) === 'matrix') throw badData('invalid expression type "range vector" for range query, must be Scalar or instant Vector');
-    const r = await evaluate(deps.pool, expr, { start, end, step, tier: tierOf(req) });
+    const r = await evaluate(deps.pool, expr, { start, end, step, tier: tierOf(req), deadline });
     req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
     return matrixData(r.value, r.times);
   });
