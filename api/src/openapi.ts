@@ -115,7 +115,7 @@ export function buildOpenApi(defs: readonly RouteDef[], info: OpenApiInfo): Open
       title: 'PerfWatch API',
       version: info.version,
       description:
-        'Users, API tokens, retention and (later) metrics history of PerfWatch. Authenticate with `Authorization: Bearer <token>` ' +
+        'Users, API tokens, retention and the metrics history (hosts, catalog, queries, snapshots, annotations) of PerfWatch. Authenticate with `Authorization: Bearer <token>` ' +
         '(an access token from POST /api/v1/auth/login, or an API token pw_...) or, in the admin UI, the pw_session cookie. ' +
         'Errors are `{"error": {"code", "message"}}`. See docs/api.md.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
