@@ -43,8 +43,10 @@ export function toApiError(err: unknown): ApiRequestError {
     return err;
   }
   if (isFetchError(err)) {
-    const text = typeof err.data === 'string' ? err.data : '';
-    if (err.status === 401 || (err.status === 400 && text.includes(GRAFANA_PROXY_AUTH_FAILED))) {
+    // Grafana's backendSrv gives a non-JSON body as text (or, from some paths, as { message }).
+    const text =
+      typeof err.data === 'string' ? err.data : ((err.data as { message?: unknown } | undefined)?.message ?? '');
+    if (err.status === 401 || (err.status === 400 && String(text).includes(GRAFANA_PROXY_AUTH_FAILED))) {
       return new ApiRequestError(
         TOKEN_REFUSED,
         err.status,
@@ -55,7 +57,7 @@ export function toApiError(err: unknown): ApiRequestError {
     if (isApiErrorBody(err.data)) {
       return new ApiRequestError(err.data.error.message, err.status, err.data.error.code);
     }
-    const what = text || (err.data as { message?: string } | undefined)?.message || err.statusText || 'no answer';
+    const what = String(text) || err.statusText || 'no answer';
     return new ApiRequestError(`HTTP ${err.status}: ${what}`.slice(0, 500), err.status);
   }
   return new ApiRequestError(err instanceof Error ? err.message : String(err), 0);
