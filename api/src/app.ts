@@ -20,7 +20,7 @@ import { createPassport } from './auth/strategies.js';
 import type { ApiConfig } from './config.js';
 import { ApiError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
-import { ApiMetrics, type BuildInfo } from './metrics.js';
+import { ApiMetrics } from './metrics.js';
 import { buildOpenApi, type OpenApiDocument } from './openapi.js';
 import { promqlRouter } from './promql/router.js';
 import { mountRoutes, type RouteDef } from './route.js';

@@ -425,7 +425,8 @@ async function evaluateExpr(pool: pg.Pool, g: Grid, hosts: Map<string, number>, 
   const metric = metricInfo(leaf.metric)!;
   const mode: Mode = metric.type !== 'counter' ? 'gauge' : leaf.op === 'rate' ? 'rate' : 'last';
   const values = await evaluateMetric(pool, g, hosts, tier, { metric, mode, matchers: compileMatchers(leaf.matchers) });
-  return aggregate(values, 'sum', leaf.sumBy, g.points);
+  // By host too: an expression combines a host's series with that host's, never across hosts.
+  return aggregate(values, 'sum', leaf.sumBy.includes('host') ? leaf.sumBy : [...leaf.sumBy, 'host'], g.points);
 }
 
 // ---- the query ---------------------------------------------------------------------------------------

@@ -153,17 +153,32 @@ describe('series queries', function () {
 
   it('derived metrics: CPU utilisation per CPU, from the rates of its modes', async () => {
     const r = await querySeries(t.pool, base({ metric: 'perfwatch_cpu_utilisation_ratio' }));
-    expect(r.series.map((s) => s.labels)).to.deep.equal([{ cpu: '0' }, { cpu: '1' }]);
+    expect(r.series.map((s) => s.labels)).to.deep.equal([{ cpu: '0', host: 's1' }, { cpu: '1', host: 's1' }]);
     const rate = (mode: string) => fromSnapshots(s1, 'perfwatch_cpu_seconds_total', { cpu: '0', mode }, HOUR, T0, T0 + 2 * DAY, true);
     const modes = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'].map(rate);
     const want = modes[0]!.map(([ts], i) => {
       const total = modes.reduce((n, m) => n + m[i]![1], 0);
       return [ts, 1 - (modes[3]![i]![1] + modes[4]![i]![1]) / total] as [number, number];
     });
-    expectClose(points(r, { cpu: '0' }), want);
+    expectClose(points(r, { cpu: '0', host: 's1' }), want);
     for (const [, v] of r.series[0]!.points) expect(v).to.be.within(0, 1);
     const disk = await querySeries(t.pool, base({ metric: 'perfwatch_disk_utilisation_ratio', hosts: 'all', aggregation: { op: 'max', by: ['device'] } }));
     expect(disk.series.map((s) => s.labels.device)).to.deep.equal(['sr0', 'vda']);
+  });
+
+  it('derived metrics over several hosts: each host is computed apart, never added to another', async () => {
+    const both = await querySeries(t.pool, base({ metric: 'perfwatch_cpu_utilisation_ratio', hosts: 'all' }));
+    expect(both.series.map((s) => `${s.labels.host}/${s.labels.cpu}`).sort()).to.deep.equal(['s1/0', 's1/1', 's2/0', 's2/1']);
+    for (const host of ['s1', 's2']) {
+      const alone = await querySeries(t.pool, base({ metric: 'perfwatch_cpu_utilisation_ratio', hosts: [host] }));
+      for (const s of alone.series) {
+        const same = both.series.find((b) => b.labels.host === host && b.labels.cpu === s.labels.cpu)!;
+        expectClose(same.points, s.points);
+        for (const [, v] of same.points) expect(v).to.be.within(0, 1);
+      }
+    }
+    const onlyS2 = await querySeries(t.pool, base({ metric: 'perfwatch_cpu_utilisation_ratio', hosts: 'all', matchers: [{ label: 'host', op: '=', value: 's2' }] }));
+    expect([...new Set(onlyS2.series.map((s) => s.labels.host))]).to.deep.equal(['s2']);
   });
 
   it('labelValues: values of a label of a metric, host included, for some hosts or all', async () => {

@@ -8,7 +8,7 @@
  * would otherwise hold maxDataPoints + 1 points; store picks the tier (raw, 1m, 1h) from the step.
  * Every target is checked (metric, labels) before any is run, so a bad one costs no database work.
  */
-import { chooseTier, compileMatchers, listHosts, querySeries, type Pool, type SeriesQuery, type SeriesResult } from '@perfwatch/store';
+import { compileMatchers, querySeries, type Pool, type SeriesQuery } from '@perfwatch/store';
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { describeMetric, type CatalogEntry } from '../query/catalog.js';
@@ -133,62 +133,6 @@ function toFrame(points: [number, number][], step: number): { timestamps: number
   return { timestamps, values };
 }
 
-type Points = [number, number][];
-
-/** Series with equal labels on `by` combined point by point (what store does within one query). */
-function aggregate(series: SeriesResult['series'], op: 'sum' | 'avg' | 'min' | 'max', by: readonly string[]): SeriesResult['series'] {
-  const groups = new Map<string, { labels: Record<string, string>; at: Map<number, { acc: number; n: number }> }>();
-  for (const s of series) {
-    const labels: Record<string, string> = {};
-    for (const k of by) if (s.labels[k] !== undefined) labels[k] = s.labels[k]!;
-    const key = JSON.stringify(Object.entries(labels).sort());
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { labels, at: new Map() }));
-    for (const [t, v] of s.points) {
-      const c = g.at.get(t);
-      if (!c) g.at.set(t, { acc: v, n: 1 });
-      else {
-        c.acc = op === 'min' ? Math.min(c.acc, v) : op === 'max' ? Math.max(c.acc, v) : c.acc + v;
-        c.n++;
-      }
-    }
-  }
-  return [...groups.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, g]) => ({
-      labels: g.labels,
-      points: [...g.at.entries()].sort((a, b) => a[0] - b[0]).map(([t, c]) => [t, op === 'avg' ? c.acc / c.n : c.acc]) as Points,
-    }));
-}
-
-// Hosts of a derived metric queried at once, at most.
-const DERIVED_PARALLEL = 8;
-
-/**
- * A derived metric per host. Store's derived expressions sum their operands by the metric's own
- * labels (cpu, device), which across several hosts would add the hosts together: so each host is
- * queried alone, gets its host label back, and host matchers and the aggregation apply here.
- */
-async function queryDerived(pool: Pool, q: SeriesQuery): Promise<SeriesResult> {
-  const matchers = q.matchers ?? [];
-  const hostTests = compileMatchers(matchers.filter((m) => m.label === 'host'));
-  const others = matchers.filter((m) => m.label !== 'host');
-  const names = (q.hosts === 'all' ? (await listHosts(pool)).map((h) => h.name) : [...new Set(q.hosts)]).filter((h) => hostTests.every((m) => m.test(h)));
-  const from = q.from as number;
-  const to = q.to as number;
-  let tier = chooseTier(q.stepMs, gridPoints(from, to, q.stepMs) * q.stepMs);
-  const series: SeriesResult['series'] = [];
-  for (let i = 0; i < names.length; i += DERIVED_PARALLEL) {
-    const batch = names.slice(i, i + DERIVED_PARALLEL);
-    const rs = await Promise.all(batch.map((host) => querySeries(pool, { hosts: [host], metric: q.metric, from, to, stepMs: q.stepMs, ...(others.length ? { matchers: others } : {}) })));
-    rs.forEach((r, k) => {
-      tier = r.tier;
-      for (const s of r.series) series.push({ labels: { host: batch[k]!, ...s.labels }, points: s.points });
-    });
-  }
-  return { tier, series: q.aggregation ? aggregate(series, q.aggregation.op, q.aggregation.by) : series };
-}
-
 export function queryRoutes(deps: QueryRouteDeps): RouteDef[] {
   const { pool, maxRangeDays } = deps;
   return [
@@ -230,7 +174,7 @@ export function queryRoutes(deps: QueryRouteDeps): RouteDef[] {
             };
             let r;
             try {
-              r = metric.derived ? await queryDerived(pool, q) : await querySeries(pool, q);
+              r = await querySeries(pool, q);
             } catch (err) {
               throw clientError(err, { prefix: `target ${JSON.stringify(t.refId)}: ` });
             }
