@@ -11,9 +11,18 @@
  * Metric names are the exporter's (store/src/catalog.ts, docs/metrics.md) and the api's own
  * (api/src/metrics.ts); deploy/test/dashboards.test.ts checks every one against the real output.
  *
- * `$host`: in the Prometheus variant it is the `instance` label, which prometheus/prometheus.yml
- * sets to the scrape target's host name without the port; in the PerfWatch variant it is the host
- * name the exporter writes into its snapshots (PERFWATCH_HOSTNAME).
+ * `$host`: in the Prometheus variant it is the `host` label. Prometheus gets it from the relabeling
+ * in prometheus/prometheus.yml (the scrape target's host name without the port); PerfWatch's
+ * Prometheus-compatible API (/prometheus, docs/prometheus-api.md) puts the host name the exporter
+ * writes into its snapshots (PERFWATCH_HOSTNAME) there, as the PerfWatch variant's `$host` is.
+ *
+ * The Prometheus variant has a `$datasource` variable (any Prometheus-type data source, default the
+ * provisioned Prometheus): its panels and `$host` read `${datasource}`, so the same dashboard can be
+ * switched to "PerfWatch (PromQL)", the history served as PromQL. Their expressions use only what
+ * that API evaluates (docs/prometheus-api.md "What PromQL is supported"; deploy/test/dashboards.test.ts
+ * parses each with the api's parser). Panels marked `history: 'prometheus'` read process metrics
+ * the history does not hold: they stay on the Prometheus data source (uid prometheus) in both
+ * variants and say so in their description.
  */
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,10 +34,14 @@ export const DIR = dirname(fileURLToPath(import.meta.url));
 export const SCHEMA_VERSION = 41;
 export const PROMETHEUS = { type: 'prometheus', uid: 'prometheus' };
 export const PERFWATCH = { type: 'perfwatch-history-datasource', uid: 'perfwatch' };
+/** The Prometheus variant's switchable data source: whatever `$datasource` is set to. */
+export const SWITCHABLE = { type: 'prometheus', uid: '${datasource}' };
+/** The data source `$datasource` starts at: the provisioned Prometheus. */
+const DEFAULT_DATASOURCE = { text: 'Prometheus', value: PROMETHEUS.uid };
 
 // ---- query helpers ---------------------------------------------------------------------------
 
-const H = 'instance=~"$host"';
+const H = 'host=~"$host"';
 /** A PromQL target. */
 const pq = (expr, legendFormat) => ({ expr, legendFormat });
 /**
@@ -67,21 +80,21 @@ const HOST_OVERVIEW = {
         panel('CPU by mode', {
           unit: 'percentunit', stack: true, max: 1,
           description: 'Average over all CPUs of the share of time spent in each mode (idle left out).',
-          prom: [pq(`avg by (instance, mode) (rate(perfwatch_cpu_seconds_total{${H}, mode!="idle"}[$__rate_interval]))`, '{{instance}} {{mode}}')],
+          prom: [pq(`avg by (host, mode) (rate(perfwatch_cpu_seconds_total{${H}, mode!="idle"}[$__rate_interval]))`, '{{host}} {{mode}}')],
           history: [pw('perfwatch_cpu_seconds_total', { by: ['host', 'mode'], op: 'avg', matchers: [m('mode', '!=', 'idle')], legend: '{{host}} {{mode}}' })],
         }),
         panel('CPU utilisation per CPU', {
           unit: 'percentunit', max: 1,
           description: 'Busy share of each CPU: 1 - (idle + iowait) / all modes.',
-          prom: [pq(`1 - sum by (instance, cpu) (rate(perfwatch_cpu_seconds_total{${H}, mode=~"idle|iowait"}[$__rate_interval])) / sum by (instance, cpu) (rate(perfwatch_cpu_seconds_total{${H}}[$__rate_interval]))`, '{{instance}} cpu{{cpu}}')],
+          prom: [pq(`1 - sum by (host, cpu) (rate(perfwatch_cpu_seconds_total{${H}, mode=~"idle|iowait"}[$__rate_interval])) / sum by (host, cpu) (rate(perfwatch_cpu_seconds_total{${H}}[$__rate_interval]))`, '{{host}} cpu{{cpu}}')],
           history: [pw('perfwatch_cpu_utilisation_ratio', { legend: '{{host}} cpu{{cpu}}' })],
         }),
         panel('Load average', {
           unit: 'short', w: 8,
           prom: [
-            pq(`perfwatch_load_average_1m{${H}}`, '{{instance}} 1m'),
-            pq(`perfwatch_load_average_5m{${H}}`, '{{instance}} 5m'),
-            pq(`perfwatch_load_average_15m{${H}}`, '{{instance}} 15m'),
+            pq(`perfwatch_load_average_1m{${H}}`, '{{host}} 1m'),
+            pq(`perfwatch_load_average_5m{${H}}`, '{{host}} 5m'),
+            pq(`perfwatch_load_average_15m{${H}}`, '{{host}} 15m'),
           ],
           history: [
             pw('perfwatch_load_average_1m', { legend: '{{host}} 1m' }),
@@ -91,14 +104,14 @@ const HOST_OVERVIEW = {
         }),
         panel('Processes running and blocked', {
           unit: 'short', w: 8,
-          prom: [pq(`perfwatch_system_procs_running{${H}}`, '{{instance}} running'), pq(`perfwatch_system_procs_blocked{${H}}`, '{{instance}} blocked')],
+          prom: [pq(`perfwatch_system_procs_running{${H}}`, '{{host}} running'), pq(`perfwatch_system_procs_blocked{${H}}`, '{{host}} blocked')],
           history: [pw('perfwatch_system_procs_running', { legend: '{{host}} running' }), pw('perfwatch_system_procs_blocked', { legend: '{{host}} blocked' })],
         }),
         panel('Context switches and interrupts', {
           unit: 'ops', w: 8,
           prom: [
-            pq(`rate(perfwatch_system_context_switches_total{${H}}[$__rate_interval])`, '{{instance}} context switches'),
-            pq(`rate(perfwatch_system_interrupts_total{${H}}[$__rate_interval])`, '{{instance}} interrupts'),
+            pq(`rate(perfwatch_system_context_switches_total{${H}}[$__rate_interval])`, '{{host}} context switches'),
+            pq(`rate(perfwatch_system_interrupts_total{${H}}[$__rate_interval])`, '{{host}} interrupts'),
           ],
           history: [
             pw('perfwatch_system_context_switches_total', { legend: '{{host}} context switches' }),
@@ -113,28 +126,28 @@ const HOST_OVERVIEW = {
         panel('Memory', {
           unit: 'bytes',
           description: 'Total, available (what can be had without swapping), page cache, buffers and free memory (/proc/meminfo).',
-          prom: ['mem_total', 'mem_available', 'cached', 'buffers', 'mem_free'].map((f) => pq(`perfwatch_memory_${f}_bytes{${H}}`, `{{instance}} ${f.replace('mem_', '')}`)),
+          prom: ['mem_total', 'mem_available', 'cached', 'buffers', 'mem_free'].map((f) => pq(`perfwatch_memory_${f}_bytes{${H}}`, `{{host}} ${f.replace('mem_', '')}`)),
           history: ['mem_total', 'mem_available', 'cached', 'buffers', 'mem_free'].map((f) => pw(`perfwatch_memory_${f}_bytes`, { legend: `{{host}} ${f.replace('mem_', '')}` })),
         }),
         panel('Memory utilisation', {
           unit: 'percentunit', max: 1, w: 6,
           description: '1 - MemAvailable / MemTotal. The PerfWatch variant shows MemAvailable: its query model has no arithmetic between metrics.',
-          prom: [pq(`1 - perfwatch_memory_mem_available_bytes{${H}} / perfwatch_memory_mem_total_bytes{${H}}`, '{{instance}}')],
+          prom: [pq(`1 - perfwatch_memory_mem_available_bytes{${H}} / perfwatch_memory_mem_total_bytes{${H}}`, '{{host}}')],
           history: [pw('perfwatch_memory_mem_available_bytes', { legend: '{{host}} available' })],
           historyUnit: 'bytes',
         }),
         panel('Swap', {
           unit: 'bytes', w: 6,
-          prom: [pq(`perfwatch_memory_swap_total_bytes{${H}}`, '{{instance}} total'), pq(`perfwatch_memory_swap_free_bytes{${H}}`, '{{instance}} free')],
+          prom: [pq(`perfwatch_memory_swap_total_bytes{${H}}`, '{{host}} total'), pq(`perfwatch_memory_swap_free_bytes{${H}}`, '{{host}} free')],
           history: [pw('perfwatch_memory_swap_total_bytes', { legend: '{{host}} total' }), pw('perfwatch_memory_swap_free_bytes', { legend: '{{host}} free' })],
         }),
         panel('Page faults and swapping', {
           unit: 'ops',
           description: 'Major page faults (read from disk) and pages swapped in and out per second (/proc/vmstat).',
           prom: [
-            pq(`rate(perfwatch_vmstat_pgmajfault_total{${H}}[$__rate_interval])`, '{{instance}} major faults'),
-            pq(`rate(perfwatch_vmstat_pswpin_total{${H}}[$__rate_interval])`, '{{instance}} swap in'),
-            pq(`rate(perfwatch_vmstat_pswpout_total{${H}}[$__rate_interval])`, '{{instance}} swap out'),
+            pq(`rate(perfwatch_vmstat_pgmajfault_total{${H}}[$__rate_interval])`, '{{host}} major faults'),
+            pq(`rate(perfwatch_vmstat_pswpin_total{${H}}[$__rate_interval])`, '{{host}} swap in'),
+            pq(`rate(perfwatch_vmstat_pswpout_total{${H}}[$__rate_interval])`, '{{host}} swap out'),
           ],
           history: [
             pw('perfwatch_vmstat_pgmajfault_total', { legend: '{{host}} major faults' }),
@@ -152,8 +165,8 @@ const HOST_OVERVIEW = {
           description: 'Bytes read (up) and written (down) per second, per device.',
           negativeY: 'written',
           prom: [
-            pq(`rate(perfwatch_disk_read_bytes_total{${H}}[$__rate_interval])`, '{{instance}} {{device}} read'),
-            pq(`rate(perfwatch_disk_written_bytes_total{${H}}[$__rate_interval])`, '{{instance}} {{device}} written'),
+            pq(`rate(perfwatch_disk_read_bytes_total{${H}}[$__rate_interval])`, '{{host}} {{device}} read'),
+            pq(`rate(perfwatch_disk_written_bytes_total{${H}}[$__rate_interval])`, '{{host}} {{device}} written'),
           ],
           history: [
             pw('perfwatch_disk_read_bytes_total', { legend: '{{host}} {{device}} read' }),
@@ -164,8 +177,8 @@ const HOST_OVERVIEW = {
           unit: 'iops', w: 8,
           negativeY: 'writes',
           prom: [
-            pq(`rate(perfwatch_disk_reads_completed_total{${H}}[$__rate_interval])`, '{{instance}} {{device}} reads'),
-            pq(`rate(perfwatch_disk_writes_completed_total{${H}}[$__rate_interval])`, '{{instance}} {{device}} writes'),
+            pq(`rate(perfwatch_disk_reads_completed_total{${H}}[$__rate_interval])`, '{{host}} {{device}} reads'),
+            pq(`rate(perfwatch_disk_writes_completed_total{${H}}[$__rate_interval])`, '{{host}} {{device}} writes'),
           ],
           history: [
             pw('perfwatch_disk_reads_completed_total', { legend: '{{host}} {{device}} reads' }),
@@ -175,15 +188,15 @@ const HOST_OVERVIEW = {
         panel('Disk utilisation', {
           unit: 'percentunit', max: 1, w: 8,
           description: 'Share of time each device had I/O in flight.',
-          prom: [pq(`rate(perfwatch_disk_io_time_seconds_total{${H}}[$__rate_interval])`, '{{instance}} {{device}}')],
+          prom: [pq(`rate(perfwatch_disk_io_time_seconds_total{${H}}[$__rate_interval])`, '{{host}} {{device}}')],
           history: [pw('perfwatch_disk_utilisation_ratio', { legend: '{{host}} {{device}}' })],
         }),
         panel('Disk latency', {
           unit: 's',
           description: 'Average time per completed read and write. The PerfWatch variant shows time spent on reads and writes per second instead (its query model has no division).',
           prom: [
-            pq(`rate(perfwatch_disk_read_time_seconds_total{${H}}[$__rate_interval]) / rate(perfwatch_disk_reads_completed_total{${H}}[$__rate_interval])`, '{{instance}} {{device}} read'),
-            pq(`rate(perfwatch_disk_write_time_seconds_total{${H}}[$__rate_interval]) / rate(perfwatch_disk_writes_completed_total{${H}}[$__rate_interval])`, '{{instance}} {{device}} write'),
+            pq(`rate(perfwatch_disk_read_time_seconds_total{${H}}[$__rate_interval]) / rate(perfwatch_disk_reads_completed_total{${H}}[$__rate_interval])`, '{{host}} {{device}} read'),
+            pq(`rate(perfwatch_disk_write_time_seconds_total{${H}}[$__rate_interval]) / rate(perfwatch_disk_writes_completed_total{${H}}[$__rate_interval])`, '{{host}} {{device}} write'),
           ],
           history: [
             pw('perfwatch_disk_read_time_seconds_total', { legend: '{{host}} {{device}} read' }),
@@ -194,7 +207,7 @@ const HOST_OVERVIEW = {
         panel('Disk queue size', {
           unit: 'short',
           description: 'Average number of I/Os in flight (rate of the weighted I/O time).',
-          prom: [pq(`rate(perfwatch_disk_io_time_weighted_seconds_total{${H}}[$__rate_interval])`, '{{instance}} {{device}}')],
+          prom: [pq(`rate(perfwatch_disk_io_time_weighted_seconds_total{${H}}[$__rate_interval])`, '{{host}} {{device}}')],
           history: [pw('perfwatch_disk_io_time_weighted_seconds_total', { legend: '{{host}} {{device}}' })],
         }),
       ],
@@ -207,8 +220,8 @@ const HOST_OVERVIEW = {
           description: 'Bytes received (up) and transmitted (down) per second, per interface.',
           negativeY: 'transmit',
           prom: [
-            pq(`rate(perfwatch_network_receive_bytes_total{${H}}[$__rate_interval])`, '{{instance}} {{device}} receive'),
-            pq(`rate(perfwatch_network_transmit_bytes_total{${H}}[$__rate_interval])`, '{{instance}} {{device}} transmit'),
+            pq(`rate(perfwatch_network_receive_bytes_total{${H}}[$__rate_interval])`, '{{host}} {{device}} receive'),
+            pq(`rate(perfwatch_network_transmit_bytes_total{${H}}[$__rate_interval])`, '{{host}} {{device}} transmit'),
           ],
           history: [
             pw('perfwatch_network_receive_bytes_total', { legend: '{{host}} {{device}} receive' }),
@@ -218,18 +231,18 @@ const HOST_OVERVIEW = {
         panel('Network errors and drops', {
           unit: 'pps',
           prom: ['receive_errors', 'receive_dropped', 'transmit_errors', 'transmit_dropped'].map((f) =>
-            pq(`rate(perfwatch_network_${f}_total{${H}}[$__rate_interval])`, `{{instance}} {{device}} ${f.replace('_', ' ')}`)),
+            pq(`rate(perfwatch_network_${f}_total{${H}}[$__rate_interval])`, `{{host}} {{device}} ${f.replace('_', ' ')}`)),
           history: ['receive_errors', 'receive_dropped', 'transmit_errors', 'transmit_dropped'].map((f) =>
             pw(`perfwatch_network_${f}_total`, { legend: `{{host}} {{device}} ${f.replace('_', ' ')}` })),
         }),
         panel('TCP connections', {
           unit: 'short',
-          prom: [pq(`perfwatch_netstat_tcp_curr_estab{${H}}`, '{{instance}} established'), pq(`perfwatch_sockstat_tcp_tw{${H}}`, '{{instance}} time-wait')],
+          prom: [pq(`perfwatch_netstat_tcp_curr_estab{${H}}`, '{{host}} established'), pq(`perfwatch_sockstat_tcp_tw{${H}}`, '{{host}} time-wait')],
           history: [pw('perfwatch_netstat_tcp_curr_estab', { legend: '{{host}} established' }), pw('perfwatch_sockstat_tcp_tw', { legend: '{{host}} time-wait' })],
         }),
         panel('TCP retransmits', {
           unit: 'pps',
-          prom: [pq(`rate(perfwatch_netstat_tcp_retrans_segs_total{${H}}[$__rate_interval])`, '{{instance}} retransmitted segments')],
+          prom: [pq(`rate(perfwatch_netstat_tcp_retrans_segs_total{${H}}[$__rate_interval])`, '{{host}} retransmitted segments')],
           history: [pw('perfwatch_netstat_tcp_retrans_segs_total', { legend: '{{host}} retransmitted segments' })],
         }),
       ],
@@ -240,19 +253,19 @@ const HOST_OVERVIEW = {
         panel('Filesystem space used', {
           unit: 'percentunit', max: 1,
           description: 'Share of each filesystem in use (1 - available / size). The PerfWatch variant shows the available bytes.',
-          prom: [pq(`1 - perfwatch_filesystem_avail_bytes{${H}} / perfwatch_filesystem_size_bytes{${H}}`, '{{instance}} {{mountpoint}}')],
+          prom: [pq(`1 - perfwatch_filesystem_avail_bytes{${H}} / perfwatch_filesystem_size_bytes{${H}}`, '{{host}} {{mountpoint}}')],
           history: [pw('perfwatch_filesystem_avail_bytes', { legend: '{{host}} {{mountpoint}}' })],
           historyUnit: 'bytes',
         }),
         panel('Filesystem space available', {
           unit: 'bytes',
-          prom: [pq(`perfwatch_filesystem_avail_bytes{${H}}`, '{{instance}} {{mountpoint}}')],
+          prom: [pq(`perfwatch_filesystem_avail_bytes{${H}}`, '{{host}} {{mountpoint}}')],
           history: [pw('perfwatch_filesystem_avail_bytes', { legend: '{{host}} {{mountpoint}}' })],
         }),
         panel('Filesystem errors and read-only mounts', {
           unit: 'short', w: 24, h: 6,
           description: 'perfwatch_filesystem_device_error is 1 when statfs failed or hung; readonly is 1 for read-only mounts.',
-          prom: [pq(`perfwatch_filesystem_device_error{${H}} == 1`, '{{instance}} {{mountpoint}} error'), pq(`perfwatch_filesystem_readonly{${H}} == 1`, '{{instance}} {{mountpoint}} read-only')],
+          prom: [pq(`perfwatch_filesystem_device_error{${H}} == 1`, '{{host}} {{mountpoint}} error'), pq(`perfwatch_filesystem_readonly{${H}} == 1`, '{{host}} {{mountpoint}} read-only')],
           history: [
             pw('perfwatch_filesystem_device_error', { legend: '{{host}} {{mountpoint}} error' }),
             pw('perfwatch_filesystem_readonly', { legend: '{{host}} {{mountpoint}} read-only' }),
@@ -266,12 +279,12 @@ const HOST_OVERVIEW = {
         panel('Pressure stall time', {
           unit: 'percentunit', max: 1,
           description: 'Share of time some (or all) non-idle tasks were stalled on CPU, memory or I/O (PSI; needs Linux 4.20+ with psi=1).',
-          prom: [pq(`rate(perfwatch_pressure_stalled_seconds_total{${H}}[$__rate_interval])`, '{{instance}} {{resource}} {{kind}}')],
+          prom: [pq(`rate(perfwatch_pressure_stalled_seconds_total{${H}}[$__rate_interval])`, '{{host}} {{resource}} {{kind}}')],
           history: [pw('perfwatch_pressure_stalled_seconds_total', { legend: '{{host}} {{resource}} {{kind}}' })],
         }),
         panel('Pressure, kernel 10 s average', {
           unit: 'percentunit', max: 1,
-          prom: [pq(`perfwatch_pressure_stalled_ratio{${H}, window="10s"}`, '{{instance}} {{resource}} {{kind}}')],
+          prom: [pq(`perfwatch_pressure_stalled_ratio{${H}, window="10s"}`, '{{host}} {{resource}} {{kind}}')],
           history: [pw('perfwatch_pressure_stalled_ratio', { matchers: [m('window', '=', '10s')], legend: '{{host}} {{resource}} {{kind}}' })],
         }),
       ],
@@ -279,8 +292,8 @@ const HOST_OVERVIEW = {
   ],
 };
 
-/** Sum of a perf counter's rate per instance (all CPUs), for ratios in PromQL. */
-const perfRate = (name) => `sum by (instance) (rate(perfwatch_perf_${name}_total{${H}}[$__rate_interval]))`;
+/** Sum of a perf counter's rate per host (all CPUs), for ratios in PromQL. */
+const perfRate = (name) => `sum by (host) (rate(perfwatch_perf_${name}_total{${H}}[$__rate_interval]))`;
 
 const CPU_COUNTERS = {
   slug: 'cpu-performance-counters',
@@ -293,30 +306,30 @@ const CPU_COUNTERS = {
         panel('Instructions per cycle', {
           unit: 'short',
           description: 'Instructions retired per CPU cycle. Empty where the PMU is not available (most VMs): see "Unavailable events".',
-          prom: [pq(`${perfRate('instructions')} / ${perfRate('cpu_cycles')}`, '{{instance}}')],
+          prom: [pq(`${perfRate('instructions')} / ${perfRate('cpu_cycles')}`, '{{host}}')],
           history: [pw('perfwatch_perf_instructions_per_cycle', { legend: '{{host}} cpu{{cpu}}' })],
         }),
         panel('Instructions per cycle per CPU', {
           unit: 'short',
-          prom: [pq(`rate(perfwatch_perf_instructions_total{${H}}[$__rate_interval]) / rate(perfwatch_perf_cpu_cycles_total{${H}}[$__rate_interval])`, '{{instance}} cpu{{cpu}}')],
+          prom: [pq(`rate(perfwatch_perf_instructions_total{${H}}[$__rate_interval]) / rate(perfwatch_perf_cpu_cycles_total{${H}}[$__rate_interval])`, '{{host}} cpu{{cpu}}')],
           history: [pw('perfwatch_perf_instructions_per_cycle', { legend: '{{host}} cpu{{cpu}}' })],
         }),
         panel('Cache miss ratio', {
           unit: 'percentunit', max: 1,
           description: 'Last-level cache misses per cache reference.',
-          prom: [pq(`${perfRate('cache_misses')} / ${perfRate('cache_references')}`, '{{instance}}')],
+          prom: [pq(`${perfRate('cache_misses')} / ${perfRate('cache_references')}`, '{{host}}')],
           history: [pw('perfwatch_perf_cache_miss_ratio', { legend: '{{host}} cpu{{cpu}}' })],
         }),
         panel('Branch miss ratio', {
           unit: 'percentunit', max: 1,
           description: 'Mispredicted branches per branch instruction.',
-          prom: [pq(`${perfRate('branch_misses')} / ${perfRate('branch_instructions')}`, '{{instance}}')],
+          prom: [pq(`${perfRate('branch_misses')} / ${perfRate('branch_instructions')}`, '{{host}}')],
           history: [pw('perfwatch_perf_branch_miss_ratio', { legend: '{{host}} cpu{{cpu}}' })],
         }),
         panel('Cycles and instructions', {
           unit: 'hertz', w: 24,
           description: 'Cycles and instructions per second, all CPUs together.',
-          prom: [pq(perfRate('cpu_cycles'), '{{instance}} cycles'), pq(perfRate('instructions'), '{{instance}} instructions')],
+          prom: [pq(perfRate('cpu_cycles'), '{{host}} cycles'), pq(perfRate('instructions'), '{{host}} instructions')],
           history: [
             pw('perfwatch_perf_cpu_cycles_total', { by: ['host'], legend: '{{host}} cycles' }),
             pw('perfwatch_perf_instructions_total', { by: ['host'], legend: '{{host}} instructions' }),
@@ -329,19 +342,19 @@ const CPU_COUNTERS = {
       panels: [
         panel('Context switches', {
           unit: 'ops', w: 8,
-          prom: [pq(`sum by (instance, cpu) (rate(perfwatch_perf_context_switches_total{${H}}[$__rate_interval]))`, '{{instance}} cpu{{cpu}}')],
+          prom: [pq(`sum by (host, cpu) (rate(perfwatch_perf_context_switches_total{${H}}[$__rate_interval]))`, '{{host}} cpu{{cpu}}')],
           history: [pw('perfwatch_perf_context_switches_total', { legend: '{{host}} cpu{{cpu}}' })],
         }),
         panel('CPU migrations', {
           unit: 'ops', w: 8,
-          prom: [pq(`rate(perfwatch_perf_cpu_migrations_total{${H}}[$__rate_interval])`, '{{instance}} cpu{{cpu}}')],
+          prom: [pq(`rate(perfwatch_perf_cpu_migrations_total{${H}}[$__rate_interval])`, '{{host}} cpu{{cpu}}')],
           history: [pw('perfwatch_perf_cpu_migrations_total', { legend: '{{host}} cpu{{cpu}}' })],
         }),
         panel('Page faults', {
           unit: 'ops', w: 8,
           prom: [
-            pq(`sum by (instance) (rate(perfwatch_perf_page_faults_total{${H}}[$__rate_interval]))`, '{{instance}} all'),
-            pq(`sum by (instance) (rate(perfwatch_perf_major_faults_total{${H}}[$__rate_interval]))`, '{{instance}} major'),
+            pq(`sum by (host) (rate(perfwatch_perf_page_faults_total{${H}}[$__rate_interval]))`, '{{host}} all'),
+            pq(`sum by (host) (rate(perfwatch_perf_major_faults_total{${H}}[$__rate_interval]))`, '{{host}} major'),
           ],
           history: [
             pw('perfwatch_perf_page_faults_total', { by: ['host'], legend: '{{host}} all' }),
@@ -351,7 +364,7 @@ const CPU_COUNTERS = {
         panel('Task clock', {
           unit: 'percentunit', w: 24,
           description: 'Time counted by task-clock per second of wall time, per CPU (system-wide counting includes idle).',
-          prom: [pq(`rate(perfwatch_perf_task_clock_seconds_total{${H}}[$__rate_interval])`, '{{instance}} cpu{{cpu}}')],
+          prom: [pq(`rate(perfwatch_perf_task_clock_seconds_total{${H}}[$__rate_interval])`, '{{host}} cpu{{cpu}}')],
           history: [pw('perfwatch_perf_task_clock_seconds_total', { legend: '{{host}} cpu{{cpu}}' })],
         }),
       ],
@@ -362,13 +375,13 @@ const CPU_COUNTERS = {
         panel('Scaling ratio', {
           unit: 'percentunit', max: 1,
           description: 'Share of its enabled time each event was counted: 1 = exact; below 1 the PMU was multiplexed and the count is scaled.',
-          prom: [pq(`min by (instance, event) (perfwatch_perf_scaling_ratio{${H}})`, '{{instance}} {{event}}')],
+          prom: [pq(`min by (host, event) (perfwatch_perf_scaling_ratio{${H}})`, '{{host}} {{event}}')],
           history: [pw('perfwatch_perf_scaling_ratio', { by: ['host', 'event'], op: 'min', legend: '{{host}} {{event}}' })],
         }),
         panel('Unavailable events', {
           type: 'table',
           description: 'Configured perf events this host cannot count, with the reason (docs/perf.md says how to fix each; `npm run doctor` checks a host).',
-          prom: [pq(`perfwatch_perf_event_available{${H}} == 0`, '{{instance}} {{event}}: {{reason}}')],
+          prom: [pq(`perfwatch_perf_event_available{${H}} == 0`, '{{host}} {{event}}: {{reason}}')],
           history: [pw('perfwatch_perf_event_available', { matchers: [m('reason', '!=', '')], legend: '{{host}} {{event}}: {{reason}}' })],
           table: true,
         }),
@@ -377,26 +390,25 @@ const CPU_COUNTERS = {
   ],
 };
 
-const J_EXP = 'job="perfwatch-exporter"';
 const J_API = 'job="perfwatch-api"';
 
 const SELF = {
   slug: 'self-monitoring',
   title: 'PerfWatch self-monitoring',
-  description: 'The exporter\'s collectors and database writer, and the api. Writer and api figures are process metrics on /metrics, which the history does not hold: the PerfWatch variant reads them from Prometheus.',
+  description: 'The exporter\'s collectors and database writer, and the api. Writer, api and process figures are process metrics on /metrics, which the history does not hold: both variants read them from Prometheus, whatever data source the rest of the dashboard uses.',
   rows: [
     {
       title: 'Collectors',
       panels: [
         panel('Collector duration', {
           unit: 's',
-          prom: [pq(`perfwatch_scrape_collector_duration_seconds{${H}}`, '{{instance}} {{collector}}')],
+          prom: [pq(`perfwatch_scrape_collector_duration_seconds{${H}}`, '{{host}} {{collector}}')],
           history: [pw('perfwatch_scrape_collector_duration_seconds', { legend: '{{host}} {{collector}}' })],
         }),
         panel('Collector failures', {
           unit: 'short', min: 0,
           description: '1 while a collector fails (its last collection failed); the exporter log says why.',
-          prom: [pq(`1 - perfwatch_scrape_collector_success{${H}}`, '{{instance}} {{collector}}')],
+          prom: [pq(`1 - perfwatch_scrape_collector_success{${H}}`, '{{host}} {{collector}}')],
           history: [pw('perfwatch_scrape_collector_success', { legend: '{{host}} {{collector}} (1 = ok)' })],
         }),
       ],
@@ -408,34 +420,34 @@ const SELF = {
           unit: 's', w: 8,
           description: 'Time of one batch INSERT: median and 99th percentile.',
           prom: [
-            pq(`histogram_quantile(0.5, sum by (instance, le) (rate(perfwatch_writer_write_duration_seconds_bucket{${H}}[$__rate_interval])))`, '{{instance}} p50'),
-            pq(`histogram_quantile(0.99, sum by (instance, le) (rate(perfwatch_writer_write_duration_seconds_bucket{${H}}[$__rate_interval])))`, '{{instance}} p99'),
+            pq(`histogram_quantile(0.5, sum by (host, le) (rate(perfwatch_writer_write_duration_seconds_bucket{${H}}[$__rate_interval])))`, '{{host}} p50'),
+            pq(`histogram_quantile(0.99, sum by (host, le) (rate(perfwatch_writer_write_duration_seconds_bucket{${H}}[$__rate_interval])))`, '{{host}} p99'),
           ],
           history: 'prometheus',
         }),
         panel('Buffered snapshots', {
           unit: 'short', w: 8,
           description: 'Snapshots waiting in memory and in the on-disk spool (the database was unreachable or slow).',
-          prom: [pq(`perfwatch_writer_queued_snapshots{${H}}`, '{{instance}} queued'), pq(`perfwatch_writer_spooled_snapshots{${H}}`, '{{instance}} spooled')],
+          prom: [pq(`perfwatch_writer_queued_snapshots{${H}}`, '{{host}} queued'), pq(`perfwatch_writer_spooled_snapshots{${H}}`, '{{host}} spooled')],
           history: 'prometheus',
         }),
         panel('Snapshots written, dropped and failed writes', {
           unit: 'ops', w: 8,
           prom: [
-            pq(`rate(perfwatch_writer_written_total{${H}}[$__rate_interval])`, '{{instance}} written'),
-            pq(`sum by (instance, reason) (rate(perfwatch_writer_dropped_total{${H}}[$__rate_interval]))`, '{{instance}} dropped {{reason}}'),
-            pq(`rate(perfwatch_writer_write_errors_total{${H}}[$__rate_interval])`, '{{instance}} write errors'),
+            pq(`rate(perfwatch_writer_written_total{${H}}[$__rate_interval])`, '{{host}} written'),
+            pq(`sum by (host, reason) (rate(perfwatch_writer_dropped_total{${H}}[$__rate_interval]))`, '{{host}} dropped {{reason}}'),
+            pq(`rate(perfwatch_writer_write_errors_total{${H}}[$__rate_interval])`, '{{host}} write errors'),
           ],
           history: 'prometheus',
         }),
         panel('Seconds since the last successful write', {
           unit: 's', w: 12,
-          prom: [pq(`time() - perfwatch_writer_last_success_timestamp_seconds{${H}} and perfwatch_writer_last_success_timestamp_seconds{${H}} > 0`, '{{instance}}')],
+          prom: [pq(`time() - perfwatch_writer_last_success_timestamp_seconds{${H}} and perfwatch_writer_last_success_timestamp_seconds{${H}} > 0`, '{{host}}')],
           history: 'prometheus',
         }),
         panel('Spool size', {
           unit: 'bytes', w: 12,
-          prom: [pq(`perfwatch_writer_spool_bytes{${H}}`, '{{instance}}')],
+          prom: [pq(`perfwatch_writer_spool_bytes{${H}}`, '{{host}}')],
           history: 'prometheus',
         }),
       ],
@@ -457,9 +469,9 @@ const SELF = {
         panel('Database pool', {
           unit: 'short', w: 8,
           prom: [
-            pq(`perfwatch_api_db_pool_connections{${J_API}}`, '{{instance}} open'),
-            pq(`perfwatch_api_db_pool_idle_connections{${J_API}}`, '{{instance}} idle'),
-            pq(`perfwatch_api_db_pool_waiting_requests{${J_API}}`, '{{instance}} waiting'),
+            pq(`perfwatch_api_db_pool_connections{${J_API}}`, '{{host}} open'),
+            pq(`perfwatch_api_db_pool_idle_connections{${J_API}}`, '{{host}} idle'),
+            pq(`perfwatch_api_db_pool_waiting_requests{${J_API}}`, '{{host}} waiting'),
           ],
           history: 'prometheus',
         }),
@@ -495,13 +507,13 @@ const SELF = {
       panels: [
         panel('Resident memory', {
           unit: 'bytes',
-          prom: [pq(`process_resident_memory_bytes{job=~"perfwatch-.*"}`, '{{job}} {{instance}}')],
+          prom: [pq(`process_resident_memory_bytes{job=~"perfwatch-.*"}`, '{{job}} {{host}}')],
           history: 'prometheus',
         }),
         panel('CPU used', {
           unit: 'percentunit',
           description: 'CPU seconds per second of the exporter and api processes.',
-          prom: [pq(`rate(process_cpu_seconds_total{job=~"perfwatch-.*"}[$__rate_interval])`, '{{job}} {{instance}}')],
+          prom: [pq(`rate(process_cpu_seconds_total{job=~"perfwatch-.*"}[$__rate_interval])`, '{{job}} {{host}}')],
           history: 'prometheus',
         }),
       ],
@@ -518,11 +530,20 @@ const VARIANTS = {
   perfwatch: { suffix: 'PerfWatch history', tag: 'history', uidSuffix: '', ds: PERFWATCH },
 };
 
+/** `$datasource` of the Prometheus variant: any Prometheus-type data source, the provisioned Prometheus first. */
+function datasourceVariable() {
+  return {
+    name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus',
+    current: { ...DEFAULT_DATASOURCE }, includeAll: false, multi: false, options: [], refresh: 1, regex: '', hide: 0,
+  };
+}
+
 function hostVariable(variant) {
   if (variant === 'prometheus') {
-    const q = `label_values(perfwatch_scrape_collector_success{${J_EXP}}, instance)`;
+    // No job matcher: PerfWatch's API has no job label; only the exporter has this metric.
+    const q = 'label_values(perfwatch_scrape_collector_success, host)';
     return {
-      name: 'host', label: 'Host', type: 'query', datasource: PROMETHEUS,
+      name: 'host', label: 'Host', type: 'query', datasource: SWITCHABLE,
       definition: q, query: { qryType: 1, query: q, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
       refresh: 2, includeAll: true, allValue: '.+', multi: true, sort: 1, current: {}, options: [], regex: '', hide: 0,
     };
@@ -553,11 +574,24 @@ function fieldConfig(p, unit) {
   return { defaults, overrides };
 }
 
+/**
+ * A panel's data source in a variant: process metrics (history: 'prometheus') are on Prometheus
+ * in both; the rest reads the history plugin (PerfWatch variant) or `${datasource}` (Prometheus
+ * variant).
+ */
+function datasourceOf(p, variant) {
+  if (p.history === 'prometheus') return PROMETHEUS;
+  return variant === 'perfwatch' ? PERFWATCH : SWITCHABLE;
+}
+
+/** The description's note on a panel that stays on Prometheus in the Prometheus variant. */
+export const PROMETHEUS_ONLY_NOTE = 'Prometheus only: process metrics of /metrics, which PerfWatch\'s history does not hold, so this panel reads the Prometheus data source whatever the "Data source" variable is set to.';
+
 function targets(p, variant) {
-  const history = variant === 'perfwatch' && p.history !== 'prometheus';
-  if (!history) {
+  const ds = datasourceOf(p, variant);
+  if (ds !== PERFWATCH) {
     return p.prom.map((t, i) => ({
-      refId: String.fromCharCode(65 + i), datasource: PROMETHEUS, editorMode: 'code', range: !p.table, instant: !!p.table,
+      refId: String.fromCharCode(65 + i), datasource: ds, editorMode: 'code', range: !p.table, instant: !!p.table,
       ...(p.table ? { format: 'table' } : {}), ...t,
     }));
   }
@@ -566,13 +600,13 @@ function targets(p, variant) {
 
 function renderPanel(p, variant, id, gridPos) {
   const fromPrometheus = variant === 'perfwatch' && p.history === 'prometheus';
-  const ds = variant === 'perfwatch' && !fromPrometheus ? PERFWATCH : PROMETHEUS;
-  const unit = variant === 'perfwatch' && !fromPrometheus ? (p.historyUnit ?? p.unit) : p.unit;
+  const pinned = variant === 'prometheus' && p.history === 'prometheus';
+  const ds = datasourceOf(p, variant);
+  const unit = ds === PERFWATCH ? (p.historyUnit ?? p.unit) : p.unit;
+  const note = fromPrometheus ? 'Read from Prometheus: the history holds no process metrics.' : pinned ? PROMETHEUS_ONLY_NOTE : '';
   const out = {
     id, type: p.type, title: fromPrometheus ? `${p.title} (Prometheus)` : p.title,
-    ...(p.description || fromPrometheus
-      ? { description: [p.description, fromPrometheus ? 'Read from Prometheus: the history holds no process metrics.' : ''].filter(Boolean).join(' ') }
-      : {}),
+    ...(p.description || note ? { description: [p.description, note].filter(Boolean).join(' ') } : {}),
     datasource: ds, gridPos, fieldConfig: fieldConfig(p, unit ?? 'short'),
     options: p.type === 'table'
       ? { showHeader: true, cellHeight: 'sm', footer: { show: false, reducer: ['sum'], countRows: false, fields: '' } }
@@ -580,9 +614,10 @@ function renderPanel(p, variant, id, gridPos) {
     targets: targets(p, variant),
   };
   if (p.type === 'table') {
-    out.transformations = ds === PROMETHEUS
-      ? // An instant query in table format: one row per series, its labels as columns.
-        [{ id: 'organize', options: { excludeByName: { Time: true, Value: true, __name__: true, job: true }, renameByName: {}, indexByName: {} } }]
+    out.transformations = ds !== PERFWATCH
+      ? // An instant query in table format: one row per series, its labels as columns (host
+        // names it; Prometheus' instance and job, which PerfWatch's API does not have, are left out).
+        [{ id: 'organize', options: { excludeByName: { Time: true, Value: true, __name__: true, job: true, instance: true }, renameByName: {}, indexByName: {} } }]
       : // Time series: one row per series, named by its legend (host, event and reason).
         [{ id: 'reduce', options: { reducers: ['lastNotNull'], mode: 'seriesToRows', includeTimeField: false } }];
   }
@@ -640,7 +675,7 @@ export function renderDashboard(d, variant) {
     refresh: '30s',
     schemaVersion: SCHEMA_VERSION,
     tags: ['perfwatch', v.tag],
-    templating: { list: [hostVariable(variant)] },
+    templating: { list: variant === 'prometheus' ? [datasourceVariable(), hostVariable(variant)] : [hostVariable(variant)] },
     time: { from: 'now-6h', to: 'now' },
     timepicker: {},
     timezone: 'browser',

@@ -9,9 +9,10 @@
  *   collides with a PerfWatch already running on 9101/8000/3000).
  * Then: the images' HEALTHCHECK commands pass, /metrics answers, the api is ready, a snapshot
  * arrives in the database, the README's token and backup steps work, every history panel's query
- * is answered by the api, a Prometheus with prometheus/prometheus.yml (Debian's server, 2.x; the
- * compose file runs 3.x) evaluates every PromQL panel, and every metric the dashboards query is in
- * what these services serve.
+ * is answered by the api, the api's PromQL API answers every switchable PromQL panel as the
+ * provisioned "PerfWatch (PromQL)" data source asks it, a Prometheus with prometheus/prometheus.yml
+ * (Debian's server, 2.x; the compose file runs 3.x) evaluates every PromQL panel, and every metric
+ * the dashboards query is in what these services serve.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,17 @@ import {
 } from './helpers.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+/**
+ * Panels that must show data on this machine, by title; the rest are empty for a reason this host
+ * has (no PMU, no swap or pressure, no failures or errors to show). Of the history variant:
+ */
+const HISTORY_MUST_SHOW = ['CPU by mode', 'CPU utilisation per CPU', 'Memory', 'Load average', 'Network traffic', 'Disk throughput',
+  'Filesystem space available', 'Collector duration', 'Collector failures', 'Context switches', 'Task clock', 'Scaling ratio', 'Unavailable events'];
+/** Of the Prometheus variant on Prometheus (its process metric panels included). */
+const PROMETHEUS_MUST_SHOW = ['CPU by mode', 'CPU utilisation per CPU', 'Memory', 'Memory utilisation', 'Load average', 'Network traffic',
+  'Filesystem space used', 'Collector duration', 'Write latency', 'Buffered snapshots', 'API request latency', 'API requests',
+  'Database pool', 'Resident memory', 'CPU used', 'Context switches', 'Task clock', 'Scaling ratio'];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -165,6 +177,8 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
   const healthOf: Record<string, string[]> = {};
   let exporterMetrics = '';
   let apiMetrics = '';
+  /** The viewer token the README's steps create for Grafana (PERFWATCH_GRAFANA_TOKEN). */
+  let grafanaToken = '';
 
   /** The environment a PerfWatch service's container gets, mapped onto this machine. */
   function serviceEnv(name: string): Record<string, string> {
@@ -362,6 +376,7 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     const created = await call('POST', '/api/v1/tokens', { name: 'grafana', role: 'viewer' }, String(session.body.token));
     expect(created.status, JSON.stringify(created.body)).to.equal(201);
     const token = String(created.body.token);
+    grafanaToken = token;
 
     const host = envOf.exporter!.PERFWATCH_HOSTNAME!;
     const hosts = await call('GET', '/api/v1/hosts', undefined, token);
@@ -400,13 +415,72 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     }
     expect(targets).to.be.greaterThan(40);
     // the history panels this host has data for show it (the hardware counter panels cannot: no PMU here)
-    for (const title of ['CPU by mode', 'CPU utilisation per CPU', 'Memory', 'Load average', 'Network traffic', 'Disk throughput',
-      'Filesystem space available', 'Collector duration', 'Collector failures', 'Context switches', 'Task clock', 'Scaling ratio', 'Unavailable events']) {
+    for (const title of HISTORY_MUST_SHOW) {
       expect(empty.has(title), `history panel "${title}" has no data`).to.equal(false);
     }
     // and a bad target is refused, so the 200s above mean something
     const bad = await call('POST', '/api/v1/query', { from: to - 60_000, to, targets: [{ refId: 'A', metric: 'perfwatch_cpu_seconds_total', hosts: [host], matchers: [{ label: 'nope', op: '=', value: 'x' }] }] }, token);
     expect(bad.status).to.equal(400);
+  });
+
+  it('the api\'s PromQL API, asked as the provisioned "PerfWatch (PromQL)" data source asks it, answers $host and every switchable panel', async function () {
+    this.timeout(120_000);
+    expect(grafanaToken, 'the README token steps (the test before) created the token').to.not.equal('');
+    const provisioned = parseYaml(readFileSync(join(ROOT, 'grafana', 'provisioning', 'datasources', 'perfwatch.yaml'), 'utf8')) as { datasources: Obj[] };
+    const ds = provisioned.datasources.find((x) => x.uid === 'perfwatch-promql')!;
+    // the provisioned URL with the api service where it listens here; basic auth with the token as password
+    const base = String(ds.url).replace(/^http:\/\/api:8000\//, `http://127.0.0.1:${mapping.ports.get('api')!.get(8000)}/`);
+    expect(base).to.match(/^http:\/\/127\.0\.0\.1:\d+\/prometheus$/);
+    const basic = (password: string) => `Basic ${Buffer.from(`${String(ds.basicAuthUser)}:${password}`).toString('base64')}`;
+    type Answer = { status: string; errorType?: string; error?: string; data: { resultType: string; result: { metric: Obj; values?: unknown[]; value?: unknown }[] } };
+    const get = async (path: string, params: Record<string, string>, auth = basic(grafanaToken)) => {
+      const r = await fetch(`${base}${path}?${new URLSearchParams(params)}`, { headers: { authorization: auth } });
+      return { http: r.status, body: (await r.json()) as Answer & { data: unknown } };
+    };
+    // Grafana's step and $__rate_interval: the data source's timeInterval (the snapshot interval), 4 of them
+    const step = Number(/^(\d+)s$/.exec(String((ds.jsonData as Obj).timeInterval))![1]);
+    const end = Math.floor(Date.now() / 1000 / step) * step;
+    const start = end - 300;
+    const host = envOf.exporter!.PERFWATCH_HOSTNAME!;
+
+    // a wrong token is refused, so the answers below went through the token check
+    const refused = await get('/api/v1/query', { query: 'perfwatch_load_average_1m', time: String(end) }, basic('pw_not-a-token'));
+    expect(refused.http).to.equal(401);
+    expect(refused.body.errorType).to.equal('unauthorized');
+
+    // $host: the variable's label_values(metric, host), as Grafana asks /label/<name>/values
+    const hostVar = ((loadDashboards().find((d) => d.variant === 'prometheus')!.json.templating as Obj).list as Obj[]).find((v) => v.name === 'host')!;
+    const [, varMetric, varLabel] = /^label_values\((.+),\s*(\w+)\)$/.exec(String(hostVar.definition))!;
+    const values = await get(`/api/v1/label/${varLabel}/values`, { 'match[]': varMetric!, start: String(start), end: String(end) });
+    expect(values.http, JSON.stringify(values.body)).to.equal(200);
+    expect(values.body.data).to.deep.equal([host]);
+
+    const failed: string[] = [];
+    const empty = new Set<string>();
+    const shown = new Set<string>();
+    let n = 0;
+    for (const d of loadDashboards().filter((x) => x.variant === 'prometheus')) {
+      for (const q of queriesOf(d).filter((x) => x.switchable && x.target.expr)) {
+        const expr = String(q.target.expr).replace(/\$__rate_interval/g, `${4 * step}s`).replace(/\$host/g, host);
+        const asked = [get('/api/v1/query_range', { query: expr, start: String(start), end: String(end), step: String(step) })];
+        // a table panel's instant query, as Grafana sends it
+        if (q.target.instant) asked.push(get('/api/v1/query', { query: expr, time: String(end) }));
+        for (const r of await Promise.all(asked)) {
+          n++;
+          if (r.http !== 200 || r.body.status !== 'success') failed.push(`${d.file} "${q.panel}": ${r.http} ${r.body.error}`);
+          else if (r.body.data.result.length === 0) empty.add(q.panel);
+          else shown.add(q.panel);
+        }
+      }
+    }
+    expect(n).to.be.greaterThan(50);
+    expect(failed).to.deep.equal([]);
+    // the core panels this machine has data for show it (hardware counter panels cannot: no PMU here);
+    // the same lists as the history and the Prometheus checks, less the panels pinned to Prometheus
+    const switchable = new Set([...shown, ...empty]);
+    const core = [...new Set([...HISTORY_MUST_SHOW, ...PROMETHEUS_MUST_SHOW])].filter((t) => switchable.has(t));
+    expect(core.length).to.be.greaterThan(12);
+    for (const title of core) expect(shown.has(title), `panel "${title}" has no data from the api`).to.equal(true);
   });
 
   it('backup and restore as README.md says (pg_dump -Fc, pg_restore --clean --if-exists --no-owner) bring the history back', async function () {
@@ -486,16 +560,23 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
         return undefined;
       }
     }, 60_000, p);
-    const instances = await fetch(`${api}/label/instance/values?match[]=${encodeURIComponent('perfwatch_scrape_collector_success{job="perfwatch-exporter"}')}`);
-    const values = ((await instances.json()) as { data: string[] }).data;
+    // the relabeling adds host (the target without its port) and leaves Prometheus' instance alone
+    const hostVar = ((loadDashboards().find((d) => d.variant === 'prometheus')!.json.templating as Obj).list as Obj[]).find((v) => v.name === 'host')!;
+    const [, varMetric, varLabel] = /^label_values\((.+),\s*(\w+)\)$/.exec(String(hostVar.definition))!;
+    const hosts = await fetch(`${api}/label/${varLabel}/values?match[]=${encodeURIComponent(varMetric!)}`);
+    const values = ((await hosts.json()) as { data: string[] }).data;
     expect(values).to.deep.equal(['127.0.0.1']);
+    const up = await query('up');
+    expect(up.data.result.map((r) => r.metric.host).sort()).to.deep.equal(['127.0.0.1', '127.0.0.1']);
+    expect(up.data.result.map((r) => r.metric.instance).sort()).to.deep.equal(
+      [mapping.ports.get('exporter')!.get(9101), mapping.ports.get('api')!.get(8000)].map((port) => `127.0.0.1:${port}`).sort());
 
     const failed: string[] = [];
     const empty: string[] = [];
     let n = 0;
     for (const d of loadDashboards()) {
       for (const q of queriesOf(d).filter((x) => x.kind === 'promql' && x.target.expr)) {
-        // what Grafana sends with $host = the instance and $__rate_interval = 4 scrape intervals
+        // what Grafana sends with $host = the host label and $__rate_interval = 4 scrape intervals
         const expr = String(q.target.expr).replace(/\$__rate_interval/g, '4s').replace(/\$host/g, values[0]!);
         const r = await query(expr);
         n++;
@@ -505,12 +586,8 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     }
     expect(n).to.be.greaterThan(80);
     expect(failed).to.deep.equal([]);
-    // Panels this machine has data for must show it; the rest are empty for a reason this host has
-    // (no PMU, no swap or pressure, no failures or errors to show).
-    const mustShow = ['CPU by mode', 'CPU utilisation per CPU', 'Memory', 'Memory utilisation', 'Load average', 'Network traffic',
-      'Filesystem space used', 'Collector duration', 'Write latency', 'Buffered snapshots', 'API request latency', 'API requests',
-      'Database pool', 'Resident memory', 'CPU used', 'Context switches', 'Task clock', 'Scaling ratio'];
-    for (const title of mustShow) expect(empty.filter((e) => e.includes(`"${title}"`) || e.includes(`"${title} (Prometheus)"`)), title).to.deep.equal([]);
+    // Panels this machine has data for must show it
+    for (const title of PROMETHEUS_MUST_SHOW) expect(empty.filter((e) => e.includes(`"${title}"`) || e.includes(`"${title} (Prometheus)"`)), title).to.deep.equal([]);
   });
 
   it('every metric the dashboards query is served by the exporter or the api (or is a derived metric of the history)', async () => {

@@ -2,8 +2,12 @@
  * The six provisioned dashboards: generated output matches dashboards/build.mjs, the JSON is a
  * sound Grafana dashboard (unique ids, a layout without overlaps, known units, a $host variable),
  * every PromQL expression parses with Prometheus' grammar, and every PerfWatch target names a
- * metric of the store's catalog with labels that metric has. That each metric really appears in
- * the exporter's and the api's output is checked in compose-run.test.ts, which runs them.
+ * metric of the store's catalog with labels that metric has. The Prometheus variant's `$datasource`
+ * switch: its panels select by the `host` label and every expression on `${datasource}` is one
+ * PerfWatch's PromQL API evaluates (its own parser accepts it) over metrics its history holds; the
+ * panels pinned to Prometheus say so and read a metric the history lacks. That each metric really
+ * appears in the exporter's and the api's output, and that the api answers each switchable
+ * expression, is checked in compose-run.test.ts, which runs them.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,8 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { derivedMetric, metricInfo } from '@perfwatch/store/catalog';
-import { loadDashboards, panelsOf, promqlMetrics, queriesOf } from './dashboards.js';
+import { loadDashboards, panelsOf, promqlMetrics, queriesOf, refusedByApi, SWITCHABLE_UID } from './dashboards.js';
 import { ROOT, type Obj } from './helpers.js';
+
+/** What dashboards/build.mjs writes into the description of a panel pinned to Prometheus. */
+const PROMETHEUS_ONLY = 'Prometheus only:';
 
 const dashboards = loadDashboards();
 /** Grafana unit ids the dashboards may use. */
@@ -94,12 +101,17 @@ describe('dashboards', () => {
       });
 
       it('has a $host variable of its data source', () => {
-        const host = ((d.json.templating as Obj).list as Obj[]).find((v) => v.name === 'host')!;
+        const vars = (d.json.templating as Obj).list as Obj[];
+        const host = vars.find((v) => v.name === 'host')!;
         expect(host.multi).to.equal(true);
         expect(host.includeAll).to.equal(true);
         if (d.variant === 'prometheus') {
-          expect(host.datasource).to.deep.equal({ type: 'prometheus', uid: 'prometheus' });
-          expect(String(host.definition)).to.match(/^label_values\(perfwatch_\w+\{[^}]*\}, instance\)$/);
+          // the host label, which Prometheus' relabeling and PerfWatch's PromQL API both set
+          expect(host.datasource).to.deep.equal({ type: 'prometheus', uid: SWITCHABLE_UID });
+          expect(String(host.definition)).to.match(/^label_values\(perfwatch_\w+, host\)$/);
+          expect((host.query as Obj).query).to.equal(host.definition);
+          // $datasource comes first: Grafana resolves variables in order and $host reads it
+          expect(vars.map((v) => v.name)).to.deep.equal(['datasource', 'host']);
         } else {
           expect(host.datasource).to.deep.equal({ type: 'perfwatch-history-datasource', uid: 'perfwatch' });
           expect(host.query).to.equal('hosts()');
@@ -108,14 +120,55 @@ describe('dashboards', () => {
 
       const queries = queriesOf(d);
 
-      it('every PromQL expression parses, and host panels filter on $host', () => {
+      it('every PromQL expression parses, and host panels filter, group and label by host', () => {
         for (const q of queries.filter((x) => x.kind === 'promql')) {
           expect(q.errors, `${q.panel}: ${String(q.target.expr ?? q.target.definition)}`).to.deep.equal([]);
           expect(q.metrics.length, q.panel).to.be.greaterThan(0);
           const expr = String(q.target.expr ?? '');
-          if (expr && !/job=~?"perfwatch-/.test(expr)) expect(expr, q.panel).to.contain('instance=~"$host"');
+          if (expr && !/job=~?"perfwatch-/.test(expr)) expect(expr, q.panel).to.contain('host=~"$host"');
+          // instance is Prometheus' scrape target (host:port); PerfWatch's PromQL API has none
+          expect(`${expr} ${String(q.target.legendFormat ?? '')}`, q.panel).to.not.contain('instance');
         }
       });
+
+      if (d.variant === 'prometheus') {
+        it('has a $datasource variable of Prometheus-type data sources, the provisioned Prometheus first', () => {
+          const v = ((d.json.templating as Obj).list as Obj[]).find((x) => x.name === 'datasource')!;
+          expect(v).to.deep.include({ type: 'datasource', query: 'prometheus', multi: false, includeAll: false });
+          expect((v.current as Obj).value).to.equal('prometheus');
+        });
+
+        it('reads ${datasource} in every panel but the Prometheus-only ones, which say so', () => {
+          let switchable = 0;
+          for (const p of panelsOf(d.json).filter((x) => x.type !== 'row')) {
+            const uid = (p.datasource as Obj).uid;
+            const pinned = String(p.description ?? '').includes(PROMETHEUS_ONLY);
+            expect(uid, String(p.title)).to.equal(pinned ? 'prometheus' : SWITCHABLE_UID);
+            for (const t of p.targets as Obj[]) expect((t.datasource as Obj).uid, String(p.title)).to.equal(uid);
+            if (!pinned) switchable++;
+          }
+          expect(switchable).to.be.greaterThan(0);
+          // only self-monitoring has process metrics; host and counter dashboards switch entirely
+          if (!d.file.endsWith('self-monitoring.json')) expect(switchable).to.equal(panelsOf(d.json).filter((x) => x.type !== 'row').length);
+        });
+
+        it('every switchable expression is one PerfWatch\'s PromQL API evaluates, over metrics its history holds', () => {
+          const switchable = queries.filter((q) => q.switchable);
+          expect(switchable.length).to.be.greaterThan(d.file.endsWith('self-monitoring.json') ? 2 : 10);
+          expect(switchable.map((q) => q.panel)).to.include('variable $host');
+          for (const q of switchable) {
+            const expr = String(q.target.expr ?? /^label_values\((.+),\s*\w+\)$/.exec(String(q.target.definition))![1]);
+            expect(refusedByApi(expr), `${q.panel}: ${expr}`).to.equal(undefined);
+            for (const metric of q.metrics) expect(metricInfo(metric), `${q.panel}: ${metric} is not in the history's catalog`).to.not.equal(undefined);
+          }
+        });
+
+        it('every panel pinned to Prometheus reads a metric the history does not hold', () => {
+          for (const q of queries.filter((x) => x.kind === 'promql' && !x.switchable)) {
+            expect(q.metrics.some((metric) => metricInfo(metric) === undefined), `${q.panel} could switch: ${q.metrics.join(', ')}`).to.equal(true);
+          }
+        });
+      }
 
       if (d.variant === 'perfwatch') {
         it('shows outages and retention runs as annotations of the plugin, for $host', () => {
@@ -162,6 +215,18 @@ describe('dashboards', () => {
 
   it('the PromQL check can fail: a broken expression has errors, and names come from selectors only', () => {
     expect(promqlMetrics('rate(perfwatch_cpu_seconds_total[5m]').errors).to.not.deep.equal([]);
-    expect(promqlMetrics('sum by (instance) (rate(a_total{instance=~"$host"}[$__rate_interval])) / on (instance) b').metrics).to.deep.equal(['a_total', 'b']);
+    expect(promqlMetrics('sum by (host) (rate(a_total{host=~"$host"}[$__rate_interval])) / on (host) b').metrics).to.deep.equal(['a_total', 'b']);
+  });
+
+  it('the API check can fail: what PerfWatch\'s PromQL API does not evaluate is refused, naming it', () => {
+    expect(refusedByApi('sum by (host, mode) (rate(perfwatch_cpu_seconds_total{host=~"$host"}[$__rate_interval]))')).to.equal(undefined);
+    // valid PromQL for Prometheus (lezer-promql parses it), refused by the api
+    const h = 'histogram_quantile(0.99, sum by (host, le) (rate(perfwatch_writer_write_duration_seconds_bucket{host=~"$host"}[$__rate_interval])))';
+    expect(promqlMetrics(h).errors).to.deep.equal([]);
+    expect(refusedByApi(h)).to.contain('histogram_quantile');
+    expect(refusedByApi('clamp_min(perfwatch_load_average_1m{host=~"$host"}, 0)')).to.contain('clamp_min');
+    expect(refusedByApi('time() - perfwatch_writer_last_success_timestamp_seconds{host=~"$host"}')).to.contain('time');
+    expect(refusedByApi('perfwatch_load_average_1m and perfwatch_load_average_5m')).to.contain('and');
+    expect(refusedByApi('quantile(0.5, perfwatch_load_average_1m)')).to.contain('quantile');
   });
 });

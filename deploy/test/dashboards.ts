@@ -2,12 +2,18 @@
  * The provisioned dashboards as the tests see them: every file of dashboards/{perfwatch,prometheus},
  * its panels (rows' nested panels included) and the metric names each target queries: PromQL
  * parsed with Prometheus' own grammar (@prometheus-io/lezer-promql), PerfWatch targets by their
- * `metric` field.
+ * `metric` field. PromQL targets on `${datasource}` are "switchable": they must also run on
+ * PerfWatch's Prometheus-compatible API, whose parser (api/src/promql/parse.ts) says whether it
+ * evaluates them.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
+import { parsePromQL } from '../../api/src/promql/parse.js';
 import { ROOT, type Obj } from './helpers.js';
+
+/** The Prometheus variant's data source variable, as panels and targets reference it. */
+export const SWITCHABLE_UID = '${datasource}';
 
 export interface Dashboard {
   file: string;
@@ -70,11 +76,27 @@ export function promqlMetrics(expr: string): PromqlResult {
   return { metrics: [...metrics], errors };
 }
 
+/**
+ * Why PerfWatch's PromQL API would refuse an expression (its parser's bad_data message, which
+ * names the unsupported construct), once Grafana's variables are replaced as in grafanaToPromql;
+ * undefined when the API evaluates it.
+ */
+export function refusedByApi(expr: string): string | undefined {
+  try {
+    parsePromQL(grafanaToPromql(expr));
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 export interface Query {
   file: string;
   panel: string;
   /** 'promql' for a Prometheus target, 'perfwatch' for a history target. */
   kind: 'promql' | 'perfwatch';
+  /** a PromQL target (or variable) on `${datasource}`: Prometheus or PerfWatch's PromQL API. */
+  switchable: boolean;
   target: Obj;
   metrics: string[];
   errors: string[];
@@ -86,11 +108,11 @@ export function queriesOf(d: Dashboard): Query[] {
   for (const p of panelsOf(d.json)) {
     for (const t of (p.targets as Obj[] | undefined) ?? []) {
       const uid = ((t.datasource ?? p.datasource) as Obj | undefined)?.uid;
-      if (uid === 'prometheus') {
+      if (uid === 'prometheus' || uid === SWITCHABLE_UID) {
         const r = promqlMetrics(String(t.expr));
-        out.push({ file: d.file, panel: String(p.title), kind: 'promql', target: t, ...r });
+        out.push({ file: d.file, panel: String(p.title), kind: 'promql', switchable: uid === SWITCHABLE_UID, target: t, ...r });
       } else if (uid === 'perfwatch') {
-        out.push({ file: d.file, panel: String(p.title), kind: 'perfwatch', target: t, metrics: [String(t.metric)], errors: [] });
+        out.push({ file: d.file, panel: String(p.title), kind: 'perfwatch', switchable: false, target: t, metrics: [String(t.metric)], errors: [] });
       } else {
         throw new Error(`${d.file}: panel "${String(p.title)}" has a target of datasource ${String(uid)}`);
       }
@@ -101,7 +123,8 @@ export function queriesOf(d: Dashboard): Query[] {
     const lv = /^label_values\((.+),\s*(\w+)\)$/.exec(def);
     if (lv) {
       const r = promqlMetrics(lv[1]!);
-      out.push({ file: d.file, panel: `variable $${String(v.name)}`, kind: 'promql', target: v, ...r });
+      const switchable = (v.datasource as Obj | undefined)?.uid === SWITCHABLE_UID;
+      out.push({ file: d.file, panel: `variable $${String(v.name)}`, kind: 'promql', switchable, target: v, ...r });
     }
   }
   return out;

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
+import { DEFAULTS as EXPORTER_DEFAULTS } from '../../exporter/src/config.js';
+import { SWITCHABLE_UID } from './dashboards.js';
 import { composeConfig, environmentOf, parsePort, parseVolume, ROOT, type Json, type Obj } from './helpers.js';
 
 const compose = composeConfig(['docker-compose.yml']);
@@ -39,7 +41,7 @@ describe('prometheus/prometheus.yml', () => {
     const dir = mkdtempSync(join(tmpdir(), 'perfwatch-prom-'));
     try {
       const broken = join(dir, 'prometheus.yml');
-      writeFileSync(broken, readFileSync(file, 'utf8').replace("regex: '(.+):\\d+'", "regex: '(.+:\\d+'"));
+      writeFileSync(broken, readFileSync(file, 'utf8').replace("regex: ';(.+):\\d+'", "regex: ';(.+:\\d+'"));
       const bad = promtool(broken);
       expect(bad.status, bad.out).to.not.equal(0);
     } finally {
@@ -62,13 +64,21 @@ describe('prometheus/prometheus.yml', () => {
     }
   });
 
-  it('sets instance to the target host without the port (the dashboards\' $host), as Prometheus applies the regex (anchored)', () => {
+  it('adds host, the target host without the port (the dashboards\' $host), unless the target names one; instance stays', () => {
     for (const job of config.scrape_configs) {
-      const rule = (job.relabel_configs as Obj[]).find((r) => r.target_label === 'instance')!;
-      const re = new RegExp(`^(?:${String(rule.regex)})$`);
-      const apply = (addr: string) => (re.test(addr) ? addr.replace(re, String(rule.replacement).replace(/\$(\d)/g, '$$$1')) : addr);
-      expect(apply('exporter:9101')).to.equal('exporter');
-      expect(apply('db-host.example.com:9101')).to.equal('db-host.example.com');
+      const rules = job.relabel_configs as Obj[];
+      expect(rules.map((r) => r.target_label), String(job.job_name)).to.deep.equal(['host']);
+      const [rule] = rules;
+      // as Prometheus applies a replace rule: source label values joined by ";", the regex anchored
+      const re = new RegExp(`^(?:${String(rule!.regex)})$`);
+      const apply = (labels: Record<string, string>) => {
+        const joined = (rule!.source_labels as string[]).map((l) => labels[l] ?? '').join(';');
+        return re.test(joined) ? { ...labels, host: joined.replace(re, String(rule!.replacement).replace(/\$(\d)/g, '$$$1')) } : labels;
+      };
+      expect(apply({ __address__: 'exporter:9101' })).to.deep.equal({ __address__: 'exporter:9101', host: 'exporter' });
+      expect(apply({ __address__: 'db-host.example.com:9101' }).host).to.equal('db-host.example.com');
+      // a host label set on the target (static_configs labels) is kept
+      expect(apply({ __address__: 'exporter:9101', host: 'docker-host' }).host).to.equal('docker-host');
     }
   });
 });
@@ -98,13 +108,31 @@ describe('grafana/provisioning', () => {
     expect(containerPorts('prometheus')).to.include(9090);
   });
 
-  it('every data source a dashboard uses is provisioned', () => {
+  it('provisions PerfWatch\'s PromQL API (uid perfwatch-promql) as a Prometheus data source with the token as basic auth password', () => {
+    const p = byUid['perfwatch-promql']!;
+    expect(p).to.deep.include({ name: 'PerfWatch (PromQL)', type: 'prometheus', access: 'proxy', url: 'http://api:8000/prometheus', basicAuth: true, basicAuthUser: 'grafana' });
+    expect(containerPorts('api')).to.include(8000);
+    expect((p.secureJsonData as Obj).basicAuthPassword).to.equal('$PERFWATCH_GRAFANA_TOKEN');
+    expect(JSON.stringify(p.jsonData)).to.not.contain('PERFWATCH_GRAFANA_TOKEN');
+    const j = p.jsonData as Obj;
+    expect(j.prometheusType).to.equal('Prometheus');
+    // the version the api's buildinfo reports
+    expect(j.prometheusVersion).to.equal('2.45.0');
+    expect(readFileSync(join(ROOT, 'api', 'src', 'promql', 'router.ts'), 'utf8')).to.contain(`version: '${String(j.prometheusVersion)}'`);
+    // the smallest step Grafana asks for: one snapshot interval of the exporter as compose runs it
+    const interval = environmentOf(services.exporter!).PERFWATCH_INTERVAL_SECONDS ?? String(EXPORTER_DEFAULTS.intervalSeconds);
+    expect(j.timeInterval).to.equal(`${interval}s`);
+  });
+
+  it('every data source a dashboard uses is provisioned, and $datasource starts at one and can pick PerfWatch (PromQL)', () => {
     const used = new Set<string>();
+    const variables: Obj[] = [];
     const walk = (v: unknown): void => {
       if (Array.isArray(v)) v.forEach(walk);
       else if (v && typeof v === 'object') {
         const o = v as Obj;
         if (isDatasourceRef(o.datasource)) used.add(String(o.datasource.uid));
+        if (o.type === 'datasource' && typeof o.query === 'string') variables.push(o);
         Object.values(o).forEach(walk);
       }
     };
@@ -112,7 +140,16 @@ describe('grafana/provisioning', () => {
       for (const f of readdirSync(join(ROOT, 'dashboards', dir))) walk(JSON.parse(readFileSync(join(ROOT, 'dashboards', dir, f), 'utf8')));
     }
     used.delete('-- Grafana --');
-    expect([...used].sort()).to.deep.equal(['perfwatch', 'prometheus']);
+    expect([...used].sort()).to.deep.equal([SWITCHABLE_UID, 'perfwatch', 'prometheus']);
+    expect(variables.length).to.equal(3);
+    for (const v of variables) {
+      // the variable's default is a provisioned data source of its type; PerfWatch's PromQL API is one it offers
+      const start = byUid[String((v.current as Obj).value)];
+      expect(start?.type).to.equal(v.query);
+      expect(ds.datasources.filter((x) => x.type === v.query).map((x) => x.uid)).to.include('perfwatch-promql');
+      used.add(String((v.current as Obj).value));
+    }
+    used.delete(SWITCHABLE_UID);
     for (const uid of used) expect(byUid[uid], uid).to.not.equal(undefined);
   });
 
