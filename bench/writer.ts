@@ -14,17 +14,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { createPool, insertSnapshots, migrate, silentLogger, type Snapshot } from '@perfwatch/store';
+import type pg from 'pg';
+import { insertSnapshots, migrate, silentLogger, type Snapshot } from '@perfwatch/store';
 import { startSnapshotWriter } from '../exporter/src/writer.js';
+import { benchSchema, fmt, IV, serverVersion, url } from '../store/bench/lib.js';
 import { fixtureSnapshot, HostSim } from '../store/test/synth.js';
 
-const url = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const N = Number(process.env.BENCH_WRITER ?? 40_000);
 const HOSTS = 100;
-const IV = 5_000;
 const T0 = Date.UTC(2030, 0, 1);
-const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
 const compact = fixtureSnapshot('small', { compact: true });
 /** N snapshots of HOSTS hosts in time order, interleaved as 100 exporters would send them. */
@@ -77,8 +75,7 @@ async function throughWriter(name: string, data: Snapshot[], concurrency: number
 
 /** The same data through insertSnapshots on `conns` connections, no writer around it. */
 async function direct(data: Snapshot[], conns: number): Promise<number> {
-  const schema = `bench_writer_direct_${process.pid}`;
-  const pool = createPool({ databaseUrl: url, schema, poolMax: conns });
+  const { pool, close } = benchSchema('writer_direct', { poolMax: conns });
   try {
     await migrate(pool);
     await insertSnapshots(pool, data.slice(0, HOSTS).map((s) => ({ ...s, ts: s.ts - IV })));
@@ -95,16 +92,11 @@ async function direct(data: Snapshot[], conns: number): Promise<number> {
     );
     return data.length / ((performance.now() - started) / 1000);
   } finally {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
-    await pool.end();
+    await close();
   }
 }
 
-const server = new pg.Client(url);
-await server.connect();
-const ver = ((await server.query('SELECT version() AS v')).rows[0].v as string).split(' on ')[0];
-await server.end();
-process.stdout.write(`# writer ingest (${new Date().toISOString()}): ${ver}, Node ${process.version}, ${cpus().length} CPUs\n`);
+process.stdout.write(`# writer ingest (${new Date().toISOString()}): ${await serverVersion()}, Node ${process.version}, ${cpus().length} CPUs\n`);
 process.stdout.write(`data: ${fmt(N)} snapshots of ${HOSTS} hosts (exporter/test/fixtures/small without vm and nstat, values as store/test/synth.ts), batches of 100\n`);
 
 const data = dataset(N, HOSTS, 'w');

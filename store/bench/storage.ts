@@ -21,37 +21,25 @@
  * snapshots would take longer to generate than the whole benchmark may run), which is all a
  * 30-day query reads.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import {
-  createPool, encodeSnapshot, insertSnapshots, migrate, querySeries, runRetention, runRollups, TIER_SPECS,
+  encodeSnapshot, insertSnapshots, querySeries, runRetention, runRollups, TIER_SPECS,
   type SeriesQuery, type Snapshot,
 } from '../src/index.js';
 import { fixtureSnapshot, HostSim, rng } from '../test/synth.js';
+import { copyHostDay, dataEnd, DAY, fmt, hostId, HOUR, IV, MIN, say, serverVersion, stopwatch, timedRuns, withSchema as inSchema } from './lib.js';
 
-const url = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 100);
 const INGEST = Number(process.env.BENCH_INGEST ?? 40_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 25);
-const KEEP = process.env.BENCH_KEEP === '1';
 
-const MIN = 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-const IV = 5_000;
 // Data ends at midnight UTC, a while ago: every rollup block is due.
-const END = Math.floor(Date.now() / DAY) * DAY - 2 * DAY;
+const END = dataEnd();
 const START = END - DAYS * DAY;
 const NOW = END + 3 * HOUR;
 
-const started = performance.now();
-const out: string[] = [];
-function say(line: string): void {
-  process.stdout.write(`${line}\n`);
-  out.push(line);
-}
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-const secs = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+const secs = stopwatch();
 function verdict(value: number, target: number, lowerIsBetter = true): string {
   return (lowerIsBetter ? value <= target : value >= target) ? 'meets target' : 'MISSES target';
 }
@@ -71,28 +59,14 @@ async function sizeOf(pool: pg.Pool, parent: string): Promise<{ total: number; h
 let lastMin = 0;
 /** Median of `runs` timed runs after 3 untimed ones; the fastest run is left in lastMin. */
 async function p50(fn: () => Promise<unknown>, runs = RUNS): Promise<number> {
-  for (let i = 0; i < 3; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
+  const times = await timedRuns(fn, runs);
   lastMin = times[0]!;
   return times[Math.floor(times.length / 2)]!;
 }
 
-async function withSchema<T>(name: string, poolMax: number, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
-  const schema = `bench_${name}_${process.pid}`;
-  const pool = createPool({ databaseUrl: url, schema, poolMax, statementTimeoutMs: 600_000 });
-  try {
-    await migrate(pool);
-    return await fn(pool);
-  } finally {
-    if (!KEEP) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
-    await pool.end();
-  }
+/** fn on a migrated schema of its own (bench_<name>_<pid>), dropped afterwards unless BENCH_KEEP=1. */
+function withSchema<T>(name: string, poolMax: number, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  return inSchema(name, { poolMax, statementTimeoutMs: 600_000 }, fn);
 }
 
 /** Writes the batches `next` gives through insertSnapshots on `conns` connections; snapshots/s. */
@@ -115,11 +89,7 @@ let jsonbPerRow = 0;
 const slots = encodeSnapshot(compact).frags.length - 1;
 
 say(`# PerfWatch storage benchmark (${new Date().toISOString()})`);
-const server = new pg.Client(url);
-await server.connect();
-const ver = (await server.query('SELECT version() AS v')).rows[0].v as string;
-await server.end();
-say(`server: ${ver.split(' on ')[0]}; client: Node ${process.version}; ${(await import('node:os')).cpus().length} CPUs`);
+say(`server: ${await serverVersion()}; client: Node ${process.version}; ${(await import('node:os')).cpus().length} CPUs`);
 say(`snapshot: exporter/test/fixtures/small without vm and nstat (2-CPU host, ${slots} values, ${JSON.stringify(compact).length} B of JSON), values evolving as on a live host (store/test/synth.ts)`);
 
 // ---- 1. Ingest --------------------------------------------------------------------------------------
@@ -286,27 +256,7 @@ await withSchema('ref', 4, async (pool) => {
   // ---- 1 vs N hosts ----------------------------------------------------------------------------------------
   if (HOSTS > 1) {
     t0 = performance.now();
-    const ref = (await pool.query<{ id: number }>(`SELECT id FROM hosts WHERE name = 'ref'`)).rows[0]!.id;
-    await pool.query(`INSERT INTO hosts (name, first_seen, last_seen) SELECT 'copy' || g, $1, $2 FROM generate_series(2, $3::int) g`, [new Date(END - DAY), new Date(END - IV), HOSTS]);
-    await pool.query(`INSERT INTO snapshot_shapes (host_id, hash, frags) SELECT h.id, s.hash, s.frags FROM hosts h, snapshot_shapes s WHERE h.name LIKE 'copy%' AND s.host_id = $1`, [ref]);
-    await pool.query(`INSERT INTO series (host_id, metric, labels, counter) SELECT h.id, s.metric, s.labels, s.counter FROM hosts h, series s WHERE h.name LIKE 'copy%' AND s.host_id = $1`, [ref]);
-    await pool.query(
-      `INSERT INTO snapshots (host_id, ts, shape_id, vals)
-       SELECT h.id, s.ts, c.id, s.vals FROM snapshots s JOIN snapshot_shapes o ON o.id = s.shape_id
-         CROSS JOIN hosts h JOIN snapshot_shapes c ON c.host_id = h.id
-        WHERE h.name LIKE 'copy%' AND c.hash = o.hash AND s.host_id = $1 AND s.ts >= $2 AND s.ts < $3`,
-      [ref, new Date(END - DAY), new Date(END)],
-    );
-    for (const table of ['rollups_1m', 'rollups_1h'] as const) {
-      await pool.query(
-        `INSERT INTO ${table} (host_id, series_id, start, n, v1, v2, v3)
-         SELECT h.id, c.id, r.start, r.n, r.v1, r.v2, r.v3 FROM ${table} r JOIN series o ON o.id = r.series_id
-           CROSS JOIN hosts h JOIN series c ON c.host_id = h.id AND c.metric = o.metric AND c.labels = o.labels
-          WHERE h.name LIKE 'copy%' AND r.host_id = $1 AND r.start >= $2 AND r.start < $3`,
-        [ref, new Date(END - DAY), new Date(END)],
-      );
-    }
-    await pool.query(`INSERT INTO rollup_watermarks (host_id, tier, watermark) SELECT id, t, $1 FROM hosts, unnest(ARRAY['1m', '1h']) t WHERE name LIKE 'copy%'`, [new Date(END)]);
+    await copyHostDay(pool, { ref: await hostId(pool, 'ref'), prefix: 'copy', hosts: HOSTS, dayEnd: END, watermark: END });
     await pool.query('VACUUM ANALYZE snapshots');
     await pool.query('VACUUM ANALYZE rollups_1m');
     const hostsNow = (await pool.query<{ n: string }>('SELECT count(*) AS n FROM hosts WHERE last_seen IS NOT NULL')).rows[0]!.n;

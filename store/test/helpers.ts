@@ -17,11 +17,22 @@ export const SERVICE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 let server: Promise<{ url: string; kind: string }> | undefined;
 const cleanups: (() => Promise<void>)[] = [];
 
-// Root-level hook: runs once after every file of the run.
-after(async function () {
-  this.timeout(60_000);
+/**
+ * Runs what the helpers registered (schemas, databases, embedded servers, afterRun), newest
+ * first. Under mocha the root hook below does it; a script using these helpers outside mocha
+ * (scripts/plugin-test-api.mjs, the benchmarks) calls it itself.
+ */
+export async function runCleanups(): Promise<void> {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+}
+
+// Root-level hook: runs once after every file of the run (only under mocha, which defines after).
+if (typeof after === 'function') {
+  after(async function () {
+    this.timeout(60_000);
+    await runCleanups();
+  });
+}
 
 async function answers(url: string): Promise<boolean> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
