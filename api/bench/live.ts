@@ -12,54 +12,21 @@
  * TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres); BENCH_LIVE_CLIENTS=100,
  * BENCH_LIVE_SECONDS=20. The schema is the benchmark's own and dropped afterwards.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
-import { createPool, insertSnapshots } from '@perfwatch/store';
+import { insertSnapshots } from '@perfwatch/store';
+import { benchSchema, cpuSeconds, fmt, percentile } from '../../store/bench/lib.js';
 import { fixtureSnapshot, HostSim } from '../../store/test/synth.js';
+import { apiCommand, login, spawnApi } from './lib.js';
 
-const url = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const CLIENTS = Number(process.env.BENCH_LIVE_CLIENTS ?? 100);
 const SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 20);
 const BURST_RATE = 20;
 const BURST_SECONDS = 5;
 const HOST = 'bench-live';
-const SRC_MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const DIST_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-/** The built api (npm run bench builds it first) unless it is missing or older than the source. */
-function apiCommand(): { args: string[]; what: string } {
-  const built = (f: string) => (existsSync(f) ? statSync(f).mtimeMs : 0);
-  const fresh = ['main', 'live', 'service'].every((m) => built(fileURLToPath(new URL(`../dist/${m}.js`, import.meta.url))) >= built(fileURLToPath(new URL(`../src/${m}.ts`, import.meta.url))));
-  return fresh && existsSync(DIST_MAIN)
-    ? { args: [DIST_MAIN], what: 'api/dist/main.js' }
-    : { args: ['--conditions=perfwatch-src', '--import', 'tsx', SRC_MAIN], what: 'api/src/main.ts through tsx (no fresh build: RSS includes the TypeScript loader)' };
-}
 const PASSWORD = 'bench-live-password-1';
-const TICK = 100; // clock ticks per second (USER_HZ)
-
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** CPU seconds (user + system) of a process so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
-}
 
 function memory(pid: number): { rss: number; hwm: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -67,46 +34,18 @@ function memory(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-const schema = `bench_live_${process.pid}`;
-const apiPort = await freePort();
+const { schema, pool, close } = benchSchema('live');
 process.stdout.write(`# live stream fan-out (${new Date().toISOString()}): Node ${process.version}, ${cpus().length} CPUs\n`);
 
-const env: Record<string, string | undefined> = {
-  ...process.env,
-  DATABASE_URL: url,
-  PERFWATCH_DB_SCHEMA: schema,
-  PERFWATCH_API_PORT: String(apiPort),
-  PERFWATCH_API_HOST: '127.0.0.1',
-  PERFWATCH_UI_PORT: 'off',
-  PERFWATCH_API_JOBS: 'false',
-  PERFWATCH_SCRYPT_N: '1024',
-  PERFWATCH_LOG_LEVEL: 'warn',
-  PERFWATCH_LIVE_MAX_CLIENTS_PER_USER: String(CLIENTS + 10),
-  ADMIN_USERNAME: 'admin',
-  ADMIN_PASSWORD: PASSWORD,
-};
-delete env.NODE_ENV;
-const cmd = apiCommand();
+const cmd = apiCommand('built');
 process.stdout.write(`api: ${cmd.what}\n`);
-const child = spawn(process.execPath, cmd.args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
-const base = `http://127.0.0.1:${apiPort}`;
-const pool = createPool({ databaseUrl: url, schema });
+const api = await spawnApi({ schema, password: PASSWORD, command: cmd, env: { PERFWATCH_LIVE_MAX_CLIENTS_PER_USER: String(CLIENTS + 10) } });
+const { child, port: apiPort } = api;
 const clients: WebSocket[] = [];
 
 try {
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`${base}/ready`).then((r) => r.status === 200, () => false);
-    if (ok) break;
-    if (i > 600 || child.exitCode !== null) throw new Error('the api did not become ready');
-    await sleep(100);
-  }
-  const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
-  const { token } = (await login.json()) as { token: string };
+  await api.ready();
+  const token = await login(api.base, PASSWORD);
 
   // Received messages: ts -> receipt times (ms, performance.now()).
   const receipts = new Map<number, number[]>();
@@ -182,8 +121,6 @@ try {
   await phase('burst', BURST_RATE, BURST_SECONDS);
 } finally {
   for (const ws of clients) ws.terminate();
-  child.kill('SIGTERM');
-  await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
-  await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
-  await pool.end();
+  await api.stop();
+  await close();
 }
