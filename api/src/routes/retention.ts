@@ -41,7 +41,8 @@ const RetentionSchema = z.object({
   ),
 });
 
-const RunSchema = z.object({
+/** One cleanup run of one tier (retention_runs); also in GET /api/v1/status's retention.lastRun. */
+export const RunSchema = z.object({
   id: z.number().int(),
   tier: z.string(),
   startedAt: Timestamp,

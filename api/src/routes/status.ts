@@ -21,6 +21,7 @@ import { TIERS, type RetentionRun, type Tier } from '../db/retention.js';
 import { rows } from '../db/sql.js';
 import { route, type RouteDef } from '../route.js';
 import { Timestamp } from '../schemas.js';
+import { RunSchema } from './retention.js';
 
 /** pg-boss queue of the retention job (store/src/jobs.ts JOB_QUEUES.retention). */
 const RETENTION_QUEUE = 'perfwatch-retention';
@@ -337,16 +338,6 @@ export async function retentionSchedule(pool: Pool): Promise<{ cron: string; tim
 }
 
 // ---- the route -----------------------------------------------------------------------------------
-
-const RunSchema = z.object({
-  id: z.number().int(),
-  tier: z.string(),
-  startedAt: Timestamp,
-  finishedAt: Timestamp.nullable(),
-  durationSeconds: z.number().nullable(),
-  droppedPartitions: z.array(z.string()),
-  error: z.string().nullable(),
-});
 
 export const StatusSchema = z.object({
   version: z.string(),
