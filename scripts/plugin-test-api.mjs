@@ -14,63 +14,26 @@
 // seedFile holds every snapshot written, as { snapshots: Snapshot[] }, for the tests to compute
 // expected values from.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import pino from 'pino';
-import { createPool, closePool, insertSnapshots, migrate, runRetention, startEmbeddedPostgres } from '@perfwatch/store';
+import { insertSnapshots, runRetention } from '@perfwatch/store';
+// The tests' own helpers (tsx runs this script, so it can import TypeScript): the same choice of
+// PostgreSQL server and the same schema handling; runCleanups() below does what mocha's root
+// hook does after a test run (drops the schema, stops an embedded server).
+import { runCleanups, testSchema } from '../store/test/helpers.ts';
 import { fixtureSnapshot, simulate } from '../store/test/synth.ts';
 import { loadConfig } from '../api/src/config.ts';
 import { startApi } from '../api/src/service.ts';
 
-const SERVICE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const ADMIN = { username: 'admin', password: 'correct-horse-battery-staple' };
 const INTERVAL_MS = 5_000;
 const cleanups = [];
 
 function fail(msg, err) {
   process.stderr.write(`plugin-test-api: ${msg}${err ? `: ${err.stack ?? err}` : ''}\n`);
-}
-
-async function answers(url) {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** The PostgreSQL the tests use: TEST_DATABASE_URL, the machine's on 5432, or an embedded one. */
-async function server() {
-  if (process.env.TEST_DATABASE_URL) return process.env.TEST_DATABASE_URL;
-  if (await answers(SERVICE_URL)) return SERVICE_URL;
-  const dir = mkdtempSync(join(tmpdir(), 'perfwatch-plugin-pg-'));
-  chmodSync(dir, 0o755); // the server runs as user postgres when we are root
-  const e = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: await freePort() });
-  cleanups.push(async () => {
-    await e.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return e.url;
 }
 
 /** A TCP relay to host:port that can be cut: every connection through it closed, new ones refused. */
@@ -135,15 +98,8 @@ async function json(url, method, path, token, body) {
 }
 
 async function main() {
-  const url = await server();
-  const schema = `plugin_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const pool = createPool({ databaseUrl: url, schema });
-  cleanups.push(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}_boss" CASCADE`).catch(() => undefined);
-    await closePool(pool).catch(() => undefined);
-  });
-  await migrate(pool);
+  // A fresh migrated schema on TEST_DATABASE_URL, the machine's PostgreSQL on 5432 or an embedded one.
+  const { url, schema, pool } = await testSchema({ migrate: true, prefix: 'plugin' });
 
   // 30 minutes of alpha and beta (beta with a 5-minute outage), 10 minutes of gamma, ending a few
   // minutes ago; on whole minutes, so 5 s steps hold one snapshot each.
@@ -204,6 +160,7 @@ function stop(code) {
         fail('cleanup failed', err);
       }
     }
+    await runCleanups(); // the schema and an embedded server, after the apis using them
     process.exit(code);
   })();
   return stopping;
