@@ -560,14 +560,16 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
         return undefined;
       }
     }, 60_000, p);
-    // the relabeling adds host (the target without its port) and leaves Prometheus' instance alone
+    // the exporter target's host label is the exporter's PERFWATCH_HOSTNAME (the name in the
+    // history, so $host is the same host on both data sources); the relabeling gives the api target
+    // its address without the port; Prometheus' instance is left alone
     const hostVar = ((loadDashboards().find((d) => d.variant === 'prometheus')!.json.templating as Obj).list as Obj[]).find((v) => v.name === 'host')!;
     const [, varMetric, varLabel] = /^label_values\((.+),\s*(\w+)\)$/.exec(String(hostVar.definition))!;
     const hosts = await fetch(`${api}/label/${varLabel}/values?match[]=${encodeURIComponent(varMetric!)}`);
     const values = ((await hosts.json()) as { data: string[] }).data;
-    expect(values).to.deep.equal(['127.0.0.1']);
+    expect(values).to.deep.equal([envOf.exporter!.PERFWATCH_HOSTNAME]);
     const up = await query('up');
-    expect(up.data.result.map((r) => r.metric.host).sort()).to.deep.equal(['127.0.0.1', '127.0.0.1']);
+    expect(up.data.result.map((r) => `${r.metric.job}:${r.metric.host}`).sort()).to.deep.equal(['perfwatch-api:127.0.0.1', `perfwatch-exporter:${envOf.exporter!.PERFWATCH_HOSTNAME}`]);
     expect(up.data.result.map((r) => r.metric.instance).sort()).to.deep.equal(
       [mapping.ports.get('exporter')!.get(9101), mapping.ports.get('api')!.get(8000)].map((port) => `127.0.0.1:${port}`).sort());
 
