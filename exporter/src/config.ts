@@ -4,6 +4,7 @@
  * throws ConfigError naming the variable and what it accepts, and main.ts exits non-zero with it.
  */
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import {
   boolVar,
   ConfigError,
@@ -36,6 +37,10 @@ export interface ExporterConfig {
   hostname: string;
   /** PERFWATCH_PROC_ROOT: where procfs is mounted (/proc; /host/proc in a container). */
   procRoot: string;
+  /** PERFWATCH_NET_NAMESPACE_PID: read /proc/net/* (netdev, netstat, sockstat) as
+   *  <procRoot>/<pid>/net, the network namespace of that process, instead of this process's own
+   *  (unset). In a container with `pid: host`, 1 gives the host's network counters. */
+  netNamespacePid: number | undefined;
   /** PERFWATCH_SYS_ROOT: where sysfs is mounted (/sys; /host/sys in a container). */
   sysRoot: string;
   /** PERFWATCH_ROOTFS: prefix for mount points when calling statfs (/; /host/root in a container). */
@@ -140,6 +145,12 @@ export function pathListVar(env: Env, name: string): string[] {
   return [...new Set(paths)];
 }
 
+/** Where the network collectors read `net/...`: procfs itself (/proc/net = this process's
+ *  namespace), or /proc/<pid> for PERFWATCH_NET_NAMESPACE_PID. */
+export function netProcRoot(config: Pick<ExporterConfig, 'procRoot' | 'netNamespacePid'>): string {
+  return config.netNamespacePid === undefined ? config.procRoot : join(config.procRoot, String(config.netNamespacePid));
+}
+
 export function loadConfig(env: Env): ExporterConfig {
   return {
     port: intVar(env, 'PERFWATCH_EXPORTER_PORT', DEFAULTS.port, 0, 65535),
@@ -148,6 +159,7 @@ export function loadConfig(env: Env): ExporterConfig {
     backgroundCollection: boolVar(env, 'BACKGROUND_COLLECTION_ENABLED', DEFAULTS.backgroundCollection),
     hostname: value(env, 'PERFWATCH_HOSTNAME') ?? hostname(),
     procRoot: pathVar(env, 'PERFWATCH_PROC_ROOT', DEFAULTS.procRoot),
+    netNamespacePid: value(env, 'PERFWATCH_NET_NAMESPACE_PID') === undefined ? undefined : intVar(env, 'PERFWATCH_NET_NAMESPACE_PID', 1, 1, 4_194_304),
     sysRoot: pathVar(env, 'PERFWATCH_SYS_ROOT', DEFAULTS.sysRoot),
     rootfs: pathVar(env, 'PERFWATCH_ROOTFS', DEFAULTS.rootfs),
     collectors: listVar(env, 'PERFWATCH_COLLECTORS'),

@@ -1,3 +1,4 @@
+import { netProcRoot } from '../config.js';
 import { readNetDev } from '../procfs/net_dev.js';
 import type { CollectorDefinition } from './types.js';
 
@@ -7,7 +8,7 @@ export const netdev: CollectorDefinition = {
   description: 'every /proc/net/dev field per interface; lo and veth excluded',
   create: () => ({
     collect(ctx) {
-      const devs = ctx.optional('net/dev', () => readNetDev(ctx.config.procRoot));
+      const devs = ctx.optional('net/dev', () => readNetDev(netProcRoot(ctx.config)));
       if (!devs) return {};
       const net: Record<string, number[]> = {};
       for (const d of devs) {

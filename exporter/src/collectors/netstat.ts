@@ -1,3 +1,4 @@
+import { netProcRoot } from '../config.js';
 import { readNetNetstat, readNetSnmp } from '../procfs/netstat.js';
 import type { CollectorDefinition } from './types.js';
 
@@ -10,7 +11,8 @@ export const netstat: CollectorDefinition = {
     const wanted = new Map<string, boolean>();
     return {
     collect(ctx) {
-      const { procRoot, netstatFields } = ctx.config;
+      const { netstatFields } = ctx.config;
+      const procRoot = netProcRoot(ctx.config);
       const snmp = ctx.optional('net/snmp', () => readNetSnmp(procRoot));
       const ext = ctx.optional('net/netstat', () => readNetNetstat(procRoot));
       if (!snmp && !ext) return {};

@@ -1,3 +1,4 @@
+import { netProcRoot } from '../config.js';
 import { readSockstat } from '../procfs/sockstat.js';
 import { pageSize } from '../pagesize.js';
 import type { CollectorDefinition } from './types.js';
@@ -8,7 +9,7 @@ export const sockstat: CollectorDefinition = {
   description: 'socket counts and memory per protocol (/proc/net/sockstat); mem in bytes',
   create: () => ({
     collect(ctx) {
-      const stats = ctx.optional('net/sockstat', () => readSockstat(ctx.config.procRoot));
+      const stats = ctx.optional('net/sockstat', () => readSockstat(netProcRoot(ctx.config)));
       if (!stats) return {};
       const sock: Record<string, number> = {};
       for (const [proto, kv] of Object.entries(stats)) {
