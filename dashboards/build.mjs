@@ -131,10 +131,9 @@ const HOST_OVERVIEW = {
         }),
         panel('Memory utilisation', {
           unit: 'percentunit', max: 1, w: 6,
-          description: '1 - MemAvailable / MemTotal. The PerfWatch variant shows MemAvailable: its query model has no arithmetic between metrics.',
+          description: '1 - MemAvailable / MemTotal (the history: the derived metric perfwatch_memory_utilisation_ratio).',
           prom: [pq(`1 - perfwatch_memory_mem_available_bytes{${H}} / perfwatch_memory_mem_total_bytes{${H}}`, '{{host}}')],
-          history: [pw('perfwatch_memory_mem_available_bytes', { legend: '{{host}} available' })],
-          historyUnit: 'bytes',
+          history: [pw('perfwatch_memory_utilisation_ratio', { legend: '{{host}}' })],
         }),
         panel('Swap', {
           unit: 'bytes', w: 6,
@@ -193,16 +192,15 @@ const HOST_OVERVIEW = {
         }),
         panel('Disk latency', {
           unit: 's',
-          description: 'Average time per completed read and write. The PerfWatch variant shows time spent on reads and writes per second instead (its query model has no division).',
+          description: 'Average time per completed read and write (the history: the derived metrics perfwatch_disk_read_latency_seconds and perfwatch_disk_write_latency_seconds).',
           prom: [
             pq(`rate(perfwatch_disk_read_time_seconds_total{${H}}[$__rate_interval]) / rate(perfwatch_disk_reads_completed_total{${H}}[$__rate_interval])`, '{{host}} {{device}} read'),
             pq(`rate(perfwatch_disk_write_time_seconds_total{${H}}[$__rate_interval]) / rate(perfwatch_disk_writes_completed_total{${H}}[$__rate_interval])`, '{{host}} {{device}} write'),
           ],
           history: [
-            pw('perfwatch_disk_read_time_seconds_total', { legend: '{{host}} {{device}} read' }),
-            pw('perfwatch_disk_write_time_seconds_total', { legend: '{{host}} {{device}} write' }),
+            pw('perfwatch_disk_read_latency_seconds', { legend: '{{host}} {{device}} read' }),
+            pw('perfwatch_disk_write_latency_seconds', { legend: '{{host}} {{device}} write' }),
           ],
-          historyUnit: 'percentunit',
         }),
         panel('Disk queue size', {
           unit: 'short',
@@ -252,10 +250,9 @@ const HOST_OVERVIEW = {
       panels: [
         panel('Filesystem space used', {
           unit: 'percentunit', max: 1,
-          description: 'Share of each filesystem in use (1 - available / size). The PerfWatch variant shows the available bytes.',
+          description: 'Share of each filesystem in use (1 - available / size; the history: the derived metric perfwatch_filesystem_used_ratio).',
           prom: [pq(`1 - perfwatch_filesystem_avail_bytes{${H}} / perfwatch_filesystem_size_bytes{${H}}`, '{{host}} {{mountpoint}}')],
-          history: [pw('perfwatch_filesystem_avail_bytes', { legend: '{{host}} {{mountpoint}}' })],
-          historyUnit: 'bytes',
+          history: [pw('perfwatch_filesystem_used_ratio', { legend: '{{host}} {{mountpoint}}' })],
         }),
         panel('Filesystem space available', {
           unit: 'bytes',
@@ -602,7 +599,7 @@ function renderPanel(p, variant, id, gridPos) {
   const fromPrometheus = variant === 'perfwatch' && p.history === 'prometheus';
   const pinned = variant === 'prometheus' && p.history === 'prometheus';
   const ds = datasourceOf(p, variant);
-  const unit = ds === PERFWATCH ? (p.historyUnit ?? p.unit) : p.unit;
+  const unit = p.unit;
   const note = fromPrometheus ? 'Read from Prometheus: the history holds no process metrics.' : pinned ? PROMETHEUS_ONLY_NOTE : '';
   const out = {
     id, type: p.type, title: fromPrometheus ? `${p.title} (Prometheus)` : p.title,

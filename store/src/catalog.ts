@@ -383,6 +383,9 @@ const GENERATED_PREFIX = /^perfwatch_(?:(memory|vmstat|netstat|sockstat)_[a-z0-9
 export function metricInfo(name: string): MetricInfo | undefined {
   const fixed = FIXED_BY_NAME.get(name);
   if (fixed) return fixed;
+  // A derived metric is no snapshot's, even where its name has a generated family's prefix
+  // (perfwatch_memory_utilisation_ratio: /proc/meminfo has no such key).
+  if (DERIVED_METRICS.some((d) => d.name === name)) return undefined;
   for (const m of generated.values()) if (m.name === name) return m;
   const g = GENERATED_PREFIX.exec(name);
   if (!g) return undefined;
@@ -426,6 +429,8 @@ export interface DerivedMetric {
 }
 
 const rateBy = (metric: string, by: string[], matchers?: Matcher[]): Expr => ({ op: 'rate', metric, sumBy: by, ...(matchers ? { matchers } : {}) });
+const valueBy = (metric: string, by: string[]): Expr => ({ op: 'value', metric, sumBy: by });
+const FS_LABELS = ['device', 'mountpoint', 'fstype'];
 
 export const DERIVED_METRICS: readonly DerivedMetric[] = Object.freeze([
   {
@@ -452,6 +457,26 @@ export const DERIVED_METRICS: readonly DerivedMetric[] = Object.freeze([
     name: 'perfwatch_disk_utilisation_ratio', type: 'gauge', unit: 'ratio', labels: ['device'],
     help: 'Share of time each device had I/O in flight: rate of perfwatch_disk_io_time_seconds_total.',
     expr: rateBy('perfwatch_disk_io_time_seconds_total', ['device']),
+  },
+  {
+    name: 'perfwatch_disk_read_latency_seconds', type: 'gauge', unit: 'seconds', labels: ['device'],
+    help: 'Average time per completed read: rate of perfwatch_disk_read_time_seconds_total / rate of perfwatch_disk_reads_completed_total (no point while nothing is read).',
+    expr: { op: 'div', left: rateBy('perfwatch_disk_read_time_seconds_total', ['device']), right: rateBy('perfwatch_disk_reads_completed_total', ['device']) },
+  },
+  {
+    name: 'perfwatch_disk_write_latency_seconds', type: 'gauge', unit: 'seconds', labels: ['device'],
+    help: 'Average time per completed write: rate of perfwatch_disk_write_time_seconds_total / rate of perfwatch_disk_writes_completed_total (no point while nothing is written).',
+    expr: { op: 'div', left: rateBy('perfwatch_disk_write_time_seconds_total', ['device']), right: rateBy('perfwatch_disk_writes_completed_total', ['device']) },
+  },
+  {
+    name: 'perfwatch_memory_utilisation_ratio', type: 'gauge', unit: 'ratio', labels: [],
+    help: 'Share of memory in use: 1 - MemAvailable / MemTotal (/proc/meminfo).',
+    expr: { op: 'sub', left: 1, right: { op: 'div', left: valueBy('perfwatch_memory_mem_available_bytes', []), right: valueBy('perfwatch_memory_mem_total_bytes', []) } },
+  },
+  {
+    name: 'perfwatch_filesystem_used_ratio', type: 'gauge', unit: 'ratio', labels: FS_LABELS,
+    help: 'Share of each filesystem in use, as unprivileged users see it: 1 - perfwatch_filesystem_avail_bytes / perfwatch_filesystem_size_bytes.',
+    expr: { op: 'sub', left: 1, right: { op: 'div', left: valueBy('perfwatch_filesystem_avail_bytes', FS_LABELS), right: valueBy('perfwatch_filesystem_size_bytes', FS_LABELS) } },
   },
 ] satisfies DerivedMetric[]);
 

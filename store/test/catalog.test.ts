@@ -162,14 +162,16 @@ describe('catalog: perf families and derived metrics', () => {
       typeof e === 'number' ? [] : 'metric' in e ? [e] : [...leaves(e.left), ...leaves(e.right)];
     expect(DERIVED_METRICS.map((d) => d.name)).to.include.members([
       'perfwatch_cpu_utilisation_ratio', 'perfwatch_perf_instructions_per_cycle', 'perfwatch_perf_cache_miss_ratio',
-      'perfwatch_perf_branch_miss_ratio', 'perfwatch_disk_utilisation_ratio',
+      'perfwatch_perf_branch_miss_ratio', 'perfwatch_disk_utilisation_ratio', 'perfwatch_disk_read_latency_seconds',
+      'perfwatch_disk_write_latency_seconds', 'perfwatch_memory_utilisation_ratio', 'perfwatch_filesystem_used_ratio',
     ]);
     for (const d of DERIVED_METRICS) {
       expect(metricInfo(d.name), `${d.name} must not shadow a catalog metric`).to.equal(undefined);
       for (const leaf of leaves(d.expr)) {
         const m = metricInfo(leaf.metric);
         expect(m, leaf.metric).to.not.equal(undefined);
-        expect(m!.type, leaf.metric).to.equal('counter');
+        // a rate of a counter, or a gauge's value
+        expect(m!.type, leaf.metric).to.equal(leaf.op === 'rate' ? 'counter' : 'gauge');
         for (const l of leaf.sumBy) expect(m!.labels, `${d.name}: ${leaf.metric} by ${l}`).to.include(l);
         expect(leaf.sumBy).to.deep.equal([...d.labels]);
       }

@@ -166,6 +166,36 @@ describe('series queries', function () {
     expect(disk.series.map((s) => s.labels.device)).to.deep.equal(['sr0', 'vda']);
   });
 
+  it('derived ratios of gauges and of rates: memory and filesystem used, disk read and write latency', async () => {
+    const ratio = (num: [number, number][], den: [number, number][], f: (a: number, b: number) => number) => {
+      const d = new Map(den);
+      return num.filter(([ts]) => d.get(ts)).map(([ts, v]) => [ts, f(v, d.get(ts)!)] as [number, number]);
+    };
+    const gauge = (metric: string, labels: Record<string, string> = {}) => fromSnapshots(s1, metric, labels, HOUR, T0, T0 + 2 * DAY, false);
+    const rate = (metric: string, labels: Record<string, string>) => fromSnapshots(s1, metric, labels, HOUR, T0, T0 + 2 * DAY, true);
+
+    const mem = await querySeries(t.pool, base({ metric: 'perfwatch_memory_utilisation_ratio' }));
+    expect(mem.series.map((x) => x.labels)).to.deep.equal([{ host: 's1' }]);
+    expectClose(points(mem, { host: 's1' }), ratio(gauge('perfwatch_memory_mem_available_bytes'), gauge('perfwatch_memory_mem_total_bytes'), (a, b) => 1 - a / b));
+
+    const fs = await querySeries(t.pool, base({ metric: 'perfwatch_filesystem_used_ratio', matchers: [{ label: 'mountpoint', op: '=', value: '/' }] }));
+    expect(fs.series).to.have.length(1);
+    const root = fs.series[0]!.labels;
+    expect(root).to.include({ host: 's1', mountpoint: '/' });
+    const fsLabels = { device: root.device!, mountpoint: '/', fstype: root.fstype! };
+    expectClose(fs.series[0]!.points, ratio(gauge('perfwatch_filesystem_avail_bytes', fsLabels), gauge('perfwatch_filesystem_size_bytes', fsLabels), (a, b) => 1 - a / b));
+
+    for (const [metric, time, ops] of [
+      ['perfwatch_disk_read_latency_seconds', 'perfwatch_disk_read_time_seconds_total', 'perfwatch_disk_reads_completed_total'],
+      ['perfwatch_disk_write_latency_seconds', 'perfwatch_disk_write_time_seconds_total', 'perfwatch_disk_writes_completed_total'],
+    ] as const) {
+      const r = await querySeries(t.pool, base({ metric, matchers: [{ label: 'device', op: '=', value: 'vda' }] }));
+      const want = ratio(rate(time, { device: 'vda' }), rate(ops, { device: 'vda' }), (a, b) => a / b);
+      expect(want.length, metric).to.be.greaterThan(10);
+      expectClose(points(r, { device: 'vda', host: 's1' }), want);
+    }
+  });
+
   it('derived metrics over several hosts: each host is computed apart, never added to another', async () => {
     const both = await querySeries(t.pool, base({ metric: 'perfwatch_cpu_utilisation_ratio', hosts: 'all' }));
     expect(both.series.map((s) => `${s.labels.host}/${s.labels.cpu}`).sort()).to.deep.equal(['s1/0', 's1/1', 's2/0', 's2/1']);
