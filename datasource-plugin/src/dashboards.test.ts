@@ -5,9 +5,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AnnotationQuery, DataFrame, DataQueryRequest, dateTime } from '@grafana/data';
+import { AnnotationQuery, DataFrame, DataQueryRequest } from '@grafana/data';
 import { PerfWatchQuery } from './types';
-import { testApi, wire } from './testing/setup';
+import { queryRequest, testApi, wire } from './testing/setup';
 import { TestVariable } from './testing/templateSrv';
 
 const api = testApi();
@@ -51,20 +51,7 @@ function historyPanels(panels: Panel[]): Panel[] {
 }
 
 function request(targets: PerfWatchQuery[], maxDataPoints = 1000): DataQueryRequest<PerfWatchQuery> {
-  const from = dateTime(api.from);
-  const to = dateTime(api.to);
-  return {
-    requestId: 'dashboard',
-    interval: '5s',
-    intervalMs: 5000,
-    maxDataPoints,
-    range: { from, to, raw: { from, to } },
-    scopedVars: {},
-    targets,
-    timezone: 'utc',
-    app: 'dashboard',
-    startTime: Date.now(),
-  };
+  return queryRequest(targets, api.from, api.to, { maxDataPoints, intervalMs: 5000 });
 }
 
 it('finds the history dashboards', () => {

@@ -3,11 +3,11 @@
  * snapshots), through the data source proxy built from plugin.json, with dashboard variables
  * interpolated by @grafana/scenes. Expected values are computed from the seeded snapshots.
  */
-import { DataFrame, DataQueryRequest, DataQueryResponse, dateTime, Field, FieldType } from '@grafana/data';
+import { DataFrame, DataQueryRequest, DataQueryResponse, Field, FieldType } from '@grafana/data';
 import pluginJson from './plugin.json';
 import { ROUTE_PATH } from './api';
 import { ANNOTATIONS_QUERY_TYPE, ApiQueryRequest, PerfWatchQuery } from './types';
-import { seededSnapshots, SeedSnapshot, testApi, wire } from './testing/setup';
+import { queryRequest as request, seededSnapshots, SeedSnapshot, testApi, wire } from './testing/setup';
 import { TestVariable } from './testing/templateSrv';
 
 const api = testApi();
@@ -16,29 +16,6 @@ const STEP = api.intervalMs;
 
 function snapshotsOf(host: string): Map<number, SeedSnapshot> {
   return new Map(seed.filter((s) => s.host === host).map((s) => [s.ts, s]));
-}
-
-let nextRequest = 0;
-
-/** A panel's request: [from, to) with Grafana's maxDataPoints / intervalMs. */
-function request(
-  targets: Array<Partial<PerfWatchQuery>>,
-  from: number,
-  to: number,
-  opts: { maxDataPoints?: number; intervalMs?: number } = {}
-): DataQueryRequest<PerfWatchQuery> {
-  return {
-    requestId: `Q${++nextRequest}`,
-    interval: `${(opts.intervalMs ?? STEP) / 1000}s`,
-    intervalMs: opts.intervalMs ?? STEP,
-    maxDataPoints: opts.maxDataPoints ?? Math.round((to - from) / STEP),
-    range: { from: dateTime(from), to: dateTime(to), raw: { from: dateTime(from), to: dateTime(to) } },
-    scopedVars: {},
-    targets: targets.map((t, i) => ({ refId: String.fromCharCode(65 + i), hosts: [], matchers: [], metric: '', ...t })),
-    timezone: 'utc',
-    app: 'dashboard',
-    startTime: Date.now(),
-  };
 }
 
 const TEN_MINUTES = 10 * 60_000;

@@ -4,8 +4,7 @@
  */
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { dateTime } from '@grafana/data';
-import { testApi, wire } from './testing/setup';
+import { queryRequest, testApi, wire } from './testing/setup';
 
 const api = testApi();
 
@@ -74,22 +73,9 @@ describe('testDatasource', () => {
     const { ds } = wire({ apiUrl: api.url, token: 'pw_not-a-token-at-all-00000000000000000000000' });
     await expect(ds.getMetrics()).rejects.toMatchObject({ unauthorized: true, status: 400 });
     await expect(ds.metricFindQuery('hosts()')).rejects.toThrow(/refused this datasource's API token \(401\)/);
-    const res = await ds.query({
-      requestId: 'T',
-      interval: '5s',
-      intervalMs: 5000,
-      maxDataPoints: 100,
-      range: {
-        from: dateTime(api.from),
-        to: dateTime(api.to),
-        raw: { from: dateTime(api.from), to: dateTime(api.to) },
-      },
-      scopedVars: {},
-      targets: [{ refId: 'A', metric: 'perfwatch_load_average_1m', hosts: [], matchers: [] }],
-      timezone: 'utc',
-      app: 'dashboard',
-      startTime: Date.now(),
-    });
+    const res = await ds.query(
+      queryRequest([{ metric: 'perfwatch_load_average_1m' }], api.from, api.to, { maxDataPoints: 100, intervalMs: 5000 })
+    );
     expect(res.errors![0]!.message).toMatch(/refused this datasource's API token/);
   });
 
@@ -105,25 +91,14 @@ describe('testDatasource', () => {
   it('a query while the database is down shows the API message', async () => {
     const { ds } = wire({ apiUrl: api.downUrl, token: api.token });
     await expect(ds.getHosts()).rejects.toMatchObject({ status: 503, code: 'DB_UNAVAILABLE' });
-    const res = await ds.query({
-      requestId: 'D',
-      interval: '5s',
-      intervalMs: 5000,
-      maxDataPoints: 100,
-      range: {
-        from: dateTime(api.from),
-        to: dateTime(api.to),
-        raw: { from: dateTime(api.from), to: dateTime(api.to) },
-      },
-      scopedVars: {},
-      targets: [
-        { refId: 'A', metric: 'perfwatch_load_average_1m', hosts: [], matchers: [] },
-        { refId: 'Anno', queryType: 'annotations', kinds: ['gap'], metric: '', hosts: [], matchers: [] },
-      ],
-      timezone: 'utc',
-      app: 'dashboard',
-      startTime: Date.now(),
-    });
+    const res = await ds.query(
+      queryRequest(
+        [{ metric: 'perfwatch_load_average_1m' }, { refId: 'Anno', queryType: 'annotations', kinds: ['gap'] }],
+        api.from,
+        api.to,
+        { maxDataPoints: 100, intervalMs: 5000 }
+      )
+    );
     expect(res.data).toEqual([]);
     expect(res.errors!.map((e) => [e.refId, e.status, (e.message ?? '').split(':')[0]])).toEqual([
       ['Anno', 503, 'DB_UNAVAILABLE'],

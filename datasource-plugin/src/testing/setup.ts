@@ -4,11 +4,11 @@
  * with the proxy URL, backendSrv through the data source proxy, a scenes TemplateSrv).
  */
 import { readFileSync } from 'node:fs';
-import { DataSourceInstanceSettings, DataSourcePluginMeta, PluginType } from '@grafana/data';
+import { DataQueryRequest, DataSourceInstanceSettings, DataSourcePluginMeta, dateTime, PluginType } from '@grafana/data';
 import { setBackendSrv, setTemplateSrv } from '@grafana/runtime';
 import { DataSource } from '../datasource';
 import pluginJson from '../plugin.json';
-import { PerfWatchOptions } from '../types';
+import { PerfWatchOptions, PerfWatchQuery } from '../types';
 import { GrafanaProxy } from './grafanaProxy';
 import { sceneTemplateSrv, TestVariable } from './templateSrv';
 
@@ -87,4 +87,32 @@ export function wire(opts: { apiUrl?: string; token?: string; variables?: TestVa
   setBackendSrv(proxy.backendSrv());
   setTemplateSrv(sceneTemplateSrv(opts.variables ?? []));
   return { ds: new DataSource(settings), proxy };
+}
+
+let nextRequest = 0;
+
+/**
+ * A panel's query request over [from, to) as Grafana sends it: targets get refIds A, B, ... (unless
+ * they name one) and empty hosts and matchers; the interval defaults to the seeded snapshots' step
+ * and maxDataPoints to one point per step.
+ */
+export function queryRequest(
+  targets: Array<Partial<PerfWatchQuery>>,
+  from: number,
+  to: number,
+  opts: { maxDataPoints?: number; intervalMs?: number } = {}
+): DataQueryRequest<PerfWatchQuery> {
+  const step = opts.intervalMs ?? testApi().intervalMs;
+  return {
+    requestId: `Q${++nextRequest}`,
+    interval: `${step / 1000}s`,
+    intervalMs: step,
+    maxDataPoints: opts.maxDataPoints ?? Math.round((to - from) / step),
+    range: { from: dateTime(from), to: dateTime(to), raw: { from: dateTime(from), to: dateTime(to) } },
+    scopedVars: {},
+    targets: targets.map((t, i) => ({ refId: String.fromCharCode(65 + i), hosts: [], matchers: [], metric: '', ...t })),
+    timezone: 'utc',
+    app: 'dashboard',
+    startTime: Date.now(),
+  };
 }
