@@ -216,6 +216,8 @@ function view(b: Uint8Array): DataView {
 export function decodeValues(vals: Uint8Array, n: number, rowTsMs: number, out: Float64Array = new Float64Array(n), upTo = n): Float64Array {
   if (vals.length < n) throw new StoreError('DB_QUERY_FAILED', `snapshot values are ${vals.length} bytes, shorter than their ${n} headers`);
   let p = n;
+  // One view per row, made at its first raw double (most rows have none).
+  let dv: DataView | undefined;
   for (let i = 0; i < upTo; i++) {
     const h = vals[i]!;
     const len = h >> 4;
@@ -225,7 +227,7 @@ export function decodeValues(vals: Uint8Array, n: number, rowTsMs: number, out: 
       continue;
     }
     if (c === RAW) {
-      out[i] = view(vals).getFloat64(p);
+      out[i] = (dv ??= view(vals)).getFloat64(p);
       p += 8;
       continue;
     }
