@@ -6,6 +6,7 @@
  */
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
+import { ariaBusy, busyLabel } from '../forms.js';
 import { theme } from '../theme.js';
 import './pw-alert.js';
 
@@ -91,9 +92,9 @@ export class PwDialog extends LitElement {
         <pw-alert .message=${this.error}></pw-alert>
       </div>
       <footer>
-        <button type="button" @click=${() => this.cancel()} aria-disabled=${this.busy ? 'true' : 'false'}>Cancel</button>
-        <button type="button" class=${this.danger ? 'danger' : 'primary'} @click=${this.confirm} aria-disabled=${this.busy ? 'true' : 'false'} data-confirm>
-          ${this.busy ? html`<span class="spinner" aria-hidden="true"></span>${this.busyLabel}` : this.confirmLabel}
+        <button type="button" @click=${() => this.cancel()} aria-disabled=${ariaBusy(this.busy)}>Cancel</button>
+        <button type="button" class=${this.danger ? 'danger' : 'primary'} @click=${this.confirm} aria-disabled=${ariaBusy(this.busy)} data-confirm>
+          ${busyLabel(this.busy, this.confirmLabel, this.busyLabel)}
         </button>
       </footer>
     </dialog>`;

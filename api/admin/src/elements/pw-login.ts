@@ -7,7 +7,7 @@ import { LitElement, css, html } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { login } from '../data/auth.js';
 import { isAbort, messageOf } from '../data/http.js';
-import { fieldError } from '../forms.js';
+import { ariaBusy, busyLabel, fieldError } from '../forms.js';
 import { theme } from '../theme.js';
 import './pw-alert.js';
 import './pw-brand.js';
@@ -117,7 +117,7 @@ export class PwLogin extends LitElement {
         <h1 tabindex="-1">Log in</h1>
         <p class="muted">Manage users, API tokens and data retention of this PerfWatch installation.</p>
         <pw-alert kind=${this.noticeKind} .message=${this.error ? '' : this.notice}></pw-alert>
-        <form @submit=${this.submit} novalidate aria-busy=${this.busy ? 'true' : 'false'}>
+        <form @submit=${this.submit} novalidate aria-busy=${ariaBusy(this.busy)}>
           <div class="field">
             <label for="username">User name</label>
             <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required
@@ -131,9 +131,7 @@ export class PwLogin extends LitElement {
             ${fieldError('password-error', this.invalid.password)}
           </div>
           <pw-alert .message=${this.error}></pw-alert>
-          <button type="submit" class="primary" aria-disabled=${this.busy ? 'true' : 'false'}>
-            ${this.busy ? html`<span class="spinner" aria-hidden="true"></span>Logging in…` : 'Log in'}
-          </button>
+          <button type="submit" class="primary" aria-disabled=${ariaBusy(this.busy)}>${busyLabel(this.busy, 'Log in', 'Logging in…')}</button>
         </form>
       </main>
       <p class="foot muted">Lost the administrator password? See “First start” in docs/api.md.</p>
