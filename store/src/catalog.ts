@@ -158,11 +158,16 @@ const NSTAT_GAUGES = new Set(['Ip_Forwarding', 'Ip_DefaultTTL', 'Tcp_RtoAlgorith
 const PERF_SECONDS = new Set(['task-clock', 'cpu-clock']);
 
 const generated = new Map<string, MetricInfo>();
+// The same, by metric name (metricInfo runs per series row of a query); the first made wins.
+const generatedByName = new Map<string, MetricInfo>();
 function gen(key: string, make: () => MetricInfo): MetricInfo {
   let m = generated.get(key);
   if (!m) {
     m = Object.freeze(make());
-    if (generated.size < 50_000) generated.set(key, m);
+    if (generated.size < 50_000) {
+      generated.set(key, m);
+      if (!generatedByName.has(m.name)) generatedByName.set(m.name, m);
+    }
   }
   return m;
 }
@@ -386,7 +391,8 @@ export function metricInfo(name: string): MetricInfo | undefined {
   // A derived metric is no snapshot's, even where its name has a generated family's prefix
   // (perfwatch_memory_utilisation_ratio: /proc/meminfo has no such key).
   if (DERIVED_METRICS.some((d) => d.name === name)) return undefined;
-  for (const m of generated.values()) if (m.name === name) return m;
+  const known = generatedByName.get(name);
+  if (known) return known;
   const g = GENERATED_PREFIX.exec(name);
   if (!g) return undefined;
   const counter = name.endsWith('_total');
