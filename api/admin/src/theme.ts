@@ -203,6 +203,9 @@ export const theme = css`
     gap: 0.75rem;
     margin-top: 1.25rem;
   }
+  .mt {
+    margin-top: 1rem;
+  }
 
   /* Buttons: primary (one per form), secondary, danger; .small in table rows. */
   button {
@@ -338,6 +341,13 @@ export const theme = css`
     flex-wrap: wrap;
     justify-content: flex-end;
     gap: 0.4rem;
+  }
+  /* A message (pw-alert) above a flush card's table; no gap while it is empty. */
+  .table-msg {
+    padding: 0 1.35rem 1rem;
+  }
+  .table-msg:has(pw-alert[empty]) {
+    display: none;
   }
   .empty {
     padding: 2rem 1.35rem;

@@ -51,9 +51,6 @@ export class PwRetentionScreen extends LitElement {
         width: 7.5rem;
         font-variant-numeric: tabular-nums;
       }
-      .mt {
-        margin-top: 1rem;
-      }
       .usage {
         margin: 0.35rem 0 0;
         padding-top: 0.55rem;

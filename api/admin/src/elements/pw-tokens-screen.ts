@@ -48,15 +48,6 @@ export class PwTokensScreen extends LitElement {
         justify-content: space-between;
         gap: 0.5rem 1rem;
       }
-      .table-msg {
-        padding: 0 1.35rem 1rem;
-      }
-      .table-msg:has(pw-alert[empty]) {
-        display: none;
-      }
-      .mt {
-        margin-top: 1rem;
-      }
       tr.inactive td {
         color: var(--pw-muted);
       }

@@ -54,20 +54,6 @@ export class PwUsersScreen extends LitElement {
         flex-wrap: wrap;
         gap: 0.3rem;
       }
-      .table-msg {
-        padding: 0 1.35rem 1rem;
-      }
-      .table-msg:has(pw-alert[empty]) {
-        display: none;
-      }
-      .mt {
-        margin-top: 1rem;
-      }
-      .dialog-field {
-        display: flex;
-        flex-direction: column;
-        gap: 0.35rem;
-      }
     `,
   ];
 
@@ -398,7 +384,7 @@ export class PwUsersScreen extends LitElement {
         label = 'Reset password';
         busyText = 'Resetting…';
         body = html`<p class="muted">${self ? 'Your other sessions are logged out.' : 'Their sessions are logged out.'}</p>
-          <div class="dialog-field">
+          <div class="field">
             <label for="reset-password">New password</label>
             <div class="with-button">
               <input id="reset-password" type="text" autocomplete="new-password" spellcheck="false"
