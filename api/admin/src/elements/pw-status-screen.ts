@@ -263,7 +263,8 @@ export class PwStatusScreen extends LitElement {
     await Promise.all([
       settle(health(signal), (v) => (this.health = v), () => {}),
       settle(ready(signal), (v) => (this.ready = v), () => {}),
-      settle(buildInfo(signal), (v) => ((this.build = v), (this.buildError = '')), (m) => (this.buildError = m)),
+      // The api's build does not change while it runs: its /metrics is read until it answers once, not every refresh.
+      this.build ? undefined : settle(buildInfo(signal), (v) => ((this.build = v), (this.buildError = '')), (m) => (this.buildError = m)),
       settle(getStatus(signal), (v) => this.adopt(v), (m) => (this.statusError = m)),
     ]);
     if (signal.aborted) return;
