@@ -10,14 +10,17 @@ export const TIER_LABELS: Record<Tier, { name: string; what: string }> = {
   '1h': { name: '1-hour rollups', what: 'per-hour aggregates' },
 };
 
-export async function getRetention(signal?: AbortSignal): Promise<TierPolicy[]> {
-  const tiers = (await request<{ tiers: TierPolicy[] }>('GET', '/api/v1/retention', { signal })).tiers;
-  return [...tiers].sort((a, b) => TIER_ORDER.indexOf(a.tier) - TIER_ORDER.indexOf(b.tier));
+/** GET and PUT answer the same { tiers }: here in TIER_ORDER. */
+async function tiersOf(answer: Promise<{ tiers: TierPolicy[] }>): Promise<TierPolicy[]> {
+  return [...(await answer).tiers].sort((a, b) => TIER_ORDER.indexOf(a.tier) - TIER_ORDER.indexOf(b.tier));
 }
 
-export async function setRetention(days: Partial<Record<Tier, number>>, signal?: AbortSignal): Promise<TierPolicy[]> {
-  const tiers = (await request<{ tiers: TierPolicy[] }>('PUT', '/api/v1/retention', { body: days, signal })).tiers;
-  return [...tiers].sort((a, b) => TIER_ORDER.indexOf(a.tier) - TIER_ORDER.indexOf(b.tier));
+export function getRetention(signal?: AbortSignal): Promise<TierPolicy[]> {
+  return tiersOf(request('GET', '/api/v1/retention', { signal }));
+}
+
+export function setRetention(days: Partial<Record<Tier, number>>, signal?: AbortSignal): Promise<TierPolicy[]> {
+  return tiersOf(request('PUT', '/api/v1/retention', { body: days, signal }));
 }
 
 export interface RunPage {
