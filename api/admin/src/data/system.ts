@@ -1,5 +1,5 @@
 /** What the Status screen reads today: /health, /ready and the api's build info (/metrics). */
-import { ApiRequestError, errorFrom, requestText } from './http.js';
+import { ApiRequestError, errorFrom, isAbort, requestText } from './http.js';
 
 export interface Probe {
   ok: boolean;
@@ -18,7 +18,7 @@ async function probe(path: string, signal?: AbortSignal): Promise<Probe> {
   try {
     res = await fetch(path, { signal, cache: 'no-store', headers: { accept: 'application/json' } });
   } catch (err) {
-    if (err instanceof DOMException && err.name === 'AbortError') throw err;
+    if (isAbort(err)) throw err;
     return { ok: false, ms: performance.now() - t0, code: 'NETWORK', message: 'no answer: the api cannot be reached' };
   }
   const ms = performance.now() - t0;
