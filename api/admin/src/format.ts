@@ -70,6 +70,5 @@ export function age(seconds: number): string {
   if (s < 90) return `${Math.round(s)} s`;
   if (s < 90 * 60) return `${Math.round(s / 60)} min`;
   if (s < 48 * 3600) return `${Math.round(s / 3600)} h`;
-  const d = Math.round(s / 86_400);
-  return d === 1 ? '1 day' : `${d.toLocaleString()} days`;
+  return days(Math.round(s / 86_400));
 }
