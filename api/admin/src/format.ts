@@ -1,5 +1,6 @@
-/** Times and sizes as people read them; `<time>` elements carry the exact value. */
+/** Times, sizes and roles as people read them; `<time>` elements carry the exact value. */
 import { html, type TemplateResult } from 'lit';
+import type { Role } from './data/types.js';
 
 const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
@@ -71,4 +72,9 @@ export function age(seconds: number): string {
   if (s < 90 * 60) return `${Math.round(s / 60)} min`;
   if (s < 48 * 3600) return `${Math.round(s / 3600)} h`;
   return days(Math.round(s / 86_400));
+}
+
+/** A role as a badge: administrators stand out. */
+export function roleBadge(role: Role | undefined): TemplateResult {
+  return role === 'admin' ? html`<span class="badge accent">administrator</span>` : html`<span class="badge">viewer</span>`;
 }

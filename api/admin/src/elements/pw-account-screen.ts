@@ -2,6 +2,7 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { Me } from '../data/types.js';
+import { roleBadge } from '../format.js';
 import { theme } from '../theme.js';
 import './pw-password-form.js';
 
@@ -43,7 +44,7 @@ export class PwAccountScreen extends LitElement {
           <dt>User name</dt>
           <dd>${me?.username}</dd>
           <dt>Role</dt>
-          <dd>${me?.role === 'admin' ? html`<span class="badge accent">administrator</span>` : html`<span class="badge">viewer</span>`}</dd>
+          <dd>${roleBadge(me?.role)}</dd>
         </dl>
       </section>
       <section class="card" aria-labelledby="pw-title">

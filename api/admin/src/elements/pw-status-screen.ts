@@ -15,7 +15,7 @@ import { getStatus, ipcUnavailable, type HostStatus, type Status } from '../data
 import { buildInfo, health, ready, type BuildInfo, type Probe } from '../data/system.js';
 import type { Me } from '../data/types.js';
 import { ariaBusy, busyLabel } from '../forms.js';
-import { age, bytes, count, days, timeAgo, when } from '../format.js';
+import { age, bytes, count, days, roleBadge, timeAgo, when } from '../format.js';
 import { theme } from '../theme.js';
 import './pw-alert.js';
 import './pw-live-chart.js';
@@ -491,7 +491,7 @@ export class PwStatusScreen extends LitElement {
           <p class="big">${me?.username}</p>
           <dl>
             <dt>Role</dt>
-            <dd>${me?.role === 'admin' ? html`<span class="badge accent">administrator</span>` : html`<span class="badge">viewer</span>`}</dd>
+            <dd>${roleBadge(me?.role)}</dd>
             <dt>With</dt>
             <dd>${me?.authenticatedWith === 'api_token' ? 'an API token' : 'a login session'}</dd>
           </dl>

@@ -9,7 +9,7 @@ import { isAbort, messageOf } from '../data/http.js';
 import { createToken, listTokens, revokeToken, tokenState } from '../data/tokens.js';
 import type { ApiToken, CreatedToken, Me, Role } from '../data/types.js';
 import { ariaBusy, busyLabel, fieldError } from '../forms.js';
-import { day, timeAgo } from '../format.js';
+import { day, roleBadge, timeAgo } from '../format.js';
 import { theme } from '../theme.js';
 import './pw-alert.js';
 import './pw-dialog.js';
@@ -226,7 +226,7 @@ export class PwTokensScreen extends LitElement {
       <td class="primary-cell" data-label="Name"><span class="name">${t.name}</span></td>
       ${this.all ? html`<td data-label="Owner">${t.username}</td>` : nothing}
       <td data-label="Token"><code class="prefix">${t.prefix}…</code></td>
-      <td data-label="Role">${t.role === 'admin' ? html`<span class="badge accent">administrator</span>` : html`<span class="badge">viewer</span>`}</td>
+      <td data-label="Role">${roleBadge(t.role)}</td>
       <td data-label="Created">${timeAgo(t.createdAt)}</td>
       <td data-label="Expires">${t.expiresAt ? html`<time datetime=${t.expiresAt}>${day(t.expiresAt)}</time>` : html`<span class="muted">never</span>`}</td>
       <td data-label="Last used">${timeAgo(t.lastUsedAt)}</td>
