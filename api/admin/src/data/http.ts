@@ -149,3 +149,15 @@ export function messageOf(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
   return m ? m[0]!.toUpperCase() + m.slice(1) : 'Something went wrong';
 }
+
+/**
+ * A screen's load: the answer to `ok`, a failure's message (messageOf) to `fail`, and an aborted
+ * call (the screen was left) to neither.
+ */
+export async function settle<T>(p: Promise<T>, ok: (v: T) => void, fail: (message: string) => void): Promise<void> {
+  try {
+    ok(await p);
+  } catch (err) {
+    if (!isAbort(err)) fail(messageOf(err));
+  }
+}

@@ -6,7 +6,7 @@
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
-import { isAbort, messageOf } from '../data/http.js';
+import { isAbort, messageOf, settle } from '../data/http.js';
 import { getRetention, listRuns, retentionProblems, runRetentionNow, setRetention, TIER_LABELS, TIER_ORDER } from '../data/retention.js';
 import { getStatus, type Status } from '../data/status.js';
 import type { RetentionRun, Tier, TierPolicy } from '../data/types.js';
@@ -139,23 +139,13 @@ export class PwRetentionScreen extends LitElement {
     this.draft = d;
   }
 
-  private async load(): Promise<void> {
-    try {
-      this.adopt(await getRetention(this.abort.signal));
-      this.loadError = '';
-    } catch (err) {
-      if (!isAbort(err)) this.loadError = messageOf(err);
-    }
+  private load(): Promise<void> {
+    return settle(getRetention(this.abort.signal), (tiers) => (this.adopt(tiers), (this.loadError = '')), (m) => (this.loadError = m));
   }
 
   /** Storage per tier and the schedule (GET /api/v1/status). */
-  private async loadStatus(): Promise<void> {
-    try {
-      this.status = await getStatus(this.abort.signal);
-      this.statusError = '';
-    } catch (err) {
-      if (!isAbort(err)) this.statusError = messageOf(err);
-    }
+  private loadStatus(): Promise<void> {
+    return settle(getStatus(this.abort.signal), (s) => ((this.status = s), (this.statusError = '')), (m) => (this.statusError = m));
   }
 
   private async loadRuns(more: boolean): Promise<void> {

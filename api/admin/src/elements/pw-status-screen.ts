@@ -9,7 +9,7 @@
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { isAbort, messageOf } from '../data/http.js';
+import { settle } from '../data/http.js';
 import { TIER_LABELS } from '../data/retention.js';
 import { getStatus, ipcUnavailable, type HostStatus, type Status } from '../data/status.js';
 import { buildInfo, health, ready, type BuildInfo, type Probe } from '../data/system.js';
@@ -253,13 +253,6 @@ export class PwStatusScreen extends LitElement {
     const abort = (this.abort = new AbortController());
     const signal = abort.signal;
     this.loading = true;
-    const settle = async <T>(p: Promise<T>, ok: (v: T) => void, fail: (msg: string) => void) => {
-      try {
-        ok(await p);
-      } catch (err) {
-        if (!isAbort(err)) fail(messageOf(err));
-      }
-    };
     await Promise.all([
       settle(health(signal), (v) => (this.health = v), () => {}),
       settle(ready(signal), (v) => (this.ready = v), () => {}),

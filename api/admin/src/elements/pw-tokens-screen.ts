@@ -5,7 +5,7 @@
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
-import { isAbort, messageOf } from '../data/http.js';
+import { isAbort, messageOf, settle } from '../data/http.js';
 import { createToken, listTokens, revokeToken, tokenState } from '../data/tokens.js';
 import type { ApiToken, CreatedToken, Me, Role } from '../data/types.js';
 import { ariaBusy, busyLabel, fieldError } from '../forms.js';
@@ -91,15 +91,16 @@ export class PwTokensScreen extends LitElement {
     this.abort.abort();
   }
 
-  private async load(): Promise<void> {
-    try {
-      const tokens = await listTokens(this.all, this.abort.signal);
-      const rank = (t: ApiToken) => (tokenState(t) === 'active' ? 0 : 1);
-      this.tokens = tokens.sort((a, b) => rank(a) - rank(b) || Date.parse(b.createdAt) - Date.parse(a.createdAt));
-      this.loadError = '';
-    } catch (err) {
-      if (!isAbort(err)) this.loadError = messageOf(err);
-    }
+  private load(): Promise<void> {
+    const rank = (t: ApiToken) => (tokenState(t) === 'active' ? 0 : 1);
+    return settle(
+      listTokens(this.all, this.abort.signal),
+      (tokens) => {
+        this.tokens = tokens.sort((a, b) => rank(a) - rank(b) || Date.parse(b.createdAt) - Date.parse(a.createdAt));
+        this.loadError = '';
+      },
+      (m) => (this.loadError = m),
+    );
   }
 
   private expiresAt(): { iso?: string; problem?: string } {

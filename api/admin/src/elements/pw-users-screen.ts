@@ -8,7 +8,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { live } from 'lit/directives/live.js';
 import { DEFAULT_POLICY, generatePassword, passwordPolicy, passwordProblem, type PasswordPolicy } from '../data/auth.js';
-import { isAbort, messageOf } from '../data/http.js';
+import { isAbort, messageOf, settle } from '../data/http.js';
 import type { Me, Role, User } from '../data/types.js';
 import { createUser, deleteUser, listUsers, updateUser, USERNAME_RE, type UserPatch } from '../data/users.js';
 import { ariaBusy, busyLabel, fieldError } from '../forms.js';
@@ -94,13 +94,8 @@ export class PwUsersScreen extends LitElement {
     this.abort.abort();
   }
 
-  private async load(): Promise<void> {
-    try {
-      this.users = await listUsers(this.abort.signal);
-      this.loadError = '';
-    } catch (err) {
-      if (!isAbort(err)) this.loadError = messageOf(err);
-    }
+  private load(): Promise<void> {
+    return settle(listUsers(this.abort.signal), (users) => ((this.users = users), (this.loadError = '')), (m) => (this.loadError = m));
   }
 
   private replace(u: User): void {
