@@ -221,17 +221,19 @@ export class PwLiveChart extends LitElement {
     // The stream sends each snapshot once; a reconnect may repeat the newest.
     if (this.xs.length && x <= this.xs[this.xs.length - 1]!) return;
     const ratio = m.derived?.cpu_utilisation_ratio;
-    const ipc = m.derived?.instructions_per_cycle;
+    const ipcValue = m.derived?.instructions_per_cycle;
+    const cpu = typeof ratio === 'number' ? ratio * 100 : null;
+    const ipc = typeof ipcValue === 'number' ? ipcValue : null;
     this.xs.push(x);
-    this.cpu.push(typeof ratio === 'number' ? ratio * 100 : null);
-    this.ipc.push(typeof ipc === 'number' ? ipc : null);
+    this.cpu.push(cpu);
+    this.ipc.push(ipc);
     if (this.xs.length > POINTS) {
       this.xs.shift();
       this.cpu.shift();
       this.ipc.shift();
     }
-    this.lastCpu = typeof ratio === 'number' ? ratio * 100 : null;
-    this.lastIpc = typeof ipc === 'number' ? ipc : null;
+    this.lastCpu = cpu;
+    this.lastIpc = ipc;
     this.lastTs = m.ts;
     this.points = this.xs.length;
     this.plot?.setData([this.xs, this.cpu, this.ipc]);
