@@ -14,7 +14,7 @@
  * statistics once it is large (EXACT_ROWS_BELOW): counting millions of rows on every refresh of a
  * screen would cost more than the screen is worth. The answer says which (`rowsEstimated`).
  */
-import { fetchRows, poolSchema, RAW_COLUMNS, rowSnapshot, type Pool, type Snapshot } from '@perfwatch/store';
+import { fetchRows, JOB_QUEUES, poolSchema, RAW_COLUMNS, rowSnapshot, type Pool, type Snapshot } from '@perfwatch/store';
 import { z } from 'zod';
 import type { ApiConfig } from '../config.js';
 import { TIERS, type RetentionRun, type Tier } from '../db/retention.js';
@@ -22,9 +22,6 @@ import { rows } from '../db/sql.js';
 import { route, type RouteDef } from '../route.js';
 import { Timestamp } from '../schemas.js';
 import { RunSchema } from './retention.js';
-
-/** pg-boss queue of the retention job (store/src/jobs.ts JOB_QUEUES.retention). */
-const RETENTION_QUEUE = 'perfwatch-retention';
 
 /** Below this estimated row count a tier is counted exactly; above, the estimate is answered. */
 export const EXACT_ROWS_BELOW = 200_000;
@@ -333,7 +330,7 @@ export async function retentionSchedule(pool: Pool): Promise<{ cron: string; tim
   const exists = await rows<{ t: string | null }>(pool, 'reading the job schedule', `SELECT to_regclass(format('%I.schedule', $1::text))::text AS t`, [boss]);
   if (!exists[0]?.t) return null;
   // poolSchema is checked by store (lower-case letters, digits and _): a safe identifier.
-  const r = await rows<{ cron: string; timezone: string | null }>(pool, 'reading the job schedule', `SELECT cron, timezone FROM "${boss}".schedule WHERE name = $1`, [RETENTION_QUEUE]);
+  const r = await rows<{ cron: string; timezone: string | null }>(pool, 'reading the job schedule', `SELECT cron, timezone FROM "${boss}".schedule WHERE name = $1`, [JOB_QUEUES.retention]);
   return r[0] ?? null;
 }
 
