@@ -13,7 +13,7 @@ import { getTemplateSrv } from '@grafana/runtime';
 import { apiRequest } from './api';
 import { annotationsFrame } from './frames';
 import { checkHealth, HealthResult } from './health';
-import { interpolateHosts, interpolateQuery } from './interpolate';
+import { interpolateHosts, interpolateQuery, joinValues } from './interpolate';
 import { runTargets, toQueryError } from './query';
 import {
   ANNOTATION_KINDS,
@@ -133,8 +133,7 @@ export class DataSource extends DataSourceApi<PerfWatchQuery, PerfWatchOptions> 
     options?: { scopedVars?: ScopedVars }
   ): Promise<MetricFindValue[]> {
     const text = typeof query === 'string' ? query : (query?.query ?? '');
-    const joined = (v: unknown) => (Array.isArray(v) ? v.map(String).join('|') : String(v ?? ''));
-    const q = parseVariableQuery(getTemplateSrv().replace(text, options?.scopedVars, joined));
+    const q = parseVariableQuery(getTemplateSrv().replace(text, options?.scopedVars, joinValues('|')));
     return (await variableValues(this, q)).map((value) => ({ text: value, value }));
   }
 

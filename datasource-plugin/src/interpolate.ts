@@ -15,7 +15,8 @@ import { Aggregation, ApiQueryTarget, LabelMatcher, PerfWatchQuery } from './typ
 
 /** Joins multi values for splitting afterwards: a character no host or label name has. */
 const SEP = '\u001f';
-const ALL_HOSTS = new Set(['$__all', '*', '.*', '']);
+/** Host entries that mean every host (the API's default when no host is named). */
+export const ALL_HOSTS = new Set(['$__all', '*', '.*', '']);
 
 interface FormatterVariable {
   multi?: boolean;
@@ -29,7 +30,14 @@ export function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-const listFormat: Formatter = (value) => (Array.isArray(value) ? value.map(String).join(SEP) : String(value ?? ''));
+/** Multi values joined by sep; a single value as it is. */
+export const joinValues =
+  (sep: string): Formatter =>
+  (value) =>
+    Array.isArray(value) ? value.map(String).join(sep) : String(value ?? '');
+
+const listFormat = joinValues(SEP);
+const csvFormat = joinValues(',');
 
 const regexFormat: Formatter = (value, variable) => {
   if (Array.isArray(value)) {
@@ -40,41 +48,28 @@ const regexFormat: Formatter = (value, variable) => {
   return variable?.multi || variable?.includeAll ? escapeRegex(s) : s;
 };
 
-const csvFormat: Formatter = (value) => (Array.isArray(value) ? value.map(String).join(',') : String(value ?? ''));
-
 function replace(text: string, scopedVars: ScopedVars | undefined, format: Formatter): string {
   return getTemplateSrv().replace(text, scopedVars, format);
 }
 
+/** Each entry with its variables replaced and multi values split: the trimmed names, in order. */
+function expandEach(entries: readonly string[], scopedVars?: ScopedVars): string[] {
+  return entries.flatMap((e) =>
+    replace(e, scopedVars, listFormat)
+      .split(SEP)
+      .map((name) => name.trim())
+  );
+}
+
 /** Each entry expanded to its values; [] means every host. */
 export function interpolateHosts(hosts: readonly string[] | undefined, scopedVars?: ScopedVars): string[] {
-  const out: string[] = [];
-  for (const h of hosts ?? []) {
-    for (const one of replace(h, scopedVars, listFormat).split(SEP)) {
-      const name = one.trim();
-      if (ALL_HOSTS.has(name)) {
-        return [];
-      }
-      if (!out.includes(name)) {
-        out.push(name);
-      }
-    }
-  }
-  return out;
+  const names = expandEach(hosts ?? [], scopedVars);
+  return names.some((name) => ALL_HOSTS.has(name)) ? [] : [...new Set(names)];
 }
 
 /** A label list (group-by) with each entry expanded to its values. */
 export function interpolateLabels(labels: readonly string[], scopedVars?: ScopedVars): string[] {
-  const out: string[] = [];
-  for (const l of labels) {
-    for (const one of replace(l, scopedVars, listFormat).split(SEP)) {
-      const name = one.trim();
-      if (name && !out.includes(name)) {
-        out.push(name);
-      }
-    }
-  }
-  return out;
+  return [...new Set(expandEach(labels, scopedVars).filter((name) => name !== ''))];
 }
 
 export function interpolateMatcher(m: LabelMatcher, scopedVars?: ScopedVars): LabelMatcher {

@@ -7,6 +7,7 @@
  *                                        work), or several separated by | or ,
  */
 import { ApiRequestError } from './api';
+import { ALL_HOSTS } from './interpolate';
 import { HostInfo, MetricDescriptor } from './types';
 
 export type VariableQuery =
@@ -88,8 +89,6 @@ function compileRegex(source: string): RegExp {
     );
   }
 }
-
-const ALL_HOSTS = new Set(['$__all', '*', '.*']);
 
 /** The values of a parsed variable query. */
 export async function variableValues(src: VariableSource, q: VariableQuery): Promise<string[]> {
