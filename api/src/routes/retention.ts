@@ -4,7 +4,7 @@
  */
 import type { Pool } from '@perfwatch/store';
 import { z } from 'zod';
-import { getRetention, listRetentionRuns, setRetention, TIERS, type Tier } from '../db/retention.js';
+import { getRetention, listRetentionRuns, setRetention, TIERS, type RetentionPolicy, type Tier } from '../db/retention.js';
 import type { Logger } from '../log.js';
 import { ApiError } from '../errors.js';
 import { route, type RouteDef } from '../route.js';
@@ -54,8 +54,8 @@ export const RunSchema = z.object({
 
 export function retentionRoutes(deps: RetentionRouteDeps): RouteDef[] {
   const { pool, log, runRetentionNow } = deps;
-  const answer = async () => ({
-    tiers: (await getRetention(pool)).map((p) => ({ tier: p.tier, days: p.days, minDays: RETENTION_LIMITS[p.tier].min, maxDays: RETENTION_LIMITS[p.tier].max, updatedAt: p.updatedAt })),
+  const answer = (policies: RetentionPolicy[]) => ({
+    tiers: policies.map((p) => ({ tier: p.tier, days: p.days, minDays: RETENTION_LIMITS[p.tier].min, maxDays: RETENTION_LIMITS[p.tier].max, updatedAt: p.updatedAt })),
   });
   return [
     route({
@@ -65,7 +65,7 @@ export function retentionRoutes(deps: RetentionRouteDeps): RouteDef[] {
       summary: 'Days kept per storage tier.',
       access: 'user',
       response: RetentionSchema,
-      handler: answer,
+      handler: async () => answer(await getRetention(pool)),
     }),
     route({
       method: 'put',
@@ -80,9 +80,9 @@ export function retentionRoutes(deps: RetentionRouteDeps): RouteDef[] {
         .meta({ minProperties: 1 }),
       response: RetentionSchema,
       handler: async ({ body, user }) => {
-        await setRetention(pool, body);
+        const policies = await setRetention(pool, body);
         log.info({ by: user.username, ...body }, 'retention changed');
-        return answer();
+        return answer(policies);
       },
     }),
     route({
