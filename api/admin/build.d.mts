@@ -1,6 +1,4 @@
 // Types of build.mjs for the TypeScript that imports it (the end-to-end test).
-export declare const ADMIN_DIR: string;
-export declare const DIST_DIR: string;
 export declare const BUDGET_BYTES: number;
 
 export interface BundleSize {
@@ -10,8 +8,6 @@ export interface BundleSize {
   budgetBytes: number;
 }
 
-export declare function adminUiStale(): boolean;
-export declare function bundleSize(dir?: string): BundleSize;
 export declare function kb(bytes: number): string;
 export declare function sizeLine(size: BundleSize): string;
 export declare function ensureAdminUi(opts?: { force?: boolean; quiet?: boolean; log?: (msg: string) => void }): { built: boolean; size: BundleSize };

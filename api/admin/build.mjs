@@ -11,8 +11,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-export const ADMIN_DIR = dirname(fileURLToPath(import.meta.url));
-export const DIST_DIR = join(ADMIN_DIR, 'dist');
+const ADMIN_DIR = dirname(fileURLToPath(import.meta.url));
+const DIST_DIR = join(ADMIN_DIR, 'dist');
 /** The budget for the JS of the UI, gzipped. */
 export const BUDGET_BYTES = 100 * 1024;
 /** Written after a successful build: when, and what it measured. */
@@ -37,15 +37,15 @@ function sources() {
 }
 
 /** True when dist is missing or older than any source. */
-export function adminUiStale() {
+function adminUiStale() {
   if (!existsSync(STAMP) || !existsSync(join(DIST_DIR, 'index.html'))) return true;
   const built = statSync(STAMP).mtimeMs;
   return sources().some((f) => statSync(f).mtimeMs > built);
 }
 
 /** Sizes of the built JS (what the 100 KB budget is about), raw and gzipped (level 9). */
-export function bundleSize(dir = DIST_DIR) {
-  const assets = join(dir, 'assets');
+function bundleSize() {
+  const assets = join(DIST_DIR, 'assets');
   const files = existsSync(assets) ? readdirSync(assets).filter((f) => f.endsWith('.js')) : [];
   const measured = files.map((f) => {
     const body = readFileSync(join(assets, f));
