@@ -44,6 +44,7 @@ function securityHeaders(res: ServerResponse): void {
 
 /** The request listener of the UI port: the UI's files from `dir`, everything else to `api`. */
 export function uiRequestListener(api: Express, dir = UI_DIR): RequestListener {
+  const assets = join(dir, 'assets');
   const files = express.static(dir, {
     index: 'index.html',
     redirect: false,
@@ -51,7 +52,7 @@ export function uiRequestListener(api: Express, dir = UI_DIR): RequestListener {
     setHeaders(res, path) {
       securityHeaders(res);
       // Assets carry a content hash in their name; the page must be revalidated to pick new ones.
-      res.setHeader('Cache-Control', path.includes(`${join(dir, 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      res.setHeader('Cache-Control', path.includes(assets) ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
   return (req: IncomingMessage, res: ServerResponse) => {
