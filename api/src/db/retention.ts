@@ -70,24 +70,20 @@ export interface RetentionRun {
   error: string | null;
 }
 
-/** Runs newest first; `before` is the id cursor of the next page. */
-export async function listRetentionRuns(pool: Pool, limit: number, before: number | undefined): Promise<RetentionRun[]> {
-  const r = await rows<{
-    id: string;
-    tier: string;
-    started_at: Date;
-    finished_at: Date | null;
-    duration_seconds: number | null;
-    dropped_partitions: string[];
-    error: string | null;
-  }>(
-    pool,
-    'listing retention runs',
-    `SELECT id, tier, started_at, finished_at, duration_seconds, dropped_partitions, error
-       FROM retention_runs WHERE $2::bigint IS NULL OR id < $2 ORDER BY id DESC LIMIT $1`,
-    [limit, before ?? null],
-  );
-  return r.map((x) => ({
+interface RunRow {
+  id: string;
+  tier: string;
+  started_at: Date;
+  finished_at: Date | null;
+  duration_seconds: number | null;
+  dropped_partitions: string[];
+  error: string | null;
+}
+
+const RUN_COLUMNS = 'id, tier, started_at, finished_at, duration_seconds, dropped_partitions, error';
+
+function toRun(x: RunRow): RetentionRun {
+  return {
     id: Number(x.id),
     tier: x.tier,
     startedAt: x.started_at,
@@ -95,5 +91,23 @@ export async function listRetentionRuns(pool: Pool, limit: number, before: numbe
     durationSeconds: x.duration_seconds,
     droppedPartitions: x.dropped_partitions,
     error: x.error,
-  }));
+  };
+}
+
+/** Runs newest first; `before` is the id cursor of the next page. */
+export async function listRetentionRuns(pool: Pool, limit: number, before: number | undefined): Promise<RetentionRun[]> {
+  const r = await rows<RunRow>(
+    pool,
+    'listing retention runs',
+    `SELECT ${RUN_COLUMNS}
+       FROM retention_runs WHERE $2::bigint IS NULL OR id < $2 ORDER BY id DESC LIMIT $1`,
+    [limit, before ?? null],
+  );
+  return r.map(toRun);
+}
+
+/** The newest run of each tier, in TIERS order. */
+export async function latestRunPerTier(pool: Pool): Promise<RetentionRun[]> {
+  const r = await rows<RunRow>(pool, 'reading retention runs', `SELECT DISTINCT ON (tier) ${RUN_COLUMNS} FROM retention_runs ORDER BY tier, id DESC`);
+  return r.map(toRun).sort((a, b) => (TIERS as readonly string[]).indexOf(a.tier) - (TIERS as readonly string[]).indexOf(b.tier));
 }

@@ -17,7 +17,7 @@
 import { fetchRows, JOB_QUEUES, poolSchema, RAW_COLUMNS, rowSnapshot, type Pool, type Snapshot } from '@perfwatch/store';
 import { z } from 'zod';
 import type { ApiConfig } from '../config.js';
-import { TIERS, type RetentionRun, type Tier } from '../db/retention.js';
+import { latestRunPerTier, TIERS, type RetentionRun, type Tier } from '../db/retention.js';
 import { rows } from '../db/sql.js';
 import { route, type RouteDef } from '../route.js';
 import { Timestamp } from '../schemas.js';
@@ -302,15 +302,7 @@ export interface LastRun {
 
 /** The newest run of each tier, together (one retention job runs every tier in turn). */
 export async function lastRetentionRun(pool: Pool): Promise<LastRun | null> {
-  const r = await rows<{ id: string; tier: string; started_at: Date; finished_at: Date | null; duration_seconds: number | null; dropped_partitions: string[]; error: string | null }>(
-    pool,
-    'reading retention runs',
-    `SELECT DISTINCT ON (tier) id, tier, started_at, finished_at, duration_seconds, dropped_partitions, error
-       FROM retention_runs ORDER BY tier, id DESC`,
-  );
-  const latest: RetentionRun[] = r
-    .map((x) => ({ id: Number(x.id), tier: x.tier, startedAt: x.started_at, finishedAt: x.finished_at, durationSeconds: x.duration_seconds, droppedPartitions: x.dropped_partitions, error: x.error }))
-    .sort((a, b) => (TIERS as readonly string[]).indexOf(a.tier) - (TIERS as readonly string[]).indexOf(b.tier));
+  const latest = await latestRunPerTier(pool);
   if (latest.length === 0) return null;
   const unfinished = latest.some((r) => r.finishedAt === null);
   const errors = latest.filter((r) => r.error).map((r) => `${r.tier}: ${r.error}`);
