@@ -85,6 +85,45 @@ function floorTo(ms: number, unit: number): number {
   return Math.floor(ms / unit) * unit;
 }
 
+// ---- reading the tiers -------------------------------------------------------------------------
+
+/**
+ * The rollup watermarks of these hosts (ms), keyed `${hostId} ${tier}`, rounded down to whole
+ * blocks: the rows of a block are written together with the watermark past it.
+ */
+export async function readWatermarks(pool: pg.Pool | pg.ClientBase, hostIds: number[]): Promise<Map<string, number>> {
+  try {
+    const r = await pool.query<{ host_id: number; tier: RollupTier; ms: number }>(
+      `SELECT host_id, tier, (extract(epoch FROM watermark) * 1000)::float8 AS ms FROM rollup_watermarks WHERE host_id = ANY($1::int[])`,
+      [hostIds],
+    );
+    return new Map(r.rows.map((w) => [`${w.host_id} ${w.tier}`, floorTo(w.ms, TIER_SPECS[w.tier].blockMs)]));
+  } catch (err) {
+    throw wrapPgError(err, 'reading rollup watermarks');
+  }
+}
+
+/**
+ * Which tier serves which part of [from, to) for one host: the tiers in `order` (coarse to fine),
+ * each from where the one before stopped up to its watermark (readWatermarks); the rest, from
+ * `rawFrom`, is in raw snapshots only.
+ */
+export function rollupSegments(
+  watermarks: ReadonlyMap<string, number>, hostId: number, order: readonly RollupTier[], from: number, to: number,
+): { segments: { spec: TierSpec; a: number; b: number }[]; rawFrom: number } {
+  const segments: { spec: TierSpec; a: number; b: number }[] = [];
+  let pos = from;
+  for (const tier of order) {
+    const wm = watermarks.get(`${hostId} ${tier}`);
+    if (wm === undefined) continue;
+    const upTo = Math.min(wm, to);
+    if (upTo <= pos) continue;
+    segments.push({ spec: TIER_SPECS[tier], a: pos, b: upTo });
+    pos = upTo;
+  }
+  return { segments, rawFrom: pos };
+}
+
 // ---- series ids --------------------------------------------------------------------------------
 
 /** Canonical JSON of a label set (sorted keys): the cache key of a series. */

@@ -16,7 +16,7 @@ import type { Labels, MetricInfo } from './catalog.js';
 import { metricInfo } from './catalog.js';
 import { decodeValues } from './codec.js';
 import { wrapPgError } from './errors.js';
-import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, TIER_SPECS, type RollupTier, type TierSpec } from './rollups.js';
+import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, readWatermarks, rollupSegments, TIER_SPECS, type RollupTier, type TierSpec } from './rollups.js';
 import { fetchRows, loadShapes, RAW_COLUMNS, type Shape } from './snapshots.js';
 
 type Queryable = pg.Pool | pg.ClientBase;
@@ -265,19 +265,6 @@ class Buckets implements BucketSeries {
   }
 }
 
-async function watermarks(pool: pg.Pool, hostIds: number[]): Promise<Map<string, number>> {
-  try {
-    const r = await pool.query<{ host_id: number; tier: RollupTier; ms: number }>(
-      `SELECT host_id, tier, (extract(epoch FROM watermark) * 1000)::float8 AS ms FROM rollup_watermarks WHERE host_id = ANY($1::int[])`,
-      [hostIds],
-    );
-    // Whole blocks only: the rows of a block are written together with the watermark past it.
-    return new Map(r.rows.map((w) => [`${w.host_id} ${w.tier}`, Math.floor(w.ms / TIER_SPECS[w.tier].blockMs) * TIER_SPECS[w.tier].blockMs]));
-  } catch (err) {
-    throw wrapPgError(err, 'reading rollup watermarks');
-  }
-}
-
 export type BucketTier = RollupTier;
 
 /**
@@ -304,7 +291,7 @@ export async function readBuckets(
   const exact = typeof sel.metric === 'string' ? sel.metric : null;
   const names = nameTest(sel);
   const [wms, seriesRows] = await Promise.all([
-    watermarks(pool, ids),
+    readWatermarks(pool, ids),
     pool
       .query<SeriesRow>(`SELECT id, host_id, metric, labels, counter FROM series WHERE host_id = ANY($1::int[]) AND ($2::text IS NULL OR metric = $2)`, [ids, exact])
       .then((r) => r.rows, (err: unknown) => { throw wrapPgError(err, 'looking up series'); }),
@@ -365,18 +352,11 @@ export async function readBuckets(
         mine.set(s.id, series({ metric: info, labels }));
       }
       // Coarse to fine, each tier up to its watermark; then raw snapshots.
-      let pos = from;
-      for (const t of (tier === '1h' ? ['1h', '1m'] : ['1m']) as RollupTier[]) {
-        const wm = wms.get(`${id} ${t}`);
-        if (wm === undefined) continue;
-        const upTo = Math.min(wm, to);
-        if (upTo <= pos) continue;
-        if (mine.size) await readTier(TIER_SPECS[t], id, mine, host, pos, upTo);
-        pos = upTo;
-      }
-      if (pos < to) {
+      const { segments, rawFrom } = rollupSegments(wms, id, tier === '1h' ? ['1h', '1m'] : ['1m'], from, to);
+      if (mine.size) for (const s of segments) await readTier(s.spec, id, mine, host, s.a, s.b);
+      if (rawFrom < to) {
         const tail = new Map<Buckets, number>();
-        await walkRaw(pool, sel, id, span, pos, to - 1, true, (e, ts, v, isBefore) => {
+        await walkRaw(pool, sel, id, span, rawFrom, to - 1, true, (e, ts, v, isBefore) => {
           const b = series(e);
           if (!tail.has(b)) tail.set(b, b.start.length);
           b.addRaw(ts, v, isBefore);

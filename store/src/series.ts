@@ -20,7 +20,7 @@ import type pg from 'pg';
 import { derivedMetric, metricInfo, type Expr, type Labels, type Matcher, type MetricInfo } from './catalog.js';
 import { decodeValues } from './codec.js';
 import { StoreError, wrapPgError } from './errors.js';
-import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, TIER_SPECS, type RollupTier } from './rollups.js';
+import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, readWatermarks, rollupSegments, TIER_SPECS, type RollupTier } from './rollups.js';
 import { fetchRows, hostIdsByName, loadShapes, RAW_COLUMNS, toMs, type PlanEntry, type Shape } from './snapshots.js';
 
 export type QueryTier = 'raw' | RollupTier;
@@ -307,18 +307,6 @@ async function readRollup(pool: pg.Pool, acc: Accumulator, t: Target, tier: Roll
   }
 }
 
-async function watermarks(pool: pg.Pool, hostIds: number[]): Promise<Map<string, number>> {
-  try {
-    const r = await pool.query<{ host_id: number; tier: RollupTier; ms: number }>(
-      `SELECT host_id, tier, (extract(epoch FROM watermark) * 1000)::float8 AS ms FROM rollup_watermarks WHERE host_id = ANY($1::int[])`,
-      [hostIds],
-    );
-    return new Map(r.rows.map((w) => [`${w.host_id} ${w.tier}`, w.ms]));
-  } catch (err) {
-    throw wrapPgError(err, 'reading rollup watermarks');
-  }
-}
-
 async function seriesOf(pool: pg.Pool, hostIds: number[], metric: string): Promise<SeriesRow[]> {
   try {
     const r = await pool.query<SeriesRow>('SELECT id, host_id, labels FROM series WHERE host_id = ANY($1::int[]) AND metric = $2', [hostIds, metric]);
@@ -334,31 +322,17 @@ async function evaluateMetric(pool: pg.Pool, g: Grid, hosts: Map<string, number>
   const ids = [...hosts.values()];
   const end = Math.min(g.from + g.points * g.step, g.now);
   if (!ids.length || end <= g.from) return acc.values();
-  const [wms, series] = tier === 'raw' ? [new Map<string, number>(), []] : await Promise.all([watermarks(pool, ids), seriesOf(pool, ids, t.metric.name)]);
-  const names = new Map([...hosts].map(([name, id]) => [id, name]));
+  const [wms, series] = tier === 'raw' ? [new Map<string, number>(), []] : await Promise.all([readWatermarks(pool, ids), seriesOf(pool, ids, t.metric.name)]);
+  // Coarse to fine: each tier up to its watermark, the rest from the next finer one.
+  const order: RollupTier[] = tier === '1h' ? ['1h', '1m'] : tier === '1m' ? ['1m'] : [];
   const work: Promise<void>[] = [];
   for (const [host, id] of hosts) {
     const mine = series.filter((s) => s.host_id === id && matches(withHost(s.labels, host), t.matchers));
-    let pos = g.from;
-    // Coarse to fine: each tier up to its watermark, the rest from the next finer one.
-    const order: RollupTier[] = tier === '1h' ? ['1h', '1m'] : tier === '1m' ? ['1m'] : [];
-    const segments: (() => Promise<void>)[] = [];
-    for (const tr of order) {
-      const wm = wms.get(`${id} ${tr}`);
-      if (wm === undefined) continue;
-      const upTo = Math.min(Math.floor(wm / TIER_SPECS[tr].blockMs) * TIER_SPECS[tr].blockMs, end);
-      if (upTo > pos) {
-        const a = pos;
-        segments.push(() => readRollup(pool, acc, t, tr, id, mine, host, a, upTo));
-        pos = upTo;
-      }
-    }
-    if (pos < end) {
-      const a = pos;
-      segments.push(() => readRaw(pool, acc, t, id, names.get(id)!, a, end));
-    }
+    const { segments, rawFrom } = rollupSegments(wms, id, order, g.from, end);
+    const reads = segments.map(({ spec, a, b }) => () => readRollup(pool, acc, t, spec.tier, id, mine, host, a, b));
+    if (rawFrom < end) reads.push(() => readRaw(pool, acc, t, id, host, rawFrom, end));
     // A host's segments in time order (a counter's last value is the latest written); hosts in parallel.
-    work.push(segments.reduce((p, s) => p.then(s), Promise.resolve()));
+    work.push(reads.reduce((p, s) => p.then(s), Promise.resolve()));
   }
   await Promise.all(work);
   return acc.values();
