@@ -77,11 +77,6 @@ export async function listUsers(pool: Pool): Promise<User[]> {
   return rows.map((r) => publicUser(toUser(r)));
 }
 
-export async function countUsers(db: Db): Promise<number> {
-  const rows = await q<{ n: number }>(db, 'counting users', 'SELECT count(*)::int AS n FROM users');
-  return rows[0]?.n ?? 0;
-}
-
 export interface NewUser {
   username: string;
   passwordHash: string;

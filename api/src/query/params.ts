@@ -11,8 +11,6 @@ export const DAY_MS = 86_400_000;
 
 /** Label names as the exporter writes them (and the store accepts). */
 export const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-/** Metric names: what the catalog can hold (longer or other characters cannot be a metric). */
-export const METRIC_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]{0,199}$/;
 
 // A date, or a date and time with a zone (a time without one would depend on the server's zone).
 const ISO_RE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
