@@ -32,7 +32,8 @@ export function parseVariableQuery(text: string): VariableQuery {
   if (!m) {
     throw new VariableQueryError(`"${q.slice(0, 100)}" is not a PerfWatch variable query: use ${FORMS}`);
   }
-  const args = m[2]!.trim() === '' ? [] : m[2]!.split(',').map((a) => a.trim());
+  const inner = m[2]!.trim();
+  const args = inner === '' ? [] : inner.split(',').map((a) => a.trim());
   switch (m[1]) {
     case 'hosts':
       if (args.length) {
@@ -41,13 +42,9 @@ export function parseVariableQuery(text: string): VariableQuery {
       return { kind: 'hosts' };
     case 'metrics':
       // a regex may contain commas: everything between the parentheses
-      return m[2]!.trim() ? { kind: 'metrics', match: m[2]!.trim() } : { kind: 'metrics' };
+      return inner ? { kind: 'metrics', match: inner } : { kind: 'metrics' };
     case 'label_values': {
-      if (args.length < 2) {
-        throw new VariableQueryError(
-          'label_values needs a metric and a label: label_values(<metric>, <label>[, <hosts>])'
-        );
-      }
+      // fewer than two arguments leave label undefined
       const [metric, label, ...rest] = args;
       if (!metric || !label) {
         throw new VariableQueryError(
