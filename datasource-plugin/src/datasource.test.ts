@@ -3,7 +3,7 @@
  * snapshots), through the data source proxy built from plugin.json, with dashboard variables
  * interpolated by @grafana/scenes. Expected values are computed from the seeded snapshots.
  */
-import { DataFrame, DataQueryRequest, DataQueryResponse, Field, FieldType } from '@grafana/data';
+import { DataFrame, Field, FieldType } from '@grafana/data';
 import pluginJson from './plugin.json';
 import { ROUTE_PATH } from './api';
 import { ANNOTATIONS_QUERY_TYPE, ApiQueryRequest, PerfWatchQuery } from './types';
@@ -19,13 +19,6 @@ function snapshotsOf(host: string): Map<number, SeedSnapshot> {
 }
 
 const TEN_MINUTES = 10 * 60_000;
-
-async function run(
-  ds: ReturnType<typeof wire>['ds'],
-  req: DataQueryRequest<PerfWatchQuery>
-): Promise<DataQueryResponse> {
-  return ds.query(req);
-}
 
 function timeField(f: DataFrame): Field {
   return f.fields.find((x) => x.type === FieldType.time)!;
@@ -69,7 +62,7 @@ describe('query', () => {
 
   it('a gauge: one frame per host, times and values of the snapshots, no unit', async () => {
     const { ds } = wire({ apiUrl: api.url, token: api.token });
-    const res = await run(ds, request([{ metric: 'perfwatch_load_average_1m', hosts: ['alpha'] }], from, to));
+    const res = await ds.query(request([{ metric: 'perfwatch_load_average_1m', hosts: ['alpha'] }], from, to));
     expect(res.errors).toBeUndefined();
     expect(res.data).toHaveLength(1);
     const frame = res.data[0] as DataFrame;
@@ -85,8 +78,7 @@ describe('query', () => {
 
   it('a counter: rate per second by default (seconds per second: percentunit), legend from labels', async () => {
     const { ds } = wire({ apiUrl: api.url, token: api.token });
-    const res = await run(
-      ds,
+    const res = await ds.query(
       request(
         [
           {
@@ -127,8 +119,7 @@ describe('query', () => {
 
   it('a counter with the raw toggle: the counter value itself, in seconds', async () => {
     const { ds, proxy } = wire({ apiUrl: api.url, token: api.token });
-    const res = await run(
-      ds,
+    const res = await ds.query(
       request(
         [
           {
@@ -156,8 +147,7 @@ describe('query', () => {
 
   it('maps units: bytes, bytes per second, counts per second, ratios', async () => {
     const { ds } = wire({ apiUrl: api.url, token: api.token });
-    const res = await run(
-      ds,
+    const res = await ds.query(
       request(
         [
           { metric: 'perfwatch_memory_mem_available_bytes', hosts: ['alpha'] },
@@ -199,8 +189,7 @@ describe('query', () => {
 
   it('aggregation: sum by host adds the CPUs up', async () => {
     const { ds } = wire({ apiUrl: api.url, token: api.token });
-    const res = await run(
-      ds,
+    const res = await ds.query(
       request(
         [
           {
@@ -236,8 +225,7 @@ describe('query', () => {
 
   it('passes maxDataPoints and intervalMs: the API steps to fit them', async () => {
     const { ds, proxy } = wire({ apiUrl: api.url, token: api.token });
-    const res = await run(
-      ds,
+    const res = await ds.query(
       request([{ metric: 'perfwatch_load_average_1m', hosts: ['alpha'] }], from, to, {
         maxDataPoints: 10,
         intervalMs: 1000,
@@ -261,8 +249,7 @@ describe('query', () => {
 
   it('hidden targets and targets without a metric are not sent', async () => {
     const { ds, proxy } = wire({ apiUrl: api.url, token: api.token });
-    const res = await run(
-      ds,
+    const res = await ds.query(
       request(
         [
           { metric: 'perfwatch_load_average_1m', hosts: ['alpha'] },
@@ -279,8 +266,7 @@ describe('query', () => {
 
   it("shows the API's error with its code, on the target it names", async () => {
     const { ds } = wire({ apiUrl: api.url, token: api.token });
-    const res = await run(
-      ds,
+    const res = await ds.query(
       request(
         [
           { metric: 'perfwatch_load_average_1m', hosts: ['alpha'] },
@@ -298,8 +284,7 @@ describe('query', () => {
     expect(res.errors![0]!.status).toBe(400);
     expect(res.errors![0]!.message).toMatch(/^UNKNOWN_METRIC: target "B": .*perfwatch_no_such_metric/);
 
-    const bad = await run(
-      ds,
+    const bad = await ds.query(
       request([{ metric: 'perfwatch_cpu_seconds_total', matchers: [{ label: 'cpu', op: '=~', value: '(' }] }], from, to)
     );
     expect(bad.errors![0]!.message).toMatch(/^INVALID_REGEX: target "A"/);
@@ -319,7 +304,7 @@ describe('template variables', () => {
 
   async function namesFor(variables: TestVariable[], t: Partial<PerfWatchQuery> = target) {
     const { ds, proxy } = wire({ apiUrl: api.url, token: api.token, variables });
-    const res = await run(ds, request([t], wide.from, wide.to, { maxDataPoints: 360 }));
+    const res = await ds.query(request([t], wide.from, wide.to, { maxDataPoints: 360 }));
     expect(res.errors).toBeUndefined();
     // (a target without series still has one empty frame, for "No data")
     const withData = (res.data as DataFrame[]).filter((f) => f.length > 0);
