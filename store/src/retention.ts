@@ -11,7 +11,7 @@
  * yet dropped (dropped): the next run finds both.
  */
 import type pg from 'pg';
-import { poolLogger, poolSchema } from './db.js';
+import { poolLogger, poolSchema, withClient } from './db.js';
 import { StoreError, errorMessage, wrapPgError } from './errors.js';
 import { clearRollupCache } from './rollups.js';
 import { clearWriterCache } from './writer.js';
@@ -146,30 +146,25 @@ export async function runRetention(pool: pg.Pool, opts: RetentionOptions = {}): 
   for (const t of tiers) if (!TABLES.some((x) => x.tier === t)) throw new StoreError('INVALID_ARGUMENT', `tier must be raw, 1m or 1h (got ${String(t)})`);
   // A session lock taken and released on the same connection: DETACH CONCURRENTLY cannot run in a
   // transaction, so the lock cannot be a transaction's.
-  const client = await pool.connect().catch((err: unknown) => {
-    throw wrapPgError(err, 'retention: cannot connect');
-  });
-  const onError = () => undefined;
-  client.on('error', onError);
-  let broken: Error | undefined;
-  try {
-    await client.query(`SELECT pg_advisory_lock(hashtext('perfwatch.retention'), hashtext($1))`, [poolSchema(pool)]);
-    const out: RetentionTierResult[] = [];
-    try {
-      for (const t of TABLES) if (tiers.includes(t.tier)) out.push(await runTier(pool, client, t, now));
-    } finally {
-      await client.query(`SELECT pg_advisory_unlock(hashtext('perfwatch.retention'), hashtext($1))`, [poolSchema(pool)]);
-    }
-    if (out.some((r) => r.dropped.length)) {
-      clearWriterCache(pool);
-      clearRollupCache(pool);
-    }
-    return out;
-  } catch (err) {
-    broken = err instanceof Error ? err : new Error(String(err));
+  const out = await withClient(
+    pool,
+    async (client) => {
+      await client.query(`SELECT pg_advisory_lock(hashtext('perfwatch.retention'), hashtext($1))`, [poolSchema(pool)]);
+      try {
+        const runs: RetentionTierResult[] = [];
+        for (const t of TABLES) if (tiers.includes(t.tier)) runs.push(await runTier(pool, client, t, now));
+        return runs;
+      } finally {
+        await client.query(`SELECT pg_advisory_unlock(hashtext('perfwatch.retention'), hashtext($1))`, [poolSchema(pool)]);
+      }
+    },
+    'retention',
+  ).catch((err: unknown) => {
     throw wrapPgError(err, 'retention');
-  } finally {
-    client.removeListener('error', onError);
-    client.release(broken);
+  });
+  if (out.some((r) => r.dropped.length)) {
+    clearWriterCache(pool);
+    clearRollupCache(pool);
   }
+  return out;
 }
