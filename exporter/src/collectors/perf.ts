@@ -177,12 +177,14 @@ export class PerfCounters {
 
   /** Reads every open group: the Snapshot's perf section. */
   read(): PerfSection {
-    const section: PerfSection = { ev: [...this.events], ...this.#readTarget(this.#targets[0]!) };
+    // One status per target serves both the section's `un` and the log.
+    const reads = this.#targets.map((t) => this.#readTarget(t));
+    const section: PerfSection = { ev: [...this.events], ...reads[0]!.counts };
     if (this.cgroups.length) {
       section.cg = {};
-      for (const t of this.#targets.slice(1)) section.cg[t.cgroup!] = this.#readTarget(t);
+      reads.slice(1).forEach((r, i) => (section.cg![this.cgroups[i]!] = r.counts));
     }
-    this.#report();
+    this.#report(reads.map((r) => r.status));
     return section;
   }
 
@@ -323,7 +325,7 @@ export class PerfCounters {
     slot.open = [];
   }
 
-  #readTarget(t: Target): PerfCounts {
+  #readTarget(t: Target): { counts: PerfCounts; status: PerfEventStatus[] } {
     const n = this.events.length;
     const c: Record<string, (number | null)[]> = {};
     const r: Record<string, (number | null)[]> = {};
@@ -361,16 +363,18 @@ export class PerfCounters {
         r[String(cpu)] = ratios;
       }
     }
+    const status = this.status(t.cgroup);
     const un: Record<string, string> = {};
-    for (const s of this.status(t.cgroup)) if (!s.available) un[s.event] = s.error!.reason;
-    return { c, r, un };
+    for (const s of status) if (!s.available) un[s.event] = s.error!.reason;
+    return { counts: { c, r, un }, status };
   }
 
-  #report(): void {
+  /** Logs each change of an event's state; `statuses` in #targets order. */
+  #report(statuses: PerfEventStatus[][] = this.#targets.map((t) => this.status(t.cgroup))): void {
     if (this.#closed) return;
-    for (const t of this.#targets) {
+    this.#targets.forEach((t, i) => {
       const where = t.cgroup === undefined ? '' : ` for cgroup ${t.cgroup}`;
-      for (const s of this.status(t.cgroup)) {
+      for (const s of statuses[i]!) {
         const key = `${t.cgroup ?? ''}\0${s.event}`;
         const reason = s.error?.reason ?? '';
         const before = this.#reported.get(key);
@@ -383,10 +387,10 @@ export class PerfCounters {
           this.#log.info(fields, `perf event ${s.event} is now counted${where} on CPUs ${this.#cpus.join(',')}`);
         }
       }
-    }
+    });
     if (!this.#summarised) {
       this.#summarised = true;
-      const counted = this.status().filter((s) => s.available).map((s) => s.event);
+      const counted = statuses[0]!.filter((s) => s.available).map((s) => s.event);
       this.#log.info(
         { counted, cpus: this.#cpus, cgroups: this.cgroups, fds: this.fdCount },
         `perf: counting ${counted.length} of ${this.events.length} events on ${this.#cpus.length} CPUs${this.cgroups.length ? ` and ${this.cgroups.length} cgroups` : ''} (${this.fdCount} fds)`,
