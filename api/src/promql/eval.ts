@@ -23,7 +23,7 @@
  * selector reads the last bucket in [e - 5m, e): a gauge's 1-minute average, a counter's last
  * value. docs/prometheus-api.md states the tolerance against raw evaluation (tested).
  */
-import { DeadlineError, metricInfo, readBuckets, readRawSamples, SampleLimitError, type BucketSeries, type Labels, type RawSeries, type SampleSelector } from '@perfwatch/store';
+import { DeadlineError, labelsKey, metricInfo, readBuckets, readRawSamples, SampleLimitError, type BucketSeries, type Labels, type RawSeries, type SampleSelector } from '@perfwatch/store';
 import type pg from 'pg';
 import { execError, PromError } from './errors.js';
 import { COMPARISON, typeOf, type AggOp, type BinOp, type Expr, type RangeFn, type Selector } from './parse.js';
@@ -79,10 +79,6 @@ function checkSize(ctx: Ctx, series: number): void {
 
 function newSeries(labels: Labels, n: number): Series {
   return { labels, v: new Float64Array(n), ok: new Uint8Array(n) };
-}
-
-export function labelsKey(l: Labels): string {
-  return JSON.stringify(Object.keys(l).sort().map((k) => [k, l[k]]));
 }
 
 function dropName(l: Labels): Labels {

@@ -12,11 +12,11 @@
  * --http.config.file can send.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { FIXED_METRICS, listSeries, metricInfo, StoreError, type Labels, type Pool } from '@perfwatch/store';
+import { FIXED_METRICS, labelsKey, listSeries, metricInfo, StoreError, type Labels, type Pool } from '@perfwatch/store';
 import type { Principal } from '../auth/types.js';
 import { ApiError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { evaluate, evaluateMatrix, labelsKey, type Tier, type Value } from './eval.js';
+import { evaluate, evaluateMatrix, type Tier, type Value } from './eval.js';
 import { badData, PromError, QueryError } from './errors.js';
 import { parseDuration, parsePromQL, typeOf, type Selector } from './parse.js';
 
