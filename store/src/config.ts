@@ -106,6 +106,7 @@ export function resolveEmbeddedOptions(opts: Partial<EmbeddedPostgresOptions> & 
   return o;
 }
 
-function withoutUndefined<T extends object>(o: T): Partial<T> {
+/** The keys of o whose value is not undefined: spread over defaults, an undefined option keeps the default. */
+export function withoutUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -16,6 +16,7 @@
  */
 import type PgBoss from 'pg-boss';
 import type pg from 'pg';
+import { withoutUndefined } from './config.js';
 import { poolLogger } from './db.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
@@ -73,7 +74,7 @@ export async function partitionUpkeep(pool: pg.Pool, daysAhead = JOB_DEFAULTS.pa
  * added to boss when it has none (pg-boss's background errors must never crash the process).
  */
 export async function registerJobs(boss: PgBoss, pool: pg.Pool, options: Partial<JobOptions> = {}): Promise<void> {
-  const o: JobOptions = { ...JOB_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  const o: JobOptions = { ...JOB_DEFAULTS, ...withoutUndefined(options) };
   const log = (o.log ?? poolLogger(pool)).child({ component: 'jobs' });
   if (boss.listenerCount('error') === 0) boss.on('error', (err: Error) => log.error({ err: errorMessage(err) }, 'pg-boss background error'));
 
@@ -140,7 +141,7 @@ export async function startJobs(
   boss.on('error', (err: Error) => log.error({ err: errorMessage(err) }, 'pg-boss background error'));
   await boss.start();
   try {
-    await registerJobs(boss, pool, { ...options, log: options.log });
+    await registerJobs(boss, pool, options);
   } catch (err) {
     await boss.stop({ graceful: false }).catch(() => undefined);
     throw err;
