@@ -81,17 +81,10 @@ function capabilitiesText(caps: Capabilities, paranoid: number | undefined): str
   return `CapEff ${caps.capEff}: ${have}; system-wide counting ${systemWide ? 'allowed' : 'refused (needs CAP_PERFMON or perf_event_paranoid <= 0)'}`;
 }
 
-/** Where DATABASE_URL points: a TCP host:port, or a Unix socket for a `?host=/dir` URL. */
-export function databaseTarget(url: string): { host: string; port: number } | { path: string } {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError('DATABASE_URL', 'is not a URL: use postgres://user:password@host:5432/database');
-  }
-  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
-    throw new ConfigError('DATABASE_URL', `has scheme "${u.protocol}": use postgres://user:password@host:5432/database`);
-  }
+/** Where DATABASE_URL points (loadConfig has checked it is a postgres:// URL): a TCP host:port,
+ *  or a Unix socket for a `?host=/dir` URL. */
+function databaseTarget(url: string): { host: string; port: number } | { path: string } {
+  const u = new URL(url);
   const port = u.port === '' ? 5432 : Number(u.port);
   const socketDir = u.searchParams.get('host');
   if (u.hostname === '' && socketDir !== null && socketDir.startsWith('/')) return { path: `${socketDir}/.s.PGSQL.${port}` };
@@ -99,7 +92,7 @@ export function databaseTarget(url: string): { host: string; port: number } | { 
 }
 
 /** Connects (TCP or Unix socket) and hangs up: whether anything listens there, without a pg client. */
-export function probeConnect(target: { host: string; port: number } | { path: string }, timeoutMs = DB_TIMEOUT_MS): Promise<{ ok: boolean; detail: string }> {
+function probeConnect(target: { host: string; port: number } | { path: string }, timeoutMs = DB_TIMEOUT_MS): Promise<{ ok: boolean; detail: string }> {
   const where = 'path' in target ? target.path : `${target.host}:${target.port}`;
   return new Promise((resolve) => {
     const start = performance.now();
@@ -116,20 +109,10 @@ export function probeConnect(target: { host: string; port: number } | { path: st
   });
 }
 
-async function databaseLine(env: Env): Promise<{ text: string; configError?: ConfigError }> {
-  // DATABASE_URL is not an ExporterConfig key yet (the database writer is not built); the doctor
-  // reads it from the environment the entry point hands in, as loadConfig does.
-  const url = env.DATABASE_URL?.trim();
-  if (url === undefined || url === '') return { text: 'not configured (DATABASE_URL unset)' };
-  let target;
-  try {
-    target = databaseTarget(url);
-  } catch (err) {
-    if (err instanceof ConfigError) return { text: `configuration error: ${err.message}`, configError: err };
-    throw err;
-  }
-  const r = await probeConnect(target);
-  return { text: `${r.ok ? 'reachable' : 'NOT reachable'} (${r.detail})` };
+async function databaseLine(url: string | undefined): Promise<string> {
+  if (url === undefined) return 'not configured (DATABASE_URL unset)';
+  const r = await probeConnect(databaseTarget(url));
+  return `${r.ok ? 'reachable' : 'NOT reachable'} (${r.detail})`;
 }
 
 function eventTable(statuses: readonly PerfEventStatus[], cpus: readonly number[], out: Out): void {
@@ -216,8 +199,7 @@ export async function doctor(env: Env, out: Out, err: Out = out): Promise<number
   const fdsLine = `${needed} = ${events.length} events x ${cpus.length} CPUs x ${targets} target${targets > 1 ? 's' : ''}${config.perfCgroups.length ? ' (+1 while opening a cgroup)' : ''}; budget ${config.perfFdBudget} (PERFWATCH_PERF_FD_BUDGET)`;
   out(row('fds needed', `${fdsLine}: ${budget.ok ? `ok (${held} held by the events that opened)` : budget.error!.message}`));
   out(row('re-check', `every ${config.perfRecheckSeconds} s the exporter retries what could not be counted (PERFWATCH_PERF_RECHECK_SECONDS)`));
-  const db = await databaseLine(env);
-  out(row('database', db.text));
+  out(row('database', await databaseLine(config.databaseUrl)));
 
   const unavailable = statuses.filter((s) => !s.available);
   out('');
@@ -225,10 +207,6 @@ export async function doctor(env: Env, out: Out, err: Out = out): Promise<number
   for (const s of unavailable) byReason.set(s.error!.reason, (byReason.get(s.error!.reason) ?? 0) + 1);
   const reasons = [...byReason].map(([r, n]) => `${n} ${r}`).join(', ');
   out(`summary: ${statuses.length - unavailable.length} of ${statuses.length} events available system-wide${reasons ? `; unavailable: ${reasons}` : ''} (docs/perf.md explains every reason)`);
-  if (db.configError !== undefined) {
-    err(`perfwatch doctor: configuration error: ${db.configError.message}`);
-    return 2;
-  }
   return 0;
 }
 
