@@ -18,15 +18,14 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { parse as parseCookies } from 'cookie';
 import pg from 'pg';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { hostIdsByName, isTransient, snapshotsChannel, type Pool, type Snapshot } from '@perfwatch/store';
 import { JwtKeys } from './auth/jwt.js';
 import type { PasswordHasher } from './auth/passwords.js';
 import { AuthService } from './auth/service.js';
-import { SESSION_COOKIE } from './auth/strategies.js';
-import type { Principal } from './auth/types.js';
+import { bearerCredential } from './auth/strategies.js';
+import type { Credential, Principal } from './auth/types.js';
 import type { ApiConfig } from './config.js';
 import { ApiError, errorMessage, unauthenticated } from './errors.js';
 import type { Logger } from './log.js';
@@ -68,7 +67,7 @@ interface Client {
   ws: WebSocket;
   principal: Principal;
   /** credential to check again (every REVALIDATE_EVERY_PINGS pings). */
-  credential: { token: string; from: 'header' | 'query' | 'cookie' };
+  credential: Credential;
   /** subscribed host names; `all` for ["*"]. */
   hosts: Set<string>;
   all: boolean;
@@ -434,7 +433,7 @@ export class LiveStream {
   private revalidateAll(): void {
     for (const c of this.clients) {
       if (c.closing) continue;
-      this.authenticate(c.credential).then(
+      this.auth.authenticateCredential(c.credential).then(
         (p) => {
           if (p.mustChangePassword) this.drop(c, 'revoked', CLOSE.revoked, 'a password change is required');
         },
@@ -447,24 +446,6 @@ export class LiveStream {
   }
 
   // ---- connections ----------------------------------------------------------------------------------
-
-  private credentialOf(req: IncomingMessage, url: URL): Client['credential'] | undefined {
-    const h = req.headers.authorization;
-    if (h !== undefined) {
-      const m = /^Bearer[ ]+([^\s]+)\s*$/i.exec(h);
-      if (!m) throw unauthenticated('INVALID_TOKEN', 'the Authorization header must be "Bearer <token>"');
-      return { token: m[1]!, from: 'header' };
-    }
-    const q = url.searchParams.get('access_token');
-    if (q) return { token: q, from: 'query' };
-    const cookie = req.headers.cookie ? parseCookies(req.headers.cookie)[SESSION_COOKIE] : undefined;
-    return cookie ? { token: cookie, from: 'cookie' } : undefined;
-  }
-
-  private authenticate(cred: Client['credential']): Promise<Principal> {
-    // The cookie only ever holds an access token (as for the routes).
-    return cred.from === 'cookie' ? this.auth.authenticateAccessToken(cred.token) : this.auth.authenticateBearer(cred.token);
-  }
 
   /** A browser page of another site must not use the session cookie to open a stream. */
   private originAllowed(req: IncomingMessage): boolean {
@@ -489,14 +470,14 @@ export class LiveStream {
       return;
     }
     let principal: Principal;
-    let cred: Client['credential'] | undefined;
+    let cred: Credential | undefined;
     try {
-      cred = this.credentialOf(req, url);
+      cred = bearerCredential(req, url.searchParams.get('access_token'));
       if (!cred) throw unauthenticated('UNAUTHENTICATED', 'log in first: send Authorization: Bearer <token>, ?access_token=<token> or the session cookie');
       if (cred.from === 'cookie' && !this.originAllowed(req)) {
         throw new ApiError(403, 'ORIGIN_NOT_ALLOWED', `origin ${String(req.headers.origin).slice(0, 200)} is not allowed (PERFWATCH_CORS_ORIGINS)`);
       }
-      principal = await this.authenticate(cred);
+      principal = await this.auth.authenticateCredential(cred);
       if (principal.mustChangePassword) {
         throw new ApiError(403, 'PASSWORD_CHANGE_REQUIRED', 'change your password first: POST /api/v1/auth/password with currentPassword and newPassword');
       }
@@ -522,7 +503,7 @@ export class LiveStream {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, principal, cred!));
   }
 
-  private accept(ws: WebSocket, principal: Principal, credential: Client['credential']): void {
+  private accept(ws: WebSocket, principal: Principal, credential: Credential): void {
     const c: Client = { ws, principal, credential, hosts: new Set(), all: false, alive: true, queue: Promise.resolve(), closing: false };
     this.clients.add(c);
     this.wantListener();

@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import type { ApiMetrics } from '../metrics.js';
 import { JwtKeys, looksLikeJwt } from './jwt.js';
 import { passwordProblem, type PasswordHasher } from './passwords.js';
-import { lesserRole, type Principal, type Role } from './types.js';
+import { lesserRole, type Credential, type Principal, type Role } from './types.js';
 
 /** The one answer to every failed login: it must not tell unknown users from wrong passwords. */
 export const BAD_CREDENTIALS = 'invalid username or password';
@@ -140,6 +140,11 @@ export class AuthService {
     if (newPassword === currentPassword) throw validationFailed('body.newPassword', 'body.newPassword: must differ from the current password');
     await setOwnPassword(this.pool, user.id, await this.hasher.hash(newPassword), p.via === 'session' ? p.sessionId : undefined);
     this.log.info({ userId: user.id, username: user.username }, 'password changed');
+  }
+
+  /** Who a request's credential belongs to; the session cookie only ever holds an access token. */
+  authenticateCredential(cred: Credential): Promise<Principal> {
+    return cred.from === 'cookie' ? this.authenticateAccessToken(cred.token) : this.authenticateBearer(cred.token);
   }
 
   /** Who a bearer credential (access token or API token) belongs to; 401 when it is not valid now. */

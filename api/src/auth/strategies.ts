@@ -5,13 +5,14 @@
  *  - token: `Authorization: Bearer <access token | pw_ API token>`, else the pw_session cookie.
  * Neither uses passport sessions: the api is stateless apart from the database.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { parse as parseCookies } from 'cookie';
 import { ApiError, unauthenticated } from '../errors.js';
 import type { AuthService, ClientInfo } from './service.js';
-import type { Principal } from './types.js';
+import type { Credential, Principal } from './types.js';
 
 /** The admin UI's access-token cookie (httpOnly, SameSite=Strict). */
 export const SESSION_COOKIE = 'pw_session';
@@ -22,19 +23,24 @@ export function clientInfo(req: Request): ClientInfo {
   return { ip: req.ip ?? req.socket.remoteAddress ?? 'unknown', userAgent: req.headers['user-agent'] };
 }
 
-export function cookies(req: Request): Record<string, string | undefined> {
+export function cookies(req: IncomingMessage): Record<string, string | undefined> {
   const header = req.headers.cookie;
   return header ? parseCookies(header) : {};
 }
 
-/** Where the request's credential came from, when it has one. */
-export function bearerCredential(req: Request): { token: string; from: 'header' | 'cookie' } | undefined {
+/**
+ * Where the request's credential came from, when it has one: the Authorization header, else
+ * `queryToken` (the live stream's ?access_token=, which a browser's WebSocket cannot send as a
+ * header), else the session cookie.
+ */
+export function bearerCredential(req: IncomingMessage, queryToken?: string | null): Credential | undefined {
   const h = req.headers.authorization;
   if (h !== undefined) {
     const m = /^Bearer[ ]+([^\s]+)\s*$/i.exec(h);
     if (!m) throw unauthenticated('INVALID_TOKEN', 'the Authorization header must be "Bearer <token>"');
     return { token: m[1]!, from: 'header' };
   }
+  if (queryToken) return { token: queryToken, from: 'query' };
   const c = cookies(req)[SESSION_COOKIE];
   return c ? { token: c, from: 'cookie' } : undefined;
 }
@@ -61,8 +67,7 @@ class TokenStrategy extends Strategy {
       this.error(unauthenticated('UNAUTHENTICATED', 'log in first: send Authorization: Bearer <token> (an access token or an API token)'));
       return;
     }
-    const check = cred.from === 'cookie' ? this.auth.authenticateAccessToken(cred.token) : this.auth.authenticateBearer(cred.token);
-    check.then(
+    this.auth.authenticateCredential(cred).then(
       (p: Principal) => this.success(p),
       (err: unknown) => this.error(err),
     );

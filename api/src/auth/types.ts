@@ -30,6 +30,13 @@ export interface Principal {
   apiTokenId?: number;
 }
 
+/** A credential as a request presents it: where it came from decides how it is checked. */
+export interface Credential {
+  token: string;
+  /** Authorization: Bearer, the live stream's ?access_token=, or the admin UI's session cookie. */
+  from: 'header' | 'query' | 'cookie';
+}
+
 declare global {
   // passport's req.user is an Express.User; ours is the Principal.
   // eslint-disable-next-line @typescript-eslint/no-namespace
