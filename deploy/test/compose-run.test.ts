@@ -15,9 +15,7 @@
  * the dashboards query is in what these services serve.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
@@ -39,6 +37,7 @@ import {
   type Obj,
   type Stage,
 } from './helpers.js';
+import { freePort, tempDir } from '../../store/test/helpers.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -52,17 +51,6 @@ const HISTORY_MUST_SHOW = ['CPU by mode', 'CPU utilisation per CPU', 'Memory', '
 const PROMETHEUS_MUST_SHOW = ['CPU by mode', 'CPU utilisation per CPU', 'Memory', 'Memory utilisation', 'Load average', 'Network traffic',
   'Filesystem space used', 'Collector duration', 'Write latency', 'Buffered snapshots', 'API request latency', 'API requests',
   'Database pool', 'Resident memory', 'CPU used', 'Context switches', 'Task clock', 'Scaling ratio'];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -210,8 +198,8 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
       if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run npm run build (npm test builds first)`);
     }
     if (!existsSync(join(PG_BIN, 'initdb'))) throw new Error(`PostgreSQL 15 server binaries are not in ${PG_BIN} (apt-get install postgresql-15)`);
-    tmp = mkdtempSync(join(tmpdir(), 'perfwatch-compose-'));
-    chmodSync(tmp, 0o755);
+    // mode 0755: initdb and postgres run as user postgres under it when the tests run as root
+    tmp = tempDir('perfwatch-compose-').dir;
     for (const [name, svc] of Object.entries(services)) {
       const ports = new Map<number, number>();
       for (const p of (svc.ports as Json[] | undefined) ?? []) ports.set(parsePort(p).target, await freePort());
