@@ -2,6 +2,7 @@
  * Store options: typed, one default per key with a comment. store/ never reads process.env; the
  * services' config modules map their environment variables onto these objects.
  */
+import { isSchemaName } from './env.js';
 import { StoreError } from './errors.js';
 
 export interface StoreOptions {
@@ -67,11 +68,9 @@ export const EMBEDDED_DEFAULTS: Omit<EmbeddedPostgresOptions, 'dataDir'> = {
   settings: {},
 };
 
-const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
-
 /** A schema name store/ may put into SQL as an identifier; anything else is refused. */
 export function checkSchemaName(schema: string): string {
-  if (!SCHEMA_RE.test(schema) || schema.startsWith('pg_')) {
+  if (!isSchemaName(schema)) {
     throw new StoreError('INVALID_ARGUMENT', `schema "${schema}" is not usable: lower-case letters, digits and _ only, not starting with pg_`);
   }
   return schema;

@@ -111,10 +111,18 @@ export function postgresUrlVar(env: Env, name: string, required = false): string
   return v;
 }
 
+/**
+ * Whether s is a schema name store/ may splice into SQL as an identifier: lower-case letters,
+ * digits and _, at most 63 bytes, not starting with pg_ (schemaVar and store's checkSchemaName).
+ */
+export function isSchemaName(s: string): boolean {
+  return /^[a-z_][a-z0-9_]{0,62}$/.test(s) && !s.startsWith('pg_');
+}
+
 /** A schema name safe to splice into SQL as an identifier. */
 export function schemaVar(env: Env, name: string, def: string): string {
   const v = value(env, name) ?? def;
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(v) || v.startsWith('pg_')) {
+  if (!isSchemaName(v)) {
     throw new ConfigError(name, `"${v}" is not a usable schema name: lower-case letters, digits and _, not starting with pg_ (default ${def})`);
   }
   return v;
