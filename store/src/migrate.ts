@@ -81,6 +81,9 @@ function tooNew(current: number, latest: number): StoreError {
 
 const q = (ident: string) => `"${ident}"`;
 
+/** The advisory lock a migration run holds, keyed on database + schema ($1): 64 bits of an md5. */
+const MIGRATE_LOCK_KEY = `('x' || substr(md5(current_database() || '.perfwatch.migrate.' || $1::text), 1, 16))::bit(64)::bigint`;
+
 async function currentVersion(client: pg.ClientBase, schema: string): Promise<number> {
   const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${q(schema)}.schema_migrations`]);
   if (!exists.rows[0]?.t) return 0;
@@ -141,10 +144,7 @@ export async function migrate(pool: pg.Pool, opts: MigrateOptions = {}): Promise
       let locked = false;
       try {
         try {
-          await client.query(
-            `SELECT pg_advisory_lock(('x' || substr(md5(current_database() || '.perfwatch.migrate.' || $1::text), 1, 16))::bit(64)::bigint)`,
-            [schema],
-          );
+          await client.query(`SELECT pg_advisory_lock(${MIGRATE_LOCK_KEY})`, [schema]);
           locked = true;
         } catch (err) {
           if (sqlState(err) === '55P03') {
@@ -199,7 +199,7 @@ export async function migrate(pool: pg.Pool, opts: MigrateOptions = {}): Promise
         return { from, to: done.at(-1) ?? from, applied: done };
       } finally {
         if (locked) {
-          await client.query(`SELECT pg_advisory_unlock(('x' || substr(md5(current_database() || '.perfwatch.migrate.' || $1::text), 1, 16))::bit(64)::bigint)`, [schema]).catch(() => undefined);
+          await client.query(`SELECT pg_advisory_unlock(${MIGRATE_LOCK_KEY})`, [schema]).catch(() => undefined);
         }
         await client.query('RESET statement_timeout; RESET lock_timeout').catch(() => undefined);
       }
