@@ -631,8 +631,8 @@ export function renderDashboard(d, variant) {
     y += 1;
     let x = 0;
     let rowH = 0;
-    for (const raw of row.panels) {
-      const p = { type: 'timeseries', w: 12, h: 8, ...raw };
+    // panel() gave each its type, width and height
+    for (const p of row.panels) {
       if (x + p.w > 24) {
         y += rowH;
         x = 0;
@@ -644,7 +644,7 @@ export function renderDashboard(d, variant) {
     }
     y += rowH;
   }
-  const other = variant === 'prometheus' ? 'history' : 'prometheus';
+  const other = VARIANTS[variant === 'prometheus' ? 'perfwatch' : 'prometheus'];
   const annotations = [
     {
       builtIn: 1, datasource: { type: 'grafana', uid: '-- Grafana --' }, enable: true, hide: true,
@@ -666,7 +666,7 @@ export function renderDashboard(d, variant) {
     fiscalYearStartMonth: 0,
     graphTooltip: 1,
     links: [
-      { type: 'dashboards', title: `Same dashboards (${VARIANTS[other === 'history' ? 'perfwatch' : 'prometheus'].suffix})`, tags: ['perfwatch', other], asDropdown: true, includeVars: true, keepTime: true, icon: 'external link', targetBlank: false, tooltip: '', url: '' },
+      { type: 'dashboards', title: `Same dashboards (${other.suffix})`, tags: ['perfwatch', other.tag], asDropdown: true, includeVars: true, keepTime: true, icon: 'external link', targetBlank: false, tooltip: '', url: '' },
     ],
     panels,
     refresh: '30s',
