@@ -109,7 +109,8 @@ function dedupe(series: Series[], n: number): Series[] {
 
 // ---- selectors -------------------------------------------------------------------------------------
 
-function sampleSelector(sel: Selector, deadline?: number): SampleSelector {
+/** A selector as the store's SampleSelector (host matchers also pre-filter hosts). */
+export function sampleSelector(sel: Selector, deadline?: number): SampleSelector {
   const nameMatchers = sel.matchers.filter((m) => m.label === '__name__');
   const others = sel.matchers.filter((m) => m.label !== '__name__');
   const hostMatchers = others.filter((m) => m.label === 'host');

@@ -16,7 +16,7 @@ import { FIXED_METRICS, labelsKey, listSeries, metricInfo, StoreError, type Labe
 import type { Principal } from '../auth/types.js';
 import { ApiError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { evaluate, evaluateMatrix, type Tier, type Value } from './eval.js';
+import { evaluate, evaluateMatrix, sampleSelector, type Tier, type Value } from './eval.js';
 import { badData, PromError, QueryError } from './errors.js';
 import { parseDuration, parsePromQL, typeOf, type Selector } from './parse.js';
 
@@ -296,10 +296,7 @@ export function promqlRouter(deps: PromqlDeps): Router {
     const sels = matches.map(parseMatch);
     const found = new Map<string, Labels>();
     const lists = sels.length
-      ? await Promise.all(sels.map((sel) => listSeries(deps.pool, {
-          metric: sel.name ?? ((name: string) => sel.matchers.filter((m) => m.label === '__name__').every((m) => m.test(name))),
-          match: (name, labels) => sel.matchers.every((m) => m.test(m.label === '__name__' ? name : (labels[m.label] ?? ''))),
-        }, start, end)))
+      ? await Promise.all(sels.map((sel) => listSeries(deps.pool, sampleSelector(sel), start, end)))
       : [await listSeries(deps.pool, { metric: () => true, match: () => true }, start, end)];
     for (const list of lists) {
       for (const s of list) {
