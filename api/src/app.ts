@@ -131,7 +131,8 @@ function toApiError(err: unknown, config: ApiConfig): ApiError | undefined {
 
 export function createApp(deps: AppDeps): Express {
   const { config, pool, log } = deps;
-  const metrics = deps.metrics ?? new ApiMetrics(buildInfo());
+  const build = buildInfo();
+  const metrics = deps.metrics ?? new ApiMetrics(build);
   const hasher = deps.hasher ?? new PasswordHasher({ ...OWASP_SCRYPT, N: config.scryptN });
   const jwt = new JwtKeys(deps.jwtSecret, config.jwtTtlSeconds);
   const auth = new AuthService({ pool, config, hasher, jwt, metrics, log: log.child({ component: 'auth' }) });
@@ -149,9 +150,9 @@ export function createApp(deps: AppDeps): Express {
     query: queryRoutes({ pool, maxRangeDays: config.maxRangeDays }),
     snapshots: snapshotRoutes({ pool }),
     annotations: annotationRoutes({ pool, maxRangeDays: config.maxRangeDays }),
-    status: statusRoutes({ pool, config, build: buildInfo() }),
+    status: statusRoutes({ pool, config, build }),
   };
-  openapi = buildOpenApi(Object.values(resources).flat(), { version: buildInfo().version });
+  openapi = buildOpenApi(Object.values(resources).flat(), { version: build.version });
 
   const app = express();
   app.disable('x-powered-by');
@@ -202,7 +203,7 @@ export function createApp(deps: AppDeps): Express {
   const guard = routeGuard(passport);
   for (const defs of Object.values(resources)) app.use(mountRoutes(defs, { authenticate: guard }));
   // Prometheus's query API: its own envelope and errors, outside the JSON API's route machinery.
-  app.use('/prometheus', promqlRouter({ pool, log, authenticate: (c) => auth.authenticateBearer(c), bodyLimitBytes: config.bodyLimitBytes, build: buildInfo() }));
+  app.use('/prometheus', promqlRouter({ pool, log, authenticate: (c) => auth.authenticateBearer(c), bodyLimitBytes: config.bodyLimitBytes, build }));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${req.path.slice(0, 200)}; see /api/openapi.json`));
