@@ -413,48 +413,31 @@ export class SnapshotWriter {
  */
 export function registerWriterMetrics(register: Registry, writer: SnapshotWriter): void {
   const registers = [register];
-  new Gauge({
-    name: 'perfwatch_writer_queued_snapshots',
-    help: 'Snapshots in memory waiting to be written to the database.',
-    registers,
-    collect() {
-      this.set(writer.stats().queued);
-    },
-  });
-  new Gauge({
-    name: 'perfwatch_writer_spooled_snapshots',
-    help: 'Snapshots in the on-disk spool waiting for the database.',
-    registers,
-    collect() {
-      this.set(writer.stats().spooled);
-    },
-  });
-  new Gauge({
-    name: 'perfwatch_writer_spool_bytes',
-    help: 'Size of the on-disk spool.',
-    registers,
-    collect() {
-      this.set(writer.stats().spoolBytes);
-    },
-  });
-  new Counter({
-    name: 'perfwatch_writer_written_total',
-    help: 'Snapshots confirmed in the database (including replayed ones found there already).',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(writer.stats().writtenTotal);
-    },
-  });
-  new Counter({
-    name: 'perfwatch_writer_spooled_total',
-    help: 'Snapshots put into the on-disk spool because the database was unreachable or behind.',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(writer.stats().spooledTotal);
-    },
-  });
+  const gauge = (name: string, help: string, value: (s: WriterStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(value(writer.stats()));
+      },
+    });
+  // The writer keeps the totals; a counter is set to them at every scrape.
+  const counter = (name: string, help: string, value: (s: WriterStats) => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(value(writer.stats()));
+      },
+    });
+  gauge('perfwatch_writer_queued_snapshots', 'Snapshots in memory waiting to be written to the database.', (s) => s.queued);
+  gauge('perfwatch_writer_spooled_snapshots', 'Snapshots in the on-disk spool waiting for the database.', (s) => s.spooled);
+  gauge('perfwatch_writer_spool_bytes', 'Size of the on-disk spool.', (s) => s.spoolBytes);
+  counter('perfwatch_writer_written_total', 'Snapshots confirmed in the database (including replayed ones found there already).', (s) => s.writtenTotal);
+  counter('perfwatch_writer_spooled_total', 'Snapshots put into the on-disk spool because the database was unreachable or behind.', (s) => s.spooledTotal);
   new Counter({
     name: 'perfwatch_writer_dropped_total',
     help: 'Snapshots lost, by reason: invalid, rejected by the database, spool_full (oldest dropped past the bound), spool_error, closed.',
@@ -466,32 +449,13 @@ export function registerWriterMetrics(register: Registry, writer: SnapshotWriter
       for (const reason of DROP_REASONS) this.inc({ reason }, d[reason]);
     },
   });
-  new Counter({
-    name: 'perfwatch_writer_write_errors_total',
-    help: 'Failed database writes (each batch is retried or spooled).',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(writer.stats().writeErrorsTotal);
-    },
-  });
-  new Counter({
-    name: 'perfwatch_writer_spool_corrupt_records_total',
-    help: 'Damaged spool records skipped (a write cut short by a crash); never acknowledged, so not counted as lost.',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(writer.stats().spoolCorruptTotal);
-    },
-  });
-  new Gauge({
-    name: 'perfwatch_writer_last_success_timestamp_seconds',
-    help: 'Unix time of the last successful database write (0 before the first).',
-    registers,
-    collect() {
-      this.set((writer.stats().lastSuccessMs ?? 0) / 1000);
-    },
-  });
+  counter('perfwatch_writer_write_errors_total', 'Failed database writes (each batch is retried or spooled).', (s) => s.writeErrorsTotal);
+  counter(
+    'perfwatch_writer_spool_corrupt_records_total',
+    'Damaged spool records skipped (a write cut short by a crash); never acknowledged, so not counted as lost.',
+    (s) => s.spoolCorruptTotal,
+  );
+  gauge('perfwatch_writer_last_success_timestamp_seconds', 'Unix time of the last successful database write (0 before the first).', (s) => (s.lastSuccessMs ?? 0) / 1000);
   const duration = new Histogram({
     name: 'perfwatch_writer_write_duration_seconds',
     help: 'Time of one successful batch write (one INSERT statement).',
