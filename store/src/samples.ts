@@ -265,8 +265,6 @@ class Buckets implements BucketSeries {
   }
 }
 
-export type BucketTier = RollupTier;
-
 /**
  * Buckets with start in [from, to) of every series matching the selector, ascending. `tier` '1m':
  * 1-minute buckets from the 1m tier up to each host's watermark, the rest bucketed by minute
@@ -276,7 +274,7 @@ export type BucketTier = RollupTier;
  * tier's bucket. `want`: the value columns needed (the others read NaN from rollup rows), n always.
  */
 export async function readBuckets(
-  pool: pg.Pool, sel: SampleSelector, from: number, to: number, tier: BucketTier = '1m',
+  pool: pg.Pool, sel: SampleSelector, from: number, to: number, tier: RollupTier = '1m',
   want: { v1?: boolean; v2?: boolean; v3?: boolean } = { v1: true, v2: true, v3: true },
 ): Promise<BucketSeries[]> {
   const width = TIER_SPECS[tier].bucketMs;
@@ -366,11 +364,6 @@ export async function readBuckets(
     }),
   );
   return [...out.values()].filter((b) => b.start.length > 0);
-}
-
-/** 1-minute buckets (readBuckets with tier '1m'). */
-export function readMinuteBuckets(pool: pg.Pool, sel: SampleSelector, from: number, to: number, want?: { v1?: boolean; v2?: boolean; v3?: boolean }): Promise<BucketSeries[]> {
-  return readBuckets(pool, sel, from, to, '1m', want);
 }
 
 /**

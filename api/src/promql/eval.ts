@@ -619,7 +619,7 @@ function binary(ctx: Ctx, op: BinOp, bool: boolean, matching: { on: boolean; lab
   return { type: 'vector', series: dedupe(out, n).filter((s) => s.ok.some((x) => x)) };
 }
 
-export function labelsText(l: Labels): string {
+function labelsText(l: Labels): string {
   const name = l.__name__ ?? '';
   const rest = Object.keys(l).filter((k) => k !== '__name__').sort().map((k) => `${k}=${JSON.stringify(l[k])}`);
   return `${name}{${rest.join(', ')}}`;

@@ -368,7 +368,7 @@ export function promqlRouter(deps: PromqlDeps): Router {
     res.locals.route = '/prometheus/*';
     sendError(res, new PromError('not_found', `no route ${req.method} /prometheus${req.path.slice(0, 200)}`));
   });
-  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = toPromError(err);
     if (!e) deps.log.error({ err: errorMessage(err) }, 'prometheus API request failed');
     if (res.headersSent) {
