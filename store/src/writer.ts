@@ -209,10 +209,13 @@ export async function insertSnapshots(pool: pg.Pool, batch: readonly SnapshotLik
     if (why) throw new StoreError('INVALID_ARGUMENT', `snapshot ${i} of the batch cannot be stored: ${why}`);
   });
 
+  // Its hosts and UTC days (whose partitions must exist): the same on every attempt.
+  const hosts = [...new Set(batch.map((s) => s.host))];
+  const days = new Set(batch.map((s) => utcDay(s.ts)));
   let attempt = 0;
   for (;;) {
     attempt++;
-    const ids = await hostIds(pool, [...new Set(batch.map((s) => s.host))]);
+    const ids = await hostIds(pool, hosts);
     const cache = cacheOf(pool);
     // Rows in key order: two batches that overlap lock the same keys in the same order.
     const rows = batch
@@ -224,7 +227,7 @@ export async function insertSnapshots(pool: pg.Pool, batch: readonly SnapshotLik
     });
     await shapeIds(pool, new Map(encoded.map((e) => [e.key, { hostId: e.id, enc: e.enc }])));
     for (const e of encoded) cache.lastShape.set(e.id, { id: cache.shapes.get(e.key)!, frags: e.enc.frags, hash: e.enc.hash });
-    await ensureDays(pool, new Set(batch.map((s) => utcDay(s.ts))));
+    await ensureDays(pool, days);
     const offsets: number[] = [];
     let off = 1;
     for (const e of encoded) {
@@ -249,7 +252,7 @@ export async function insertSnapshots(pool: pg.Pool, batch: readonly SnapshotLik
       if (attempt < 3) {
         if (state === '23514' && /no partition/i.test((err as Error).message)) {
           // A partition dropped (retention) or never made: create it and try again.
-          await ensureDays(pool, new Set(batch.map((s) => utcDay(s.ts))), true);
+          await ensureDays(pool, days, true);
           continue;
         }
         if (state === '23503') {
