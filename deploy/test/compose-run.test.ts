@@ -113,6 +113,12 @@ async function stop(r: Running | undefined): Promise<void> {
   clearTimeout(t);
 }
 
+/** Runs a PostgreSQL server program; as the postgres user when this is root (initdb and postgres refuse root), as the image does. */
+function asPostgres(cmd: string, args: string[], cwd: string) {
+  const root = process.getuid?.() === 0;
+  return spawnSync(root ? 'runuser' : cmd, root ? ['-u', 'postgres', '--', cmd, ...args] : args, { encoding: 'utf8', cwd });
+}
+
 /** Runs a HEALTHCHECK / compose healthcheck command; its exit status. */
 function check(cmd: string[], env: Record<string, string>): { status: number | null; out: string } {
   const r = spawnSync(cmd[0]!, cmd.slice(1), { env, encoding: 'utf8', timeout: 10_000 });
@@ -223,10 +229,8 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     dbEnv = environmentOf(services.db!);
     const pgPort = mapping.ports.get('db')!.get(5432)!;
     pgData = join(mapping.volumes.get('pgdata')!, 'data');
-    const asPostgres = (cmd: string, args: string[]) => {
-      // initdb and postgres refuse to run as root: run them as the postgres user, as the image does
-      const root = process.getuid?.() === 0;
-      const r = spawnSync(root ? 'runuser' : cmd, root ? ['-u', 'postgres', '--', cmd, ...args] : args, { encoding: 'utf8', cwd: tmp });
+    const pgProgram = (cmd: string, args: string[]) => {
+      const r = asPostgres(cmd, args, tmp);
       if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
     };
     const pwfile = join(tmp, 'pwfile');
@@ -236,13 +240,13 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
       const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
       for (const p of [mapping.volumes.get('pgdata')!, pwfile]) chownSync(p, Number(pw.stdout), Number(gid.stdout));
     }
-    asPostgres(join(PG_BIN, 'initdb'), ['-D', pgData, '-U', dbEnv.POSTGRES_USER!, `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8']);
+    pgProgram(join(PG_BIN, 'initdb'), ['-D', pgData, '-U', dbEnv.POSTGRES_USER!, `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8']);
     const hcEnv = { ...process.env, PATH: `${PG_BIN}:${process.env.PATH}`, PGHOST: '127.0.0.1', PGPORT: String(pgPort), ...dbEnv };
     const hc = services.db!.healthcheck as { test: string[] };
     // CMD-SHELL: sh -c "<command>" inside the container
     const dbHealth = ['sh', '-c', hc.test[1]!];
     dbHealthBefore = check(dbHealth, hcEnv);
-    asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', pgData, '-l', join(pgData, 'server.log'), '-w', '-t', '60', '-o', `-p ${pgPort} -c listen_addresses=127.0.0.1 -k ${pgData}`, 'start']);
+    pgProgram(join(PG_BIN, 'pg_ctl'), ['-D', pgData, '-l', join(pgData, 'server.log'), '-w', '-t', '60', '-o', `-p ${pgPort} -c listen_addresses=127.0.0.1 -k ${pgData}`, 'start']);
     const admin = new pg.Client({ host: '127.0.0.1', port: pgPort, user: dbEnv.POSTGRES_USER, password: dbEnv.POSTGRES_PASSWORD, database: 'postgres' });
     await admin.connect();
     await admin.query(`CREATE DATABASE "${dbEnv.POSTGRES_DB!.replace(/"/g, '""')}"`);
@@ -274,11 +278,7 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
   after(async function () {
     this.timeout(60_000);
     for (const r of running.reverse()) await stop(r);
-    if (pgData && existsSync(join(pgData, 'postmaster.pid'))) {
-      const root = process.getuid?.() === 0;
-      const args = ['-D', pgData, '-m', 'fast', '-w', 'stop'];
-      spawnSync(root ? 'runuser' : join(PG_BIN, 'pg_ctl'), root ? ['-u', 'postgres', '--', join(PG_BIN, 'pg_ctl'), ...args] : args, { cwd: tmp });
-    }
+    if (pgData && existsSync(join(pgData, 'postmaster.pid'))) asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', pgData, '-m', 'fast', '-w', 'stop'], tmp);
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
