@@ -21,14 +21,15 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { insertSnapshots, runRetention } from '@perfwatch/store';
 // The tests' own helpers (tsx runs this script, so it can import TypeScript): the same choice of
-// PostgreSQL server and the same schema handling; runCleanups() below does what mocha's root
-// hook does after a test run (drops the schema, stops an embedded server).
+// PostgreSQL server and the same schema handling, the api tests' administrator, login and
+// request helper; runCleanups() below does what mocha's root hook does after a test run (drops
+// the schema, stops an embedded server).
 import { runCleanups, testSchema } from '../store/test/helpers.ts';
 import { fixtureSnapshot, simulate } from '../store/test/synth.ts';
+import { ADMIN, call, login } from '../api/test/helpers.ts';
 import { loadConfig } from '../api/src/config.ts';
 import { startApi } from '../api/src/service.ts';
 
-const ADMIN = { username: 'admin', password: 'correct-horse-battery-staple' };
 const INTERVAL_MS = 5_000;
 const cleanups = [];
 
@@ -86,17 +87,6 @@ async function startOne(env) {
   return api;
 }
 
-async function json(url, method, path, token, body) {
-  const r = await fetch(`${url}${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
-  return JSON.parse(text);
-}
-
 async function main() {
   // A fresh migrated schema on TEST_DATABASE_URL, the machine's PostgreSQL on 5432 or an embedded one.
   const { url, schema, pool } = await testSchema({ migrate: true, prefix: 'plugin' });
@@ -123,8 +113,10 @@ async function main() {
   cleanups.push(() => rmSync(seedDir, { recursive: true, force: true }));
 
   const api = await startOne(apiEnv(url, schema));
-  const session = await json(api.url, 'POST', '/api/v1/auth/login', undefined, ADMIN);
-  const { token } = await json(api.url, 'POST', '/api/v1/tokens', session.token, { name: 'grafana plugin tests', role: 'viewer' });
+  const session = await login(api.url, ADMIN.username, ADMIN.password);
+  const made = await call(api.url, 'POST', '/api/v1/tokens', { token: session.token, body: { name: 'grafana plugin tests', role: 'viewer' } });
+  if (made.status !== 201) throw new Error(`POST /api/v1/tokens: ${made.status} ${made.text}`);
+  const { token } = made.body;
 
   // The api whose database goes away: started through a relay, which is then cut.
   const r = await relay(new URL(url));
