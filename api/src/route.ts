@@ -58,27 +58,12 @@ export interface RouteSpec<B extends Schema, Q extends Schema, P extends Schema,
   handler(ctx: Ctx<B, Q, P, A>): unknown;
 }
 
-/** A declared route, its types erased (what routers and the document take). */
-export interface RouteDef {
-  method: Method;
-  path: string;
-  tag: string;
-  operationId?: string;
-  summary: string;
-  description?: string;
-  access: Access;
-  duringPasswordChange: boolean;
-  params?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType;
-  bodyOptional: boolean;
-  status: number;
-  response?: z.ZodType;
-  produces?: string;
-  errors: Record<number, string>;
-  usesDatabase: boolean;
-  handler(ctx: Ctx<Schema, Schema, Schema, Access>): unknown;
-}
+/** What route() fills in when a spec leaves it out. */
+type Defaulted = 'duringPasswordChange' | 'bodyOptional' | 'status' | 'errors' | 'usesDatabase';
+type ErasedSpec = RouteSpec<Schema, Schema, Schema, Access>;
+
+/** A declared route, its types erased and its defaults filled in (what routers and the document take). */
+export type RouteDef = Omit<ErasedSpec, Defaulted> & Required<Pick<ErasedSpec, Defaulted>>;
 
 export function route<B extends Schema = undefined, Q extends Schema = undefined, P extends Schema = undefined, A extends Access = Access>(
   spec: RouteSpec<B, Q, P, A>,
