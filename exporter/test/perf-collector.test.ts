@@ -23,15 +23,11 @@ import { ConfigError } from '../src/errors.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { renderSnapshotText } from '../src/metrics.js';
 import { parseExposition, promtoolCheck, quietLogger, scrape, testConfig } from './helpers.js';
-import { skip, TempCgroup2 } from '../../native/test/helpers.js';
+import { busyLoop, gatedNode, skip, sleep, TempCgroup2, TSX_LOADER } from '../../native/test/helpers.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const TSX_LOADER = import.meta.resolve('tsx');
 const SOFTWARE = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'major-faults'];
 const HARDWARE = ['cpu-cycles', 'instructions', 'cache-references', 'cache-misses', 'branch-instructions', 'branch-misses'];
-
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A logger whose lines the test can read. */
 function capturingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
@@ -57,22 +53,6 @@ function createPerf(env: Record<string, string>, log: Logger = quietLogger()): {
       return sections.perf;
     },
   };
-}
-
-/** A node child that waits for a line on stdin, then runs `work` and exits. */
-async function gatedChild(work: string): Promise<{ child: ChildProcess; pid: number; go(): void; exited: Promise<unknown>; output(): string }> {
-  const script = `process.stdout.write('ready\\n'); process.stdin.once('data', async () => { ${work}; process.exit(0); });`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = once(child, 'exit');
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d;
-      resolve();
-    });
-  });
-  return { child, pid: child.pid!, go: () => child.stdin!.write('go\n'), exited, output: () => out.replace(/^ready\n/, '') };
 }
 
 const sum = (section: PerfSection | Omit<PerfSection, 'ev'>, i: number): number => Object.values(section.c).reduce((a, v) => a + (v[i] ?? 0), 0);
@@ -190,8 +170,8 @@ describe('perf collector', function () {
     });
 
     it('software events count: task-clock per CPU grows with time, a sleeping child switches contexts, fresh pages fault', async () => {
-      const child = await gatedChild(
-        `{ const end = Date.now() + 300; let x = 0; while (Date.now() < end) x++; }
+      const child = await gatedNode(
+        `${busyLoop(300)}
          for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 2));
          const b = Buffer.alloc(16 << 20); for (let i = 0; i < b.length; i += 4096) b[i] = 1;`,
       );
@@ -308,7 +288,7 @@ describe('perf collector', function () {
       expect(lines.some((l) => l.cgroup === later && l.reason === 'no such cgroup')).to.equal(true);
 
       // The child reports the CPU time it got: other work on this machine may leave it less than the wall time.
-      const child = await gatedChild(
+      const child = await gatedNode(
         '{ const u0 = process.cpuUsage(); const end = Date.now() + 400; let x = 0; while (Date.now() < end) x++; const u = process.cpuUsage(u0); process.stdout.write(String((u.user + u.system) / 1e6)); }',
       );
       writeFileSync(join(busy, 'cgroup.procs'), `${child.pid}\n`);

@@ -31,6 +31,8 @@ export interface GatedChild {
   pid: number;
   go(): void;
   exited: Promise<number | null>;
+  /** what `work` printed to stdout so far. */
+  output(): string;
 }
 
 export async function gatedNode(work: string, prefix: readonly string[] = []): Promise<GatedChild> {
@@ -38,12 +40,16 @@ export async function gatedNode(work: string, prefix: readonly string[] = []): P
   const argv = [...prefix, process.execPath, '-e', script];
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
+  let out = '';
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject);
-    child.stdout?.once('data', () => resolve());
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d;
+      resolve();
+    });
   });
   if (child.pid === undefined) throw new Error('child has no pid');
-  return { child, pid: child.pid, go: () => child.stdin?.write('go\n'), exited };
+  return { child, pid: child.pid, go: () => child.stdin?.write('go\n'), exited, output: () => out.replace(/^ready\n/, '') };
 }
 
 /** A busy loop of `ms` milliseconds, as `node -e` source. */
