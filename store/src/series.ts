@@ -224,8 +224,9 @@ async function readRaw(pool: pg.Pool, acc: Accumulator, t: Target, hostId: numbe
     [hostId, iso(a - lookback), iso(b)],
     `reading snapshots of ${host}`,
   );
-  const plans = new Map<Shape, { entries: { e: PlanEntry; acc: ReturnType<Accumulator['acc']>; key: string }[]; upTo: number }>();
-  const prev = new Map<string, [number, number]>();
+  // A series' previous sample (for a rate), one per series whatever shapes its rows have.
+  const prevs = new Map<string, { ts: number; v: number }>();
+  const plans = new Map<Shape, { entries: { e: PlanEntry; acc: Acc; prev: { ts: number; v: number } }[]; upTo: number }>();
   let vals = new Float64Array(0);
   for (const row of rows) {
     let plan = plans.get(row.shape);
@@ -237,7 +238,9 @@ async function readRaw(pool: pg.Pool, acc: Accumulator, t: Target, hostId: numbe
         .filter((x) => matches(x.labels, t.matchers))
         .map(({ e, labels }) => {
           const key = labelsKey(labels);
-          return { e, key, acc: acc.acc(key, labels) };
+          let prev = prevs.get(key);
+          if (!prev) prevs.set(key, (prev = { ts: Number.NEGATIVE_INFINITY, v: 0 }));
+          return { e, acc: acc.acc(key, labels), prev };
         });
       plan = { entries, upTo: entries.reduce((m, x) => Math.max(m, x.e.slot + 1), 0) };
       plans.set(row.shape, plan);
@@ -246,12 +249,13 @@ async function readRaw(pool: pg.Pool, acc: Accumulator, t: Target, hostId: numbe
     if (vals.length < row.shape.n) vals = new Float64Array(row.shape.n);
     decodeValues(row.vals, row.shape.n, row.ts, vals, plan.upTo);
     const inRange = row.ts >= a;
-    for (const { e, key, acc: series } of plan.entries) {
+    for (const { e, acc: series, prev } of plan.entries) {
       const v = e.slot < 0 ? e.value : vals[e.slot]!;
       if (t.mode === 'rate') {
-        const p = prev.get(key);
-        prev.set(key, [row.ts, v]);
-        if (inRange && p !== undefined && row.ts - p[0] <= MAX_PAIR_GAP_MS) acc.add(series, row.ts, 1, v >= p[1] ? v - p[1] : v);
+        // No previous sample: ts is -Infinity, never a pair.
+        if (inRange && row.ts - prev.ts <= MAX_PAIR_GAP_MS) acc.add(series, row.ts, 1, v >= prev.v ? v - prev.v : v);
+        prev.ts = row.ts;
+        prev.v = v;
       } else if (inRange) acc.add(series, row.ts, 1, v);
     }
   }
