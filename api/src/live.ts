@@ -431,9 +431,18 @@ export class LiveStream {
   }
 
   private revalidateAll(): void {
+    // Clients that share a credential (a user's browser tabs, a wall of dashboards on one token)
+    // are checked with one database read per round, not one each.
+    const checks = new Map<string, Promise<Principal>>();
     for (const c of this.clients) {
       if (c.closing) continue;
-      this.auth.authenticateCredential(c.credential).then(
+      const key = `${c.credential.from}\n${c.credential.token}`;
+      let check = checks.get(key);
+      if (!check) {
+        check = this.auth.authenticateCredential(c.credential);
+        checks.set(key, check);
+      }
+      check.then(
         (p) => {
           if (p.mustChangePassword) this.drop(c, 'revoked', CLOSE.revoked, 'a password change is required');
         },
