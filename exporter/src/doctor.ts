@@ -18,6 +18,7 @@ import {
   eventSources,
   fdLimit,
   formatCpuList,
+  formatLimit,
   hardwarePmus,
   nativeStatus,
   openFdCount,
@@ -53,8 +54,6 @@ function wrap(text: string, indent: number): string[] {
   if (line !== '') lines.push(line);
   return lines.map((l) => `${' '.repeat(indent)}${l}`);
 }
-
-const fmtLimit = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');
 
 function attempt<T>(f: () => T): { ok: true; value: T } | { ok: false; error: string } {
   try {
@@ -195,7 +194,7 @@ export async function doctor(env: Env, out: Out, err: Out = out): Promise<number
   const sources = eventSources(config.sysRoot).join(', ') || 'none';
   out(row('hardware PMU', pmus.length ? pmus.join(', ') : `none (event sources: ${sources}): hardware events need a PMU`));
   out(row('native addon', native.available ? `built (${native.path})` : `NOT built: ${native.reason}`));
-  out(row('fd limit', limit.ok ? `RLIMIT_NOFILE soft ${fmtLimit(limit.value.soft)}, hard ${fmtLimit(limit.value.hard)}; ${fdsNow.ok ? fdsNow.value : '?'} fds open besides perf` : `cannot read: ${limit.error}`));
+  out(row('fd limit', limit.ok ? `RLIMIT_NOFILE soft ${formatLimit(limit.value.soft)}, hard ${formatLimit(limit.value.hard)}; ${fdsNow.ok ? fdsNow.value : '?'} fds open besides perf` : `cannot read: ${limit.error}`));
   const fdsLine = `${needed} = ${events.length} events x ${cpus.length} CPUs x ${targets} target${targets > 1 ? 's' : ''}${config.perfCgroups.length ? ' (+1 while opening a cgroup)' : ''}; budget ${config.perfFdBudget} (PERFWATCH_PERF_FD_BUDGET)`;
   out(row('fds needed', `${fdsLine}: ${budget.ok ? `ok (${held} held by the events that opened)` : budget.error!.message}`));
   out(row('re-check', `every ${config.perfRecheckSeconds} s the exporter retries what could not be counted (PERFWATCH_PERF_RECHECK_SECONDS)`));

@@ -135,7 +135,8 @@ const PERMISSION_FIX =
   'binary, or docker run --cap-add PERFMON (which also lets Docker\'s default seccomp profile ' +
   'allow perf_event_open)';
 
-const fmtLimit = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');
+/** An rlimit value as ulimit prints it: the number, or 'unlimited' (Infinity). */
+export const formatLimit = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');
 
 function kindOf(event: EventSpec | undefined): string {
   return event === undefined ? '' : event.kind;
@@ -277,7 +278,7 @@ function tooManyOpenFiles(f: OpenFailure, facts: SystemFacts, what: string, base
     });
   }
   const lim = facts.fdLimit;
-  const limText = lim === undefined ? 'RLIMIT_NOFILE is unknown' : `RLIMIT_NOFILE soft limit is ${fmtLimit(lim.soft)} (hard ${fmtLimit(lim.hard)})`;
+  const limText = lim === undefined ? 'RLIMIT_NOFILE is unknown' : `RLIMIT_NOFILE soft limit is ${formatLimit(lim.soft)} (hard ${formatLimit(lim.hard)})`;
   const openText = facts.openFds === undefined ? '' : ` with ${facts.openFds} already open`;
   return new PerfError('too many open files', `${what}: needed ${f.fdsNeeded} fds for this group but ${limText}${openText} (EMFILE)`, {
     ...base,
@@ -287,7 +288,7 @@ function tooManyOpenFiles(f: OpenFailure, facts: SystemFacts, what: string, base
 
 /** How to raise RLIMIT_NOFILE, given the current limits. */
 export function fdLimitFix(lim: { soft: number; hard: number } | undefined): string {
-  const raiseSoft = lim !== undefined && lim.hard > lim.soft ? `the hard limit is ${fmtLimit(lim.hard)}, so \`ulimit -n ${fmtLimit(lim.hard)}\` before starting is enough; otherwise ` : '';
+  const raiseSoft = lim !== undefined && lim.hard > lim.soft ? `the hard limit is ${formatLimit(lim.hard)}, so \`ulimit -n ${formatLimit(lim.hard)}\` before starting is enough; otherwise ` : '';
   return (
     `${raiseSoft}raise RLIMIT_NOFILE (systemd LimitNOFILE=65536, docker run --ulimit nofile=65536:65536, ` +
     'ulimit -n) or open fewer events, CPUs or cgroups: fds = events x CPUs x (1 + cgroups)'

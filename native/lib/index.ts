@@ -10,7 +10,7 @@
  */
 export { EVENTS, EVENT_NAMES, HARDWARE_EVENTS, PERF_TYPE, SOFTWARE_EVENTS, SUGGESTED_GROUPS, isEventName } from './catalog.js';
 export type { CustomEvent, EventKind, EventName, EventSpec } from './catalog.js';
-export { PERF_ERROR_CODES, PerfError, describeTarget, explainOpenFailure, formatCpuList } from './errors.js';
+export { PERF_ERROR_CODES, PerfError, describeTarget, explainOpenFailure, formatCpuList, formatLimit } from './errors.js';
 export type { Capabilities, OpenFailure, PerfErrorCode, PerfReason, PerfTarget, SystemFacts } from './errors.js';
 export { PerfGroup, openGroup, probeEvent, probeEvents, resolveEvent, systemFacts, targetArgs, tryOpenGroup } from './group.js';
 export type { EventInput, EventProbe, OpenGroupOptions, OpenResult, PerfCount, PerfReading } from './group.js';

@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { fdLimitFix, PerfError, type Capabilities } from './errors.js';
+import { fdLimitFix, formatLimit, PerfError, type Capabilities } from './errors.js';
 import { nativeStatus } from './native.js';
 
 /** Parses a kernel CPU list such as '0-3,5' (cpulist format). Throws naming `source` on malformed text. */
@@ -191,12 +191,10 @@ export function checkFdBudget(needed: number, input: FdBudgetInput = {}): FdBudg
       fix: 'raise the perf fd budget in the configuration, or configure fewer events or cgroups',
     });
   } else if (needed > available) {
-    const soft = Number.isFinite(limit.soft) ? String(limit.soft) : 'unlimited';
-    const hard = Number.isFinite(limit.hard) ? String(limit.hard) : 'unlimited';
     result.ok = false;
     result.error = new PerfError(
       'too many open files',
-      `perf counters need ${needed} fds but RLIMIT_NOFILE soft limit is ${soft} (hard ${hard}) with ${openFds} already open and ${reserve} kept in reserve, leaving ${available}`,
+      `perf counters need ${needed} fds but RLIMIT_NOFILE soft limit is ${formatLimit(limit.soft)} (hard ${formatLimit(limit.hard)}) with ${openFds} already open and ${reserve} kept in reserve, leaving ${available}`,
       { fix: fdLimitFix(limit) },
     );
   }
