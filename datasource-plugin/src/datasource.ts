@@ -138,6 +138,6 @@ export class DataSource extends DataSourceApi<PerfWatchQuery, PerfWatchOptions> 
   }
 
   async testDatasource(): Promise<HealthResult> {
-    return checkHealth(this.proxyUrl, this.apiUrl);
+    return checkHealth(this);
   }
 }

@@ -19,7 +19,20 @@ interface Ready {
 const HINT_URL =
   'Check the API URL in the datasource settings: the PerfWatch API, e.g. http://perfwatch-api:8000 (without /api/v1), reachable from the Grafana server.';
 
-export async function checkHealth(proxyUrl: string, apiUrl: string | undefined): Promise<HealthResult> {
+/** What the check asks (the DataSource): the proxy URL for /ready, the configured URL, the hosts. */
+export interface HealthSource {
+  proxyUrl: string;
+  apiUrl?: string;
+  getHosts(): Promise<HostInfo[]>;
+}
+
+/** The database-down message, whether /ready or a route said it. */
+function databaseNotReady(apiUrl: string, err: ApiRequestError): string {
+  return `PerfWatch answers at ${apiUrl}, but its database is not ready (${err.code ?? err.status}): ${err.message}`;
+}
+
+export async function checkHealth(src: HealthSource): Promise<HealthResult> {
+  const { proxyUrl, apiUrl } = src;
   if (!apiUrl) {
     return { status: 'error', message: 'Set the API URL of PerfWatch (e.g. http://perfwatch-api:8000).' };
   }
@@ -31,7 +44,7 @@ export async function checkHealth(proxyUrl: string, apiUrl: string | undefined):
     if (err.status === 503 && err.code) {
       return {
         status: 'error',
-        message: `PerfWatch answers at ${apiUrl}, but its database is not ready (${err.code}): ${err.message}`,
+        message: databaseNotReady(apiUrl, err),
         details: {
           message: 'The API recovers by itself once the database is back; see the api log and docs/operations.md.',
         },
@@ -58,7 +71,7 @@ export async function checkHealth(proxyUrl: string, apiUrl: string | undefined):
     };
   }
   try {
-    const { hosts } = await apiRequest<{ hosts: HostInfo[] }>(proxyUrl, '/api/v1/hosts');
+    const hosts = await src.getHosts();
     const names = hosts.map((h) => h.name);
     const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? ', ...' : '');
     return {
@@ -86,7 +99,7 @@ export async function checkHealth(proxyUrl: string, apiUrl: string | undefined):
     if (err.status === 503) {
       return {
         status: 'error',
-        message: `PerfWatch answers at ${apiUrl}, but its database is not ready (${err.code ?? 503}): ${err.message}`,
+        message: databaseNotReady(apiUrl, err),
       };
     }
     return { status: 'error', message: `The PerfWatch API failed listing hosts: ${err.message}` };
