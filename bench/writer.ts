@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { insertSnapshots, migrate, silentLogger, type Snapshot } from '@perfwatch/store';
 import { startSnapshotWriter } from '../exporter/src/writer.js';
-import { benchSchema, fmt, IV, serverVersion, url } from '../store/bench/lib.js';
+import { benchSchema, fmt, ingestRate, IV, serverVersion, url } from '../store/bench/lib.js';
 import { fixtureSnapshot, HostSim } from '../store/test/synth.js';
 
 const N = Number(process.env.BENCH_WRITER ?? 40_000);
@@ -87,17 +87,11 @@ async function direct(data: Snapshot[], conns: number): Promise<number> {
     await migrate(pool);
     await insertSnapshots(pool, data.slice(0, HOSTS).map((s) => ({ ...s, ts: s.ts - IV })));
     let next = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: conns }, async () => {
-        while (next < data.length) {
-          const batch = data.slice(next, next + 100);
-          next += 100;
-          await insertSnapshots(pool, batch);
-        }
-      }),
-    );
-    return data.length / ((performance.now() - started) / 1000);
+    return await ingestRate(pool, conns, () => {
+      if (next >= data.length) return undefined;
+      next += 100;
+      return data.slice(next - 100, next);
+    });
   } finally {
     await close();
   }

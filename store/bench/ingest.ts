@@ -1,30 +1,25 @@
 /**
  * Ingest through store's insertSnapshots: snapshots/s with 1 and 4 connections, batches of 100,
  * on the test server (TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres), in a
- * schema of its own that is dropped afterwards. Prints the data set used and bytes per row.
+ * schema of its own that is dropped afterwards (unless BENCH_KEEP=1). Prints the data set used and bytes per row.
  *
  *   node --conditions=perfwatch-src --import tsx store/bench/ingest.ts [rows] [shape: real|compact]
  *
  * Shapes: "compact" is exporter/test/fixtures/small without vm and nstat (2-CPU host, ~2.7 KB of
  * JSON); "real" is the whole small fixture (~7 KB, /proc/vmstat in full).
  */
-import { readFileSync } from 'node:fs';
-import { createPool, insertSnapshots, migrate, type Snapshot } from '../src/index.js';
+import { insertSnapshots, migrate, type Snapshot } from '../src/index.js';
+import { fixtureSnapshot } from '../test/synth.js';
+import { benchSchema, ingestRate } from './lib.js';
 
-const url = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const rows = Number(process.argv[2] ?? 20_000);
 const shape = process.argv[3] ?? 'compact';
-const fixture = JSON.parse(readFileSync(new URL('../../exporter/test/fixtures/small/snapshot.golden.json', import.meta.url), 'utf8')) as Snapshot;
-if (shape === 'compact') {
-  delete fixture.vm;
-  delete fixture.nstat;
-}
+const fixture = fixtureSnapshot('small', { compact: shape === 'compact' });
 const BATCH = 100;
 const T0 = Date.UTC(2030, 0, 1);
 
 async function run(conns: number, hosts: number): Promise<void> {
-  const schema = `bench_ingest_${process.pid}_${conns}`;
-  const pool = createPool({ databaseUrl: url, schema, poolMax: conns });
+  const { pool, close } = benchSchema(`ingest_${conns}_${hosts}`, { poolMax: conns });
   try {
     await migrate(pool);
     let next = 0;
@@ -39,24 +34,17 @@ async function run(conns: number, hosts: number): Promise<void> {
     };
     // Warm-up: hosts registered, partitions made.
     await insertSnapshots(pool, Array.from({ length: hosts }, (_, h) => ({ ...fixture, host: `host${h}`, ts: T0 - 5_000 })));
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: conns }, async () => {
-        for (let b = take(); b; b = take()) await insertSnapshots(pool, b);
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
+    const rate = await ingestRate(pool, conns, take);
     const size = await pool.query<{ b: string; n: string }>(
       `SELECT sum(pg_total_relation_size(i.inhrelid))::bigint AS b, (SELECT count(*) FROM snapshots) AS n FROM pg_inherits i WHERE i.inhparent = 'snapshots'::regclass`,
     );
     const perRow = Number(size.rows[0]!.b) / Number(size.rows[0]!.n);
     process.stdout.write(
       `ingest ${shape} (${JSON.stringify(fixture).length} B JSON): ${rows} snapshots, ${hosts} host(s), batches of ${BATCH}, ${conns} connection(s): ` +
-        `${(rows / seconds).toFixed(0)} snapshots/s, ${perRow.toFixed(0)} B per row all-in\n`,
+        `${rate.toFixed(0)} snapshots/s, ${perRow.toFixed(0)} B per row all-in\n`,
     );
   } finally {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
-    await pool.end();
+    await close();
   }
 }
 

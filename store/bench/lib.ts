@@ -63,6 +63,25 @@ export async function timedRuns(fn: () => Promise<unknown>, runs: number, warmup
   return times.sort((a, b) => a - b);
 }
 
+/**
+ * Writes the batches `next` gives through insertSnapshots on `conns` connections at once, until it
+ * gives undefined; snapshots/s (whatever next does counts: generate batches before it to leave
+ * generation out).
+ */
+export async function ingestRate(pool: pg.Pool, conns: number, next: () => Snapshot[] | undefined): Promise<number> {
+  let n = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: conns }, async () => {
+      for (let b = next(); b; b = next()) {
+        await insertSnapshots(pool, b);
+        n += b.length;
+      }
+    }),
+  );
+  return n / ((performance.now() - t0) / 1000);
+}
+
 /** The server's version() up to " on " ("PostgreSQL 15.14 (Debian 15.14-0+deb12u1)"). */
 export async function serverVersion(): Promise<string> {
   const server = new pg.Client(url);

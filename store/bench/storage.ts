@@ -27,7 +27,7 @@ import {
   type SeriesQuery, type Snapshot,
 } from '../src/index.js';
 import { fixtureSnapshot, HostSim, rng } from '../test/synth.js';
-import { copyHostDay, dataEnd, DAY, fmt, hostId, HOUR, IV, MIN, say, serverVersion, stopwatch, timedRuns, withSchema as inSchema } from './lib.js';
+import { copyHostDay, dataEnd, DAY, fmt, hostId, HOUR, ingestRate, IV, MIN, say, serverVersion, stopwatch, timedRuns, withSchema as inSchema } from './lib.js';
 
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 100);
@@ -69,21 +69,6 @@ function withSchema<T>(name: string, poolMax: number, fn: (pool: pg.Pool) => Pro
   return inSchema(name, { poolMax, statementTimeoutMs: 600_000 }, fn);
 }
 
-/** Writes the batches `next` gives through insertSnapshots on `conns` connections; snapshots/s. */
-async function load(pool: pg.Pool, conns: number, next: () => Snapshot[] | undefined): Promise<number> {
-  let n = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: conns }, async () => {
-      for (let b = next(); b; b = next()) {
-        await insertSnapshots(pool, b);
-        n += b.length;
-      }
-    }),
-  );
-  return n / ((performance.now() - t0) / 1000);
-}
-
 const compact = fixtureSnapshot('small', { compact: true });
 let jsonbPerRow = 0;
 const slots = encodeSnapshot(compact).frags.length - 1;
@@ -107,7 +92,7 @@ await withSchema('ingest', 4, async (pool) => {
   batches.sort((a, b) => a[0]!.ts - b[0]!.ts);
   await insertSnapshots(pool, batches.map((b) => b[0]!).slice(0, hosts)); // hosts and partitions registered
   let i = 0;
-  const rate = await load(pool, 4, () => batches[i++]);
+  const rate = await ingestRate(pool, 4, () => batches[i++]);
   say(`ingest: ${fmt(hosts * per)} snapshots of ${hosts} hosts through insertSnapshots, batches of 100, 4 connections: ${fmt(rate)} snapshots/s (target >= 8,000/s: ${verdict(rate, 8_000, false)})`);
 });
 
@@ -122,7 +107,7 @@ await withSchema('shapes', 4, async (pool) => {
     const sim = new HostSim(base, host, 9);
     const count = host === 'big' ? n / 4 : n;
     let i = 0;
-    await load(pool, 4, () => (i < count ? Array.from({ length: Math.min(100, count - i) }, () => sim.next(START + i++ * IV)) : undefined));
+    await ingestRate(pool, 4, () => (i < count ? Array.from({ length: Math.min(100, count - i) }, () => sim.next(START + i++ * IV)) : undefined));
     const s = await pool.query<{ b: string; n: string }>(
       `SELECT sum(pg_column_size(s.*))::bigint AS b, count(*) AS n FROM snapshots s JOIN hosts h ON h.id = s.host_id WHERE h.name = $1`, [host],
     );
@@ -149,7 +134,7 @@ await withSchema('ref', 4, async (pool) => {
   say(`\nreference data: host "ref", ${DAYS} days at 5 s = ${fmt(total)} snapshots, ${new Date(START).toISOString().slice(0, 10)} .. ${new Date(END).toISOString().slice(0, 10)}; then ${HOSTS - 1} more hosts with 1 day each (copied in SQL)`);
   const sim = new HostSim(compact, 'ref', 42);
   let i = 0;
-  const rate = await load(pool, 4, () => {
+  const rate = await ingestRate(pool, 4, () => {
     if (i >= total) return undefined;
     const b: Snapshot[] = [];
     for (let k = 0; k < 500 && i < total; k++, i++) b.push(sim.next(START + i * IV));
