@@ -21,6 +21,18 @@ export function partitionName(t: Date | number): string {
 }
 
 /**
+ * [start, end) in Unix ms of the day partition `<prefix>_YYYYMMDD` (snapshots_20261125,
+ * rollups_1m_20261125); undefined for a name of any other form.
+ */
+export function dayPartitionRange(prefix: string, name: string): [number, number] | undefined {
+  if (!name.startsWith(`${prefix}_`)) return undefined;
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(name.slice(prefix.length + 1));
+  if (!m) return undefined;
+  const from = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return [from, from + DAY_MS];
+}
+
+/**
  * Creates the missing day partitions for `days` UTC days starting with the day of `from`;
  * returns how many it created (0 when all existed).
  */
@@ -52,13 +64,10 @@ export async function listPartitions(pool: pg.Pool | pg.ClientBase): Promise<Par
         WHERE i.inhparent = 'snapshots'::regclass
         ORDER BY c.relname`,
     );
-    return r.rows
-      .map((row) => /^snapshots_(\d{4})(\d{2})(\d{2})$/.exec(row.name))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => {
-        const from = new Date(`${m[1]}-${m[2]}-${m[3]}T00:00:00Z`);
-        return { name: m[0], from, to: new Date(from.getTime() + DAY_MS) };
-      });
+    return r.rows.flatMap(({ name }) => {
+      const range = dayPartitionRange('snapshots', name);
+      return range ? [{ name, from: new Date(range[0]), to: new Date(range[1]) }] : [];
+    });
   } catch (err) {
     throw wrapPgError(err, 'listing snapshot partitions');
   }

@@ -13,6 +13,7 @@
 import type pg from 'pg';
 import { poolLogger, poolSchema, withClient } from './db.js';
 import { StoreError, errorMessage, wrapPgError } from './errors.js';
+import { dayPartitionRange } from './partitions.js';
 import { clearRollupCache } from './rollups.js';
 import { clearWriterCache } from './writer.js';
 
@@ -27,16 +28,9 @@ interface TierTables {
   pattern: string;
 }
 
-const DAY = (prefix: string) => (name: string): [number, number] | undefined => {
-  const m = new RegExp(`^${prefix}_(\\d{4})(\\d{2})(\\d{2})$`).exec(name);
-  if (!m) return undefined;
-  const from = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  return [from, from + 86_400_000];
-};
-
 const TABLES: readonly TierTables[] = [
-  { tier: 'raw', parent: 'snapshots', range: DAY('snapshots'), pattern: '^snapshots_[0-9]{8}$' },
-  { tier: '1m', parent: 'rollups_1m', range: DAY('rollups_1m'), pattern: '^rollups_1m_[0-9]{8}$' },
+  { tier: 'raw', parent: 'snapshots', range: (name) => dayPartitionRange('snapshots', name), pattern: '^snapshots_[0-9]{8}$' },
+  { tier: '1m', parent: 'rollups_1m', range: (name) => dayPartitionRange('rollups_1m', name), pattern: '^rollups_1m_[0-9]{8}$' },
   {
     tier: '1h',
     parent: 'rollups_1h',
