@@ -217,6 +217,18 @@ interface SeriesRow {
   counter: boolean;
 }
 
+/** The rolled-up series of these hosts (of one metric when `exact` is a name), by host id. */
+async function rolledSeries(pool: pg.Pool, hostIds: number[], exact: string | null): Promise<Map<number, SeriesRow[]>> {
+  const r = await pool.query<SeriesRow>(`SELECT id, host_id, metric, labels, counter FROM series WHERE host_id = ANY($1::int[]) AND ($2::text IS NULL OR metric = $2)`, [hostIds, exact]);
+  const byHost = new Map<number, SeriesRow[]>();
+  for (const row of r.rows) {
+    let l = byHost.get(row.host_id);
+    if (!l) byHost.set(row.host_id, (l = []));
+    l.push(row);
+  }
+  return byHost;
+}
+
 class Buckets implements BucketSeries {
   start: number[] = [];
   n: number[] = [];
@@ -290,9 +302,7 @@ export async function readBuckets(
   const names = nameTest(sel);
   const [wms, seriesRows] = await Promise.all([
     readWatermarks(pool, ids),
-    pool
-      .query<SeriesRow>(`SELECT id, host_id, metric, labels, counter FROM series WHERE host_id = ANY($1::int[]) AND ($2::text IS NULL OR metric = $2)`, [ids, exact])
-      .then((r) => r.rows, (err: unknown) => { throw wrapPgError(err, 'looking up series'); }),
+    rolledSeries(pool, ids, exact).catch((err: unknown) => { throw wrapPgError(err, 'looking up series'); }),
   ]);
   const series = (row: { metric: MetricInfo; labels: Labels }) => {
     const key = `${row.metric.name}\u0000${labelsKey(row.labels)}`;
@@ -342,8 +352,8 @@ export async function readBuckets(
     [...hosts].map(async ([id, span]) => {
       const host = span.name;
       const mine = new Map<number, Buckets>();
-      for (const s of seriesRows) {
-        if (s.host_id !== id || !names(s.metric)) continue;
+      for (const s of seriesRows.get(id) ?? []) {
+        if (!names(s.metric)) continue;
         const labels = { ...s.labels, host };
         if (!sel.match(s.metric, labels)) continue;
         const info = metricInfo(s.metric) ?? { name: s.metric, type: s.counter ? 'counter' : 'gauge', unit: '', help: '', labels: Object.keys(s.labels), path: '' } satisfies MetricInfo;
@@ -386,14 +396,14 @@ export async function listSeries(pool: pg.Pool, sel: SampleSelector, from: numbe
   try {
     const [shapeIds, rolled] = await Promise.all([
       pool.query<{ id: number; host_id: number }>('SELECT id, host_id FROM snapshot_shapes WHERE host_id = ANY($1::int[])', [ids]),
-      pool.query<SeriesRow>(`SELECT id, host_id, metric, labels, counter FROM series WHERE host_id = ANY($1::int[]) AND ($2::text IS NULL OR metric = $2)`, [ids, exact]),
+      rolledSeries(pool, ids, exact),
     ]);
     const shapes = await loadShapes(pool, shapeIds.rows.map((s) => s.id));
     for (const s of shapeIds.rows) {
       const host = hosts.get(s.host_id)!.name;
       for (const e of shapes.get(s.id)!.plan()) if (names(e.metric.name)) add(e.metric.name, { ...e.labels, host });
     }
-    for (const s of rolled.rows) add(s.metric, { ...s.labels, host: hosts.get(s.host_id)!.name });
+    for (const [hostId, list] of rolled) for (const s of list) add(s.metric, { ...s.labels, host: hosts.get(hostId)!.name });
   } catch (err) {
     throw wrapPgError(err, 'listing series');
   }

@@ -329,9 +329,15 @@ async function evaluateMetric(pool: pg.Pool, g: Grid, hosts: Map<string, number>
   const [wms, series] = tier === 'raw' ? [new Map<string, number>(), []] : await Promise.all([readWatermarks(pool, ids), seriesOf(pool, ids, t.metric.name)]);
   // Coarse to fine: each tier up to its watermark, the rest from the next finer one.
   const order: RollupTier[] = tier === '1h' ? ['1h', '1m'] : tier === '1m' ? ['1m'] : [];
+  const byHost = new Map<number, SeriesRow[]>();
+  for (const s of series) {
+    let l = byHost.get(s.host_id);
+    if (!l) byHost.set(s.host_id, (l = []));
+    l.push(s);
+  }
   const work: Promise<void>[] = [];
   for (const [host, id] of hosts) {
-    const mine = series.filter((s) => s.host_id === id && matches(withHost(s.labels, host), t.matchers));
+    const mine = (byHost.get(id) ?? []).filter((s) => matches(withHost(s.labels, host), t.matchers));
     const { segments, rawFrom } = rollupSegments(wms, id, order, g.from, end);
     const reads = segments.map(({ spec, a, b }) => () => readRollup(pool, acc, t, spec.tier, id, mine, host, a, b));
     if (rawFrom < end) reads.push(() => readRaw(pool, acc, t, id, host, rawFrom, end));
