@@ -23,7 +23,7 @@ import { ConfigError } from '../src/errors.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { renderSnapshotText } from '../src/metrics.js';
 import { parseExposition, promtoolCheck, quietLogger, scrape, testConfig } from './helpers.js';
-import { busyLoop, gatedNode, skip, sleep, TempCgroup2, TSX_LOADER } from '../../native/test/helpers.js';
+import { busyLoop, ensureTestUser, gatedNode, haveCommand, isRoot, skip, sleep, TempCgroup2, TEST_USER, TSX_LOADER } from '../../native/test/helpers.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const SOFTWARE = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'major-faults'];
@@ -328,21 +328,18 @@ describe('perf collector', function () {
   });
 
   describe('unprivileged (perf_event_paranoid >= 1, no CAP_PERFMON)', function () {
-    const USER = 'perfwatch-test';
     let child: ChildProcess | undefined;
 
     before(function () {
-      if (process.getuid?.() !== 0) skip(this, 'needs root to switch to a test user');
-      if (spawnSync('sh', ['-c', 'command -v runuser'], { stdio: 'ignore' }).status !== 0) skip(this, 'runuser (util-linux) is not installed');
+      if (!isRoot()) skip(this, 'needs root to switch to a test user');
+      if (!haveCommand('runuser')) skip(this, 'runuser (util-linux) is not installed');
       const paranoid = perfEventParanoid();
       if (paranoid === undefined || paranoid < 1) skip(this, `perf_event_paranoid is ${paranoid}: unprivileged system-wide counting is allowed here`);
-      if (spawnSync('id', ['-u', USER], { stdio: 'ignore' }).status !== 0) {
-        const r = spawnSync('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', USER], { encoding: 'utf8' });
-        if (r.status !== 0) skip(this, `useradd ${USER} failed: ${r.stderr.trim() || r.error}`);
-      }
+      const err = ensureTestUser();
+      if (err !== undefined) skip(this, err);
       // The exporter runs from this checkout, so the user must be able to read it and node_modules.
       for (const f of [MAIN, fileURLToPath(TSX_LOADER), fileURLToPath(new URL('../../native/build/Release/perfwatch_native.node', import.meta.url))]) {
-        if (spawnSync('runuser', ['-u', USER, '--', 'test', '-r', f]).status !== 0) skip(this, `${USER} cannot read ${f}`);
+        if (spawnSync('runuser', ['-u', TEST_USER, '--', 'test', '-r', f]).status !== 0) skip(this, `${TEST_USER} cannot read ${f}`);
       }
     });
 
@@ -356,7 +353,7 @@ describe('perf collector', function () {
     it('still serves /metrics, with system-wide events unavailable for "permission" and the reason logged', async () => {
       child = spawn(
         'runuser',
-        ['-u', USER, '--', process.execPath, '--conditions=perfwatch-src', '--import', TSX_LOADER, MAIN],
+        ['-u', TEST_USER, '--', process.execPath, '--conditions=perfwatch-src', '--import', TSX_LOADER, MAIN],
         {
           env: { ...process.env, PERFWATCH_COLLECTORS: 'perf,cpu', PERFWATCH_EXPORTER_PORT: '0', PERFWATCH_EXPORTER_HOST: '127.0.0.1', PERFWATCH_PERF_EVENTS: 'task-clock,context-switches,cpu-cycles' },
           cwd: tmpdir(),

@@ -22,6 +22,16 @@ export function haveCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** The unprivileged user the permission tests run as (created by ensureTestUser). */
+export const TEST_USER = 'perfwatch-test';
+
+/** Creates TEST_USER unless it exists (root only); the reason it could not, else undefined. */
+export function ensureTestUser(): string | undefined {
+  if (spawnSync('id', ['-u', TEST_USER], { stdio: 'ignore' }).status === 0) return undefined;
+  const r = spawnSync('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', TEST_USER], { encoding: 'utf8' });
+  return r.status === 0 ? undefined : `useradd ${TEST_USER} failed: ${r.stderr.trim() || r.error}`;
+}
+
 /**
  * A child that prints "ready", waits for one line on stdin, then runs `work` (JavaScript for
  * `node -e`) and exits. Lets a test open counters on the child's pid before the work starts.

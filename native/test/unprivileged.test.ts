@@ -11,15 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ADDON_PATH, nativeStatus, perfEventParanoid, type EventProbe } from '../lib/index.js';
-import { haveCommand, isRoot, runTs, skip } from './helpers.js';
-
-const USER = 'perfwatch-test';
-
-function ensureUser(): string | undefined {
-  if (spawnSync('id', ['-u', USER], { stdio: 'ignore' }).status === 0) return undefined;
-  const r = spawnSync('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', USER], { encoding: 'utf8' });
-  return r.status === 0 ? undefined : `useradd ${USER} failed: ${r.stderr.trim() || r.error}`;
-}
+import { ensureTestUser, haveCommand, isRoot, runTs, skip, TEST_USER } from './helpers.js';
 
 describe('unprivileged user', function () {
   this.timeout(60_000);
@@ -32,7 +24,7 @@ describe('unprivileged user', function () {
     if (!haveCommand('runuser')) skip(this, 'runuser (util-linux) is not installed');
     const paranoid = perfEventParanoid();
     if (paranoid === undefined || paranoid < 1) skip(this, `perf_event_paranoid is ${paranoid}: unprivileged system-wide counting is allowed here`);
-    const err = ensureUser();
+    const err = ensureTestUser();
     if (err !== undefined) skip(this, err);
     // The user gets its own copy of the wrapper and the addon in a world-readable directory, so
     // the test does not depend on the permissions of the checkout.
@@ -55,8 +47,8 @@ console.log(JSON.stringify({
     );
     for (const p of [dir, join(dir, 'lib'), join(dir, 'build'), join(dir, 'build/Release')]) chmodSync(p, 0o755);
     spawnSync('chmod', ['-R', 'a+rX', dir]);
-    const canRead = spawnSync('runuser', ['-u', USER, '--', 'test', '-r', fileURLToPath(import.meta.resolve('tsx'))]);
-    if (canRead.status !== 0) skip(this, `${USER} cannot read tsx in node_modules`);
+    const canRead = spawnSync('runuser', ['-u', TEST_USER, '--', 'test', '-r', fileURLToPath(import.meta.resolve('tsx'))]);
+    if (canRead.status !== 0) skip(this, `${TEST_USER} cannot read tsx in node_modules`);
   });
 
   after(function () {
@@ -64,7 +56,7 @@ console.log(JSON.stringify({
   });
 
   it('system-wide task-clock is refused with reason "permission" naming perf_event_paranoid; user-mode self counting works', function () {
-    const r = runTs(join(dir, 'probe.mts'), ['runuser', '-u', USER, '--'], dir);
+    const r = runTs(join(dir, 'probe.mts'), ['runuser', '-u', TEST_USER, '--'], dir);
     expect(r.status, r.stderr).to.equal(0);
     const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { uid: number; systemWide: EventProbe; selfKernel: EventProbe; selfUser: EventProbe };
     expect(out.uid).to.not.equal(0);
