@@ -18,7 +18,7 @@ import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
 import { AuthService } from './auth/service.js';
 import { createPassport } from './auth/strategies.js';
 import type { ApiConfig } from './config.js';
-import { ApiError, errorMessage } from './errors.js';
+import { ApiError, dbUnavailable, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { ApiMetrics } from './metrics.js';
 import { buildOpenApi, type OpenApiDocument } from './openapi.js';
@@ -109,7 +109,7 @@ function cors(allowed: readonly string[]) {
 function toApiError(err: unknown, config: ApiConfig): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof StoreError) {
-    if (err.transient) return new ApiError(503, 'DB_UNAVAILABLE', 'the database cannot be reached right now; try again', { headers: { 'retry-after': '5' }, cause: err });
+    if (err.transient) return dbUnavailable(err);
     return undefined;
   }
   const e = err as { type?: string; status?: number; expose?: boolean };

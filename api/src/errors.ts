@@ -23,8 +23,7 @@ export class ApiError extends Error {
   }
 }
 
-/** A configuration value that cannot be used; the message names the variable and what it accepts. */
-/** A configuration value that cannot be used (shared with the exporter). */
+/** A configuration value that cannot be used; the message names the variable and what it accepts (shared with the exporter). */
 export { ConfigError } from '@perfwatch/store/env';
 
 const BEARER_CHALLENGE = 'Bearer realm="perfwatch"';
@@ -49,6 +48,11 @@ export function conflict(code: string, message: string): ApiError {
 
 export function validationFailed(field: string, message: string): ApiError {
   return new ApiError(400, 'VALIDATION_FAILED', message, { field });
+}
+
+/** 503 for a database that cannot be reached right now (a transient failure): the client may retry in a few seconds. */
+export function dbUnavailable(cause?: unknown): ApiError {
+  return new ApiError(503, 'DB_UNAVAILABLE', 'the database cannot be reached right now; try again', { headers: { 'retry-after': '5' }, cause });
 }
 
 export function tooManyRequests(retryAfterSeconds: number, message: string): ApiError {

@@ -27,7 +27,7 @@ import { AuthService } from './auth/service.js';
 import { bearerCredential } from './auth/strategies.js';
 import type { Credential, Principal } from './auth/types.js';
 import type { ApiConfig } from './config.js';
-import { ApiError, errorMessage, unauthenticated } from './errors.js';
+import { ApiError, dbUnavailable, errorMessage, unauthenticated } from './errors.js';
 import type { Logger } from './log.js';
 import type { ApiMetrics } from './metrics.js';
 import { derive } from './live/derived.js';
@@ -492,7 +492,7 @@ export class LiveStream {
       }
     } catch (err) {
       if (err instanceof ApiError) refuse(socket, err);
-      else if (isTransient(err)) refuse(socket, new ApiError(503, 'DB_UNAVAILABLE', 'the database cannot be reached right now; try again', { headers: { 'retry-after': '5' } }));
+      else if (isTransient(err)) refuse(socket, dbUnavailable(err));
       else throw err;
       return;
     }
