@@ -2,7 +2,7 @@
  * Real-Postgres test helpers. The server: TEST_DATABASE_URL when set, else the machine's
  * PostgreSQL at postgres://postgres@127.0.0.1:5432/postgres, else (when that does not answer) an
  * embedded PostgreSQL started once for the whole run. Each test file takes its own schema
- * (testSchema) or database (testDatabase), dropped afterwards.
+ * (testSchema), dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -133,29 +133,6 @@ export async function testSchema(opts: { url?: string; migrate?: boolean; prefix
   };
   cleanups.push(drop);
   return { url, schema, pool, drop };
-}
-
-/** A fresh database on the test server (or on url's server); dropped afterwards. */
-export async function testDatabase(opts: { url?: string } = {}): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const base = opts.url ?? (await testServer()).url;
-  const name = uniqueName('perfwatch_test');
-  const admin = new pg.Client(base);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  let dropped = false;
-  const drop = async () => {
-    if (dropped) return;
-    dropped = true;
-    const c = new pg.Client(base);
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
-    await c.end();
-  };
-  cleanups.push(drop);
-  return { url: u.toString(), name, drop };
 }
 
 /** A snapshot as the exporter makes it, small but of the real shape; `seq` varies the values. */
