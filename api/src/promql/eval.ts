@@ -509,16 +509,20 @@ function arith(op: BinOp, a: number, b: number): number {
 
 const isComparison = (op: BinOp) => (COMPARISON as readonly string[]).includes(op);
 
+/** The labels two sides match on: on(...) as an aggregation's by, ignoring(...) (or none) as its without. */
 function signature(l: Labels, matching: { on: boolean; labels: string[] } | undefined): string {
-  if (matching?.on) {
-    const g: Labels = {};
-    for (const k of matching.labels) if (l[k] !== undefined && l[k] !== '') g[k] = l[k]!;
-    return labelsKey(g);
+  return labelsKey(matching?.on ? groupLabels(l, matching.labels, undefined) : groupLabels(l, undefined, matching?.labels));
+}
+
+function bySignature(series: Series[], matching: { on: boolean; labels: string[] } | undefined): Map<string, Series[]> {
+  const out = new Map<string, Series[]>();
+  for (const s of series) {
+    const sig = signature(s.labels, matching);
+    let l = out.get(sig);
+    if (!l) out.set(sig, (l = []));
+    l.push(s);
   }
-  const drop = new Set(['__name__', ...(matching?.labels ?? [])]);
-  const g: Labels = {};
-  for (const [k, v] of Object.entries(l)) if (!drop.has(k)) g[k] = v;
-  return labelsKey(g);
+  return out;
 }
 
 function resultLabels(l: Labels, op: BinOp, bool: boolean, matching: { on: boolean; labels: string[] } | undefined): Labels {
@@ -569,20 +573,8 @@ function binary(ctx: Ctx, op: BinOp, bool: boolean, matching: { on: boolean; lab
     return { type: 'vector', series: dedupe(out, n).filter((s) => s.ok.some((x) => x)) };
   }
   // vector / vector, one-to-one.
-  const rightBySig = new Map<string, Series[]>();
-  for (const s of rhs.series) {
-    const sig = signature(s.labels, matching);
-    let l = rightBySig.get(sig);
-    if (!l) rightBySig.set(sig, (l = []));
-    l.push(s);
-  }
-  const leftBySig = new Map<string, Series[]>();
-  for (const s of lhs.series) {
-    const sig = signature(s.labels, matching);
-    let l = leftBySig.get(sig);
-    if (!l) leftBySig.set(sig, (l = []));
-    l.push(s);
-  }
+  const rightBySig = bySignature(rhs.series, matching);
+  const leftBySig = bySignature(lhs.series, matching);
   const out: Series[] = [];
   for (const [sig, lefts] of leftBySig) {
     const rights = rightBySig.get(sig);
