@@ -9,22 +9,20 @@
  * (no PMU: perf reports cycles `null`), or every CPU's counter went backwards (a reboot, an
  * exporter restart: perf counters start at 0 when opened).
  */
-import type { Snapshot } from '@perfwatch/store';
+import { CPU_MODES, type Snapshot } from '@perfwatch/store';
 
 export interface Derived {
   cpu_utilisation_ratio: number | null;
   instructions_per_cycle: number | null;
 }
 
-/** CPU_MODES positions of idle and iowait (docs/snapshot.md). */
-const IDLE = 3;
-const IOWAIT = 4;
-
-type CpuTimes = Record<string, number[]>;
+/** Positions of idle and iowait in cpu.t (docs/snapshot.md). */
+const IDLE = CPU_MODES.indexOf('idle');
+const IOWAIT = CPU_MODES.indexOf('iowait');
 
 export function cpuUtilisation(prev: Snapshot | null | undefined, cur: Snapshot): number | null {
-  const a = (prev?.cpu as { t?: CpuTimes } | undefined)?.t;
-  const b = (cur.cpu as { t?: CpuTimes } | undefined)?.t;
+  const a = prev?.cpu?.t;
+  const b = cur.cpu?.t;
   if (!prev || !a || !b || cur.ts <= prev.ts) return null;
   let idle = 0;
   let total = 0;
@@ -54,11 +52,6 @@ export function cpuUtilisation(prev: Snapshot | null | undefined, cur: Snapshot)
   return Math.min(1, Math.max(0, 1 - idle / total));
 }
 
-interface PerfSection {
-  ev?: string[];
-  c?: Record<string, (number | null)[]>;
-}
-
 function eventIndex(ev: readonly string[], names: readonly string[]): number {
   for (const n of names) {
     const i = ev.indexOf(n);
@@ -68,8 +61,8 @@ function eventIndex(ev: readonly string[], names: readonly string[]): number {
 }
 
 export function instructionsPerCycle(prev: Snapshot | null | undefined, cur: Snapshot): number | null {
-  const a = (prev as { perf?: PerfSection } | null | undefined)?.perf;
-  const b = (cur as { perf?: PerfSection }).perf;
+  const a = prev?.perf;
+  const b = cur.perf;
   if (!prev || !a?.ev || !a.c || !b?.ev || !b.c || cur.ts <= prev.ts) return null;
   const ia = { ins: eventIndex(a.ev, ['instructions']), cyc: eventIndex(a.ev, ['cpu-cycles', 'cycles']) };
   const ib = { ins: eventIndex(b.ev, ['instructions']), cyc: eventIndex(b.ev, ['cpu-cycles', 'cycles']) };
