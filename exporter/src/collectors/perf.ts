@@ -120,6 +120,8 @@ export class PerfCounters {
   readonly cgroups: readonly string[];
   readonly #targets: Target[];
   readonly #index: Map<EventName, number>;
+  /** event -> index of its group in `groups` (and in every CPU's slots) */
+  readonly #groupOf: Map<EventName, number>;
   readonly #seconds: boolean[];
   readonly #sysRoot: string;
   readonly #budget: number | undefined;
@@ -138,6 +140,7 @@ export class PerfCounters {
     this.cgroups = [...(options.cgroups ?? [])];
     this.#targets = [undefined, ...this.cgroups].map((cgroup) => ({ cgroup, cpus: new Map<number, Slot[]>() }));
     this.#index = new Map(this.events.map((e, i) => [e, i]));
+    this.#groupOf = new Map(this.groups.flatMap((members, g) => members.map((e) => [e, g] as const)));
     this.#seconds = this.events.map((e) => EVENTS[e].unit === 'nanoseconds');
     this.#sysRoot = options.sysRoot ?? '/sys';
     this.#budget = options.fdBudget;
@@ -196,7 +199,7 @@ export class PerfCounters {
       const countedOn: number[] = [];
       let error: PerfError | undefined;
       for (const cpu of this.#cpus) {
-        const slot = t.cpus.get(cpu)?.find((s) => s.members.includes(event));
+        const slot = t.cpus.get(cpu)?.[this.#groupOf.get(event)!];
         if (slot?.open.includes(event)) countedOn.push(cpu);
         else error ??= slot?.missing.get(event) ?? new PerfError('error', `${event} on cpu ${cpu}: not opened yet`);
       }
