@@ -194,6 +194,7 @@ notify AS (
   SELECT pg_notify($7, CASE WHEN octet_length(p) > ${NOTIFY_MAX_BYTES} THEN '{"all":true}' ELSE p END)
     FROM (SELECT jsonb_build_object('hosts', jsonb_agg(DISTINCT h.name))::text AS p
             FROM agg JOIN hosts h ON h.id = agg.host_id HAVING count(*) > 0) x)
+-- notify is read here because PostgreSQL runs a plain SELECT in WITH only when it is referenced.
 SELECT coalesce(sum(n), 0)::int AS inserted, (SELECT count(*) FROM notify)::int AS notified FROM agg`;
 
 /**
