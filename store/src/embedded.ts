@@ -141,7 +141,7 @@ async function stopPid(pid: number, timeoutMs: number): Promise<void> {
   }
 }
 
-function readOrCreatePassword(dir: string, given: string | undefined): string {
+function readPassword(dir: string, given: string | undefined): string {
   const file = join(dir, PASSWORD_FILE);
   if (given !== undefined) return given;
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
@@ -225,7 +225,7 @@ export async function startEmbeddedPostgres(options: Partial<EmbeddedPostgresOpt
     if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
     renameSync(scratch, dataDir);
   } else {
-    password = readOrCreatePassword(dataDir, options.password);
+    password = readPassword(dataDir, options.password);
     await clearStalePostmaster(dataDir, o.stopTimeoutMs, log);
   }
 
