@@ -27,27 +27,38 @@ export function which(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || undefined;
 }
 
-/** Hash of everything that decides what `npm install` puts into node_modules. */
-function installInputs() {
+/** Hash of the files (relative to dir) that decide what an install puts into node_modules. */
+function hashFiles(dir, files) {
   const h = createHash('sha256');
-  for (const f of ['package.json', 'package-lock.json', ...WORKSPACES.map((w) => `${w}/package.json`)]) {
-    const p = join(ROOT, f);
+  for (const f of files) {
+    const p = join(dir, f);
     h.update(f).update(existsSync(p) ? readFileSync(p) : '');
   }
   return h.digest('hex');
+}
+
+/**
+ * Runs install() in an npm project when node_modules is missing or was installed from other
+ * `files` (package.json, the lock...): a stamp in node_modules holds their hash, taken after the
+ * install, as `npm install` may rewrite the lock. install() says whether it worked; false: failed.
+ */
+export function installWhenChanged(dir, files, install) {
+  const stamp = join(dir, 'node_modules', '.perfwatch-install');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hashFiles(dir, files)) return true;
+  if (!install()) return false;
+  writeFileSync(stamp, hashFiles(dir, files));
+  return true;
 }
 
 /** Installs dependencies when node_modules is missing or stale; builds the native addon and TypeScript. */
 export function ensureBuilt({ quiet = false } = {}) {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 20) throw new Error(`Node.js 20 or newer is needed (this is ${process.versions.node})`);
-  const stamp = join(ROOT, 'node_modules', '.perfwatch-install');
-  const want = installInputs();
-  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== want) {
+  installWhenChanged(ROOT, ['package.json', 'package-lock.json', ...WORKSPACES.map((w) => `${w}/package.json`)], () => {
     log('installing dependencies (npm install)...');
     run('npm', ['install', '--no-audit', '--no-fund']);
-    writeFileSync(stamp, installInputs());
-  }
+    return true;
+  });
   if (existsSync(join(ROOT, 'native', 'binding.gyp')) && !existsSync(join(ROOT, 'native', 'build', 'Release', 'perfwatch_native.node'))) {
     log('building the native perf_event addon (node-gyp)...');
     run('node', ['build.mjs'], { cwd: join(ROOT, 'native') });

@@ -1,24 +1,17 @@
 // The Grafana plugin as one suite of the repository's `npm test` (scripts/test.mjs): installs the
 // plugin's own dependencies when node_modules is missing or package.json / package-lock.json
 // changed since (npm ci, a few minutes from an empty cache), then build, typecheck and lint (one
-// test each) and jest (its own counts, from its --json report). Node builtins only.
+// test each) and jest (its own counts, from its --json report). Node builtins only, and the
+// repository scripts' install stamp (scripts/lib.mjs).
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installWhenChanged } from '../../scripts/lib.mjs';
 
 export const PLUGIN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-
-function installInputs() {
-  const h = createHash('sha256');
-  for (const f of ['package.json', 'package-lock.json']) {
-    h.update(f).update(readFileSync(join(PLUGIN_DIR, f)));
-  }
-  return h.digest('hex');
-}
 
 function npm(args, log) {
   log(`datasource-plugin: npm ${args.join(' ')}`);
@@ -27,16 +20,9 @@ function npm(args, log) {
 
 /** npm ci when node_modules is missing or stale; false when that failed. */
 export function ensurePluginInstalled(log) {
-  const stamp = join(PLUGIN_DIR, 'node_modules', '.perfwatch-install');
-  const want = installInputs();
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
-    return true;
-  }
-  if (!npm(['ci', '--no-audit', '--no-fund'], log)) {
-    return false;
-  }
-  writeFileSync(stamp, want);
-  return true;
+  return installWhenChanged(PLUGIN_DIR, ['package.json', 'package-lock.json'], () =>
+    npm(['ci', '--no-audit', '--no-fund'], log)
+  );
 }
 
 /** Runs the suite; resolves { passed, failed, skipped }. */
