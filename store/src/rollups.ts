@@ -23,7 +23,7 @@
 import type pg from 'pg';
 import { poolLogger, poolSchema, withClient } from './db.js';
 import { StoreError, errorMessage, wrapPgError } from './errors.js';
-import { fetchRows, RAW_COLUMNS, type RawRow } from './snapshots.js';
+import { fetchRows, RAW_COLUMNS, type RawRow, type Shape } from './snapshots.js';
 import { decodeValues } from './codec.js';
 import type { Labels } from './catalog.js';
 
@@ -272,23 +272,34 @@ function buildMinutes(rows: RawRow[], before: RawRow | undefined, start: number)
   const blocks: Block[] = [];
   const last: (number | undefined)[] = [];
   const lastTs: number[] = [];
+  // Per shape, the series index of each plan entry: worked out at a shape's first row, not per sample.
+  const seriesOf = new Map<Shape, number[]>();
   let vals = new Float64Array(0);
   const visit = (row: RawRow, into: boolean) => {
     const plan = row.shape.plan();
+    let js = seriesOf.get(row.shape);
+    if (!js) {
+      js = plan.map((e) => {
+        const key = `${e.metric.name}\u0000${labelsKey(e.labels)}`;
+        let j = index.get(key);
+        if (j === undefined) {
+          j = refs.length;
+          index.set(key, j);
+          refs.push({ metric: e.metric.name, labels: e.labels, counter: e.metric.type === 'counter' });
+          blocks.push(new Block(e.metric.type === 'counter', spec.slots));
+          last.push(undefined);
+          lastTs.push(Number.NEGATIVE_INFINITY);
+        }
+        return j;
+      });
+      seriesOf.set(row.shape, js);
+    }
     if (vals.length < row.shape.n) vals = new Float64Array(row.shape.n);
     decodeValues(row.vals, row.shape.n, row.ts, vals);
     const slot = Math.floor((row.ts - start) / spec.bucketMs);
-    for (const e of plan) {
-      const key = `${e.metric.name}\u0000${labelsKey(e.labels)}`;
-      let j = index.get(key);
-      if (j === undefined) {
-        j = refs.length;
-        index.set(key, j);
-        refs.push({ metric: e.metric.name, labels: e.labels, counter: e.metric.type === 'counter' });
-        blocks.push(new Block(e.metric.type === 'counter', spec.slots));
-        last.push(undefined);
-        lastTs.push(Number.NEGATIVE_INFINITY);
-      }
+    for (let x = 0; x < plan.length; x++) {
+      const e = plan[x]!;
+      const j = js[x]!;
       const v = e.slot < 0 ? e.value : vals[e.slot]!;
       if (into) addSample(blocks[j]!, slot, v, row.ts - lastTs[j]! <= MAX_PAIR_GAP_MS ? last[j] : undefined);
       last[j] = v;
