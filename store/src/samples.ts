@@ -304,8 +304,9 @@ export async function readBuckets(
     readWatermarks(pool, ids),
     rolledSeries(pool, ids, exact).catch((err: unknown) => { throw wrapPgError(err, 'looking up series'); }),
   ]);
-  const series = (row: { metric: MetricInfo; labels: Labels }) => {
-    const key = `${row.metric.name}\u0000${labelsKey(row.labels)}`;
+  // `key` when the caller has it (a raw sample's pick entry): labelsKey is not per sample.
+  const series = (row: { metric: MetricInfo; labels: Labels; key?: string }) => {
+    const key = row.key ?? `${row.metric.name}\u0000${labelsKey(row.labels)}`;
     let b = out.get(key);
     if (!b) out.set(key, (b = new Buckets(row.metric, row.labels)));
     return b;
