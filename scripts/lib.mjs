@@ -46,15 +46,26 @@ export function installWhenChanged(dir, files, install) {
   const stamp = join(dir, 'node_modules', '.perfwatch-install');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hashFiles(dir, files)) return true;
   if (!install()) return false;
-  writeFileSync(stamp, hashFiles(dir, files));
+  markInstalled(dir, files);
   return true;
+}
+
+/** The files whose content decides the root install (the workspaces' package.json included). */
+const ROOT_INSTALL_FILES = ['package.json', 'package-lock.json', ...WORKSPACES.map((w) => `${w}/package.json`)];
+
+/**
+ * Records that node_modules matches `files` as they are now: after an install done some other way
+ * (the Docker build's `npm ci`), so ensureBuilt does not install again.
+ */
+export function markInstalled(dir = ROOT, files = ROOT_INSTALL_FILES) {
+  writeFileSync(join(dir, 'node_modules', '.perfwatch-install'), hashFiles(dir, files));
 }
 
 /** Installs dependencies when node_modules is missing or stale; builds the native addon and TypeScript. */
 export function ensureBuilt({ quiet = false } = {}) {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 20) throw new Error(`Node.js 20 or newer is needed (this is ${process.versions.node})`);
-  installWhenChanged(ROOT, ['package.json', 'package-lock.json', ...WORKSPACES.map((w) => `${w}/package.json`)], () => {
+  installWhenChanged(ROOT, ROOT_INSTALL_FILES, () => {
     log('installing dependencies (npm install)...');
     run('npm', ['install', '--no-audit', '--no-fund']);
     return true;
