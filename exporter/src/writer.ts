@@ -26,6 +26,7 @@ import {
   isDataError,
   migrate,
   StoreError,
+  withoutUndefined,
   type InsertResult,
   type Logger,
   type Pool,
@@ -134,7 +135,7 @@ export class SnapshotWriter {
     private readonly deps: WriterDeps,
     options: Partial<WriterOptions> = {},
   ) {
-    this.opts = { ...WRITER_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+    this.opts = { ...WRITER_DEFAULTS, ...withoutUndefined(options) };
     for (const [k, v] of Object.entries(this.opts)) {
       if (!Number.isFinite(v) || v < 1) throw new RangeError(`writer option ${k} must be >= 1 (got ${v})`);
     }
