@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closePool, createPool, isTransient, JOB_QUEUES, runRetentionNow, startJobs, type Pool, type RunningJobs } from '@perfwatch/store';
+import { closePool, createPool, isTransient, JOB_QUEUES, runRetentionNow, startJobs, storeOptionsOf, type Pool, type RunningJobs } from '@perfwatch/store';
 import { buildInfo, createApp } from './app.js';
 import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
 import { prepareDatabase, type Announce, type Prepared } from './bootstrap.js';
@@ -76,17 +76,7 @@ export async function housekeeping(pool: Pool, config: ApiConfig): Promise<void>
 }
 
 export async function startApi(config: ApiConfig, log: Logger, opts: StartOptions = {}): Promise<RunningApi> {
-  const pool = createPool(
-    {
-      databaseUrl: config.databaseUrl,
-      schema: config.dbSchema,
-      poolMax: config.dbPoolMax,
-      connectTimeoutMs: config.dbConnectTimeoutSeconds * 1000,
-      statementTimeoutMs: config.dbStatementTimeoutSeconds * 1000,
-      applicationName: 'perfwatch-api',
-    },
-    log.child({ component: 'db' }),
-  );
+  const pool = createPool(storeOptionsOf(config, 'perfwatch-api'), log.child({ component: 'db' }));
   const hasher = new PasswordHasher({ ...OWASP_SCRYPT, N: config.scryptN });
   let live: LiveStream | undefined;
   try {

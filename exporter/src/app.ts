@@ -55,18 +55,11 @@ export async function startExporter(
   // History: loaded only when a database is configured, so a plain exporter never loads pg.
   let db: RunningWriter | undefined;
   if (config.databaseUrl) {
-    const { startSnapshotWriter, registerWriterMetrics } = await import('./writer.js');
+    const [{ startSnapshotWriter, registerWriterMetrics }, { storeOptionsOf }] = await Promise.all([import('./writer.js'), import('@perfwatch/store')]);
     try {
       db = await startSnapshotWriter(
         {
-          store: {
-            databaseUrl: config.databaseUrl,
-            schema: config.dbSchema,
-            poolMax: config.dbPoolMax,
-            connectTimeoutMs: config.dbConnectTimeoutSeconds * 1000,
-            statementTimeoutMs: config.dbStatementTimeoutSeconds * 1000,
-            applicationName: 'perfwatch-exporter',
-          },
+          store: storeOptionsOf({ ...config, databaseUrl: config.databaseUrl }, 'perfwatch-exporter'),
           migrate: config.dbMigrate,
           spoolDir: join(config.dataDir, 'spool'),
           spoolMaxBytes: config.spoolMaxBytes,

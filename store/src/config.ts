@@ -37,6 +37,28 @@ export const STORE_DEFAULTS: Omit<StoreOptions, 'databaseUrl'> = {
   applicationName: 'perfwatch',
 };
 
+/** The database settings of a service's config (exporter and api read them from the same
+ *  PERFWATCH_DB_* variables): seconds there, milliseconds here. */
+export interface ServiceDbSettings {
+  databaseUrl: string;
+  dbSchema: string;
+  dbPoolMax: number;
+  dbConnectTimeoutSeconds: number;
+  dbStatementTimeoutSeconds: number;
+}
+
+/** A service's database settings as createPool options, named `applicationName` in pg_stat_activity. */
+export function storeOptionsOf(c: ServiceDbSettings, applicationName: string): Partial<StoreOptions> & { databaseUrl: string } {
+  return {
+    databaseUrl: c.databaseUrl,
+    schema: c.dbSchema,
+    poolMax: c.dbPoolMax,
+    connectTimeoutMs: c.dbConnectTimeoutSeconds * 1000,
+    statementTimeoutMs: c.dbStatementTimeoutSeconds * 1000,
+    applicationName,
+  };
+}
+
 export interface EmbeddedPostgresOptions {
   /** PGDATA of the embedded server. No default here: the caller picks it (npm start uses
    *  <repo>/.perfwatch/pg). Created and initialised when it does not hold a cluster yet. */
