@@ -6,6 +6,7 @@ import { createPool, latestVersion } from '@perfwatch/store';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { ADMIN, call, expectErrorShape, freePort, login, memoryLogger, startTestApi, type Session, type TestApi } from './helpers.js';
+import { expositionSamples } from '../../store/test/exposition.js';
 import { testSchema } from '../../store/test/helpers.js';
 
 /** Starts createApp(deps) on port 0 and returns its URL and a close function. */
@@ -227,16 +228,35 @@ describe('http', function () {
       expect(r.status).to.equal(200);
       expect(r.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);
       const text = r.text;
-      expect(text).to.match(/^perfwatch_api_http_requests_total\{method="GET",route="\/api\/v1\/users\/:id",status="404"\} 2$/m);
-      expect(text).to.match(/^perfwatch_api_http_requests_total\{method="GET",route="unmatched",status="404"\} \d+$/m);
-      expect(text).to.match(/^perfwatch_api_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/health",status="200"\} \d+$/m);
-      expect(text, 'raw URLs never become labels').not.to.match(/424242|12345/);
-      expect(text).to.match(/^perfwatch_api_db_pool_connections \d+$/m);
-      expect(text).to.match(/^perfwatch_api_db_pool_idle_connections \d+$/m);
-      expect(text).to.match(/^perfwatch_api_db_pool_waiting_requests \d+$/m);
-      expect(text).to.match(/^perfwatch_api_logins_total\{result="success"\} [1-9]\d*$/m);
-      expect(text).to.match(/^perfwatch_build_info\{version="[^"]+",revision="[^"]*",nodejs="[^"]+"\} 1$/m);
-      expect(text).to.match(/^process_cpu_seconds_total /m);
+      // Asserted on the parsed samples: a regex over the whole text also sees sample values (byte
+      // counts, CPU seconds, start times), whose digits can hold 12345 by chance.
+      const samples = expositionSamples(text);
+      const one = (name: string, labels: Record<string, string> = {}) => {
+        const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+        expect(found, `${name}${JSON.stringify(labels)}`).to.have.length(1);
+        return found[0]!.value;
+      };
+      expect(one('perfwatch_api_http_requests_total', { method: 'GET', route: '/api/v1/users/:id', status: '404' })).to.equal(2);
+      expect(one('perfwatch_api_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).to.be.at.least(1);
+      expect(one('perfwatch_api_http_request_duration_seconds_bucket', { le: '0.005', method: 'GET', route: '/health', status: '200' })).to.be.a('number');
+      const http = samples.filter((s) => s.name.startsWith('perfwatch_api_http_'));
+      const routes = new Set(http.map((s) => s.labels.route));
+      expect([...routes]).to.include.members(['/api/v1/users/:id', 'unmatched']);
+      for (const s of http) {
+        expect(Object.keys(s.labels), s.name).to.include.members(['method', 'route', 'status']);
+        for (const v of Object.values(s.labels)) expect(v, `raw URLs never become labels: ${s.name}${JSON.stringify(s.labels)}`).not.to.match(/424242|434343|12345/);
+      }
+      expect(one('perfwatch_api_db_pool_connections')).to.be.at.least(0);
+      expect(one('perfwatch_api_db_pool_idle_connections')).to.be.at.least(0);
+      expect(one('perfwatch_api_db_pool_waiting_requests')).to.be.at.least(0);
+      expect(one('perfwatch_api_logins_total', { result: 'success' })).to.be.at.least(1);
+      const build = samples.filter((s) => s.name === 'perfwatch_build_info');
+      expect(build).to.have.length(1);
+      expect(Object.keys(build[0]!.labels)).to.deep.equal(['version', 'revision', 'nodejs']);
+      expect(build[0]!.labels.version).to.not.equal('');
+      expect(build[0]!.labels.nodejs).to.not.equal('');
+      expect(build[0]!.value).to.equal(1);
+      expect(one('process_cpu_seconds_total')).to.be.a('number');
       const check = promtool(text);
       if (!check) {
         console.log('      promtool not installed (Debian package prometheus); skipped the lint');

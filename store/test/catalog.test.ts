@@ -6,54 +6,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { DERIVED_METRICS, encodeSnapshot, FIXED_METRICS, forEachSample, metricInfo, metricsOf, parseShape, decodeValues, Slot, snapshotSamples, type Expr, type Snapshot } from '../src/index.js';
+import { parseExposition } from './exposition.js';
 import { FIXTURES, fixtureSnapshot, simulate } from './synth.js';
-
-interface GoldenFamily {
-  name: string;
-  help: string;
-  type: string;
-  samples: { labels: Record<string, string>; value: number | 'measured' }[];
-}
-
-function unescape(s: string): string {
-  return s.replace(/\\(["\\n])/g, (_m, c: string) => (c === 'n' ? '\n' : c));
-}
-
-/** Parses the Prometheus text format 0.0.4 as the exporter writes it. */
-export function parseExposition(text: string): GoldenFamily[] {
-  const out: GoldenFamily[] = [];
-  const byName = new Map<string, GoldenFamily>();
-  const family = (name: string) => {
-    let f = byName.get(name);
-    if (!f) {
-      f = { name, help: '', type: '', samples: [] };
-      byName.set(name, f);
-      out.push(f);
-    }
-    return f;
-  };
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    let m = /^# HELP (\S+) (.*)$/.exec(line);
-    if (m) {
-      family(m[1]!).help = m[2]!.replace(/\\n/g, '\n').replace(/\\\\/g, '\\');
-      continue;
-    }
-    m = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (m) {
-      family(m[1]!).type = m[2]!;
-      continue;
-    }
-    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) throw new Error(`cannot parse exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g;
-    for (let l = re.exec(m[2] ?? ''); l; l = re.exec(m[2] ?? '')) labels[l[1]!] = unescape(l[2]!);
-    const raw = m[3]!;
-    family(m[1]!).samples.push({ labels, value: raw === '<measured>' ? 'measured' : raw === 'NaN' ? NaN : raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw) });
-  }
-  return out;
-}
 
 for (const fixture of ['small', 'large'] as const) {
   describe(`catalog vs the golden /metrics of the ${fixture} fixture machine`, () => {
