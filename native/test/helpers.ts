@@ -62,8 +62,13 @@ export async function gatedNode(work: string, prefix: readonly string[] = []): P
   return { child, pid: child.pid, go: () => child.stdin?.write('go\n'), exited, output: () => out.replace(/^ready\n/, '') };
 }
 
-/** A busy loop of `ms` milliseconds, as `node -e` source. */
-export const busyLoop = (ms: number): string => `{ const end = Date.now() + ${ms}; let x = 0; while (Date.now() < end) x++; }`;
+/**
+ * A busy loop that runs until the process has used `ms` milliseconds of CPU time, as `node -e`
+ * source. CPU time, not wall time: on a loaded machine a loop of `ms` wall milliseconds may get a
+ * small share of a CPU, and the counters the tests compare with it count CPU time.
+ */
+export const busyLoop = (ms: number): string =>
+  `{ const u0 = process.cpuUsage(); let x = 0, u = u0; while ((u = process.cpuUsage(u0)).user + u.system < ${ms * 1000}) x++; }`;
 
 export function sumBy<T>(items: readonly T[], f: (t: T) => number): number {
   return items.reduce((acc, t) => acc + f(t), 0);
