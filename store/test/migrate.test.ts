@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,16 +124,31 @@ describe('migrations', function () {
   it('a waiting migrator gives up with a clear error after lockTimeoutMs', async () => {
     const t = await testSchema();
     const other = createPool({ databaseUrl: t.url, schema: t.schema });
+    // The first migrator's first migration waits on an advisory lock the test holds (the gate):
+    // it keeps the migration lock for as long as the test needs, however slow the machine, where
+    // a pause of fixed length could end, or not yet have begun, when the second one asks.
+    const gate = await t.pool.connect();
+    const key = randomInt(1, 2 ** 31 - 1);
+    let first: Promise<unknown> | undefined;
     try {
-      const slow: Migration[] = loadMigrations().map((m, i) => (i === 0 ? { ...m, sql: `SELECT pg_sleep(1.5);\n${m.sql}` } : m));
-      const first = migrate(t.pool, { migrations: slow });
-      await new Promise((r) => setTimeout(r, 300));
+      await gate.query('SELECT pg_advisory_lock($1, 7)', [key]);
+      const slow: Migration[] = loadMigrations().map((m, i) => (i === 0 ? { ...m, sql: `SELECT pg_advisory_xact_lock(${key}, 7);\n${m.sql}` } : m));
+      first = migrate(t.pool, { migrations: slow });
+      const end = Date.now() + 30_000;
+      const waiting = async () =>
+        (await gate.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid::bigint = $1 AND objid::bigint = 7 AND objsubid = 2`, [key])).rowCount === 1;
+      while (!(await waiting())) {
+        if (Date.now() > end) throw new Error('the first migrator did not reach its first migration within 30 s');
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const err = await migrate(other, { lockTimeoutMs: 300 }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(StoreError);
       expect((err as StoreError).code).to.equal('MIGRATION_FAILED');
       expect((err as StoreError).message).to.match(/another process has been migrating schema/);
-      await first;
     } finally {
+      await gate.query('SELECT pg_advisory_unlock($1, 7)', [key]).catch(() => undefined);
+      gate.release();
+      await first;
       await other.end();
       await t.drop();
     }
