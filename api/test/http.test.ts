@@ -5,9 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { createPool, latestVersion } from '@perfwatch/store';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { ADMIN, call, expectErrorShape, freePort, login, memoryLogger, startTestApi, type Session, type TestApi } from './helpers.js';
+import { ADMIN, call, expectErrorShape, login, memoryLogger, startTestApi, type Session, type TestApi } from './helpers.js';
 import { expositionSamples } from '../../store/test/exposition.js';
-import { testSchema } from '../../store/test/helpers.js';
+import { deadPort, testSchema } from '../../store/test/helpers.js';
 
 /** Starts createApp(deps) on port 0 and returns its URL and a close function. */
 async function serve(app: ReturnType<typeof createApp>): Promise<{ url: string; close(): Promise<void> }> {
@@ -176,8 +176,8 @@ describe('http', function () {
     });
 
     it('/ready: 503 DB_UNAVAILABLE when the database cannot be reached; /health stays 200; requests get 503, not a crash', async () => {
-      const port = await freePort();
-      const config = loadConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres`, PERFWATCH_SCRYPT_N: '1024', PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS: '1' });
+      const dead = await deadPort();
+      const config = loadConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${dead.port}/postgres`, PERFWATCH_SCRYPT_N: '1024', PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS: '1' });
       const pool = createPool({ databaseUrl: config.databaseUrl, schema: 'perfwatch', connectTimeoutMs: 1000 });
       const { log } = memoryLogger();
       const down = await serve(createApp({ config, pool, log, jwtSecret: Buffer.alloc(32, 1) }));
@@ -192,6 +192,7 @@ describe('http', function () {
       } finally {
         await down.close();
         await pool.end();
+        await dead.close();
       }
     });
 

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { createPool, insertSnapshots, migrate, startEmbeddedPostgres, type InsertResult, type Pool, type Snapshot } from '@perfwatch/store';
-import { fakeSnapshot, freePort, recordingLogger, tempDir, testSchema, type TestSchema } from '../../store/test/helpers.js';
+import { deadPort, fakeSnapshot, freePort, recordingLogger, tempDir, testSchema, type TestSchema } from '../../store/test/helpers.js';
 import { MetricsRenderer } from '../src/metrics.js';
 import { Spool } from '../src/spool.js';
 import { registerWriterMetrics, SnapshotWriter, startSnapshotWriter, type WriterOptions } from '../src/writer.js';
@@ -13,16 +13,24 @@ import { parseExposition, promtoolCheck, quietLogger } from './helpers.js';
 
 const T0 = Date.UTC(2030, 6, 1, 12);
 
-/** A TCP forwarder standing in for the database's address: up() forwards, down() cuts every connection. */
+/**
+ * A TCP forwarder standing in for the database's address, on a port it holds from open() to
+ * close(), so that no other process can take the port while the "database" is down: up()
+ * forwards, down() cuts every connection and drops new ones.
+ */
 class Proxy {
-  private server: Server | undefined;
+  private forwarding = false;
   private readonly sockets = new Set<Socket>();
-  constructor(
-    readonly port: number,
+  private constructor(
+    private readonly server: Server,
     private readonly target: { host: string; port: number },
-  ) {}
-  async up(): Promise<void> {
-    this.server = createServer((client) => {
+  ) {
+    server.on('connection', (client) => {
+      client.on('error', () => undefined);
+      if (!this.forwarding) {
+        client.destroy();
+        return;
+      }
       const upstream = connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
@@ -31,12 +39,25 @@ class Proxy {
       }
       client.pipe(upstream).pipe(client);
     });
-    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', () => r()));
   }
-  async down(): Promise<void> {
+  static async open(target: { host: string; port: number }): Promise<Proxy> {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return new Proxy(server, target);
+  }
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+  up(): void {
+    this.forwarding = true;
+  }
+  down(): void {
+    this.forwarding = false;
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server = undefined;
+  }
+  async close(): Promise<void> {
+    this.down();
+    await new Promise<void>((r) => this.server.close(() => r()));
   }
 }
 
@@ -118,17 +139,16 @@ describe('SnapshotWriter', function () {
     await spool.close();
   });
 
-  it('database unreachable, then back (a closed port, then the real server): spooled, replayed in order, 0 lost', async () => {
-    const port = await freePort();
-    const proxy = new Proxy(port, targetOf(t.url));
-    const pool = createPool({ databaseUrl: viaPort(t.url, port), schema: t.schema, connectTimeoutMs: 500 });
+  it('database unreachable, then back (a port that drops every connection, then forwards to the real server): spooled, replayed in order, 0 lost', async () => {
+    const proxy = await Proxy.open(targetOf(t.url));
+    const pool = createPool({ databaseUrl: viaPort(t.url, proxy.port), schema: t.schema, connectTimeoutMs: 500 });
     const { writer, spool, log } = await writerOn(pool, { batchSize: 10 }, { prepare: (p) => migrate(p).then(() => undefined) });
     try {
       for (let i = 0; i < 100; i++) writer.enqueue(fakeSnapshot('outage', T0 + i * 5_000, i));
       await until(() => writer.stats().spooled === 100, 10_000, '100 spooled');
       expect(writer.stats().mode).to.equal('spool');
       expect(writer.stats().writtenTotal).to.equal(0);
-      await proxy.up();
+      proxy.up();
       // Snapshots keep coming while the spool drains; they must land after it, none lost.
       for (let i = 100; i < 150; i++) writer.enqueue(fakeSnapshot('outage', T0 + i * 5_000, i));
       await until(() => writer.stats().mode === 'direct' && writer.stats().spooled === 0, 20_000, 'drained');
@@ -142,15 +162,14 @@ describe('SnapshotWriter', function () {
       await writer.close();
       await spool.close();
       await pool.end();
-      await proxy.down();
+      await proxy.close();
     }
   });
 
   it('the database goes away mid-stream and returns: 0 lost, no duplicates', async () => {
-    const port = await freePort();
-    const proxy = new Proxy(port, targetOf(t.url));
-    await proxy.up();
-    const pool = createPool({ databaseUrl: viaPort(t.url, port), schema: t.schema, connectTimeoutMs: 500, statementTimeoutMs: 2_000 });
+    const proxy = await Proxy.open(targetOf(t.url));
+    proxy.up();
+    const pool = createPool({ databaseUrl: viaPort(t.url, proxy.port), schema: t.schema, connectTimeoutMs: 500, statementTimeoutMs: 2_000 });
     const { writer, spool } = await writerOn(pool, { batchSize: 5 });
     let feed: NodeJS.Timeout | undefined;
     try {
@@ -159,9 +178,9 @@ describe('SnapshotWriter', function () {
         for (let k = 0; k < 3; k++, i++) writer.enqueue(fakeSnapshot('flaky', T0 + i * 5_000, i));
       }, 10);
       await until(() => writer.stats().writtenTotal > 30, 10_000, 'first writes');
-      await proxy.down();
+      proxy.down();
       await until(() => writer.stats().spooled > 30, 10_000, 'spooling');
-      await proxy.up();
+      proxy.up();
       await until(() => writer.stats().mode === 'direct', 20_000, 'back to direct');
       clearInterval(feed);
       await writer.flush();
@@ -173,7 +192,7 @@ describe('SnapshotWriter', function () {
       await writer.close();
       await spool.close();
       await pool.end();
-      await proxy.down();
+      await proxy.close();
     }
   });
 
@@ -208,12 +227,14 @@ describe('SnapshotWriter', function () {
   });
 
   it('the spool survives a restart: a new writer replays what the old one spooled', async () => {
-    const dead = createPool({ databaseUrl: viaPort(t.url, await freePort()), schema: t.schema, connectTimeoutMs: 300 });
+    const unreachable = await deadPort();
+    const dead = createPool({ databaseUrl: viaPort(t.url, unreachable.port), schema: t.schema, connectTimeoutMs: 300 });
     const first = await writerOn(dead, {}, { prepare: async () => undefined });
     for (let i = 0; i < 40; i++) first.writer.enqueue(fakeSnapshot('restart', T0 + i * 5_000, i));
     await first.writer.close();
     await first.spool.close();
     await dead.end();
+    await unreachable.close();
     expect(first.writer.stats().spooled).to.equal(40);
 
     const second = await writerOn(t.pool);
@@ -250,7 +271,8 @@ describe('SnapshotWriter', function () {
   });
 
   it('beyond the spool bound the oldest are dropped and counted', async () => {
-    const dead = createPool({ databaseUrl: viaPort(t.url, await freePort()), schema: t.schema, connectTimeoutMs: 300 });
+    const unreachable = await deadPort();
+    const dead = createPool({ databaseUrl: viaPort(t.url, unreachable.port), schema: t.schema, connectTimeoutMs: 300 });
     const { writer, spool } = await writerOn(dead, { batchSize: 10 }, { prepare: async () => undefined, maxBytes: 64 * 1024 });
     for (let i = 0; i < 400; i++) writer.enqueue(fakeSnapshot('full', T0 + i * 5_000, i));
     await writer.flush();
@@ -261,10 +283,12 @@ describe('SnapshotWriter', function () {
     await writer.close();
     await spool.close();
     await dead.end();
+    await unreachable.close();
   });
 
   it('close() spools what it cannot write, and later enqueues are counted as dropped', async () => {
-    const dead = createPool({ databaseUrl: viaPort(t.url, await freePort()), schema: t.schema, connectTimeoutMs: 300 });
+    const unreachable = await deadPort();
+    const dead = createPool({ databaseUrl: viaPort(t.url, unreachable.port), schema: t.schema, connectTimeoutMs: 300 });
     const { writer, spool } = await writerOn(dead, { flushIntervalMs: 60_000 }, { prepare: async () => undefined });
     await until(() => writer.stats().mode === 'direct', 5_000, 'direct');
     for (let i = 0; i < 7; i++) writer.enqueue(fakeSnapshot('closing', T0 + i * 5_000, i));
@@ -274,6 +298,7 @@ describe('SnapshotWriter', function () {
     expect(spool.pending).to.equal(7);
     await spool.close();
     await dead.end();
+    await unreachable.close();
   });
 
   it('perfwatch_writer_* metrics: values from the writer, lint-clean for promtool, in both registries', async () => {

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -75,6 +75,34 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A port on 127.0.0.1 where no database ever answers: held by a server that drops every
+ * connection at once (pg: "Connection terminated unexpectedly", a transient DB_UNAVAILABLE), so
+ * that no other process can start listening there during the test, as it could on a port that
+ * freePort found free. close() gives it back.
+ */
+export async function deadPort(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const s = createServer((c) => {
+    sockets.add(c);
+    c.on('error', () => undefined);
+    c.on('close', () => sockets.delete(c));
+    c.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve());
+  });
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= new Promise<void>((resolve) => {
+      for (const c of sockets) c.destroy();
+      s.close(() => resolve());
+    }));
+  cleanups.push(close);
+  return { port: (s.address() as { port: number }).port, close };
 }
 
 /**

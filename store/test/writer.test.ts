@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createPool, insertSnapshots, isTransient, StoreError, type Snapshot } from '../src/index.js';
-import { fakeSnapshot, freePort, testSchema, type TestSchema } from './helpers.js';
+import { deadPort, fakeSnapshot, testSchema, type TestSchema } from './helpers.js';
 
 const T0 = Date.UTC(2030, 4, 1, 10, 0, 0);
 
@@ -107,7 +107,8 @@ describe('insertSnapshots', function () {
   });
 
   it('an unreachable server is a transient DB_UNAVAILABLE error', async () => {
-    const pool = createPool({ databaseUrl: `postgres://postgres@127.0.0.1:${await freePort()}/postgres`, schema: t.schema, connectTimeoutMs: 1_000 });
+    const dead = await deadPort();
+    const pool = createPool({ databaseUrl: `postgres://postgres@127.0.0.1:${dead.port}/postgres`, schema: t.schema, connectTimeoutMs: 1_000 });
     try {
       const err = await insertSnapshots(pool, series('x', 2)).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(StoreError);
@@ -115,6 +116,7 @@ describe('insertSnapshots', function () {
       expect(isTransient(err)).to.equal(true);
     } finally {
       await pool.end();
+      await dead.close();
     }
   });
 
