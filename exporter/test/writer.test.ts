@@ -134,7 +134,7 @@ describe('SnapshotWriter', function () {
     const { writer, spool } = await writerOn(t.pool, { flushIntervalMs: 50 });
     await until(() => writer.stats().mode === 'direct', 5_000, 'direct mode');
     writer.enqueue(fakeSnapshot('lone', T0));
-    await until(async () => (await rowTimes(t.pool, 'lone')).length === 1, 2_000, 'the row');
+    await until(async () => (await rowTimes(t.pool, 'lone')).length === 1, 10_000, 'the row');
     await writer.close();
     await spool.close();
   });
@@ -327,7 +327,7 @@ describe('SnapshotWriter', function () {
     renderer.addStatic((r) => registerWriterMetrics(r, writer));
     for (const om of [false, true]) {
       const body = (await renderer.render(undefined, om)).body;
-      expect(body).to.match(/perfwatch_writer_written_total 5/);
+      expect(parseExposition(body).get('perfwatch_writer_written_total'), om ? 'OpenMetrics' : 'text').to.equal(5);
     }
     await writer.close();
     await spool.close();
