@@ -11,22 +11,38 @@ try {
   process.exit(1);
 }
 
+const { checkoutDataDir, EMBEDDED_DEFAULTS, startEmbeddedPostgres } = await import('@perfwatch/store');
+const { pathVar } = await import('@perfwatch/store/env');
+
 const env = { ...process.env };
 const exporterPort = env.PERFWATCH_EXPORTER_PORT || '9101';
 const apiPort = env.PERFWATCH_API_PORT || '8000';
 const uiPort = env.PERFWATCH_UI_PORT || '3000';
-env.PERFWATCH_DATA_DIR ||= join(ROOT, '.perfwatch');
+// The spool and the embedded PostgreSQL's data: <checkout>/.perfwatch, or as root
+// /var/lib/perfwatch/<checkout name>-<hash> (store's checkoutDataDir says why).
+try {
+  env.PERFWATCH_DATA_DIR ||= checkoutDataDir(ROOT);
+} catch (err) {
+  process.stderr.write(`[perfwatch] ${err.message}\n`);
+  process.exit(1);
+}
 
 // Without DATABASE_URL, history goes to an embedded PostgreSQL whose data lives under the data
 // directory and which starts and stops with the product.
 let embedded;
 if (!env.DATABASE_URL) {
-  const { startEmbeddedPostgres } = await import('@perfwatch/store');
   const say = (level) => (a, b) => log(`postgres ${level}: ${typeof a === 'string' ? a : (b ?? '')}`);
   const pgLog = { info: say('info'), warn: say('warn'), error: say('error'), debug() {}, child: () => pgLog };
   const dataDir = join(env.PERFWATCH_DATA_DIR, 'pg');
   try {
-    embedded = await startEmbeddedPostgres({ dataDir, port: Number(env.PERFWATCH_EMBEDDED_PG_PORT || 5433) }, pgLog);
+    embedded = await startEmbeddedPostgres(
+      {
+        dataDir,
+        port: Number(env.PERFWATCH_EMBEDDED_PG_PORT || 5433),
+        cacheDir: pathVar(env, 'PERFWATCH_EMBEDDED_PG_CACHE_DIR', EMBEDDED_DEFAULTS.cacheDir),
+      },
+      pgLog,
+    );
   } catch (err) {
     process.stderr.write(`[perfwatch] embedded PostgreSQL did not start: ${err.message}\n`);
     process.exit(1);

