@@ -7,7 +7,6 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from './helpers.js';
 import { testSchema } from '../../store/test/helpers.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -17,12 +16,13 @@ describe('api main', function () {
 
   it('starts from the environment, answers /ready, and shuts down on SIGTERM', async () => {
     const t = await testSchema({ prefix: 'api' });
-    const port = await freePort();
     const env: Record<string, string | undefined> = {
       ...process.env,
       DATABASE_URL: t.url,
       PERFWATCH_DB_SCHEMA: t.schema,
-      PERFWATCH_API_PORT: String(port),
+      // port 0, and the port read from its log: a port found free beforehand may be taken by
+      // another process by the time the api listens.
+      PERFWATCH_API_PORT: '0',
       PERFWATCH_API_HOST: '127.0.0.1',
       // a free port: 3000 may be held by a running npm start
       PERFWATCH_UI_PORT: '0',
@@ -37,15 +37,18 @@ describe('api main', function () {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // 'close', not 'exit': by then everything it printed has been read.
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     try {
+      const end = Date.now() + 30_000;
+      let base: string | undefined;
+      while (!(base = /"msg":"api listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(out)?.[1])) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`the api did not say where it listens:\n${out}`);
+        await sleep(50);
+      }
       let ready = false;
-      for (let i = 0; i < 200 && !ready; i++) {
-        try {
-          ready = (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200;
-        } catch {
-          // not listening yet
-        }
+      while (!ready && Date.now() < end) {
+        ready = (await fetch(`${base}/ready`)).status === 200;
         if (!ready) await sleep(100);
       }
       expect(ready, out).to.equal(true);
