@@ -51,6 +51,13 @@ export interface RawSeries {
   /** sample times (Unix ms), ascending, and values. */
   t: number[];
   v: number[];
+  /**
+   * With `staleness`: when each sample goes stale unless a later sample of the series replaces it
+   * (Infinity: not before the lookback ends it), as a Prometheus staleness marker would: at the
+   * host's next snapshot when that snapshot lacks the series, or one interval after the sample
+   * when the host's next snapshot came more than 1.5 intervals later (an outage) or not at all.
+   */
+  end?: number[];
 }
 
 /**
@@ -138,6 +145,7 @@ function picker(sel: SampleSelector, host: string): (shape: Shape) => ShapePick 
 async function walkRaw(
   pool: Queryable, sel: SampleSelector, hostId: number, span: HostSpan, from: number, to: number, before: boolean,
   visit: (e: ShapePick['entries'][number], ts: number, value: number, isBefore: boolean) => void,
+  onRow?: (ts: number, intervalMs: number) => void,
 ): Promise<void> {
   const host = span.name;
   const pick = picker(sel, host);
@@ -145,9 +153,13 @@ async function walkRaw(
   const eat = (rows: Awaited<ReturnType<typeof fetchRows>>, isBefore: boolean) => {
     for (const row of rows) {
       const p = pick(row.shape);
-      if (!p.entries.length) continue;
+      if (!p.entries.length && !onRow) continue;
       if (vals.length < row.shape.n) vals = new Float64Array(row.shape.n);
-      decodeValues(row.vals, row.shape.n, row.ts, vals, p.upTo);
+      if (onRow && !isBefore) {
+        const iv = row.shape.interval();
+        decodeValues(row.vals, row.shape.n, row.ts, vals, Math.max(p.upTo, iv.slot + 1));
+        onRow(row.ts, (iv.slot < 0 ? iv.value : vals[iv.slot]!) * 1000);
+      } else decodeValues(row.vals, row.shape.n, row.ts, vals, p.upTo);
       for (const e of p.entries) visit(e, row.ts, e.slot < 0 ? e.value : vals[e.slot]!, isBefore);
     }
   };
@@ -190,21 +202,59 @@ export class SampleLimitError extends Error {
  * Raw samples of every series matching the selector with ts in [from, to] (ms), by series.
  * Throws SampleLimitError as soon as more than `limit` samples are loaded.
  */
-export async function readRawSamples(pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY): Promise<RawSeries[]> {
+export async function readRawSamples(
+  pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY, opts: { staleness?: boolean } = {},
+): Promise<RawSeries[]> {
   checkDeadline(sel);
   const hosts = await hostsInRange(pool, from, to, sel.host);
   const out = new Map<string, RawSeries>();
   let loaded = 0;
   await Promise.all(
-    [...hosts].map(([id, span]) =>
-      walkRaw(pool, sel, id, span, from, to, false, (e, ts, v) => {
-        if (++loaded > limit) throw new SampleLimitError(limit);
-        let s = out.get(e.key);
-        if (!s) out.set(e.key, (s = { metric: e.metric, labels: e.labels, t: [], v: [] }));
-        s.t.push(ts);
-        s.v.push(v);
-      }),
-    ),
+    [...hosts].map(async ([id, span]) => {
+      // Staleness: the series of the host's previous snapshot, and that snapshot's time and interval.
+      let cur: RawSeries[] = [];
+      let prevTs = Number.NaN;
+      let prevIv = 0;
+      const closeRow = (ts: number, iv: number) => {
+        // `cur` holds the series of the row at prevTs; a new row at ts (NaN: no more rows up to `to`).
+        // (A snapshot without a known interval never goes stale: the lookback ends it.)
+        const outage = prevIv > 0 && (Number.isNaN(ts) ? prevTs + 1.5 * prevIv <= to : ts - prevTs > 1.5 * prevIv);
+        for (const s of cur) {
+          const e = s.end!;
+          if (outage) e[e.length - 1] = prevTs + prevIv;
+        }
+        // A regular next snapshot: the series it lacks go stale at its time (those it has are
+        // replaced by their new sample then, so the end can be set for all).
+        if (!Number.isNaN(ts) && !outage && prevIv > 0) for (const s of cur) s.end![s.end!.length - 1] = ts;
+        cur = [];
+        prevTs = ts;
+        prevIv = iv;
+      };
+      await walkRaw(
+        pool, sel, id, span, from, to, false,
+        (e, ts, v) => {
+          if (++loaded > limit) throw new SampleLimitError(limit);
+          let s = out.get(e.key);
+          if (!s) out.set(e.key, (s = { metric: e.metric, labels: e.labels, t: [], v: [], ...(opts.staleness ? { end: [] } : {}) }));
+          s.t.push(ts);
+          s.v.push(v);
+          if (opts.staleness) {
+            s.end!.push(Number.POSITIVE_INFINITY);
+            cur.push(s);
+          }
+        },
+        opts.staleness
+          ? (ts, iv) => {
+              if (!Number.isNaN(prevTs)) closeRow(ts, iv);
+              else {
+                prevTs = ts;
+                prevIv = iv;
+              }
+            }
+          : undefined,
+      );
+      if (opts.staleness && !Number.isNaN(prevTs)) closeRow(Number.NaN, 0);
+    }),
   );
   return [...out.values()];
 }

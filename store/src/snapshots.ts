@@ -29,10 +29,13 @@ export interface Shape {
   n: number;
   /** every sample of the shape, computed on first use. */
   plan(): readonly PlanEntry[];
+  /** where the snapshot's collection interval (`iv`, seconds) is: a slot, or the constant `value` (slot -1). */
+  interval(): { slot: number; value: number };
 }
 
 function makeShape(id: number, frags: readonly string[]): Shape {
   let plan: PlanEntry[] | undefined;
+  let interval: { slot: number; value: number } | undefined;
   return {
     id,
     frags,
@@ -44,6 +47,13 @@ function makeShape(id: number, frags: readonly string[]): Shape {
         plan = p;
       }
       return plan;
+    },
+    interval() {
+      if (!interval) {
+        const iv = (parseShape(frags) as { iv?: unknown }).iv;
+        interval = iv instanceof Slot ? { slot: iv.index, value: 0 } : { slot: -1, value: typeof iv === 'number' ? iv : 0 };
+      }
+      return interval;
     },
   };
 }
