@@ -90,7 +90,12 @@ function vec(entries: { labels: L; value: number }[]): Vec {
   return new Map(entries.map((e) => [key(e.labels), e]));
 }
 
-/** Instant selector: the latest sample in (t - 5m, t]. */
+/**
+ * Instant selector: the latest sample in (t - 5m, t] that is not stale. Staleness, as a
+ * Prometheus staleness marker after a failed scrape: a sample followed by no snapshot of its host
+ * for more than 1.5 intervals (beta's outage, the end of the history) is stale one interval
+ * after its time.
+ */
 function inst(metric: string, pred: (l: L) => boolean, t: number, offset = 0): Vec {
   const at = t - offset;
   const out: { labels: L; value: number }[] = [];
@@ -99,9 +104,26 @@ function inst(metric: string, pred: (l: L) => boolean, t: number, offset = 0): V
     s.t.forEach((x, i) => {
       if (x <= at && x > at - LOOKBACK) best = i;
     });
-    if (best >= 0) out.push({ labels: s.labels, value: s.v[best]! });
+    if (best < 0) continue;
+    const next = s.t[best + 1];
+    const ends = next === undefined ? s.t[best]! + 1.5 * IV <= at : next - s.t[best]! > 1.5 * IV;
+    if (ends && at >= s.t[best]! + IV) continue;
+    out.push({ labels: s.labels, value: s.v[best]! });
   }
   return vec(out);
+}
+
+/** Prometheus 3's sum: Neumaier-compensated (kahanSumInc). */
+function kahanSum(xs: number[]): number {
+  let sum = 0;
+  let c = 0;
+  for (const x of xs) {
+    const t = sum + x;
+    if (Math.abs(sum) >= Math.abs(x)) c += sum - t + x;
+    else c += x - t + sum;
+    sum = t;
+  }
+  return sum + c;
 }
 
 function windowOf(s: RS, end: number, r: number): { t: number[]; v: number[] } {
@@ -188,7 +210,7 @@ function agg(op: 'sum' | 'avg' | 'min' | 'max' | 'count', v: Vec, by: string[] |
   return vec(
     [...groups.values()].map(({ labels, xs }) => ({
       labels,
-      value: op === 'sum' ? xs.reduce((a, b) => a + b, 0) : op === 'avg' ? xs.reduce((a, b) => a + b, 0) / xs.length : op === 'min' ? Math.min(...xs) : op === 'max' ? Math.max(...xs) : xs.length,
+      value: op === 'sum' ? kahanSum(xs) : op === 'avg' ? kahanSum(xs) / xs.length : op === 'min' ? Math.min(...xs) : op === 'max' ? Math.max(...xs) : xs.length,
     })),
   );
 }
@@ -593,13 +615,15 @@ describe('Prometheus query API (/prometheus)', function () {
       ['parse error', '/api/v1/query', { query: 'sum(' }, 400, 'bad_data', /^invalid parameter "query": 1:5: parse error: unexpected end of input$/],
       ['no query', '/api/v1/query', {}, 400, 'bad_data', /invalid parameter "query".*no expression found in input/],
       ['unknown function', '/api/v1/query', { query: 'holt_winters(x[5m], 0.5, 0.5)' }, 400, 'bad_data', /unknown function with name "holt_winters"/],
-      ['unsupported function', '/api/v1/query', { query: 'label_replace(x, "a", "b", "c", "d")' }, 400, 'bad_data', /function "label_replace" is not supported/],
-      ['unsupported aggregation', '/api/v1/query', { query: 'quantile(0.9, x)' }, 400, 'bad_data', /aggregation "quantile" is not supported/],
-      ['set operator', '/api/v1/query', { query: 'a or b' }, 400, 'bad_data', /set operator "or" is not supported/],
-      ['group_left', '/api/v1/query', { query: 'a * on(x) group_left b' }, 400, 'bad_data', /group_left.*not supported/],
-      ['subquery', '/api/v1/query', { query: 'rate(x[5m])[30m:1m]' }, 400, 'bad_data', /subqueries/],
-      ['@ modifier', '/api/v1/query', { query: 'x @ 100' }, 400, 'bad_data', /the @ modifier/],
-      ['string literal', '/api/v1/query', { query: '"hello"' }, 400, 'bad_data', /string literals/],
+      ['unsupported experimental function', '/api/v1/query', { query: 'info(x)' }, 400, 'bad_data', /not supported by PerfWatch's PromQL engine: info\(\)/],
+      ['unsupported experimental aggregation', '/api/v1/query', { query: 'limit_ratio(0.5, x)' }, 400, 'bad_data', /limit_ratio \(experimental\)/],
+      ['set operator with a scalar', '/api/v1/query', { query: '1 and x' }, 400, 'bad_data', /set operator "and" not allowed in binary scalar expression/],
+      ['grouping on a set operator', '/api/v1/query', { query: 'a and on(x) group_left b' }, 400, 'bad_data', /no grouping allowed for "and" operation/],
+      ['subquery of a scalar', '/api/v1/query', { query: '1[30m:1m]' }, 400, 'bad_data', /subquery is only allowed on instant vector, got scalar instead/],
+      ['@ after a function', '/api/v1/query', { query: 'rate(x[5m]) @ 100' }, 400, 'bad_data', /@ modifier must be preceded by an instant vector selector or range vector selector or a subquery/],
+      ['a label in on() and group_left()', '/api/v1/query', { query: 'a * on(x) group_left(x) b' }, 400, 'bad_data', /label "x" must not occur in ON and GROUP clause at once/],
+      ['a string in a range query', '/api/v1/query_range', { query: '"hello"', start: 0, end: 60, step: 15 }, 400, 'bad_data', /invalid expression type "string" for range query/],
+      ['lookahead, which RE2 has not', '/api/v1/query', { query: 'x{a=~"(?=b)b"}' }, 400, 'bad_data', /error parsing regexp: invalid or unsupported Perl syntax/],
       ['wrong argument type', '/api/v1/query', { query: 'rate(x)' }, 400, 'bad_data', /expected type range vector in call to function "rate", got instant vector/],
       ['scalar comparison without bool', '/api/v1/query', { query: '1 > 2' }, 400, 'bad_data', /comparisons between scalars must use BOOL modifier/],
       ['empty matchers', '/api/v1/query', { query: '{a=""}' }, 400, 'bad_data', /vector selector must contain at least one non-empty matcher/],

@@ -1,86 +1,60 @@
 /**
- * PromQL text -> our AST, with the official grammar (@prometheus-io/lezer-promql, the parser of
- * Prometheus's own web UI) and the type checks Prometheus's parser makes (promql/parser/parse.go:
- * checkAST). What the engine does not evaluate is refused here as bad_data naming the construct,
- * so nothing unsupported reaches the evaluator.
- *
- * Supported: number literals; instant and range vector selectors with =, !=, =~, !~ (regexes are
- * fully anchored, as in Prometheus; JavaScript syntax, which agrees with RE2 on the common
- * subset; a leading (?i) is case-insensitive); offset; rate irate increase delta deriv;
- * avg/min/max/sum/count_over_time; sum avg min max count topk with by/without; + - * / % ^ and
- * == != > < >= <= (with bool) between scalars and vectors, vector-vector one-to-one with
- * on/ignoring; unary minus; parentheses.
+ * PromQL text -> the syntax tree of ast.ts, with the official grammar (@prometheus-io/lezer-promql,
+ * the parser of Prometheus's own web UI) and the checks Prometheus's parser makes
+ * (promql/parser/parse.go checkAST, generated_parser.y): types of arguments and operands, matching
+ * modifiers, offsets and `@`, selectors that must match something. Experimental syntax Prometheus
+ * keeps behind feature flags that PerfWatch does not evaluate (fill modifiers, anchored / smoothed
+ * ranges, duration functions, info()) is refused as bad_data naming it.
  */
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
+import { AGG_PARAM, AGGREGATIONS, isComparison, isSetOp, TYPE_NAMES, type AggOp, type At, type BinOp, type Expr, type MatrixSelector, type Subquery, type ValueType, type VectorMatching, type VectorSelector } from './ast.js';
 import { QueryError } from './errors.js';
+import { FUNCTIONS } from './functions.js';
+import { makeMatcher, RegexError, type LabelMatcher, type MatchOp } from './regex.js';
 
-export type MatchOp = '=' | '!=' | '=~' | '!~';
-export interface LabelMatcher {
-  label: string;
-  op: MatchOp;
-  value: string;
-  test(v: string): boolean;
-}
+export type { Expr } from './ast.js';
 
-export const RANGE_FUNCTIONS = ['rate', 'irate', 'increase', 'delta', 'deriv', 'avg_over_time', 'min_over_time', 'max_over_time', 'sum_over_time', 'count_over_time'] as const;
-export type RangeFn = (typeof RANGE_FUNCTIONS)[number];
-export const AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'topk'] as const;
-export type AggOp = (typeof AGGREGATIONS)[number];
-export const ARITHMETIC = ['+', '-', '*', '/', '%', '^'] as const;
-export const COMPARISON = ['==', '!=', '>', '<', '>=', '<='] as const;
-export type BinOp = (typeof ARITHMETIC)[number] | (typeof COMPARISON)[number];
-
-export interface Selector {
-  kind: 'selector';
-  /** the metric name when a matcher fixes it (name or __name__="..."). */
-  name: string | undefined;
-  /** every matcher, __name__ included. */
-  matchers: LabelMatcher[];
-  /** range of a range vector selector, ms; undefined for an instant vector selector. */
-  range: number | undefined;
-  offset: number;
-}
-
-export type Expr =
-  | { kind: 'number'; value: number }
-  | Selector
-  | { kind: 'call'; fn: RangeFn; arg: Selector }
-  | { kind: 'agg'; op: AggOp; by: string[] | undefined; without: string[] | undefined; param: Expr | undefined; expr: Expr }
-  | { kind: 'binary'; op: BinOp; lhs: Expr; rhs: Expr; bool: boolean; matching: { on: boolean; labels: string[] } | undefined }
-  | { kind: 'unary'; expr: Expr };
-
-export type ValueType = 'scalar' | 'vector' | 'matrix';
-
+/** The type of an expression's value (Prometheus's Expr.Type()). */
 export function typeOf(e: Expr): ValueType {
   switch (e.kind) {
     case 'number':
       return 'scalar';
-    case 'selector':
-      return e.range === undefined ? 'vector' : 'matrix';
-    case 'unary':
-      return typeOf(e.expr);
+    case 'string':
+      return 'string';
+    case 'vector':
+      return 'vector';
+    case 'matrix':
+    case 'subquery':
+      return 'matrix';
+    case 'call':
+      return FUNCTIONS[e.fn]!.returns;
+    case 'agg':
+      return 'vector';
     case 'binary':
       return typeOf(e.lhs) === 'scalar' && typeOf(e.rhs) === 'scalar' ? 'scalar' : 'vector';
-    default:
-      return 'vector';
+    case 'unary':
+    case 'paren':
+    case 'invariant':
+      return typeOf(e.expr);
   }
 }
 
-const TYPE_NAMES: Record<ValueType | 'string', string> = { scalar: 'scalar', vector: 'instant vector', matrix: 'range vector', string: 'string' };
-
-// Function identifiers and aggregation operators by lezer node name.
-const FN_NODES: Record<string, RangeFn> = {
-  Rate: 'rate', Irate: 'irate', Increase: 'increase', Delta: 'delta', Deriv: 'deriv',
-  AvgOverTime: 'avg_over_time', MinOverTime: 'min_over_time', MaxOverTime: 'max_over_time', SumOverTime: 'sum_over_time', CountOverTime: 'count_over_time',
-};
-const AGG_NODES: Record<string, AggOp> = { Sum: 'sum', Avg: 'avg', Min: 'min', Max: 'max', Count: 'count', Topk: 'topk' };
 const BIN_NODES: Record<string, BinOp> = {
-  Add: '+', Sub: '-', Mul: '*', Div: '/', Mod: '%', Pow: '^', Eql: '==', Neq: '!=', Gtr: '>', Lss: '<', Gte: '>=', Lte: '<=',
+  Add: '+', Sub: '-', Mul: '*', Div: '/', Mod: '%', Pow: '^', Atan2: 'atan2',
+  Eql: '==', Neq: '!=', Gtr: '>', Lss: '<', Gte: '>=', Lte: '<=',
+  And: 'and', Or: 'or', Unless: 'unless',
 };
 const UNSUPPORTED_NODES: Record<string, string> = {
-  SubqueryExpr: 'subqueries', StepInvariantExpr: 'the @ modifier', StringLiteral: 'string literals', AnchoredExpr: 'the anchored modifier',
-  SmoothedExpr: 'the smoothed modifier',
+  AnchoredExpr: 'the anchored modifier (experimental)',
+  SmoothedExpr: 'the smoothed modifier (experimental)',
+  FillModifier: 'fill modifiers (experimental)',
+};
+const UNSUPPORTED_FUNCTIONS: Record<string, string> = {
+  info: 'info() (experimental: it needs info metrics, which PerfWatch history has none of)',
+  histogram_quantiles: 'histogram_quantiles() (experimental)',
+  start: 'start() outside @', end: 'end() outside @', range: 'range() (experimental duration expressions)', step: 'step() (experimental duration expressions)',
+  start_timestamp: 'start_timestamp() (experimental)',
 };
 
 class Parser {
@@ -111,16 +85,22 @@ class Parser {
       case 'ParenExpr': {
         const inner = this.kids(n)[0];
         if (!inner) this.fail(n, 'unexpected ")"');
-        return this.expr(inner);
+        return { kind: 'paren', expr: this.expr(inner) };
       }
       case 'NumberDurationLiteral':
         return { kind: 'number', value: this.number(n) };
+      case 'StringLiteral':
+        return { kind: 'string', value: this.string(n) };
       case 'VectorSelector':
         return this.selector(n);
       case 'MatrixSelector':
         return this.matrix(n);
+      case 'SubqueryExpr':
+        return this.subquery(n);
       case 'OffsetExpr':
         return this.offset(n);
+      case 'StepInvariantExpr':
+        return this.at(n);
       case 'FunctionCall':
         return this.call(n);
       case 'AggregateExpr':
@@ -132,7 +112,10 @@ class Parser {
         const e = this.expr(inner!);
         const t = typeOf(e);
         if (t !== 'scalar' && t !== 'vector') this.fail(n, `unary expression only allowed on expressions of type scalar or instant vector, got "${TYPE_NAMES[t]}"`);
-        return this.src(op!) === '-' ? { kind: 'unary', expr: e } : e;
+        const sign = this.src(op!) === '-' ? '-' : '+';
+        // -1 is a number literal in Prometheus's parser, not a unary expression.
+        if (e.kind === 'number') return { kind: 'number', value: sign === '-' ? -e.value : e.value };
+        return { kind: 'unary', op: sign, expr: e };
       }
       default: {
         const what = UNSUPPORTED_NODES[n.name];
@@ -143,43 +126,74 @@ class Parser {
   }
 
   number(n: SyntaxNode): number {
-    const s = this.src(n);
-    const lower = s.toLowerCase();
-    if (lower === 'inf' || lower === '+inf') return Infinity;
-    if (lower === '-inf') return -Infinity;
+    const s = this.src(n).replace(/\s+/g, '');
+    const sign = s.startsWith('-') ? -1 : 1;
+    const body = s.replace(/^[+-]/, '');
+    const lower = body.toLowerCase();
+    if (lower === 'inf') return sign * Infinity;
     if (lower === 'nan') return Number.NaN;
-    const v = /^0x[0-9a-f]+$/i.test(s) ? Number.parseInt(s, 16) : Number(s);
-    if (!Number.isNaN(v)) return v;
-    const d = parseDuration(s);
-    if (d !== undefined) return d / 1000;
+    if (/^0x[0-9a-f]+$/i.test(body)) return sign * Number.parseInt(body.slice(2), 16);
+    if (/^(\d[\d_]*(\.[\d_]*)?|\.\d[\d_]*)(e[+-]?\d[\d_]*)?$/i.test(body)) {
+      const v = Number(body.replace(/_/g, ''));
+      if (!Number.isNaN(v)) return sign * v;
+    }
+    const d = parseDuration(body);
+    if (d !== undefined) return (sign * d) / 1000;
     return this.fail(n, `bad number or duration syntax: "${s}"`);
   }
 
+  /** A duration (ms) from a DurationExpr / OffsetDurationExpr / literal: constant arithmetic allowed. */
   duration(n: SyntaxNode | null | undefined, ctx: string): number {
     if (!n) this.fail(this.text.length, `missing duration in ${ctx}`);
     const k = this.kids(n);
-    if (n.name === 'DurationExpr' || n.name === 'OffsetDurationExpr') {
-      if (k.length === 1) return this.duration(k[0], ctx);
-      if (n.name === 'OffsetDurationExpr' && k.length === 2 && this.src(k[0]!) === '-') return -this.duration(k[1], ctx);
-      if (k.length === 2 && this.src(k[0]!) === '+') return this.duration(k[1], ctx);
-      this.fail(n, `duration expressions ("${this.src(n)}") are not supported by PerfWatch's PromQL engine`);
+    switch (n.name) {
+      case 'DurationExpr':
+      case 'OffsetDurationExpr': {
+        if (k.length === 1) return this.duration(k[0], ctx);
+        if (k.length === 2 && k[0]!.name === 'UnaryOp') return this.src(k[0]!) === '-' ? -this.duration(k[1], ctx) : this.duration(k[1], ctx);
+        if (k.length === 3 && ['Add', 'Sub', 'Mul', 'Div', 'Mod', 'Pow'].includes(k[1]!.name)) {
+          const a = this.duration(k[0], ctx) / 1000;
+          const b = this.duration(k[2], ctx) / 1000;
+          const secs: Record<string, number> = { Add: a + b, Sub: a - b, Mul: a * b, Div: a / b, Mod: a % b, Pow: a ** b };
+          const r = secs[k[1]!.name]!;
+          if (!Number.isFinite(r)) this.fail(n, `duration expression "${this.src(n)}" is not a finite duration`);
+          return Math.round(r * 1000);
+        }
+        const what = k[0] && ['DurationStep', 'DurationRange', 'DurationMinOf', 'DurationMaxOf'].includes(k[0].name) ? `${this.src(k[0])}() in durations (experimental)` : `the duration "${this.src(n)}"`;
+        return this.fail(n, `not supported by PerfWatch's PromQL engine: ${what}`);
+      }
+      case 'NumberDurationLiteralInDurationContext':
+      case 'NumberDurationLiteral': {
+        const s = this.src(n);
+        const d = parseDuration(s) ?? (/^\d+(\.\d+)?$/.test(s) ? Math.round(Number(s) * 1000) : undefined);
+        if (d === undefined) this.fail(n, `bad duration syntax: "${s}"`);
+        return d;
+      }
+      default:
+        if (k.length === 1 && n.name !== 'UnaryOp') return this.duration(k[0], ctx);
+        return this.fail(n, `"${this.src(n)}" is not a duration`);
     }
-    if (n.name === 'NumberDurationLiteralInDurationContext' || n.name === 'NumberDurationLiteral') {
-      const s = this.src(n);
-      const d = parseDuration(s) ?? (/^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : undefined);
-      if (d === undefined) this.fail(n, `bad duration syntax: "${s}"`);
-      return d;
-    }
-    return this.fail(n, `"${this.src(n)}" is not a duration`);
   }
 
   string(n: SyntaxNode): string {
     return unquote(this.src(n), () => this.fail(n, `invalid string literal ${this.src(n).slice(0, 60)}`));
   }
 
-  selector(n: SyntaxNode): Selector {
+  labelName(l: SyntaxNode): string {
+    return l.name === 'QuotedLabelName' ? this.string(this.kids(l)[0]!) : this.src(l);
+  }
+
+  selector(n: SyntaxNode): VectorSelector {
     const matchers: LabelMatcher[] = [];
     let name: string | undefined;
+    const matcher = (label: string, op: MatchOp, value: string, at: SyntaxNode): LabelMatcher => {
+      try {
+        return makeMatcher(label, op, value);
+      } catch (err) {
+        if (err instanceof RegexError) this.fail(at, err.message);
+        throw err;
+      }
+    };
     for (const c of this.kids(n)) {
       if (c.name === 'Identifier') name = this.src(c);
       else if (c.name === 'LabelMatchers') {
@@ -191,83 +205,141 @@ class Parser {
             continue;
           }
           const parts = this.kids(m);
-          const labelNode = parts[0]!;
-          const label = labelNode.name === 'QuotedLabelName' ? this.string(this.kids(labelNode)[0]!) : this.src(labelNode);
+          const label = this.labelName(parts[0]!);
           const op = this.src(parts[1]!) as MatchOp;
           const value = this.string(parts[2]!);
-          matchers.push(makeMatcher(label, op, value, (msg) => this.fail(m, msg)));
+          matchers.push(matcher(label, op, value, m));
         }
       }
     }
     if (name !== undefined) {
       if (matchers.some((m) => m.label === '__name__')) this.fail(n, `metric name must not be set twice: ${JSON.stringify(name)} or __name__ matcher`);
-      matchers.unshift(makeMatcher('__name__', '=', name, (msg) => this.fail(n, msg)));
+      matchers.unshift(matcher('__name__', '=', name, n));
     }
     if (!matchers.some((m) => !m.test(''))) this.fail(n, 'vector selector must contain at least one non-empty matcher');
     const nameMatcher = matchers.find((m) => m.label === '__name__' && m.op === '=');
-    return { kind: 'selector', name: nameMatcher?.value, matchers, range: undefined, offset: 0 };
+    return { kind: 'vector', name: nameMatcher?.value, matchers, offset: 0, at: undefined };
   }
 
-  matrix(n: SyntaxNode): Selector {
+  /** The selector (or subquery) under parentheses-free modifiers, for offset and @. */
+  modifiable(e: Expr): e is VectorSelector | MatrixSelector | Subquery {
+    return e.kind === 'vector' || e.kind === 'matrix' || e.kind === 'subquery';
+  }
+
+  matrix(n: SyntaxNode): MatrixSelector {
     const [inner, dur] = this.kids(n);
-    if (inner!.name !== 'VectorSelector') this.fail(n, `ranges only allowed for vector selectors`);
-    const s = this.selector(inner!);
+    const e = this.expr(inner!);
+    if (e.kind !== 'vector') this.fail(n, 'ranges only allowed for vector selectors');
+    if (e.offset !== 0) this.fail(n, 'no offset modifiers allowed before range');
+    if (e.at) this.fail(n, 'no @ modifiers allowed before range');
     const range = this.duration(dur, 'range');
     if (range <= 0) this.fail(dur!, `duration must be greater than 0`);
-    return { ...s, range };
+    return { kind: 'matrix', selector: e, range };
   }
 
-  offset(n: SyntaxNode): Selector {
+  subquery(n: SyntaxNode): Subquery {
+    const k = this.kids(n);
+    const e = this.expr(k[0]!);
+    const durs = k.slice(1).filter((c) => c.name === 'DurationExpr');
+    const range = this.duration(durs[0], 'subquery range');
+    const step = durs[1] ? this.duration(durs[1], 'subquery step') : 0;
+    if (range <= 0) this.fail(durs[0]!, 'duration must be greater than 0');
+    if (durs[1] && step <= 0) this.fail(durs[1], 'duration must be greater than 0');
+    const t = typeOf(e);
+    if (t !== 'vector') this.fail(n, `subquery is only allowed on instant vector, got ${TYPE_NAMES[t]} instead`);
+    return { kind: 'subquery', expr: e, range, step, offset: 0, at: undefined };
+  }
+
+  offset(n: SyntaxNode): Expr {
     const k = this.kids(n);
     const inner = this.expr(k[0]!);
-    if (inner.kind !== 'selector') this.fail(n, 'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery');
-    if (inner.offset !== 0) this.fail(n, 'offset may not be set multiple times');
+    if (!this.modifiable(inner)) this.fail(n, 'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery');
     const durNode = k.find((c) => c.name === 'OffsetDurationExpr' || c.name === 'DurationExpr' || c.name === 'NumberDurationLiteralInDurationContext');
-    return { ...inner, offset: this.duration(durNode, 'offset') };
+    const offset = this.duration(durNode, 'offset');
+    if (inner.kind === 'matrix') {
+      if (inner.selector.offset !== 0) this.fail(n, 'offset may not be set multiple times');
+      return { ...inner, selector: { ...inner.selector, offset } };
+    }
+    if (inner.offset !== 0) this.fail(n, 'offset may not be set multiple times');
+    return { ...inner, offset };
+  }
+
+  at(n: SyntaxNode): Expr {
+    const k = this.kids(n);
+    const inner = this.expr(k[0]!);
+    if (!this.modifiable(inner)) this.fail(n, '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery');
+    let at: At;
+    const pre = k.find((c) => c.name === 'AtModifierPreprocessors');
+    if (pre) at = { preprocessor: this.src(pre) === 'start' ? 'start' : 'end' };
+    else {
+      const num = k.find((c) => c.name === 'NumberDurationLiteral');
+      const v = num ? this.number(num) : Number.NaN;
+      if (!Number.isFinite(v)) this.fail(n, 'timestamp out of bounds for @ modifier');
+      // Prometheus: float seconds to int64 ms, rounded.
+      const ms = Math.round(v * 1000);
+      if (Math.abs(ms) > 9.2e18) this.fail(n, 'timestamp out of bounds for @ modifier');
+      at = { time: ms };
+    }
+    if (inner.kind === 'matrix') {
+      if (inner.selector.at) this.fail(n, '@ <timestamp> may not be set multiple times');
+      return { ...inner, selector: { ...inner.selector, at } };
+    }
+    if (inner.at) this.fail(n, '@ <timestamp> may not be set multiple times');
+    return { ...inner, at };
   }
 
   call(n: SyntaxNode): Expr {
     const [id, body] = this.kids(n);
-    const fnName = this.src(id!);
-    const kind = id!.firstChild?.name ?? '';
-    const fn = FN_NODES[kind];
-    if (!fn) this.fail(n, `function "${fnName}" is not supported by PerfWatch's PromQL engine (supported: ${RANGE_FUNCTIONS.join(', ')})`);
+    const fn = this.src(id!);
+    if (UNSUPPORTED_FUNCTIONS[fn]) this.fail(n, `not supported by PerfWatch's PromQL engine: ${UNSUPPORTED_FUNCTIONS[fn]}`);
+    const sig = FUNCTIONS[fn];
+    if (!sig) this.fail(n, `unknown function with name "${fn}"`);
     const args = this.kids(body!).map((a) => this.expr(a));
-    if (args.length !== 1) this.fail(n, `expected 1 argument(s) in call to "${fn}", got ${args.length}`);
-    const a = args[0]!;
-    if (typeOf(a) !== 'matrix' || a.kind !== 'selector') this.fail(body!, `expected type range vector in call to function "${fn}", got ${TYPE_NAMES[typeOf(a)]}`);
-    return { kind: 'call', fn, arg: a };
+    const nargs = sig.args.length;
+    if (sig.variadic === 0) {
+      if (args.length !== nargs) this.fail(n, `expected ${nargs} argument(s) in call to "${fn}", got ${args.length}`);
+    } else if (sig.variadic > 0) {
+      const min = nargs - sig.variadic;
+      if (args.length < min) this.fail(n, `expected at least ${min} argument(s) in call to "${fn}", got ${args.length}`);
+      if (args.length > nargs) this.fail(n, `expected at most ${nargs} argument(s) in call to "${fn}", got ${args.length}`);
+    } else if (args.length < nargs - 1) this.fail(n, `expected at least ${nargs - 1} argument(s) in call to "${fn}", got ${args.length}`);
+    args.forEach((a, i) => {
+      const want = sig.args[Math.min(i, nargs - 1)]!;
+      const got = typeOf(a);
+      if (got !== want) this.fail(body!, `expected type ${TYPE_NAMES[want]} in call to function "${fn}", got ${TYPE_NAMES[got]}`);
+    });
+    return { kind: 'call', fn, args };
   }
 
   aggregate(n: SyntaxNode): Expr {
     let op: AggOp | undefined;
-    let opText = '';
-    let by: string[] | undefined;
-    let without: string[] | undefined;
+    let grouping: string[] = [];
+    let without = false;
     let args: Expr[] = [];
     let bodyNode: SyntaxNode | undefined;
     for (const c of this.kids(n)) {
       if (c.name === 'AggregateOp') {
-        opText = this.src(c);
-        op = AGG_NODES[c.firstChild?.name ?? ''];
-        if (!op) this.fail(c, `aggregation "${opText}" is not supported by PerfWatch's PromQL engine (supported: ${AGGREGATIONS.join(', ')})`);
+        const text = this.src(c).toLowerCase();
+        op = (AGGREGATIONS as readonly string[]).includes(text) ? (text as AggOp) : undefined;
+        if (!op) this.fail(c, `aggregation "${this.src(c)}" is not supported by PerfWatch's PromQL engine`);
+        if (op === 'limit_ratio') this.fail(c, `not supported by PerfWatch's PromQL engine: limit_ratio (experimental)`);
       } else if (c.name === 'AggregateModifier') {
         const [kw, labels] = this.kids(c);
-        const names = labels ? this.kids(labels).map((l) => (l.name === 'QuotedLabelName' ? this.string(this.kids(l)[0]!) : this.src(l))) : [];
-        if (kw!.name === 'By') by = names;
-        else without = names;
+        grouping = labels ? this.kids(labels).map((l) => this.labelName(l)) : [];
+        without = kw!.name === 'Without';
       } else if (c.name === 'FunctionCallBody') {
         bodyNode = c;
         args = this.kids(c).map((a) => this.expr(a));
       }
     }
-    const wantParam = op === 'topk';
-    if (args.length !== (wantParam ? 2 : 1)) this.fail(bodyNode ?? n, wantParam ? `wrong number of arguments for aggregate expression provided, expected 2, got ${args.length}` : `wrong number of arguments for aggregate expression provided, expected 1, got ${args.length}`);
+    const paramType = AGG_PARAM[op!];
+    const want = paramType ? 2 : 1;
+    if (args.length !== want) this.fail(bodyNode ?? n, `wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`);
     const expr = args[args.length - 1]!;
     if (typeOf(expr) !== 'vector') this.fail(bodyNode!, `expected type instant vector in aggregation expression, got ${TYPE_NAMES[typeOf(expr)]}`);
-    const param = wantParam ? args[0] : undefined;
-    if (param && typeOf(param) !== 'scalar') this.fail(bodyNode!, `expected type scalar in aggregation parameter, got ${TYPE_NAMES[typeOf(param)]}`);
-    return { kind: 'agg', op: op!, by, without, param, expr };
+    const param = paramType ? args[0] : undefined;
+    if (param && typeOf(param) !== paramType) this.fail(bodyNode!, `expected type ${TYPE_NAMES[paramType!]} in aggregation parameter, got ${TYPE_NAMES[typeOf(param)]}`);
+    return { kind: 'agg', op: op!, param, expr, grouping, without };
   }
 
   binary(n: SyntaxNode): Expr {
@@ -276,32 +348,51 @@ class Parser {
     const rhsNode = k[k.length - 1]!;
     const opNode = k[1]!;
     const op = BIN_NODES[opNode.name];
-    if (!op) {
-      const what = ['And', 'Or', 'Unless'].includes(opNode.name) ? 'set operator' : 'operator';
-      this.fail(opNode, `${what} "${this.src(opNode)}" is not supported by PerfWatch's PromQL engine`);
-    }
+    if (!op) this.fail(opNode, `operator "${this.src(opNode)}" is not supported by PerfWatch's PromQL engine`);
     let bool = false;
-    let matching: { on: boolean; labels: string[] } | undefined;
+    let matching: VectorMatching | undefined;
     for (const c of k.slice(2, -1)) {
       if (c.name === 'BoolModifier') bool = true;
       else if (c.name === 'MatchingModifierClause') {
+        matching = { card: 'one-to-one', on: false, labels: [], include: [] };
+        let seenGroup = false;
         for (const m of this.kids(c)) {
-          if (m.name === 'On' || m.name === 'Ignoring') matching = { on: m.name === 'On', labels: [] };
-          else if (m.name === 'GroupingLabels' && matching && !matching.labels.length) matching.labels = this.kids(m).map((l) => (l.name === 'QuotedLabelName' ? this.string(this.kids(l)[0]!) : this.src(l)));
-          else if (m.name === 'GroupLeft' || m.name === 'GroupRight') this.fail(m, `${this.src(m)} (many-to-one matching) is not supported by PerfWatch's PromQL engine: only one-to-one matching`);
-          else if (m.name !== 'GroupingLabels') this.fail(m, `"${this.src(m)}" is not supported by PerfWatch's PromQL engine`);
+          if (m.name === 'On') matching.on = true;
+          else if (m.name === 'Ignoring') matching.on = false;
+          else if (m.name === 'GroupLeft') {
+            matching.card = 'many-to-one';
+            seenGroup = true;
+          } else if (m.name === 'GroupRight') {
+            matching.card = 'one-to-many';
+            seenGroup = true;
+          } else if (m.name === 'GroupingLabels') {
+            const names = this.kids(m).map((l) => this.labelName(l));
+            if (seenGroup) matching.include = names;
+            else matching.labels = names;
+          } else this.fail(m, `"${this.src(m)}" is not supported by PerfWatch's PromQL engine`);
         }
-      } else this.fail(c, `"${this.src(c)}" is not supported by PerfWatch's PromQL engine`);
+      } else if (UNSUPPORTED_NODES[c.name]) this.fail(c, `not supported by PerfWatch's PromQL engine: ${UNSUPPORTED_NODES[c.name]}`);
+      else this.fail(c, `"${this.src(c)}" is not supported by PerfWatch's PromQL engine`);
     }
     const lhs = this.expr(lhsNode);
     const rhs = this.expr(rhsNode);
     const lt = typeOf(lhs);
     const rt = typeOf(rhs);
     if ((lt !== 'scalar' && lt !== 'vector') || (rt !== 'scalar' && rt !== 'vector')) this.fail(n, 'binary expression must contain only scalar and instant vector types');
-    const comparison = (COMPARISON as readonly string[]).includes(op);
+    const comparison = isComparison(op);
+    const setOp = isSetOp(op);
     if (bool && !comparison) this.fail(n, 'bool modifier can only be used on comparison operators');
     if (comparison && lt === 'scalar' && rt === 'scalar' && !bool) this.fail(n, 'comparisons between scalars must use BOOL modifier');
+    if (setOp && (lt === 'scalar' || rt === 'scalar')) this.fail(n, `set operator "${op}" not allowed in binary scalar expression`);
     if (matching && (lt !== 'vector' || rt !== 'vector')) this.fail(n, 'vector matching only allowed between instant vectors');
+    if (setOp) {
+      if (matching && (matching.card === 'many-to-one' || matching.card === 'one-to-many')) this.fail(n, `no grouping allowed for "${op}" operation`);
+      matching = { card: 'many-to-many', on: matching?.on ?? false, labels: matching?.labels ?? [], include: [] };
+    }
+    if (matching?.on) {
+      for (const l of matching.include) if (matching.labels.includes(l)) this.fail(n, `label "${l}" must not occur in ON and GROUP clause at once`);
+    }
+    if (!matching && lt === 'vector' && rt === 'vector') matching = { card: 'one-to-one', on: false, labels: [], include: [] };
     return { kind: 'binary', op, lhs, rhs, bool, matching };
   }
 }
@@ -370,29 +461,4 @@ function unquote(s: string, bad: () => never): string {
         return bad();
     }
   });
-}
-
-/** A matcher with its test; regexes are anchored as in Prometheus ("^(?:re)$"). */
-export function makeMatcher(label: string, op: MatchOp, value: string, fail: (msg: string) => never): LabelMatcher {
-  switch (op) {
-    case '=':
-      return { label, op, value, test: (v) => v === value };
-    case '!=':
-      return { label, op, value, test: (v) => v !== value };
-    case '=~':
-    case '!~': {
-      let re: RegExp;
-      // RE2's leading flag groups ((?i), (?s), (?is)), common in Grafana variables, as JavaScript flags.
-      const flags = /^\(\?([is]+)\)/.exec(value);
-      const body = flags ? value.slice(flags[0].length) : value;
-      try {
-        re = new RegExp(`^(?:${body})$`, `su${flags?.[1]?.includes('i') ? 'i' : ''}`);
-      } catch (err) {
-        return fail(`error parsing regexp: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
-      }
-      return op === '=~' ? { label, op, value, test: (v) => re.test(v) } : { label, op, value, test: (v) => !re.test(v) };
-    }
-    default:
-      return fail(`unknown match operator ${String(op)}`);
-  }
 }

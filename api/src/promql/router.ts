@@ -16,9 +16,10 @@ import { FIXED_METRICS, labelsKey, listSeries, metricInfo, StoreError, type Labe
 import type { Principal } from '../auth/types.js';
 import { ApiError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { evaluate, evaluateMatrix, sampleSelector, type Tier, type Value } from './eval.js';
+import { evaluate, formatFloat, sampleSelector, type ResultValue, type Tier } from './eval.js';
 import { badData, PromError, QueryError } from './errors.js';
-import { parseDuration, parsePromQL, typeOf, type Selector } from './parse.js';
+import type { VectorSelector } from './ast.js';
+import { parseDuration, parsePromQL, typeOf } from './parse.js';
 
 export interface PromqlDeps {
   pool: Pool;
@@ -101,7 +102,7 @@ function deadlineOf(p: Params): number {
 }
 
 /** A match[] selector (must be a plain vector selector). */
-function parseMatch(s: string): Selector {
+function parseMatch(s: string): VectorSelector {
   let e;
   try {
     e = parsePromQL(s);
@@ -109,26 +110,14 @@ function parseMatch(s: string): Selector {
     if (err instanceof QueryError) throw badData(`invalid parameter "match[]": ${err.message}`);
     throw err;
   }
-  if (e.kind !== 'selector' || e.range !== undefined || e.offset !== 0) throw badData(`invalid parameter "match[]": 1:1: parse error: expected a vector selector, got ${JSON.stringify(s.slice(0, 100))}`);
+  if (e.kind !== 'vector' || e.offset !== 0 || e.at !== undefined) throw badData(`invalid parameter "match[]": 1:1: parse error: expected a vector selector, got ${JSON.stringify(s.slice(0, 100))}`);
   return e;
 }
 
 // ---- answers ----------------------------------------------------------------------------------------------
 
 /** Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest digits, never an exponent. */
-export function formatValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  const s = String(v);
-  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
-  if (!m) return s;
-  const [, sign, d0, rest = '', expS] = m;
-  const exp = Number(expS);
-  const digits = d0! + rest;
-  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
-  return `${sign}${digits}${'0'.repeat(Math.max(0, exp - rest.length))}`;
-}
+export const formatValue = formatFloat;
 
 function metricOf(l: Labels): Labels {
   const out: Labels = {};
@@ -144,17 +133,32 @@ function byLabels<T extends { labels: Labels }>(a: T, b: T): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-function vectorData(v: Value, times: Float64Array) {
+function vectorData(v: ResultValue, times: Float64Array) {
   const t = times[0]!;
-  if (v.type === 'scalar') return { resultType: 'scalar', result: [ts(t), formatValue(v.v[0]!)] };
-  return {
-    resultType: 'vector',
-    result: v.series.filter((s) => s.ok[0]).sort(byLabels).map((s) => ({ metric: metricOf(s.labels), value: [ts(t), formatValue(s.v[0]!)] })),
-  };
+  switch (v.type) {
+    case 'scalar':
+      return { resultType: 'scalar', result: [ts(t), formatValue(v.v[0]!)] };
+    case 'string':
+      return { resultType: 'string', result: [ts(t), v.s] };
+    case 'matrixResult':
+      return {
+        resultType: 'matrix',
+        result: [...v.series].sort(byLabels).map((s) => ({ metric: metricOf(s.labels), values: s.t.map((x, i) => [ts(x), formatValue(s.v[i]!)]) })),
+      };
+    case 'vector': {
+      // sort() and its kin order an instant query's answer; otherwise by labels.
+      const series = v.series.filter((s) => s.ok[0]);
+      if (!v.ordered) series.sort(byLabels);
+      return { resultType: 'vector', result: series.map((s) => ({ metric: metricOf(s.labels), value: [ts(t), formatValue(s.v[0]!)] })) };
+    }
+    default:
+      throw new PromError('execution', `unexpected result type ${v.type}`);
+  }
 }
 
-function matrixData(v: Value, times: Float64Array) {
+function matrixData(v: ResultValue, times: Float64Array) {
   if (v.type === 'scalar') return { resultType: 'matrix', result: [{ metric: {}, values: Array.from(times, (t, k) => [ts(t), formatValue(v.v[k]!)]) }] };
+  if (v.type !== 'vector') throw badData(`invalid expression type "${v.type === 'string' ? 'string' : 'range vector'}" for range query, must be Scalar or instant Vector`);
   const result = [];
   for (const s of [...v.series].sort(byLabels)) {
     const values: [number, string][] = [];
@@ -245,14 +249,6 @@ export function promqlRouter(deps: PromqlDeps): Router {
     const deadline = deadlineOf(p);
     const t = one(p, 'time');
     const time = t === undefined || t === '' ? Date.now() : parseTime(t, 'time');
-    if (typeOf(expr) === 'matrix') {
-      const sel = expr as Selector;
-      const series = await evaluateMatrix(deps.pool, sel, time, deadline);
-      return {
-        resultType: 'matrix',
-        result: series.sort(byLabels).map((s) => ({ metric: metricOf(s.labels), values: s.t.map((x, i) => [ts(x), formatValue(s.v[i]!)]) })),
-      };
-    }
     const r = await evaluate(deps.pool, expr, { start: time, end: time, step: 1, tier: tierOf(req), deadline });
     req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
     return vectorData(r.value, r.times);
@@ -273,7 +269,8 @@ export function promqlRouter(deps: PromqlDeps): Router {
     if ((end - start) / step > MAX_RESOLUTION) throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
     const deadline = deadlineOf(p);
     const expr = parseQuery(p);
-    if (typeOf(expr) === 'matrix') throw badData('invalid expression type "range vector" for range query, must be Scalar or instant Vector');
+    const type = typeOf(expr);
+    if (type === 'matrix' || type === 'string') throw badData(`invalid expression type "${type === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`);
     const r = await evaluate(deps.pool, expr, { start, end, step, tier: tierOf(req), deadline });
     req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
     return matrixData(r.value, r.times);
