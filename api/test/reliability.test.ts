@@ -76,12 +76,13 @@ describe('reliability: PostgreSQL stopped and started again under load', functio
   });
 
   it('the api stays up, answers 503 while the database is down or hung, and recovers by itself; the live stream resumes on the same connection', async () => {
-    const apiPort = await freePort();
     const env: Record<string, string | undefined> = {
       ...process.env,
       DATABASE_URL: pgServer!.url,
       PERFWATCH_DB_SCHEMA: 'perfwatch',
-      PERFWATCH_API_PORT: String(apiPort),
+      // port 0, and the address read from the api's log: a port found free beforehand may be
+      // taken by another process by the time the api listens.
+      PERFWATCH_API_PORT: '0',
       PERFWATCH_API_HOST: '127.0.0.1',
       PERFWATCH_UI_PORT: 'off',
       PERFWATCH_SCRYPT_N: '1024',
@@ -99,14 +100,19 @@ describe('reliability: PostgreSQL stopped and started again under load', functio
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    const base = `http://127.0.0.1:${apiPort}`;
+    const listening = Date.now() + GUARD_MS;
+    let base: string | undefined;
+    while (!(base = /"msg":"api listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(out)?.[1])) {
+      if (Date.now() > listening || child.exitCode !== null) throw new Error(`the api did not say where it listens:\n${out}`);
+      await sleep(50);
+    }
 
     await until('the api to be ready', async () => ((await get(`${base}/ready`)).status === 200 ? true : undefined));
     const token = (await login(base, ADMIN.username, ADMIN.password)).token;
     db = createPool({ databaseUrl: pgServer!.url, schema: 'perfwatch', connectTimeoutMs: 1000, statementTimeoutMs: 2000 });
 
     // A live client, subscribed, that must never have to reconnect.
-    const ws = new WebSocket(`ws://127.0.0.1:${apiPort}/api/v1/live`, { headers: { authorization: `Bearer ${token}` } });
+    const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/api/v1/live`, { headers: { authorization: `Bearer ${token}` } });
     const messages: any[] = [];
     let closedCode: number | undefined;
     ws.on('message', (d) => messages.push(JSON.parse(String(d))));
