@@ -125,7 +125,10 @@ describe('live stream /api/v1/live', function () {
 
   before(async () => {
     t = await startTestApi({
-      env: { PERFWATCH_LIVE_PING_SECONDS: '0.2', PERFWATCH_LIVE_MAX_CLIENTS_PER_USER: '6', PERFWATCH_LIVE_MAX_MESSAGE_BYTES: '4096', PERFWATCH_UI_PORT: '0' },
+      // Pings every second: the clients run in this process, and a healthy one misses its pong
+      // (and is dropped as dead) when the event loop stalls for a whole interval; 0.2 s was within
+      // reach of a garbage collection on a loaded machine.
+      env: { PERFWATCH_LIVE_PING_SECONDS: '1', PERFWATCH_LIVE_MAX_CLIENTS_PER_USER: '6', PERFWATCH_LIVE_MAX_MESSAGE_BYTES: '4096', PERFWATCH_UI_PORT: '0' },
       start: { serveUi: true },
     });
     token = (await login(t.url, ADMIN.username, ADMIN.password)).token;
