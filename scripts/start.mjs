@@ -31,7 +31,8 @@ try {
 // directory and which starts and stops with the product.
 let embedded;
 if (!env.DATABASE_URL) {
-  const say = (level) => (a, b) => log(`postgres ${level}: ${typeof a === 'string' ? a : (b ?? '')}`);
+  // (obj, msg) as pino takes them; a server's own line (obj.postgres) is printed after msg
+  const say = (level) => (a, b) => log(`postgres ${level}: ${typeof a === 'string' ? a : `${b ?? ''}${a?.postgres ? `: ${a.postgres}` : ''}`}`);
   const pgLog = { info: say('info'), warn: say('warn'), error: say('error'), debug() {}, child: () => pgLog };
   const dataDir = join(env.PERFWATCH_DATA_DIR, 'pg');
   try {
