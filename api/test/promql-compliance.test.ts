@@ -36,8 +36,6 @@ import { QUERIES, queryNames } from './promql-queries.js';
  * a listed query that matches is reported in the closing note so it can be removed.
  */
 const KNOWN_MISSES: Record<string, string> = {
-  '-1 ^ 2': 'value -1 vs 1: PerfWatch binds the unary minus tighter than ^ (Prometheus: -(1 ^ 2))',
-  perfwatch_perf_event_available: 'PerfWatch answers the empty label reason="", Prometheus has no empty labels',
   'holt_winters(perfwatch_memory_mem_available_bytes[15m], 0.5, 0.5)': 'unknown function "holt_winters": Prometheus 3 renamed it double_exponential_smoothing, which matches',
   'holt_winters(perfwatch_load_average_1m[1h], 0.1, 0.9)': 'unknown function "holt_winters": Prometheus 3 renamed it double_exponential_smoothing, which matches',
 };

@@ -258,11 +258,18 @@ async function loadRaw(ctx: Ctx, sel: VectorSelector, from: number, to: number, 
   let count = 0;
   const out: Loaded[] = raw.map((r) => {
     count += r.t.length;
-    return { labels: { __name__: r.metric.name, ...r.labels }, t: r.t, v: r.v, ...(r.end ? { end: r.end } : {}) };
+    return { labels: withName(r.metric.name, r.labels), t: r.t, v: r.v, ...(r.end ? { end: r.end } : {}) };
   });
   ctx.q.loaded += count;
   checkSize(ctx, out.length);
   return out.sort((a, b) => compareLabels(a.labels, b.labels));
+}
+
+/** A stored series' labels as PromQL sees them: with __name__, and without empty values (Prometheus has none). */
+function withName(name: string, labels: Labels): Labels {
+  const out: Labels = { __name__: name };
+  for (const [k, v] of Object.entries(labels)) if (v !== '') out[k] = v;
+  return out;
 }
 
 /** The bucket columns a function reads: counters v2 (last) / v3 (increase), gauges v1 (avg) / v2 (min) / v3 (max). */
@@ -287,7 +294,8 @@ async function loadBuckets(ctx: Ctx, sel: VectorSelector, window: number, tier: 
   ctx.q.tiers.add(tier);
   const series = await readBuckets(ctx.q.pool, sampleSelector(sel, ctx.q.opts.deadline), e0 - window, e1, tier, columnsFor(fn, sel)).catch(tooMany);
   checkSize(ctx, series.length);
-  return series.sort((a, b) => compareLabels({ __name__: a.metric.name, ...a.labels }, { __name__: b.metric.name, ...b.labels }));
+  for (const b of series) b.labels = withName(b.metric.name, b.labels);
+  return series.sort((a, b) => compareLabels(a.labels, b.labels));
 }
 
 /**
@@ -299,7 +307,7 @@ async function vectorSelector(ctx: Ctx, sel: VectorSelector, timestamps = false)
   const out: Series[] = [];
   if (!timestamps && sourceOf(ctx, sel, undefined, undefined) !== 'raw') {
     for (const b of await loadBuckets(ctx, sel, LOOKBACK_MS, '1m')) {
-      const s = newSeries({ __name__: b.metric.name, ...b.labels }, ctx.n);
+      const s = newSeries(b.labels, ctx.n);
       const counter = b.metric.type === 'counter';
       let j = 0;
       for (let k = 0; k < ctx.n; k++) {
@@ -601,7 +609,7 @@ async function bucketCall(ctx: Ctx, fn: string, m: MatrixSelector, source: '1m' 
   const w = source === '1h' ? HOUR : MINUTE;
   const out: Series[] = [];
   for (const b of await loadBuckets(ctx, m.selector, r, source, fn)) {
-    const s = newSeries(b.labels, ctx.n);
+    const s = newSeries(dropName(b.labels), ctx.n);
     let lo = 0;
     let hi = 0;
     for (let k = 0; k < ctx.n; k++) {

@@ -374,8 +374,18 @@ class Parser {
       } else if (UNSUPPORTED_NODES[c.name]) this.fail(c, `not supported by PerfWatch's PromQL engine: ${UNSUPPORTED_NODES[c.name]}`);
       else this.fail(c, `"${this.src(c)}" is not supported by PerfWatch's PromQL engine`);
     }
-    const lhs = this.expr(lhsNode);
-    const rhs = this.expr(rhsNode);
+    // The grammar reads `-1 ^ 2` as (-1) ^ 2; Prometheus's parser gives unary minus a lower
+    // precedence than ^: -(1 ^ 2).
+    const signed = op === '^' && lhsNode.name === 'NumberDurationLiteral' && /^[-+]/.test(this.src(lhsNode).trim());
+    const lhs = signed ? ({ kind: 'number', value: Math.abs(this.number(lhsNode)) } as Expr) : this.expr(lhsNode);
+    if (signed) {
+      const inner = this.binaryOf(n, op, lhs, this.expr(rhsNode), bool, matching);
+      return this.src(lhsNode).trim().startsWith('-') ? { kind: 'unary', op: '-', expr: inner } : inner;
+    }
+    return this.binaryOf(n, op, lhs, this.expr(rhsNode), bool, matching);
+  }
+
+  binaryOf(n: SyntaxNode, op: BinOp, lhs: Expr, rhs: Expr, bool: boolean, matching: VectorMatching | undefined): Expr {
     const lt = typeOf(lhs);
     const rt = typeOf(rhs);
     if ((lt !== 'scalar' && lt !== 'vector') || (rt !== 'scalar' && rt !== 'vector')) this.fail(n, 'binary expression must contain only scalar and instant vector types');
