@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import jwt from 'jsonwebtoken';
+import { PasswordHasher } from '../src/auth/passwords.js';
 import { BAD_CREDENTIALS } from '../src/auth/service.js';
 import { housekeeping } from '../src/service.js';
-import { ADMIN, call, createUser, expectErrorShape, login, startTestApi, type Session, type TestApi } from './helpers.js';
+import { ADMIN, call, createUser, expectErrorShape, login, startTestApi, type Res, type Session, type TestApi } from './helpers.js';
 
 function b64(o: object): string {
   return Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -350,6 +352,111 @@ describe('auth: per-IP throttling and proxies', function () {
     // Another client behind the same trusted proxy is not affected.
     const ok = await call(t.url, 'POST', '/api/v1/auth/login', { body: { username: ADMIN.username, password: ADMIN.password }, headers: { 'x-forwarded-for': '198.51.100.9' } });
     expect(ok.status).to.equal(200);
+  });
+});
+
+/**
+ * Issue #19: the throttle counted failures recorded after the password check, so a burst of
+ * parallel logins all passed it (20 parallel wrong passwords for one user with a limit of 5: 19
+ * checked, the right password in the burst accepted; 45 from one address with a limit of 30: all
+ * checked). Every password check is counted here by wrapping the hasher, and held until the
+ * whole burst has either reached its check or been answered, so the burst is as concurrent as it
+ * can be whatever the machine's load.
+ */
+describe('auth: the login throttle under concurrent attempts (#19)', function () {
+  this.timeout(120_000);
+  const realVerify = PasswordHasher.prototype.verify;
+  const realDummy = PasswordHasher.prototype.verifyDummy;
+  let checks = 0;
+  let gate: Promise<void> | undefined;
+  let t: TestApi;
+  let admin: Session;
+
+  before(async () => {
+    PasswordHasher.prototype.verify = async function (this: PasswordHasher, password: string, stored: string) {
+      checks++;
+      await gate;
+      return realVerify.call(this, password, stored);
+    };
+    PasswordHasher.prototype.verifyDummy = async function (this: PasswordHasher, password: string) {
+      checks++;
+      await gate;
+      return realDummy.call(this, password);
+    };
+    t = await startTestApi({ env: { PERFWATCH_LOGIN_MAX_PER_IP: '1000' } });
+    admin = await login(t.url, ADMIN.username, ADMIN.password);
+  });
+  after(async () => {
+    PasswordHasher.prototype.verify = realVerify;
+    PasswordHasher.prototype.verifyDummy = realDummy;
+    await t.close();
+  });
+
+  /** Fires n requests at once; answers them with the number of password checks they made. */
+  async function burst(n: number, send: (i: number) => Promise<Res>, hold = true): Promise<{ answers: Res[]; checks: number }> {
+    checks = 0;
+    let release = () => {};
+    if (hold) gate = new Promise<void>((r) => (release = r));
+    let answered = 0;
+    const pending = Array.from({ length: n }, (_, i) => send(i).then((r) => (answered++, r)));
+    const deadline = Date.now() + 60_000;
+    while (hold && checks + answered < n && Date.now() < deadline) await sleep(10);
+    release();
+    gate = undefined;
+    const answers = await Promise.all(pending);
+    return { answers, checks };
+  }
+  const statuses = (rs: Res[]) => rs.reduce<Record<number, number>>((m, r) => ((m[r.status] = (m[r.status] ?? 0) + 1), m), {});
+  const loginAs = (url: string, username: string, password: string, headers?: Record<string, string>) =>
+    call(url, 'POST', '/api/v1/auth/login', { body: { username, password }, headers });
+
+  it('20 parallel wrong passwords for one user (limit 5): 5 checks, 15 answered 429; then the right password is 429 too', async () => {
+    const u = await createUser(t.url, admin.token, { username: 'burst-1', role: 'viewer' });
+    const { answers, checks: n } = await burst(20, (i) => loginAs(t.url, u.username, `wrong-password-${i}`), false);
+    expect(statuses(answers)).to.deep.equal({ 401: 5, 429: 15 });
+    expect(n).to.equal(5);
+    expectErrorShape(await loginAs(t.url, u.username, u.password), 429, 'TOO_MANY_REQUESTS');
+  });
+
+  it('the right password inside a burst of wrong ones: at most 5 checks in all, whatever the order', async () => {
+    const u = await createUser(t.url, admin.token, { username: 'burst-2', role: 'viewer' });
+    const { answers, checks: n } = await burst(21, (i) => loginAs(t.url, u.username, i === 10 ? u.password : `wrong-password-${i}`));
+    const s = statuses(answers);
+    expect(n, JSON.stringify(s)).to.equal(5);
+    expect((s[401] ?? 0) + (s[200] ?? 0), JSON.stringify(s)).to.equal(5);
+    expect(s[429]).to.equal(16);
+  });
+
+  it('45 parallel failed logins from one address (limit 30): 30 checks, 15 answered 429', async () => {
+    const ip = await startTestApi({ env: { PERFWATCH_LOGIN_MAX_PER_USER: '100' } });
+    try {
+      const { answers, checks: n } = await burst(45, (i) => loginAs(ip.url, `nobody-${i}`, 'not the password'));
+      expect(statuses(answers)).to.deep.equal({ 401: 30, 429: 15 });
+      expect(n).to.equal(30);
+    } finally {
+      await ip.close();
+    }
+  });
+
+  it('holds across api replicas sharing the database: a burst split over two apis makes 5 checks', async () => {
+    const u = await createUser(t.url, admin.token, { username: 'burst-3', role: 'viewer' });
+    const replica = await startTestApi({ schema: { url: t.databaseUrl, schema: t.schema, pool: t.db }, env: { PERFWATCH_LOGIN_MAX_PER_IP: '1000' } });
+    try {
+      const { answers, checks: n } = await burst(20, (i) => loginAs(i % 2 ? replica.url : t.url, u.username, `wrong-password-${i}`));
+      expect(statuses(answers)).to.deep.equal({ 401: 5, 429: 15 });
+      expect(n).to.equal(5);
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it('a password change\'s current password counts as a check too', async () => {
+    const u = await createUser(t.url, admin.token, { username: 'burst-4', role: 'viewer' });
+    const { answers, checks: n } = await burst(12, (i) =>
+      call(t.url, 'POST', '/api/v1/auth/password', { token: u.session.token, body: { currentPassword: `wrong-password-${i}`, newPassword: 'a brand new passphrase' } }),
+    );
+    expect(statuses(answers)).to.deep.equal({ 400: 5, 429: 7 });
+    expect(n).to.equal(5);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import type { Pool } from '@perfwatch/store';
 import type { ApiConfig } from '../config.js';
-import { clearLoginFailures, loginThrottle, recordLoginFailure } from '../db/logins.js';
+import { clearLoginFailures, releaseLoginAttempt, reserveLoginAttempt } from '../db/logins.js';
 import { createSession, revokeSession, rotateRefreshToken, sessionAuthState } from '../db/sessions.js';
 import { tokenAuthState, touchApiToken } from '../db/api-tokens.js';
 import { API_TOKEN_RE } from '../db/tokens.js';
@@ -65,30 +65,48 @@ export class AuthService {
     return { windowSeconds: this.config.loginWindowSeconds, maxPerUser: this.config.loginMaxPerUser, maxPerIp: this.config.loginMaxPerIp };
   }
 
-  private async throttle(username: string, ip: string, isLogin: boolean): Promise<void> {
-    const wait = await loginThrottle(this.pool, username, ip, this.limits);
-    if (wait !== undefined) {
+  /**
+   * Reserves one password check for username from ip (db/logins.ts: atomic across concurrent
+   * requests and replicas), or answers 429 when the limits are reached. Returns the reservation's
+   * id: the row stays as the failure record when the check fails.
+   */
+  private async reserve(username: string, ip: string, isLogin: boolean): Promise<number> {
+    const r = await reserveLoginAttempt(this.pool, username, ip, this.limits);
+    if (!r.ok) {
       if (isLogin) this.metrics.login('throttled');
-      throw tooManyRequests(wait, `too many failed logins: try again in ${Math.ceil(wait)} s`);
+      throw tooManyRequests(r.retryAfterSeconds, `too many failed logins: try again in ${Math.ceil(r.retryAfterSeconds)} s`);
+    }
+    return r.id;
+  }
+
+  /** Runs a password check under a reservation; a check that could not run (BUSY, database) gives the reservation back. */
+  private async checked<T>(attempt: number, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (err) {
+      await releaseLoginAttempt(this.pool, attempt).catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'releasing a login attempt failed'));
+      throw err;
     }
   }
 
   /**
-   * Checks username + password. Unknown users, disabled users and wrong passwords all cost one
-   * scrypt and get the same 401; failures are counted per user name and per IP, and past the
-   * limits every attempt is answered 429 without checking the password.
+   * Checks username + password. Every attempt is counted before its password is checked, per user
+   * name and per IP; past the limits it is answered 429 without a check. Unknown users, disabled
+   * users and wrong passwords all cost one scrypt and get the same 401.
    */
   async checkPassword(username: string, password: string, client: ClientInfo): Promise<UserWithHash> {
-    await this.throttle(username, client.ip, true);
-    const user = await findUserByName(this.pool, username);
-    const ok = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDummy(password);
+    const attempt = await this.reserve(username, client.ip, true);
+    const { user, ok } = await this.checked(attempt, async () => {
+      const u = await findUserByName(this.pool, username);
+      return { user: u, ok: u ? await this.hasher.verify(password, u.passwordHash) : await this.hasher.verifyDummy(password) };
+    });
     if (!user || !ok || user.disabled) {
-      await recordLoginFailure(this.pool, username, client.ip);
+      // The reservation stays: it is this failure's row.
       this.metrics.login('failure');
       this.log.info({ username: username.slice(0, 64), ip: client.ip, reason: !user ? 'unknown user' : !ok ? 'wrong password' : 'disabled' }, 'login failed');
       throw unauthenticated('INVALID_CREDENTIALS', BAD_CREDENTIALS);
     }
-    await clearLoginFailures(this.pool, username);
+    await clearLoginFailures(this.pool, username, attempt);
     if (this.hasher.needsRehash(user.passwordHash)) {
       // Cost raised since this hash was made: store one at the current cost (best effort).
       this.hasher
@@ -130,11 +148,12 @@ export class AuthService {
   async changePassword(p: Principal, currentPassword: string, newPassword: string, client: ClientInfo): Promise<void> {
     const user = await getUser(this.pool, p.userId);
     if (!user) throw unauthenticated('INVALID_TOKEN', 'the user no longer exists');
-    await this.throttle(user.username, client.ip, false);
-    if (!(await this.hasher.verify(currentPassword, user.passwordHash))) {
-      await recordLoginFailure(this.pool, user.username, client.ip);
+    // The current password is a password check like a login's: the same limits, counted first.
+    const attempt = await this.reserve(user.username, client.ip, false);
+    if (!(await this.checked(attempt, () => this.hasher.verify(currentPassword, user.passwordHash)))) {
       throw new ApiError(400, 'WRONG_PASSWORD', 'body.currentPassword: is not the current password', { field: 'body.currentPassword' });
     }
+    await releaseLoginAttempt(this.pool, attempt);
     const problem = passwordProblem(newPassword, this.config.passwordMinLength, user.username);
     if (problem) throw validationFailed('body.newPassword', `body.newPassword: ${problem}`);
     if (newPassword === currentPassword) throw validationFailed('body.newPassword', 'body.newPassword: must differ from the current password');

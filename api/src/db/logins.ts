@@ -1,9 +1,17 @@
 /**
- * Failed-login counters in the database, so several api replicas share them: one row per failure,
- * counted per user name and per client IP over a sliding window, pruned once older than it.
+ * Login throttling in the database, so several api replicas share it: one row per password check
+ * (reserved before the check, kept when it failed), counted per user name and per client IP over
+ * a sliding window, pruned once older than it.
+ *
+ * The limit counts attempts, not completed failures: an attempt reserves its row before the
+ * password is checked, under a transaction-scoped advisory lock on the user name and one on the
+ * IP, so concurrent attempts (from one api or from several sharing the database) count one after
+ * the other and a limit of N lets at most N password checks through per window, however many
+ * arrive at once. (A check-then-record without the lock let a burst of 20 parallel logins all
+ * pass a limit of 5: each counted the failures committed before it, and none were yet.)
  */
-import type { Pool } from '@perfwatch/store';
-import { rows } from './sql.js';
+import { withTransaction, type Pool } from '@perfwatch/store';
+import { rethrow, rows } from './sql.js';
 
 export interface ThrottleLimits {
   windowSeconds: number;
@@ -11,37 +19,69 @@ export interface ThrottleLimits {
   maxPerIp: number;
 }
 
+/** A reserved attempt (its row id), or how long until one may be made. */
+export type Reservation = { ok: true; id: number } | { ok: false; retryAfterSeconds: number };
+
+/** User names are counted as typed, lower-cased and cut to this length (the column's rows). */
+const MAX_NAME = 256;
+
 /**
- * Undefined when a login for username from ip may be tried; otherwise the seconds until it may
- * (when enough of the failures leave the window to fall under the limit).
+ * Reserves a password check for username from ip: inserts its row when fewer than maxPerUser
+ * rows of the name and fewer than maxPerIp rows of the IP are in the window, otherwise answers
+ * the seconds until enough of them leave the window to fall under the limits.
  */
-export async function loginThrottle(pool: Pool, username: string, ip: string, limits: ThrottleLimits): Promise<number | undefined> {
-  // The max-th newest failure in the window: while it exists the count is at the limit, and the
-  // count falls below the limit when it leaves the window.
-  const r = await rows<{ user_until: number | null; ip_until: number | null }>(
+export async function reserveLoginAttempt(pool: Pool, username: string, ip: string, limits: ThrottleLimits): Promise<Reservation> {
+  const name = username.slice(0, MAX_NAME).toLowerCase();
+  return withTransaction(
     pool,
-    'checking login throttling',
-    `WITH w AS (SELECT now() - make_interval(secs => $3) AS since)
-     SELECT
-       (SELECT extract(epoch FROM f.at + make_interval(secs => $3) - now())::float8
-          FROM auth_login_failures f, w WHERE f.username = lower($1) AND f.at > w.since
-          ORDER BY f.at DESC OFFSET $4 - 1 LIMIT 1) AS user_until,
-       (SELECT extract(epoch FROM f.at + make_interval(secs => $3) - now())::float8
-          FROM auth_login_failures f, w WHERE f.client_ip = $2 AND f.at > w.since
-          ORDER BY f.at DESC OFFSET $5 - 1 LIMIT 1) AS ip_until`,
-    [username, ip, limits.windowSeconds, limits.maxPerUser, limits.maxPerIp],
-  );
-  const until = Math.max(r[0]?.user_until ?? -1, r[0]?.ip_until ?? -1);
-  return until > 0 ? until : undefined;
+    async (c) => {
+      // One lock per name and one per IP, always in that order (no deadlock: nobody waits for a
+      // name lock while holding an IP lock). Keyed per schema: tests run many in one database.
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('perfwatch.login.user'), hashtext(current_schema() || ':' || $1))`, [name]);
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('perfwatch.login.ip'), hashtext(current_schema() || ':' || $1))`, [ip]);
+      // A new statement, so a new snapshot (READ COMMITTED): it sees every attempt committed by
+      // whoever held the locks before. The max-th newest row in the window: while it exists the
+      // count is at the limit, and it falls below the limit when that row leaves the window.
+      const r = await c.query<{ id: string | null; user_until: number | null; ip_until: number | null }>(
+        `WITH w AS (SELECT now() - make_interval(secs => $3) AS since),
+         lim AS (
+           SELECT
+             (SELECT extract(epoch FROM f.at + make_interval(secs => $3) - now())::float8
+                FROM auth_login_failures f, w WHERE f.username = $1 AND f.at > w.since
+                ORDER BY f.at DESC OFFSET $4 - 1 LIMIT 1) AS user_until,
+             (SELECT extract(epoch FROM f.at + make_interval(secs => $3) - now())::float8
+                FROM auth_login_failures f, w WHERE f.client_ip = $2 AND f.at > w.since
+                ORDER BY f.at DESC OFFSET $5 - 1 LIMIT 1) AS ip_until),
+         ins AS (
+           INSERT INTO auth_login_failures (username, client_ip)
+           SELECT $1, $2 FROM lim WHERE lim.user_until IS NULL AND lim.ip_until IS NULL
+           RETURNING id)
+         SELECT (SELECT id FROM ins) AS id, lim.user_until, lim.ip_until FROM lim`,
+        [name, ip, limits.windowSeconds, limits.maxPerUser, limits.maxPerIp],
+      );
+      const row = r.rows[0]!;
+      if (row.id !== null) return { ok: true as const, id: Number(row.id) };
+      // A row exactly at the window's edge: at least a second, never 0.
+      return { ok: false as const, retryAfterSeconds: Math.max(1, row.user_until ?? 0, row.ip_until ?? 0) };
+    },
+    'reserving a login attempt',
+  ).catch(rethrow('reserving a login attempt'));
 }
 
-export async function recordLoginFailure(pool: Pool, username: string, ip: string): Promise<void> {
-  await rows(pool, 'recording a failed login', 'INSERT INTO auth_login_failures (username, client_ip) VALUES (lower($1), $2)', [username.slice(0, 256), ip]);
+/**
+ * An attempt whose password was not checked after all (the hashing queue was full, the database
+ * failed): it gives its reservation back.
+ */
+export async function releaseLoginAttempt(pool: Pool, id: number): Promise<void> {
+  await rows(pool, 'releasing a login attempt', 'DELETE FROM auth_login_failures WHERE id = $1', [id]);
 }
 
-/** A successful login clears the user name's failures (not the IP's). */
-export async function clearLoginFailures(pool: Pool, username: string): Promise<void> {
-  await rows(pool, 'clearing failed logins', 'DELETE FROM auth_login_failures WHERE username = lower($1)', [username]);
+/**
+ * A successful login clears the user name's failures (not the IP's), up to its own attempt:
+ * attempts reserved after it are still being checked and keep counting.
+ */
+export async function clearLoginFailures(pool: Pool, username: string, upToId: number): Promise<void> {
+  await rows(pool, 'clearing failed logins', 'DELETE FROM auth_login_failures WHERE username = $1 AND id <= $2', [username.slice(0, MAX_NAME).toLowerCase(), upToId]);
 }
 
 export async function pruneLoginFailures(pool: Pool, windowSeconds: number): Promise<number> {
