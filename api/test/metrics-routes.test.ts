@@ -372,6 +372,8 @@ describe('metrics API: hosts, catalog, label values, query, snapshots, annotatio
       await bad({ ...hour, targets: [{ ...t1, refId: 'L', matchers: [{ label: 'cpu', op: '=', value: '0' }] }] }, 'UNKNOWN_LABEL', '"L"');
       await bad({ ...hour, targets: [{ refId: 'L2', metric: 'perfwatch_cpu_seconds_total', aggregation: { op: 'sum', by: ['device'] } }] }, 'UNKNOWN_LABEL', '"L2"');
       await bad({ ...hour, targets: [{ refId: 'X', metric: 'perfwatch_cpu_seconds_total', matchers: [{ label: 'mode', op: '=~', value: 'user(' }] }] }, 'INVALID_REGEX', '"X"');
+      // RE2, not JavaScript's engine: a lookahead (which Prometheus refuses too) is not a regex here.
+      await bad({ ...hour, targets: [{ refId: 'LA', metric: 'perfwatch_cpu_seconds_total', matchers: [{ label: 'mode', op: '=~', value: '(?=softirq$)(?:.|.)*X' }] }] }, 'INVALID_REGEX', 'invalid or unsupported Perl syntax');
       await bad({ ...hour, targets: [{ ...t1, refId: 'G', rate: true }] }, 'INVALID_ARGUMENT', '"G"');
       await bad({ ...hour, targets: [{ refId: 'D', metric: 'perfwatch_cpu_utilisation_ratio', rate: true }] }, 'INVALID_ARGUMENT', '"D"');
       await bad({ ...hour, targets: [t1, { ...t1 }] }, 'INVALID_ARGUMENT', 'refId');

@@ -16,3 +16,4 @@ export * from './gaps.js';
 export * from './retention.js';
 export * from './jobs.js';
 export * from './embedded.js';
+export * from './regex.js';

@@ -11,7 +11,7 @@
  *   counting from zero, divided by the bucket's length up to now; rollups.ts defines the
  *   increase) or with rate: false its last value. Empty buckets have no point.
  * - Matchers on any label (host included): =, !=, =~, !~; regexes are anchored (a full match,
- *   as in PromQL) and JavaScript syntax; one that does not compile is INVALID_REGEX.
+ *   as in PromQL) and RE2's syntax and engine (regex.ts); one that does not compile is INVALID_REGEX.
  * - Aggregation across series: sum / avg / min / max by labels.
  * Values reach SQL only as parameters; the only identifiers are table and column names from
  * fixed lists.
@@ -21,6 +21,7 @@ import { derivedMetric, metricInfo, type Expr, type Labels, type Matcher, type M
 import { decodeValues } from './codec.js';
 import { StoreError, wrapPgError } from './errors.js';
 import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, readWatermarks, rollupSegments, TIER_SPECS, type RollupTier } from './rollups.js';
+import { compileAnchored, type CompiledRegex } from './regex.js';
 import { fetchRows, hostIdsByName, loadShapes, RAW_COLUMNS, toMs, type PlanEntry, type Shape } from './snapshots.js';
 
 export type QueryTier = 'raw' | RollupTier;
@@ -93,13 +94,13 @@ export function compileMatchers(matchers: readonly Matcher[] | undefined): Compi
         return { label: m.label, test: (x: string) => x !== v };
       case '=~':
       case '!~': {
-        let re: RegExp;
+        let re: CompiledRegex;
         try {
-          re = new RegExp(`^(?:${v})$`, 'u');
+          re = compileAnchored(v);
         } catch (err) {
-          throw new StoreError('INVALID_REGEX', `matcher ${i}: ${m.label}${m.op}"${v}" is not a valid regular expression: ${(err as Error).message}`);
+          throw new StoreError('INVALID_REGEX', `matcher ${i}: ${m.label}${m.op}"${v}" is not a valid regular expression (RE2 syntax): ${(err as Error).message}`);
         }
-        return m.op === '=~' ? { label: m.label, test: (x: string) => re.test(x) } : { label: m.label, test: (x: string) => !re.test(x) };
+        return m.op === '=~' ? { label: m.label, test: re.test } : { label: m.label, test: (x: string) => !re.test(x) };
       }
       default:
         throw bad(`matcher ${i}: op must be one of =, !=, =~, !~`);

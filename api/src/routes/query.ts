@@ -29,7 +29,7 @@ const Label = z.string().regex(LABEL_RE, 'must be a label name ([a-zA-Z_][a-zA-Z
 
 const MatcherSchema = z.strictObject({
   label: Label,
-  op: z.enum(['=', '!=', '=~', '!~']).meta({ description: '=~ and !~ take a JavaScript regular expression, anchored at both ends (a full match, as in PromQL).' }),
+  op: z.enum(['=', '!=', '=~', '!~']).meta({ description: '=~ and !~ take an RE2 regular expression (Go and Prometheus syntax, linear-time engine), anchored at both ends (a full match, as in PromQL).' }),
   value: z.string().max(4096, 'must be at most 4096 characters'),
 });
 
