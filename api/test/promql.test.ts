@@ -738,10 +738,16 @@ describe('Prometheus query API (/prometheus)', function () {
       const start = T0 + HOUR;
       const { stdout } = await run('promtool', ['query', 'range', `--start=${new Date(start).toISOString()}`, `--end=${new Date(start + 5 * MIN).toISOString()}`, '--step=1m', server(), `sum by (host) (rate(${CPU}[5m]))`]);
       const ref = agg('sum', fnr('rate', CPU, all, 5 * MIN, start + 2 * MIN), ['host']);
-      for (const { labels, value } of ref.values()) {
-        expect(stdout).to.include(`{host="${labels.host}"} =>`);
-        expect(stdout).to.include(`${value} @[${(start + 2 * MIN) / 1000}]`);
+      // promtool prints a block per series: a line `{labels} =>`, then `value @[time]` lines.
+      const blocks = new Map<string, string[]>();
+      let current: string[] | undefined;
+      for (const line of stdout.trim().split('\n')) {
+        const head = /^(\{.*\}) =>$/.exec(line);
+        if (head) blocks.set(head[1]!, (current = []));
+        else current?.push(line.trim());
       }
+      expect([...blocks.keys()].sort()).to.deep.equal([...ref.values()].map((e) => `{host="${e.labels.host}"}`).sort());
+      for (const { labels, value } of ref.values()) expect(blocks.get(`{host="${labels.host}"}`)).to.include(`${value} @[${(start + 2 * MIN) / 1000}]`);
       const bad = await run('promtool', ['query', 'instant', server(), 'sum(']).then(() => undefined, (e: { code: number; stderr: string }) => e);
       expect(bad?.code).to.equal(1);
       expect(bad?.stderr).to.include('bad_data');
