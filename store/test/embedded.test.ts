@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, StoreError, type EmbeddedPostgres } from '../src/index.js';
@@ -137,9 +137,11 @@ describe('embedded PostgreSQL', function () {
   });
 
   it('a port in use fails with a message naming the port', async () => {
-    const busy = await freePort();
+    // The blocker takes a port of its own choosing (0): a port found free first could be taken by
+    // another process before the blocker listens on it.
     const blocker: Server = createServer();
-    await new Promise<void>((r) => blocker.listen(busy, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const busy = (blocker.address() as AddressInfo).port;
     try {
       const err = await startEmbeddedPostgres({ dataDir, port: busy }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(StoreError);
