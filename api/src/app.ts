@@ -1,9 +1,10 @@
 /**
  * createApp(deps): the express application, without listening (tests start it on port 0;
  * service.ts runs it). Order: metrics and request id first, so every answer is counted and
- * carries x-request-id; then security headers, CORS, the JSON body parser, one router per
- * resource, and the 404 and error handlers that give every failure the `{error:{code,message}}`
- * shape without a stack.
+ * carries x-request-id; then security headers, CORS, the edge checks (edge.ts: body size, U+0000)
+ * around the body parsers, one router per resource and Prometheus's API, and the 404 and error
+ * handlers that give every failure the `{error:{code,message}}` shape (Prometheus's envelope under
+ * /prometheus) without a stack.
  */
 import { readBuildInfo } from '@perfwatch/store/env';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +19,7 @@ import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
 import { AuthService } from './auth/service.js';
 import { createPassport } from './auth/strategies.js';
 import type { ApiConfig } from './config.js';
+import { isPrometheusPath, refuseLargeBody, rejectNul } from './edge.js';
 import { ApiError, dbUnavailable, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { ApiMetrics } from './metrics.js';
@@ -129,6 +131,15 @@ function toApiError(err: unknown, config: ApiConfig): ApiError | undefined {
   return undefined;
 }
 
+/** Prometheus's errorType for a status (web/api/v1/api.go; 401 and 403 are ours, as in promql/errors.ts). */
+function prometheusErrorType(status: number): string {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not_found';
+  if (status === 429 || status === 503) return 'unavailable';
+  return status >= 500 ? 'internal' : 'bad_data';
+}
+
 export function createApp(deps: AppDeps): Express {
   const { config, pool, log } = deps;
   const build = buildInfo();
@@ -198,7 +209,13 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(cors(config.corsOrigins));
+  // The edge (edge.ts): the body's size by its Content-Length before anything reads it; then the
+  // bodies parsed (Prometheus's form bodies here too, with its router's options: its own parser
+  // then finds them parsed) and U+0000 refused wherever it is, for every route at once.
+  app.use(refuseLargeBody(config.bodyLimitBytes));
   app.use(express.json({ limit: config.bodyLimitBytes, strict: true }));
+  app.use('/prometheus', express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 1000 }));
+  app.use(rejectNul());
 
   const guard = routeGuard(passport);
   for (const defs of Object.values(resources)) app.use(mountRoutes(defs, { authenticate: guard }));
@@ -220,7 +237,9 @@ export function createApp(deps: AppDeps): Express {
       return;
     }
     for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
-    res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
+    // What the edge refuses under /prometheus (before its router) is told in Prometheus's envelope.
+    if (isPrometheusPath(req.path)) res.status(e.status).json({ status: 'error', errorType: prometheusErrorType(e.status), error: e.message });
+    else res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
   };
   app.use(onError);
   return app;

@@ -27,6 +27,7 @@ import { AuthService } from './auth/service.js';
 import { bearerCredential } from './auth/strategies.js';
 import type { Credential, Principal } from './auth/types.js';
 import type { ApiConfig } from './config.js';
+import { findNul, NUL_MESSAGE } from './edge.js';
 import { ApiError, dbUnavailable, errorMessage, unauthenticated } from './errors.js';
 import type { Logger } from './log.js';
 import type { ApiMetrics } from './metrics.js';
@@ -553,6 +554,9 @@ export class LiveStream {
       return this.reply(c, errorFrame('INVALID_JSON', 'the message is not valid JSON'));
     }
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return this.reply(c, errorFrame('INVALID_MESSAGE', 'a message is a JSON object with a "type"'));
+    // As the HTTP edge does (edge.ts): PostgreSQL's text cannot hold U+0000, so no host name has it.
+    const nul = findNul(msg);
+    if (nul) return this.reply(c, errorFrame('VALIDATION_FAILED', `${nul.join('.').slice(0, 200)}: ${NUL_MESSAGE}`));
     const type = (msg as { type?: unknown }).type;
     if (type !== 'subscribe') {
       const t = typeof type === 'string' ? `"${type.slice(0, 64)}"` : 'missing';

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { connect, type AddressInfo } from 'node:net';
 import { createPool, latestVersion } from '@perfwatch/store';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -60,6 +61,47 @@ describe('http', function () {
       // Just under the limit is parsed (and then refused by validation, not by size).
       const under = await call(t.url, 'POST', '/api/v1/auth/login', { body: { username: 'admin', password: 'x'.repeat(99 * 1024) } });
       expectErrorShape(under, 400, 'VALIDATION_FAILED');
+    });
+
+    // Issue #19: a 30 MB body was read to its end before the 413 (body-parser drains it first).
+    it('a body over the limit by its Content-Length: 413 at once, and the rest is not read', async () => {
+      const u = new URL(t.url);
+      const total = 30 * 1024 * 1024;
+      const sock = connect(Number(u.port), u.hostname);
+      await once(sock, 'connect');
+      let response = '';
+      let sent = 0;
+      let sentWhenAnswered = -1;
+      let closed = false;
+      sock.on('data', (d: Buffer) => {
+        response += d.toString('latin1');
+        if (sentWhenAnswered < 0) sentWhenAnswered = sent;
+      });
+      sock.on('error', () => undefined);
+      sock.on('close', () => (closed = true));
+      sock.write(`POST /api/v1/tokens HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${admin.token}\r\nContent-Type: application/json\r\nContent-Length: ${total}\r\n\r\n`);
+      const next = (ms: number) =>
+        new Promise<string>((resolve) => {
+          sock.once('drain', () => resolve('drained'));
+          sock.once('close', () => resolve('closed'));
+          setTimeout(() => resolve('stalled'), ms);
+        });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const started = Date.now();
+      while (sent < total && !closed && Date.now() - started < 30_000) {
+        sent += chunk.length;
+        // Until the server stops reading (the kernel's buffers fill) or closes the connection.
+        if (!sock.write(chunk) && (await next(3000)) !== 'drained') break;
+      }
+      if (!closed) await next(5000);
+      sock.destroy();
+      expect(response, 'answered').to.match(/^HTTP\/1\.1 413 /);
+      expect(sentWhenAnswered, 'answered before the body was sent').to.be.below(total / 4);
+      expect(sent, 'the server stopped reading').to.be.below(total / 4);
+      expect(response).to.match(/\r\nconnection: close\r\n/i);
+      expect(response).to.include('"code":"PAYLOAD_TOO_LARGE"');
+      // The api still answers.
+      expect((await call(t.url, 'GET', '/health')).status).to.equal(200);
     });
 
     it('validation names the field: body, query and path', async () => {

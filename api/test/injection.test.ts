@@ -163,6 +163,55 @@ describe('SQL injection strings in every string parameter', function () {
     }
   });
 
+  // Issue #19: PostgreSQL's text cannot hold U+0000, and a login's user name, a snapshots host,
+  // label values' hosts, a query's hosts or a Prometheus match[] with it answered 500.
+  it('U+0000 in any parameter: 400 naming it, before any route (never a 500)', async () => {
+    const NUL = 'a\u0000b';
+    for (const c of CASES) {
+      let path = c.path.replace(/\{(\w+)\}/g, (_, p: string) => (c.where === 'path' && p === c.name ? encodeURIComponent(NUL) : (c.params?.[p] ?? '2')));
+      let body: Record<string, unknown> | undefined;
+      if (c.where === 'query') path += `?${c.query ? `${c.query}&` : ''}${c.name}=${encodeURIComponent(NUL)}`;
+      if (c.where === 'body') body = { ...c.base, [c.name]: NUL };
+      if (c.where !== 'body' && ['PATCH', 'POST', 'PUT'].includes(c.method)) body = c.base ?? {};
+      const r = await call(t.url, c.method, path, { token: c.token === 'none' ? undefined : admin.token, body });
+      const field = c.where === 'path' ? 'path' : `${c.where}.${c.name}`;
+      expect(r.status, `${c.method} ${path} ${field}: ${r.text}`).to.equal(400);
+      expect(r.body.error, `${c.method} ${path}`).to.deep.equal({ code: 'VALIDATION_FAILED', field, message: `${field}: must not contain the character U+0000 (NUL)` });
+    }
+  });
+
+  it('U+0000 deep in a body, in a key, and in Prometheus parameters (its envelope): 400', async () => {
+    const now = Date.now();
+    const query = await call(t.url, 'POST', '/api/v1/query', {
+      token: admin.token,
+      body: { from: now - 3_600_000, to: now, targets: [{ refId: 'A', metric: 'perfwatch_load_average_1m', hosts: ['ok', 'x\u0000'] }] },
+    });
+    expect(query.status, query.text).to.equal(400);
+    expect(query.body.error.field).to.equal('body.targets.0.hosts.1');
+    const matcher = await call(t.url, 'POST', '/api/v1/query', {
+      token: admin.token,
+      body: { from: now - 3_600_000, to: now, targets: [{ refId: 'A', metric: 'perfwatch_cpu_seconds_total', matchers: [{ label: 'mode', op: '=', value: '\u0000' }] }] },
+    });
+    expect(matcher.body.error.field).to.equal('body.targets.0.matchers.0.value');
+    const key = await call(t.url, 'POST', '/api/v1/tokens', { token: admin.token, body: { name: 'n', 'x\u0000': 1 } });
+    expect(key.status).to.equal(400);
+    expect(key.body.error.field).to.equal('body.x\\0');
+
+    const tokenRes = await call(t.url, 'POST', '/api/v1/tokens', { token: admin.token, body: { name: 'prometheus nul' } });
+    const bearer = tokenRes.body.token as string;
+    const match = encodeURIComponent('perfwatch_load_average_1m{host="a\u0000b"}');
+    const get = await call(t.url, 'GET', `/prometheus/api/v1/series?match[]=${match}`, { token: bearer });
+    expect(get.status, get.text).to.equal(400);
+    expect(get.body).to.deep.equal({ status: 'error', errorType: 'bad_data', error: 'match[]: must not contain the character U+0000 (NUL)' });
+    const post = await call(t.url, 'POST', '/prometheus/api/v1/series', { token: bearer, raw: `match[]=${match}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(post.status, post.text).to.equal(400);
+    expect(post.body).to.deep.equal({ status: 'error', errorType: 'bad_data', error: 'match[]: must not contain the character U+0000 (NUL)' });
+    const values = await call(t.url, 'GET', `/prometheus/api/v1/label/host/values?match[]=${match}`, { token: bearer });
+    expect(values.status, values.text).to.equal(400);
+    // Without U+0000 the same routes answer normally.
+    expect((await call(t.url, 'GET', `/prometheus/api/v1/series?match[]=${encodeURIComponent('perfwatch_load_average_1m{host="ab"}')}`, { token: bearer })).status).to.equal(200);
+  });
+
   it('in credentials and headers: 401, nothing more', async () => {
     for (const inj of INJECTIONS) {
       const attempts: Record<string, string>[] = [{ authorization: `Bearer ${inj}` }, { authorization: `Bearer pw_${inj}` }, { cookie: `pw_session=${encodeURIComponent(inj)}` }];

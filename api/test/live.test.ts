@@ -322,6 +322,15 @@ describe('live stream /api/v1/live', function () {
       expect(await c.next()).to.include({ type: 'snapshot', host: 'still-fine' });
     });
 
+    it('a host name with U+0000 is VALIDATION_FAILED naming it, not an internal error (#19)', async () => {
+      const c = await connect();
+      c.ws.send('{"type":"subscribe","hosts":["fine","bad\\u0000host"]}');
+      const m = await c.next();
+      expect(m).to.include({ type: 'error', code: 'VALIDATION_FAILED' });
+      expect(m.message).to.equal('hosts.1: must not contain the character U+0000 (NUL)');
+      await subscribe(c, ['after-nul']);
+    });
+
     it('a message over PERFWATCH_LIVE_MAX_MESSAGE_BYTES closes the connection (1009)', async () => {
       const c = await connect();
       c.ws.send(JSON.stringify({ type: 'subscribe', hosts: Array.from({ length: 100 }, (_, i) => `host-${i}-${'y'.repeat(40)}`) }));
