@@ -3,14 +3,20 @@ import { z } from 'zod';
 import { ROLES } from './auth/types.js';
 import { USERNAME_RE } from './config.js';
 
-/** A positive integer id in a path (/users/:id): digits only, so "1 OR 1=1" is a 400, never SQL. */
+/**
+ * A positive id as text (a path or query parameter): digits only, so "1 OR 1=1" is a 400, never
+ * SQL, and at most 2^31 - 1, the largest integer column value, so 2147483648 is a 400 too rather
+ * than PostgreSQL's out-of-range error (a 500).
+ */
+export const IdText = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, 'must be a positive whole number')
+  .transform(Number)
+  .pipe(z.number().int().max(2_147_483_647, 'is too large (at most 2147483647)'));
+
+/** A positive integer id in a path (/users/:id). */
 export const IdParams = z.strictObject({
-  id: z
-    .string()
-    .regex(/^[1-9][0-9]{0,9}$/, 'must be a positive whole number')
-    .transform(Number)
-    .pipe(z.number().int().max(2_147_483_647, 'is too large'))
-    .meta({ description: 'Numeric id.' }),
+  id: IdText.meta({ description: 'Numeric id.' }),
 });
 
 export const Username = z.string().regex(USERNAME_RE, 'must be 1 to 64 letters, digits and _ . @ -, starting with a letter or digit');

@@ -125,6 +125,20 @@ describe('API tokens', function () {
     expectErrorShape(await call(t.url, 'GET', '/api/v1/me', { token: theirs.body.token }), 401);
   });
 
+  // Issue #19: ten digits passed the pattern and reached PostgreSQL's integer column: 500.
+  it('an out-of-range userId is 400, not 500', async () => {
+    for (const id of ['2147483648', '9999999999']) {
+      const r = await call(t.url, 'GET', `/api/v1/tokens?userId=${id}`, { token: admin.token });
+      expectErrorShape(r, 400, 'VALIDATION_FAILED');
+      expect(r.body.error.field).to.equal('query.userId');
+    }
+    expectErrorShape(await call(t.url, 'GET', '/api/v1/tokens?userId=12345678901', { token: admin.token }), 400, 'VALIDATION_FAILED');
+    const largest = await call(t.url, 'GET', '/api/v1/tokens?userId=2147483647', { token: admin.token });
+    expect(largest.status, largest.text).to.equal(200);
+    expect(largest.body.tokens).to.deep.equal([]);
+    for (const path of ['/api/v1/tokens/2147483648', '/api/v1/tokens/9999999999']) expectErrorShape(await call(t.url, 'DELETE', path, { token: admin.token }), 400, 'VALIDATION_FAILED');
+  });
+
   it('refuses malformed and unknown tokens alike', async () => {
     for (const token of ['pw_', 'pw_short', `pw_${'A'.repeat(43)}`, `pw_${'A'.repeat(44)}`, 'pw_!!!!']) {
       expectErrorShape(await call(t.url, 'GET', '/api/v1/me', { token }), 401, 'INVALID_TOKEN');
@@ -136,7 +150,10 @@ describe('API tokens', function () {
     expect(empty.body.error.message).to.equal('body.name: is required');
     const long = await create(viewer.session.token, { name: 'x'.repeat(101) });
     expect(long.body.error.message).to.equal('body.name: must be at most 100 characters');
-    const ctl = await create(viewer.session.token, { name: 'a\u0000b' });
+    const ctl = await create(viewer.session.token, { name: 'a\u0007b' });
     expect(ctl.body.error.message).to.equal('body.name: must not contain control characters');
+    // U+0000 is refused before the route (edge.ts), for every field alike.
+    const nul = await create(viewer.session.token, { name: 'a\u0000b' });
+    expect(nul.body.error.message).to.equal('body.name: must not contain the character U+0000 (NUL)');
   });
 });

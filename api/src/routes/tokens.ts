@@ -10,7 +10,7 @@ import { createApiToken, listApiTokens, MAX_ACTIVE_TOKENS_PER_USER, revokeApiTok
 import { forbidden, notFound, validationFailed } from '../errors.js';
 import type { Logger } from '../log.js';
 import { route, type RouteDef } from '../route.js';
-import { IdParams, QueryBool, RoleSchema, Timestamp } from '../schemas.js';
+import { IdParams, IdText, QueryBool, RoleSchema, Timestamp } from '../schemas.js';
 
 export interface TokenRouteDeps {
   pool: Pool;
@@ -44,7 +44,7 @@ export function tokenRoutes(deps: TokenRouteDeps): RouteDef[] {
       access: 'user',
       query: z.strictObject({
         all: QueryBool.optional().meta({ description: 'Administrators: tokens of every user.' }),
-        userId: z.string().regex(/^[1-9][0-9]{0,9}$/, 'must be a positive whole number').transform(Number).optional().meta({ description: 'Administrators: tokens of this user.' }),
+        userId: IdText.optional().meta({ description: 'Administrators: tokens of this user.' }),
       }),
       response: z.object({ tokens: z.array(TokenSchema) }),
       errors: { 403: 'FORBIDDEN: all or another userId without the admin role' },
