@@ -256,10 +256,11 @@ describe('auth', function () {
   });
 
   describe('admin UI session (cookies)', () => {
-    it('sets httpOnly, SameSite=Strict cookies and keeps the refresh token out of the body', async () => {
+    it('sets httpOnly, SameSite=Strict cookies and keeps both tokens out of the body', async () => {
       const r = await call(t.url, 'POST', '/api/v1/auth/login', { body: { username: 'admin', password: ADMIN.password, cookie: true } });
       expect(r.status).to.equal(200);
-      expect(r.body).not.to.have.property('refreshToken');
+      // Issue #19: the access token in the body, where page script reads it, undid httpOnly.
+      expect(r.body).to.have.keys('expiresAt', 'mustChangePassword', 'refreshExpiresAt');
       const c = setCookies(r.headers);
       const session = c.get('pw_session')!;
       const refresh = c.get('pw_refresh')!;
@@ -271,7 +272,8 @@ describe('auth', function () {
       }
       expect(session.attrs).to.include('path=/api');
       expect(refresh.attrs).to.include('path=/api/v1/auth');
-      expect(session.value).to.equal(r.body.token);
+      expect(jwt.decode(session.value)).to.include({ sub: '1', aud: 'perfwatch-api' });
+      expect(r.text).not.to.include(session.value);
 
       const cookie = (s: string, f: string) => ({ cookie: `pw_session=${s}; pw_refresh=${f}` });
       const me = await call(t.url, 'GET', '/api/v1/me', { headers: cookie(session.value, refresh.value) });
@@ -282,7 +284,8 @@ describe('auth', function () {
       expect(rr.status, rr.text).to.equal(200);
       const c2 = setCookies(rr.headers);
       expect(c2.get('pw_refresh')!.value).not.to.equal(refresh.value);
-      expect(rr.body).not.to.have.property('refreshToken');
+      expect(rr.body).to.have.keys('expiresAt', 'mustChangePassword', 'refreshExpiresAt');
+      expect(rr.text).not.to.include(c2.get('pw_session')!.value);
 
       const out = await call(t.url, 'POST', '/api/v1/auth/logout', { headers: cookie(c2.get('pw_session')!.value, c2.get('pw_refresh')!.value) });
       expect(out.status).to.equal(204);

@@ -1,7 +1,7 @@
 /**
  * /api/v1/auth/* and /api/v1/me. API clients get the access token (and refresh token) in the
- * body and send `Authorization: Bearer`; the admin UI logs in with "cookie": true and keeps both
- * in httpOnly, SameSite=Strict cookies that its scripts cannot read.
+ * body and send `Authorization: Bearer`; the admin UI logs in with "cookie": true and gets both
+ * only as httpOnly, SameSite=Strict cookies that its scripts cannot read (none in the body).
  */
 import type { Request, Response } from 'express';
 import type passport from 'passport';
@@ -22,7 +22,7 @@ export interface AuthRouteDeps {
 }
 
 const SessionResponse = z.object({
-  token: z.string().meta({ description: 'Access token (JWT, HS256): send as Authorization: Bearer <token>.' }),
+  token: z.string().optional().meta({ description: 'Token mode only: the access token (JWT, HS256); send as Authorization: Bearer <token>.' }),
   expiresAt: Timestamp,
   mustChangePassword: z.boolean().meta({ description: 'Every route but auth/password, auth/logout and me answers 403 PASSWORD_CHANGE_REQUIRED until the password is changed.' }),
   refreshToken: z.string().optional().meta({ description: 'Token mode only: exchange it at POST /api/v1/auth/refresh; it is rotated on every use.' }),
@@ -43,7 +43,11 @@ export function authRoutes(deps: AuthRouteDeps): RouteDef[] {
 
   const secure = (req: Request): boolean => (config.cookieSecure === 'auto' ? req.secure : config.cookieSecure === 'true');
 
-  /** The answer to a login or refresh: cookies for the UI, the refresh token in the body otherwise. */
+  /**
+   * The answer to a login or refresh: in cookie mode (the UI) both tokens only in httpOnly cookies
+   * and neither in the body, where page script could read them and so undo httpOnly; in token
+   * mode both in the body.
+   */
   function sessionAnswer(req: Request, res: Response, s: IssuedSession, cookieMode: boolean) {
     if (cookieMode) {
       const base = { httpOnly: true, sameSite: 'strict' as const, secure: secure(req) };
@@ -51,7 +55,7 @@ export function authRoutes(deps: AuthRouteDeps): RouteDef[] {
       res.cookie(REFRESH_COOKIE, s.refreshToken, { ...base, path: '/api/v1/auth', expires: s.refreshExpiresAt });
     }
     return {
-      token: s.token,
+      ...(cookieMode ? {} : { token: s.token }),
       expiresAt: s.expiresAt,
       mustChangePassword: s.mustChangePassword,
       ...(cookieMode ? {} : { refreshToken: s.refreshToken }),
@@ -73,7 +77,7 @@ export function authRoutes(deps: AuthRouteDeps): RouteDef[] {
       summary: 'Log in with a user name and password.',
       description:
         'Answers an access token (15 minutes) and a refresh token. With "cookie": true (the admin UI) both are set as httpOnly, ' +
-        'SameSite=Strict cookies instead and the refresh token is left out of the body. Unknown users and wrong passwords get the ' +
+        'SameSite=Strict cookies instead and neither is in the body. Unknown users and wrong passwords get the ' +
         'same 401; more than 5 failures for a user name in 5 minutes (or too many from one IP) answer 429 with Retry-After.',
       access: 'public',
       body: z.strictObject({

@@ -3,7 +3,7 @@ import { request } from './http.js';
 import type { LoginAnswer, Me } from './types.js';
 
 export function login(username: string, password: string, signal?: AbortSignal): Promise<LoginAnswer> {
-  // cookie: the api keeps both tokens in httpOnly cookies; the body's token is not kept anywhere.
+  // cookie: the api keeps both tokens in httpOnly cookies and puts neither in the body.
   return request<LoginAnswer>('POST', '/api/v1/auth/login', { body: { username, password, cookie: true }, signal, renew: false });
 }
 

@@ -11,8 +11,8 @@ export interface Me {
   tokenId?: number;
 }
 
+/** Login and refresh in cookie mode: the tokens are in httpOnly cookies only, never here. */
 export interface LoginAnswer {
-  token: string;
   expiresAt: string;
   mustChangePassword: boolean;
   refreshExpiresAt: string;
