@@ -1412,6 +1412,13 @@ function binary(ctx: Ctx, op: BinOp, bool: boolean, matching: VectorMatching | u
 
 async function evalExpr(ctx: Ctx, e: Expr): Promise<Value> {
   checkDeadline(ctx);
+  const v = await evalNode(ctx, e);
+  // Every node's answer is held in memory: its series x steps count toward the limit.
+  if (v.type === 'vector') checkSize(ctx, v.series.length);
+  return v;
+}
+
+async function evalNode(ctx: Ctx, e: Expr): Promise<Value> {
   switch (e.kind) {
     case 'number':
       return { type: 'scalar', v: new Float64Array(ctx.n).fill(e.value) };
