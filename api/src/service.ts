@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { closePool, createPool, isTransient, JOB_QUEUES, runRetentionNow, startJobs, storeOptionsOf, type Pool, type RunningJobs } from '@perfwatch/store';
 import { buildInfo, createApp } from './app.js';
 import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
+import { warmUpStrength } from './auth/strength.js';
 import { prepareDatabase, type Announce, type Prepared } from './bootstrap.js';
 import type { ApiConfig } from './config.js';
 import { pruneLoginFailures } from './db/logins.js';
@@ -92,6 +93,8 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
       }
     }
     await hasher.warmUp();
+    // The password estimator's dictionaries (a few hundred ms), before the first password change waits for them.
+    warmUpStrength();
     const jobs =
       opts.jobs && config.jobsEnabled
         ? await startJobs(config.databaseUrl, pool, { schema: config.dbSchema, retentionEnabled: config.retentionCleanupEnabled, log })

@@ -66,8 +66,31 @@ describe('passwords', function () {
     expect(passwordProblem(LEGACY_DEFAULT_PASSWORD, 8)).to.equal('is a published default');
     expect(passwordProblem('Administrator', 12, 'administrator')).to.equal('must not be the user name');
     // Characters, not bytes: 12 emoji are 12 characters.
-    expect(passwordProblem('🔒'.repeat(12), 12)).to.equal(undefined);
+    expect(passwordProblem('🔒🐘🌵🎲🚲🧭🪁🍋🦉🎻🛶🧊', 12)).to.equal(undefined);
+    expect(passwordProblem('🔒'.repeat(11), 12)).to.equal('must be at least 12 characters');
     expect(passwordProblem('x'.repeat(1025), 12)).to.equal('must be at most 1024 characters');
+  });
+
+  // Issue #19: a length rule alone accepted these. NIST SP 800-63B: refuse common, breached,
+  // repetitive, sequential and context-specific passwords, and say why.
+  it('policy: common, breached, repetitive and sequential passwords are refused with the reason', () => {
+    expect(passwordProblem('password1234', 12)).to.equal('is too easy to guess. This is similar to a commonly used password. Add more words that are less common.');
+    expect(passwordProblem('123456789012', 12)).to.equal('is too easy to guess. This is a commonly used password. Add more words that are less common.');
+    for (const p of [' '.repeat(12), 'aaaaaaaaaaaa']) expect(passwordProblem(p, 12), JSON.stringify(p)).to.match(/^is too easy to guess\. Repeated characters like "aaa" are easy to guess\./);
+    expect(passwordProblem('abcdefghijklmnop', 12)).to.match(/^is too easy to guess\. Common character sequences/);
+    expect(passwordProblem('qwertyuiopasdf', 12)).to.match(/^is too easy to guess\./);
+    expect(passwordProblem('p@ssw0rd1234', 12)).to.match(/^is too easy to guess\./);
+    // The user's own name and the product's are words an attacker tries first.
+    expect(passwordProblem('margaretha2024!', 12, 'margaretha')).to.match(/^is too easy to guess\./);
+    expect(passwordProblem('perfwatch2024', 12)).to.match(/^is too easy to guess\./);
+    for (const ok of ['correct-horse-battery-staple', 'a brand new passphrase', 'Ugh7-rasp-Quokka']) expect(passwordProblem(ok, 12), ok).to.equal(undefined);
+  });
+
+  it('policy: the estimate of a long password stays quick (it looks at the first 64 characters)', () => {
+    const hostile = Array.from({ length: 1024 }, (_, i) => '4@$0!|13578'[i % 11]).join('');
+    const started = performance.now();
+    passwordProblem(hostile, 12);
+    expect(performance.now() - started).to.be.below(2000);
   });
 });
 

@@ -10,6 +10,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { ApiError } from '../errors.js';
+import { guessableProblem } from './strength.js';
 
 export interface ScryptParams {
   /** CPU/memory cost, a power of two. */
@@ -149,12 +150,16 @@ export function generatePassword(): string {
 /** The original design's default admin password: accepted at first start, but must be changed. */
 export const LEGACY_DEFAULT_PASSWORD = 'admin123';
 
-/** Why a new password is refused, or undefined when it is acceptable. */
+/**
+ * Why a new password is refused, or undefined when it is acceptable: NIST SP 800-63B's rules,
+ * a minimum length and no common, breached, repetitive, sequential or context-specific password
+ * (strength.ts says which and why).
+ */
 export function passwordProblem(password: string, minLength: number, username?: string): string | undefined {
   const length = [...password].length;
   if (length < minLength) return `must be at least ${minLength} characters`;
   if (length > 1024) return 'must be at most 1024 characters';
   if (password === LEGACY_DEFAULT_PASSWORD) return 'is a published default';
   if (username !== undefined && password.toLowerCase() === username.toLowerCase()) return 'must not be the user name';
-  return undefined;
+  return guessableProblem(password, username === undefined ? [] : [username]);
 }
