@@ -84,6 +84,58 @@ describe('users', function () {
     expect(short.body.error.message).to.equal('body.password: must be at least 12 characters');
   });
 
+  // Issue #19: the length rule alone accepted these as new passwords.
+  it('refuses common, breached, repetitive passwords at creation, reset and change, naming the reason', async () => {
+    const reason: Record<string, RegExp> = {
+      password1234: /^is too easy to guess\. This is similar to a commonly used password\./,
+      '123456789012': /^is too easy to guess\. This is a commonly used password\./,
+      '            ': /^is too easy to guess\. Repeated characters like "aaa" are easy to guess\./,
+      aaaaaaaaaaaa: /^is too easy to guess\. Repeated characters like "aaa" are easy to guess\./,
+    };
+    const u = await createUser(t.url, admin.token, { username: 'weakling', role: 'viewer' });
+    for (const [password, why] of Object.entries(reason)) {
+      const created = await as(admin.token).post('/api/v1/users', { username: 'weak-new', password, role: 'viewer' });
+      expectErrorShape(created, 400, 'VALIDATION_FAILED');
+      expect(created.body.error.field).to.equal('body.password');
+      expect(created.body.error.message.replace('body.password: ', ''), JSON.stringify(password)).to.match(why);
+      const reset = await as(admin.token).patch(`/api/v1/users/${u.id}`, { password });
+      expectErrorShape(reset, 400, 'VALIDATION_FAILED');
+      expect(reset.body.error.message.replace('body.password: ', '')).to.match(why);
+      const own = await as(u.session.token).post('/api/v1/auth/password', { currentPassword: u.password, newPassword: password });
+      expectErrorShape(own, 400, 'VALIDATION_FAILED');
+      expect(own.body.error.field).to.equal('body.newPassword');
+      expect(own.body.error.message.replace('body.newPassword: ', '')).to.match(why);
+    }
+    expect((await as(admin.token).get('/api/v1/users')).body.users.map((x: { username: string }) => x.username)).not.to.include('weak-new');
+    expect((await login(t.url, 'weakling', u.password)).token, 'the old password still works').to.be.a('string');
+  });
+
+  // Issue #19: a reset after a compromise left the API tokens (the attacker's too) working.
+  it('a password reset revokes the user\'s API tokens by default; revokeTokens: false keeps them', async () => {
+    const u = await createUser(t.url, admin.token, { username: 'compromised', role: 'viewer' });
+    const tokens = await Promise.all(['grafana', 'attacker'].map(async (name) => (await as(u.session.token).post('/api/v1/tokens', { name })).body.token as string));
+    for (const tok of tokens) expect((await as(tok).get('/api/v1/me')).status).to.equal(200);
+    const r = await as(admin.token).patch(`/api/v1/users/${u.id}`, { password: 'a fresh temporary one' });
+    expect(r.status, r.text).to.equal(200);
+    expect(r.body.revokedTokens).to.equal(2);
+    for (const tok of tokens) expectErrorShape(await as(tok).get('/api/v1/me'), 401, 'INVALID_TOKEN');
+    const listed = await as(admin.token).get(`/api/v1/tokens?userId=${u.id}`);
+    expect(listed.body.tokens.every((x: { revokedAt: string | null }) => x.revokedAt !== null)).to.equal(true);
+
+    // An administrator may keep them, saying so.
+    const s = await login(t.url, 'compromised', 'a fresh temporary one');
+    await as(s.token).post('/api/v1/auth/password', { currentPassword: 'a fresh temporary one', newPassword: 'her very own passphrase' });
+    const kept = (await as(s.token).post('/api/v1/tokens', { name: 'kept' })).body.token as string;
+    const r2 = await as(admin.token).patch(`/api/v1/users/${u.id}`, { password: 'another temporary one', revokeTokens: false });
+    expect(r2.status, r2.text).to.equal(200);
+    expect(r2.body).not.to.have.property('revokedTokens');
+    expect((await as(kept).get('/api/v1/me')).status).to.equal(200);
+    // Without a reset there is nothing to go with.
+    const alone = await as(admin.token).patch(`/api/v1/users/${u.id}`, { revokeTokens: true });
+    expectErrorShape(alone, 400, 'VALIDATION_FAILED');
+    expect(alone.body.error.field).to.equal('body.revokeTokens');
+  });
+
   it('PATCH needs at least one change; unknown users are 404', async () => {
     const r = await as(admin.token).patch('/api/v1/users/1', {});
     expectErrorShape(r, 400, 'VALIDATION_FAILED');

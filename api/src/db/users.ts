@@ -115,13 +115,17 @@ export interface UserPatch {
   disabled?: boolean;
   passwordHash?: string;
   mustChangePassword?: boolean;
+  /** with passwordHash: revoke the user's API tokens too (what a reset after a compromise needs). */
+  revokeTokens?: boolean;
 }
 
 /**
  * Applies patch to user id. Refuses (409 LAST_ADMIN) to demote or disable the last enabled
- * administrator. Disabling a user or setting their password revokes their login sessions.
+ * administrator. Disabling a user or setting their password revokes their login sessions; a
+ * password reset with revokeTokens also revokes their API tokens, in the same transaction.
+ * revokedTokens: how many API tokens that revoked.
  */
-export async function updateUser(pool: Pool, id: number, patch: UserPatch): Promise<User> {
+export async function updateUser(pool: Pool, id: number, patch: UserPatch): Promise<User & { revokedTokens?: number }> {
   return withTransaction(
     pool,
     async (c) => {
@@ -150,7 +154,12 @@ export async function updateUser(pool: Pool, id: number, patch: UserPatch): Prom
           patch.disabled === true ? 'user disabled' : 'password reset',
         ]);
       }
-      return publicUser(toUser(r.rows[0]!));
+      let revokedTokens: number | undefined;
+      if (patch.passwordHash !== undefined && patch.revokeTokens) {
+        const t = await c.query(`UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [id]);
+        revokedTokens = t.rowCount ?? 0;
+      }
+      return { ...publicUser(toUser(r.rows[0]!)), ...(revokedTokens !== undefined ? { revokedTokens } : {}) };
     },
     'updating a user',
   ).catch(rethrow('updating a user'));

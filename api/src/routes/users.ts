@@ -94,7 +94,9 @@ export function userRoutes(deps: UserRouteDeps): RouteDef[] {
       summary: 'Change a user: role, disabled, or reset the password.',
       description:
         'A password reset makes the user change it at next login (unless mustChangePassword is false) and revokes their sessions, ' +
-        'as disabling does. API tokens of a disabled user are refused; a demoted user\'s admin tokens act as viewer tokens.',
+        'as disabling does, and their API tokens too unless revokeTokens is false (a reset is what one does after an account is ' +
+        'compromised: tokens made by whoever had it must stop working). API tokens of a disabled user are refused; a demoted ' +
+        'user\'s admin tokens act as viewer tokens.',
       access: 'admin',
       params: IdParams,
       body: z
@@ -103,10 +105,14 @@ export function userRoutes(deps: UserRouteDeps): RouteDef[] {
           disabled: z.boolean().optional(),
           password: newPassword(config.passwordMinLength).optional(),
           mustChangePassword: z.boolean().optional(),
+          revokeTokens: z.boolean().optional().meta({ description: 'With password: also revoke the user\'s API tokens (default true).' }),
         })
         .refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one of role, disabled, password, mustChangePassword')
+        .refine((b) => b.revokeTokens === undefined || b.password !== undefined, { message: 'goes with password (a reset)', path: ['revokeTokens'] })
         .meta({ minProperties: 1 }),
-      response: UserSchema,
+      response: UserSchema.extend({
+        revokedTokens: z.number().int().optional().meta({ description: 'After a password reset: how many API tokens it revoked.' }),
+      }),
       errors: LAST_ADMIN,
       handler: async ({ params, body, user }) => {
         let passwordHash: string | undefined;
@@ -121,8 +127,12 @@ export function userRoutes(deps: UserRouteDeps): RouteDef[] {
           disabled: body.disabled,
           passwordHash,
           mustChangePassword: body.mustChangePassword ?? (passwordHash !== undefined ? true : undefined),
+          revokeTokens: passwordHash !== undefined && body.revokeTokens !== false,
         });
-        log.info({ by: user.username, userId: updated.id, role: body.role, disabled: body.disabled, passwordReset: passwordHash !== undefined }, 'user changed');
+        log.info(
+          { by: user.username, userId: updated.id, role: body.role, disabled: body.disabled, passwordReset: passwordHash !== undefined, revokedTokens: updated.revokedTokens },
+          'user changed',
+        );
         return updated;
       },
     }),

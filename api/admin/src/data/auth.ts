@@ -62,6 +62,19 @@ export function passwordProblem(password: string, p: PasswordPolicy, username?: 
   return undefined;
 }
 
+/**
+ * The api's reason for refusing a new password (400 VALIDATION_FAILED on `field`: too short, too
+ * easy to guess and why, ...) as a sentence to show under the password field, or undefined for
+ * any other error. The api's estimator (zxcvbn-ts, docs/security.md) is the one that decides: the
+ * UI does not ship its dictionaries.
+ */
+export function passwordRefusal(err: unknown, field: 'body.password' | 'body.newPassword'): string | undefined {
+  const e = err as { code?: unknown; field?: unknown; message?: unknown } | undefined;
+  if (e?.code !== 'VALIDATION_FAILED' || e.field !== field || typeof e.message !== 'string') return undefined;
+  const prefix = `${field}: `;
+  return `This password ${e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message}`;
+}
+
 /** A random password for a new user or a reset: 20 characters from an unambiguous alphabet. */
 export function generatePassword(length = 20): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_';

@@ -22,10 +22,13 @@ export interface UserPatch {
   disabled?: boolean;
   password?: string;
   mustChangePassword?: boolean;
+  /** with password: also revoke their API tokens (the api's default: true). */
+  revokeTokens?: boolean;
 }
 
-export function updateUser(id: number, patch: UserPatch, signal?: AbortSignal): Promise<User> {
-  return request<User>('PATCH', `/api/v1/users/${id}`, { body: patch, signal });
+/** The user as changed; after a password reset, how many API tokens it revoked. */
+export function updateUser(id: number, patch: UserPatch, signal?: AbortSignal): Promise<User & { revokedTokens?: number }> {
+  return request<User & { revokedTokens?: number }>('PATCH', `/api/v1/users/${id}`, { body: patch, signal });
 }
 
 export function deleteUser(id: number, signal?: AbortSignal): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
-import { changePassword, DEFAULT_POLICY, passwordPolicy, passwordProblem, type PasswordPolicy } from '../data/auth.js';
+import { changePassword, DEFAULT_POLICY, passwordPolicy, passwordProblem, passwordRefusal, type PasswordPolicy } from '../data/auth.js';
 import { isAbort, messageOf } from '../data/http.js';
 import { ariaBusy, busyLabel, fieldError } from '../forms.js';
 import { theme } from '../theme.js';
@@ -98,6 +98,13 @@ export class PwPasswordForm extends LitElement {
       this.dispatchEvent(new CustomEvent('password-changed', { bubbles: true, composed: true }));
     } catch (err) {
       if (isAbort(err)) return;
+      // The api's password policy (too easy to guess, and why) goes under the new password.
+      const refused = passwordRefusal(err, 'body.newPassword');
+      if (refused) {
+        this.invalid = { next: refused };
+        this.next.focus();
+        return;
+      }
       this.error = messageOf(err);
       const field = (err as { code?: string }).code === 'WRONG_PASSWORD' ? this.current : this.next;
       field.focus();
@@ -118,7 +125,7 @@ export class PwPasswordForm extends LitElement {
       <div class="field">
         <label for="next">New password</label>
         <input id="next" type="password" autocomplete="new-password" aria-invalid=${inv.next ? 'true' : 'false'} aria-describedby="next-hint next-error" />
-        <p class="hint" id="next-hint">At least ${this.policy.minLength} characters, and not your user name.</p>
+        <p class="hint" id="next-hint">At least ${this.policy.minLength} characters, not your user name, and not a common or easily guessed password.</p>
         ${fieldError('next-error', inv.next)}
       </div>
       <div class="field">

@@ -7,7 +7,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { live } from 'lit/directives/live.js';
-import { DEFAULT_POLICY, generatePassword, passwordPolicy, passwordProblem, type PasswordPolicy } from '../data/auth.js';
+import { DEFAULT_POLICY, generatePassword, passwordPolicy, passwordProblem, passwordRefusal, type PasswordPolicy } from '../data/auth.js';
 import { isAbort, messageOf, settle } from '../data/http.js';
 import type { Me, Role, User } from '../data/types.js';
 import { createUser, deleteUser, listUsers, updateUser, USERNAME_RE, type UserPatch } from '../data/users.js';
@@ -79,6 +79,7 @@ export class PwUsersScreen extends LitElement {
   @query('#new-must-change') private newMustChange!: HTMLInputElement;
   @query('#reset-password') private resetPassword?: HTMLInputElement;
   @query('#reset-must-change') private resetMustChange?: HTMLInputElement;
+  @query('#reset-revoke-tokens') private resetRevokeTokens?: HTMLInputElement;
 
   private abort = new AbortController();
 
@@ -152,6 +153,14 @@ export class PwUsersScreen extends LitElement {
       this.showCreate = false;
     } catch (err) {
       if (isAbort(err)) return;
+      // The api's password policy (too easy to guess, and why) goes under the password field.
+      const refused = passwordRefusal(err, 'body.password');
+      if (refused) {
+        this.createInvalid = { password: refused };
+        await this.updateComplete;
+        this.newPassword.focus();
+        return;
+      }
       this.createError = messageOf(err);
       if ((err as { code?: string }).code === 'USERNAME_TAKEN') this.newUsername.focus();
     } finally {
@@ -204,6 +213,8 @@ export class PwUsersScreen extends LitElement {
   }
 
   private ask(p: Pending): void {
+    // A dialog opened again starts from the safe defaults, not from what was ticked last time.
+    for (const box of [this.resetMustChange, this.resetRevokeTokens]) if (box) box.checked = true;
     this.pending = p;
     this.pendingError = '';
     this.resetInvalid = '';
@@ -233,7 +244,9 @@ export class PwUsersScreen extends LitElement {
         return;
       }
       const mustChange = this.resetMustChange?.checked ?? true;
-      patch = { password, mustChangePassword: mustChange };
+      // On by default: a reset is what one does after an account is compromised.
+      const revokeTokens = this.resetRevokeTokens?.checked ?? true;
+      patch = { password, mustChangePassword: mustChange, revokeTokens };
       done = `Password of “${p.user.username}” reset; their sessions were logged out.${mustChange ? ' They must choose a new one at next login.' : ''}`;
     } else if (p.kind === 'disable') {
       patch = { disabled: true };
@@ -250,7 +263,12 @@ export class PwUsersScreen extends LitElement {
         this.users = this.users?.filter((u) => u.id !== p.user.id);
         done = `“${p.user.username}” was deleted, with their sessions and API tokens.`;
       } else {
-        this.replace(await updateUser(p.user.id, patch!, this.abort.signal));
+        const updated = await updateUser(p.user.id, patch!, this.abort.signal);
+        this.replace(updated);
+        if (updated.revokedTokens !== undefined) {
+          const n = updated.revokedTokens;
+          done += n === 0 ? ' They had no API tokens to revoke.' : ` ${n} API ${n === 1 ? 'token was' : 'tokens were'} revoked.`;
+        }
       }
       this.pending = undefined;
       this.message = { kind: 'success', text: done };
@@ -261,6 +279,12 @@ export class PwUsersScreen extends LitElement {
       }
     } catch (err) {
       if (isAbort(err)) return;
+      const refused = p.kind === 'reset' ? passwordRefusal(err, 'body.password') : undefined;
+      if (refused) {
+        this.resetInvalid = refused;
+        this.resetPassword?.focus();
+        return;
+      }
       this.pendingError = messageOf(err);
     } finally {
       this.pendingBusy = false;
@@ -299,7 +323,7 @@ export class PwUsersScreen extends LitElement {
                 aria-invalid=${inv.password ? 'true' : 'false'} aria-describedby="new-password-hint new-password-error" />
               <button type="button" @click=${() => this.generate(this.newPassword)}>Generate</button>
             </div>
-            <p class="hint" id="new-password-hint">At least ${this.policy.minLength} characters; give it to them safely.</p>
+            <p class="hint" id="new-password-hint">At least ${this.policy.minLength} characters, not a common or easily guessed one; give it to them safely.</p>
             ${fieldError('new-password-error', inv.password)}
           </div>
         </div>
@@ -388,7 +412,9 @@ export class PwUsersScreen extends LitElement {
             </div>
             ${fieldError('reset-error', this.resetInvalid)}
           </div>
-          <label class="check"><input id="reset-must-change" type="checkbox" checked /> Must choose a new password at next login</label>`;
+          <label class="check"><input id="reset-must-change" type="checkbox" checked /> Must choose a new password at next login</label>
+          <label class="check"><input id="reset-revoke-tokens" type="checkbox" checked aria-describedby="reset-revoke-hint" /> Revoke ${self ? 'your' : 'their'} API tokens too</label>
+          <p class="hint" id="reset-revoke-hint">Leave this on after a compromise: tokens made by whoever had the account stop working. Grafana datasources using them then need new ones.</p>`;
         break;
     }
     return html`<pw-dialog
