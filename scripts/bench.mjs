@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: builds what is missing, then runs every benchmark and prints its figures
-// (and, where a peer is named, the ratio against it measured in the same run).
+// (and, where a peer is named, the ratio against it measured in the same run: node_exporter for
+// the exporter, Prometheus for PromQL).
 // `npm run bench -- exporter` runs only the named ones.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ const BENCHES = [
   { name: 'writer', file: 'bench/writer.ts', what: "ingest through the exporter's SnapshotWriter (spool, batches, 4 connections) vs insertSnapshots alone" },
   { name: 'storage', file: 'store/bench/storage.ts', what: 'bytes per snapshot, ingest, series query latency, retention (PostgreSQL)' },
   { name: 'api', file: 'api/bench/api.ts', what: 'POST /api/v1/query over HTTP: p50/p99 and requests/s, 1 host 24 h / 30 days, sum by mode over 100 hosts (8 concurrent clients too)' },
-  { name: 'promql', file: 'api/bench/promql.ts', what: 'PromQL query_range over HTTP (/prometheus): p50/p95 for one series and sum by (mode) (rate(...[5m])) over 30 days and 24 h of 5 s data' },
+  { name: 'promql', file: 'api/bench/promql.ts', what: 'PromQL query_range over HTTP (/prometheus) vs Prometheus 2.42 on the same 30 days of 5 s data: p50/p95 and ratios for gauges, rates, sum by (mode), topk, a regex matcher, a subquery (default tiers, then raw forced)' },
   { name: 'live', file: 'api/bench/live.ts', what: 'live stream fan-out to 100 WebSocket clients: commit-to-receipt latency, messages/s, api CPU and RSS' },
   { name: 'admin-size', file: 'api/admin/bench-size.mjs', what: 'admin UI JS bundle, gzipped (budget 100 KB)' },
 ];
@@ -20,7 +21,10 @@ const BENCHES = [
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 try {
   ensureBuilt();
-  ensureDebianPackages([['prometheus-node-exporter', 'prometheus-node-exporter']]);
+  ensureDebianPackages([
+    ['prometheus-node-exporter', 'prometheus-node-exporter'],
+    ['prometheus', 'promtool'],
+  ]);
 } catch (err) {
   process.stderr.write(`[perfwatch] ${err.message}\n`);
   process.exit(1);

@@ -1,7 +1,11 @@
 /**
  * PromQL benchmark: GET /prometheus/api/v1/query_range over HTTP with an API token, against an
- * api started in this process on a fresh schema of the test PostgreSQL. Prints the data set, then
- * per query the p50 and p95 latency and the tier that served it.
+ * api started in this process on a fresh schema of the test PostgreSQL, side by side with a real
+ * Prometheus (Debian's 2.42, api/test/prometheus-peer.ts) holding the same samples, in the same
+ * run. Prints the data set, then per query the p50 and p95 latency of PerfWatch in its default
+ * mode (auto: rollup tiers where it picks them) and of Prometheus, timed alternately with the same
+ * client code, the ratio PerfWatch / Prometheus, whether the answers agree; then PerfWatch with raw
+ * samples forced (x-perfwatch-tier: raw), which is what Prometheus does, for comparison.
  *
  *   node --conditions=perfwatch-src --import tsx api/bench/promql.ts      (npm run bench -- promql)
  *
@@ -11,41 +15,240 @@
  * last day through insertSnapshots and runRollups (1m); the days before are that day's raw rows
  * and 1m rows copied in SQL a day earlier each (counters restart every midnight: a reset a day,
  * which rate handles); the 1h tier by runRollups from all of them.
+ * Prometheus gets the raw samples of every series the queries read (readRawSamples: the CPU
+ * counters and the two gauges, 30 days) by remote write in time order (no staleness marker: the
+ * series end at the queries' end, as PerfWatch reads them); the bench waits until its TSDB has
+ * compacted them into blocks and checks with count_over_time that every sample is there.
+ *
  * Queries, at a step of whole minutes giving ~1,000 points (what Grafana asks for a wide panel):
- * one gauge series, one counter's rate, and sum by (mode) (rate(perfwatch_cpu_seconds_total[5m]))
- * over 16 series, for 30 days (1m tier) and 24 h (1m tier; and raw, forced, for comparison); and
- * the same sum with [1h] windows at 1-hour steps over 30 days (1h tier).
+ * vector(1), which reads nothing (the cost of a request by itself), one gauge series and one counter's rate over 24 h and 30 days, sum by (mode) of the 16 CPU
+ * counters' rates (24 h, 30 days, and [1h] windows at 1 h steps over 30 days), topk(3, ...) of
+ * those rates, a regex matcher, a subquery. Per query: 3 untimed runs of each side, then 20 timed
+ * runs of each, alternating PerfWatch and Prometheus (which goes first swaps every run) so load
+ * from elsewhere on the machine falls on both alike.
+ *
+ * Agreement: the same label sets, the same timestamps, and how many values lie within 1% and 10%
+ * of Prometheus's. Forced raw they should be (nearly) equal: Prometheus 2.42's windows are closed
+ * on the left ([t − r, t]), PerfWatch's (t − r, t] as Prometheus 3's, and the samples lie on the
+ * 5 s grid, so a window's first sample can differ. From the rollup tiers they are close (the
+ * tolerances of docs/prometheus-api.md), except at midnight: the copied days' 1m rows carry no
+ * increase across the daily counter reset, raw samples (and Prometheus) count the new value.
  *
  * Environment: TEST_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres), BENCH_PROMQL_DAYS
- * (30), BENCH_PROMQL_RUNS (40 timed runs per query after 3 untimed), BENCH_KEEP=1 keeps the schema.
+ * (30), BENCH_PROMQL_RUNS (20 timed runs per query and side after BENCH_PROMQL_WARMUP = 3
+ * untimed), BENCH_PROMQL_RAW_MAX_S (10: forced raw is skipped for a query whose first run takes
+ * longer, 0: never; slower than 1 s a run, fewer runs, about 20 s a query and at least 3), BENCH_PROMQL_PEER=0 (no
+ * Prometheus), BENCH_PROMQL_ONLY (a regular expression: only the queries whose label it finds), BENCH_KEEP=1
+ * keeps the schema.
  */
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readRawSamples } from '@perfwatch/store';
 import pino from 'pino';
-import { benchSchema, buildReference, dataEnd, DAY, fmt, MIN, percentile, say, serverVersion, stopwatch, timedRuns, url, vacuumAnalyze } from '../../store/bench/lib.js';
+import { benchSchema, buildReference, dataEnd, DAY, fmt, HOUR, MIN, percentile, say, serverVersion, stopwatch, url, vacuumAnalyze } from '../../store/bench/lib.js';
+import { prometheusBinary, startPrometheus, wireSeries, type PeerSeries, type PrometheusPeer } from '../test/prometheus-peer.js';
 import { loadConfig } from '../src/config.js';
 import { startApi } from '../src/service.js';
 import { apiToken, login } from './lib.js';
 
 const DAYS = Number(process.env.BENCH_PROMQL_DAYS ?? 30);
-const RUNS = Number(process.env.BENCH_PROMQL_RUNS ?? 40);
+const RUNS = Number(process.env.BENCH_PROMQL_RUNS ?? 20);
+const WARMUP = Number(process.env.BENCH_PROMQL_WARMUP ?? 3);
+const RAW_MAX_MS = Number(process.env.BENCH_PROMQL_RAW_MAX_S ?? 10) * 1000;
+/** Forced raw runs slower than 1 s: as many as fit in about this long (at least 3). */
+const RAW_BUDGET_MS = 20_000;
+const ONLY = process.env.BENCH_PROMQL_ONLY;
+const WANT_PEER = process.env.BENCH_PROMQL_PEER !== '0';
+/** The metrics the queries read: what Prometheus is given. */
+const METRICS = ['perfwatch_cpu_seconds_total', 'perfwatch_load_average_1m', 'perfwatch_memory_mem_available_bytes'];
 
 // Data ends at midnight UTC two days ago: every rollup block is due.
 const END = dataEnd();
+const START = END - DAYS * DAY;
 
 const secs = stopwatch();
+/** The Prometheus of this run, closed (and its directory removed) at the end whatever happens. */
+let peer: PrometheusPeer | undefined;
 const { schema, pool, close } = benchSchema('promql', { poolMax: 4, statementTimeoutMs: 600_000 });
 
+type L = Record<string, string>;
+type Matrix = { metric: L; values: [number, string][] }[];
+
+const key = (l: L) => JSON.stringify(Object.entries(l).filter(([, v]) => v !== '').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const ms = (sec: number) => Math.round(sec * 1000);
+
 async function seed(): Promise<void> {
-  await buildReference(pool, { days: DAYS, end: END });
+  await buildReference(pool, { days: DAYS, end: END, stamp: secs });
   await vacuumAnalyze(pool, ['snapshots', 'rollups_1m', 'rollups_1h', 'series']);
   const c = (await pool.query<{ s: string; m: string; h: string }>(`SELECT (SELECT count(*) FROM snapshots) AS s, (SELECT count(*) FROM rollups_1m) AS m, (SELECT count(*) FROM rollups_1h) AS h`)).rows[0]!;
   say(`data: host "ref", ${fmt(Number(c.s))} raw snapshots (${DAYS} days at 5 s), ${fmt(Number(c.m))} 1m and ${fmt(Number(c.h))} 1h rollup rows [${secs()}]`);
 }
 
+/** A number of a Prometheus /metrics text: the sum of the samples of `name` (any labels). */
+function promMetric(text: string, name: string): number {
+  let sum = 0;
+  let seen = false;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    seen = true;
+  }
+  return seen ? sum : NaN;
+}
+
+/**
+ * Waits until Prometheus's TSDB has compacted what the head no longer needs and stopped: no
+ * block being written, the head not compactable (at most 1.5 × its 2 h chunk range), and the
+ * count of compactions and loaded blocks unchanged for 5 s. Answers the blocks and compactions.
+ */
+async function settle(peer: PrometheusPeer): Promise<{ blocks: number; compactions: number; headHours: number }> {
+  const t0 = Date.now();
+  let last = '';
+  let since = Date.now();
+  for (;;) {
+    const text = await (await fetch(`${peer.url}/metrics`)).text();
+    const failed = promMetric(text, 'prometheus_tsdb_compactions_failed_total');
+    if (failed > 0) throw new Error(`Prometheus: ${failed} compactions failed`);
+    const now = {
+      blocks: promMetric(text, 'prometheus_tsdb_blocks_loaded'),
+      compactions: promMetric(text, 'prometheus_tsdb_compactions_total'),
+      headHours: (promMetric(text, 'prometheus_tsdb_head_max_time') - promMetric(text, 'prometheus_tsdb_head_min_time')) / HOUR,
+    };
+    const busy = promMetric(text, 'prometheus_tsdb_compaction_populating_block') > 0 || now.headHours > 3;
+    const sig = `${now.blocks} ${now.compactions}`;
+    if (busy || sig !== last) {
+      last = sig;
+      since = Date.now();
+    } else if (Date.now() - since >= 5_000) return now;
+    if (Date.now() - t0 > 15 * MIN) throw new Error(`Prometheus still compacting after 15 minutes (${sig}, head ${now.headHours.toFixed(1)} h)`);
+    await sleep(1_000);
+  }
+}
+
+/** Gives Prometheus the raw samples of METRICS over the whole history and checks it holds them all. */
+async function feedPeer(): Promise<{ peer: PrometheusPeer; series: number; samples: number; blocks: number; compactions: number }> {
+  const t0 = performance.now();
+  const raw = await readRawSamples(pool, { metric: (n) => METRICS.includes(n), match: () => true }, START - MIN, END);
+  const series: PeerSeries[] = raw.map((s) => ({ labels: { ...s.labels, __name__: s.metric.name }, t: s.t, v: s.v }));
+  const samples = series.reduce((n, s) => n + s.t.length, 0);
+  // No staleness marker after the last sample: PerfWatch ends a series there only when its read
+  // reaches 1.5 intervals past it, which a query ending at the last sample's time does not; with
+  // the marker Prometheus would answer one point less at the end of every series.
+  const wire = series.map((s) => wireSeries(s.labels, s.t, s.v));
+  say(`  read back from PerfWatch: ${series.length} series, ${fmt(samples)} raw samples in ${fmt((performance.now() - t0) / 1000, 1)} s [${secs()}]`);
+
+  // The default retention (15 days, counted back from the newest block) would drop the first half.
+  const peer = await startPrometheus({ args: ['--storage.tsdb.retention.time=3650d'] });
+  try {
+    const t1 = performance.now();
+    const written = await peer.write(wire, 30 * MIN);
+    const writeS = (performance.now() - t1) / 1000;
+    say(`  Prometheus ${peer.version}: ${fmt(written)} samples by remote write in ${fmt(writeS, 1)} s (${fmt(written / writeS)}/s) [${secs()}]`);
+    const t2 = performance.now();
+    const s = await settle(peer);
+    say(`  Prometheus compacted: ${s.blocks} blocks after ${s.compactions} compactions, ${s.headHours.toFixed(1)} h in the head; waited ${fmt((performance.now() - t2) / 1000, 1)} s [${secs()}]`);
+
+    // Every sample landed: count_over_time of each series over the whole history (one query a
+    // metric: the function drops the name).
+    const held = new Map<string, number>();
+    for (const m of METRICS) {
+      const back = (await peer.query(`count_over_time(${m}[${DAYS + 1}d])`, END / 1000)) as { status: string; error?: string; data?: { result: { metric: L; value: [number, string] }[] } };
+      if (back.status !== 'success') throw new Error(`counting in Prometheus: ${back.error}`);
+      for (const r of back.data!.result) held.set(key({ ...r.metric, __name__: m }), Number(r.value[1]));
+    }
+    let missing = 0;
+    for (const x of series) {
+      missing += Math.abs((held.get(key(x.labels)) ?? 0) - x.t.length);
+    }
+    const total = [...held.values()].reduce((a, b) => a + b, 0);
+    if (missing || held.size !== series.length) throw new Error(`Prometheus holds ${held.size} series and ${total} samples, expected ${series.length} and ${samples}`);
+    say(`  Prometheus holds all of them: count_over_time gives ${held.size} series, ${fmt(total)} samples`);
+    return { peer, series: series.length, samples, blocks: s.blocks, compactions: s.compactions };
+  } catch (err) {
+    await peer.close();
+    throw err;
+  }
+}
+
+interface Case {
+  label: string;
+  query: string;
+  range: number;
+  /** ms; default whole minutes giving ~1,000 points. */
+  step?: number;
+}
+
+interface Agreement {
+  text: string;
+  /** the same label sets, and at least 98% of either side's points at the same times: the same work. */
+  same: boolean;
+  /** share of the values at the same times within 10% of Prometheus's. */
+  within10: number;
+}
+
+/** How two range answers compare: label sets, timestamps, values within 1% / 10%. */
+function agreement(pw: Matrix, prom: Matrix): Agreement {
+  const a = new Map(pw.map((s) => [key(s.metric), s.values]));
+  const b = new Map(prom.map((s) => [key(s.metric), s.values]));
+  const common = [...a.keys()].filter((k) => b.has(k));
+  let points = 0;
+  let pointsPw = 0;
+  let pointsProm = 0;
+  let in1 = 0;
+  let in10 = 0;
+  let maxRel = 0;
+  for (const s of a.values()) pointsPw += s.length;
+  for (const s of b.values()) pointsProm += s.length;
+  for (const k of common) {
+    const theirs = new Map(b.get(k)!.map(([t, v]) => [ms(t), Number(v)]));
+    for (const [t, v] of a.get(k)!) {
+      const y = theirs.get(ms(t));
+      if (y === undefined) continue;
+      points++;
+      const x = Number(v);
+      const rel = x === y || (Number.isNaN(x) && Number.isNaN(y)) ? 0 : Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y));
+      if (rel <= 0.01) in1++;
+      if (rel <= 0.1) in10++;
+      maxRel = Math.max(maxRel, Number.isNaN(rel) ? Infinity : rel);
+    }
+  }
+  const sameSeries = common.length === a.size && common.length === b.size;
+  const samePoints = points === pointsPw && points === pointsProm;
+  const pct = (n: number) => (points ? `${fmt((100 * n) / points, 1)}%` : '-');
+  const text = `${sameSeries ? `same ${a.size} series` : `${a.size} vs ${b.size} series (${common.length} in both)`}, ${samePoints ? `same ${fmt(points)} timestamps` : `${fmt(pointsPw)} vs ${fmt(pointsProm)} points (${fmt(points)} at the same time)`}; values within 1%: ${pct(in1)}, within 10%: ${pct(in10)}, largest difference ${fmt(100 * maxRel, 1)}%`;
+  // topk picks other series among near-equal values, the edges differ by a point: 98%, not all.
+  const same = sameSeries && points >= 0.98 * Math.max(pointsPw, pointsProm);
+  return { text, same, within10: points ? in10 / points : NaN };
+}
+
+interface Side {
+  p50: number;
+  p95: number;
+  runs: number;
+}
+
+const stats = (times: number[], runs = times.length): Side => {
+  const s = [...times].sort((x, y) => x - y);
+  return { p50: percentile(s, 50), p95: percentile(s, 95), runs };
+};
+
 async function main(): Promise<void> {
-  say(`# PerfWatch PromQL benchmark (${new Date().toISOString()})`);
-  say(`server: ${await serverVersion()}; client: Node ${process.version}; ${cpus().length} CPUs`);
+  say(`# PerfWatch PromQL benchmark, with Prometheus as the peer (${new Date().toISOString()})`);
+  say(`server: ${await serverVersion()}; client: Node ${process.version}; ${cpus().length} CPUs (${cpus()[0]?.model.trim()}); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  const tData = performance.now();
   await seed();
+
+  let fed: Awaited<ReturnType<typeof feedPeer>> | undefined;
+  const bin = prometheusBinary();
+  if (!WANT_PEER) say('Prometheus: not measured (BENCH_PROMQL_PEER=0)');
+  else if ('missing' in bin) say(`Prometheus: not measured, ${bin.missing}`);
+  else {
+    fed = await feedPeer();
+    peer = fed.peer;
+  }
+  const dataS = (performance.now() - tData) / 1000;
+  say(`data built in ${fmt(dataS, 0)} s (PerfWatch${peer ? ' and Prometheus' : ''})`);
 
   const config = loadConfig({
     DATABASE_URL: url, PERFWATCH_DB_SCHEMA: schema, PERFWATCH_API_PORT: '0', PERFWATCH_API_HOST: '127.0.0.1',
@@ -55,41 +258,130 @@ async function main(): Promise<void> {
   try {
     const token = await apiToken(api.url, await login(api.url, 'bench-promql-password-1'), { name: 'bench' });
 
-    const run = async (query: string, range: number, tier?: 'raw', stepMs?: number) => {
-      const step = stepMs ?? Math.ceil(range / 1000 / MIN) * MIN;
-      const qs = new URLSearchParams({ query, start: String((END - range) / 1000), end: String(END / 1000), step: String(step / 1000) });
-      const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...(tier ? { 'x-perfwatch-tier': tier } : {}) };
-      const once = async () => {
-        const r = await fetch(`${api.url}/prometheus/api/v1/query_range?${qs}`, { headers });
-        const body = (await r.json()) as { status: string; error?: string; data?: { result: { values: unknown[] }[] } };
-        if (r.status !== 200) throw new Error(`${query}: ${r.status} ${body.error}`);
-        return { body, tier: r.headers.get('x-perfwatch-tier') };
-      };
-      let last = await once();
-      for (let k = 0; k < 2; k++) last = await once();
-      const times = await timedRuns(once, RUNS, 0);
-      const series = last.body.data!.result;
-      const points = series.reduce((m, s) => Math.max(m, s.values.length), 0);
-      return { p50: percentile(times, 50), p95: percentile(times, 95), tier: last.tier, series: series.length, points, step };
+    /** One query_range of `base` (same client code for both): its series and the tier header. */
+    const ask = async (base: string, headers: Record<string, string>, qs: URLSearchParams) => {
+      const r = await fetch(`${base}/api/v1/query_range?${qs}`, { headers });
+      const body = (await r.json()) as { status: string; error?: string; data?: { result: Matrix } };
+      if (r.status !== 200 || body.status !== 'success') throw new Error(`${qs.get('query')}: ${r.status} ${body.error}`);
+      return { result: body.data!.result, tier: r.headers.get('x-perfwatch-tier') };
+    };
+    const pwBase = `${api.url}/prometheus`;
+    const auth = { authorization: `Bearer ${token}` };
+    const timed = async (fn: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      await fn();
+      return performance.now() - t0;
     };
 
-    const one = 'perfwatch_load_average_1m{host="ref"}';
+    const gauge = 'perfwatch_load_average_1m{host="ref"}';
     const rate = 'rate(perfwatch_cpu_seconds_total{host="ref",cpu="0",mode="user"}[5m])';
     const sum = 'sum by (mode) (rate(perfwatch_cpu_seconds_total[5m]))';
-    const cases: [string, string, number, ('raw' | undefined)?, number?][] = [
-      [`one series (gauge), ${DAYS} days`, one, DAYS * DAY],
-      [`one series (counter rate), ${DAYS} days`, rate, DAYS * DAY],
-      [`${sum}, ${DAYS} days`, sum, DAYS * DAY],
-      ['one series (gauge), 24 h', one, DAY],
-      [`${sum}, 24 h`, sum, DAY],
-      [`${sum}, 24 h, raw samples forced (x-perfwatch-tier: raw)`, sum, DAY, 'raw'],
-      [`sum by (mode) (rate(perfwatch_cpu_seconds_total[1h])), ${DAYS} days at 1 h steps`, sum.replace('[5m]', '[1h]'), DAYS * DAY, undefined, 3_600_000],
-    ];
-    say(`\nquery_range over HTTP (p50 / p95 of ${RUNS} runs after 3 untimed; ~1,000 points, step whole minutes):`);
-    for (const [label, query, range, tier, step] of cases) {
-      const r = await run(query, range, tier, step);
-      say(`  ${label}: p50 ${fmt(r.p50, 1)} ms, p95 ${fmt(r.p95, 1)} ms [tier ${r.tier}, step ${r.step / 1000} s, ${r.series} series x ${r.points} points] [${secs()}]`);
+    const topk = 'topk(3, rate(perfwatch_cpu_seconds_total[5m]))';
+    const regex = 'perfwatch_cpu_seconds_total{mode=~"user|sys.*"}';
+    const subquery = 'max_over_time(rate(perfwatch_cpu_seconds_total[5m])[1h:1m])';
+    const D = `${DAYS} days`;
+    const cases: Case[] = [
+      // Reads nothing: what a request costs by itself (HTTP, JSON, and PerfWatch's token check).
+      { label: 'no data: vector(1), 24 h', query: 'vector(1)', range: DAY },
+      { label: 'gauge, 24 h', query: gauge, range: DAY },
+      { label: `gauge, ${D}`, query: gauge, range: DAYS * DAY },
+      { label: 'counter rate, 24 h', query: rate, range: DAY },
+      { label: `counter rate, ${D}`, query: rate, range: DAYS * DAY },
+      { label: 'sum by (mode) (rate[5m]), 24 h', query: sum, range: DAY },
+      { label: `sum by (mode) (rate[5m]), ${D}`, query: sum, range: DAYS * DAY },
+      { label: `sum by (mode) (rate[1h]), ${D} at 1 h steps`, query: sum.replace('[5m]', '[1h]'), range: DAYS * DAY, step: HOUR },
+      { label: 'topk(3, rate[5m]), 24 h', query: topk, range: DAY },
+      { label: `topk(3, rate[5m]), ${D}`, query: topk, range: DAYS * DAY },
+      { label: 'regex matcher {mode=~"user|sys.*"}, 24 h', query: regex, range: DAY },
+      { label: `regex matcher {mode=~"user|sys.*"}, ${D}`, query: regex, range: DAYS * DAY },
+      { label: 'subquery max_over_time(rate[5m])[1h:1m], 24 h', query: subquery, range: DAY },
+    ].filter((c) => !ONLY || new RegExp(ONLY).test(c.label));
+
+    say(`\nquery_range over HTTP, ~1,000 points (step whole minutes); p50 / p95 of ${RUNS} runs after ${WARMUP} untimed, PerfWatch${peer ? ' and Prometheus alternating' : ''}:`);
+    say(`queries: gauge = ${gauge}; counter rate = ${rate}; sum = ${sum}; topk = ${topk}; regex = ${regex}; subquery = ${subquery}`);
+    const rows: Record<string, unknown>[] = [];
+    for (const c of cases) {
+      const step = c.step ?? Math.ceil(c.range / 1000 / MIN) * MIN;
+      const qs = new URLSearchParams({ query: c.query, start: String((END - c.range) / 1000), end: String(END / 1000), step: String(step / 1000) });
+      const pwOnce = () => ask(pwBase, auth, qs);
+      const promOnce = () => ask(peer!.url, {}, qs);
+      const rawOnce = () => ask(pwBase, { ...auth, 'x-perfwatch-tier': 'raw' }, qs);
+
+      // PerfWatch's default mode and Prometheus, alternating.
+      const pwAns = await pwOnce();
+      const promAns = peer ? await promOnce() : undefined;
+      for (let k = 1; k < WARMUP; k++) {
+        await pwOnce();
+        if (peer) await promOnce();
+      }
+      const tPw: number[] = [];
+      const tProm: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        if (peer && i % 2) tProm.push(await timed(promOnce));
+        tPw.push(await timed(pwOnce));
+        if (peer && !(i % 2)) tProm.push(await timed(promOnce));
+      }
+      const pw = stats(tPw);
+      const prom = peer ? stats(tProm) : undefined;
+      const points = pwAns.result.reduce((m, s) => Math.max(m, s.values.length), 0);
+      say(`\n  ${c.label}  [step ${step / 1000} s, ${pwAns.result.length} series x ${points} points] [${secs()}]`);
+      say(`    PerfWatch (default, tier ${pwAns.tier}): p50 ${fmt(pw.p50, 1)} ms, p95 ${fmt(pw.p95, 1)} ms`);
+      let agree: Agreement | undefined;
+      if (prom && promAns) {
+        say(`    Prometheus ${peer!.version}:${' '.repeat(Math.max(1, 12 + (pwAns.tier ?? '').length - peer!.version.length))}p50 ${fmt(prom.p50, 1)} ms, p95 ${fmt(prom.p95, 1)} ms`);
+        say(`    ratio PerfWatch / Prometheus: p50 ${fmt(pw.p50 / prom.p50, 2)}, p95 ${fmt(pw.p95 / prom.p95, 2)}${pw.p50 / prom.p50 > 1 || pw.p95 / prom.p95 > 1 ? '  (above 1.0)' : ''}`);
+        agree = agreement(pwAns.result, promAns.result);
+        say(`    answers (PerfWatch default vs Prometheus): ${agree.text}`);
+      }
+
+      // Then raw samples forced, where that finishes in reasonable time.
+      let raw: Side | undefined;
+      let rawAgree: Agreement | undefined;
+      let rawNote = '';
+      const probe = performance.now();
+      const rawAns = RAW_MAX_MS > 0 ? await rawOnce() : undefined;
+      const first = performance.now() - probe;
+      if (!rawAns) rawNote = 'not measured (BENCH_PROMQL_RAW_MAX_S=0)';
+      else if (first > RAW_MAX_MS) {
+        rawNote = `skipped: its first run took ${fmt(first / 1000, 1)} s (over ${RAW_MAX_MS / 1000} s)`;
+        say(`    PerfWatch raw (forced): ${rawNote}`);
+      } else {
+        const slow = first > 1000;
+        const runs = slow ? Math.max(3, Math.min(RUNS, Math.floor(RAW_BUDGET_MS / first))) : RUNS;
+        if (!slow) for (let k = 1; k < WARMUP; k++) await rawOnce();
+        const tRaw: number[] = [];
+        for (let i = 0; i < runs; i++) tRaw.push(await timed(rawOnce));
+        raw = stats(tRaw, runs);
+        const ratio = prom ? `; ratio to Prometheus p50 ${fmt(raw.p50 / prom.p50, 2)}, p95 ${fmt(raw.p95 / prom.p95, 2)}` : '';
+        say(`    PerfWatch raw (forced, tier ${rawAns.tier}): p50 ${fmt(raw.p50, 1)} ms, p95 ${fmt(raw.p95, 1)} ms${runs !== RUNS ? ` (${runs} runs after 1: ${fmt(first / 1000, 1)} s a run)` : ''}${ratio}`);
+        if (promAns) {
+          rawAgree = agreement(rawAns.result, promAns.result);
+          say(`    answers (PerfWatch raw vs Prometheus): ${rawAgree.text}`);
+        }
+      }
+      rows.push({
+        query: c.label, expr: c.query, step: step / 1000, series: pwAns.result.length, points, tier: pwAns.tier,
+        perfwatch: pw, prometheus: prom, ratio: prom ? { p50: pw.p50 / prom.p50, p95: pw.p95 / prom.p95 } : undefined,
+        agree, raw, rawRatio: raw && prom ? { p50: raw.p50 / prom.p50, p95: raw.p95 / prom.p95 } : undefined, rawAgree, rawNote: rawNote || undefined,
+      });
     }
+
+    if (peer) {
+      // A compaction during the runs would have slowed Prometheus: say so.
+      const text = await (await fetch(`${peer.url}/metrics`)).text();
+      const after = promMetric(text, 'prometheus_tsdb_compactions_total');
+      if (after !== fed!.compactions) say(`\n  note: Prometheus compacted ${after - fed!.compactions} more times during the runs`);
+    }
+
+    say('\nsummary (ms; ratio = PerfWatch / Prometheus, above 1.0 is slower than Prometheus):');
+    say('| query | tier | PerfWatch p50 / p95 | Prometheus p50 / p95 | ratio p50 / p95 | raw forced p50 / p95 | raw ratio p50 / p95 | answers: series and times; values within 10% (default / raw) |');
+    say('|---|---|---|---|---|---|---|---|');
+    for (const r of rows as { query: string; tier: string; perfwatch: Side; prometheus?: Side; ratio?: { p50: number; p95: number }; raw?: Side; rawRatio?: { p50: number; p95: number }; agree?: Agreement; rawAgree?: Agreement; rawNote?: string }[]) {
+      const pair = (s?: { p50: number; p95: number }, d = 1) => (s ? `${fmt(s.p50, d)} / ${fmt(s.p95, d)}` : '-');
+      const yn = (a?: Agreement) => (a === undefined ? '-' : `${a.same ? 'same' : 'NOT same'}, ${fmt(100 * a.within10, 0)}%`);
+      say(`| ${r.query} | ${r.tier} | ${pair(r.perfwatch)} | ${pair(r.prometheus)} | ${pair(r.ratio, 2)} | ${r.raw ? pair(r.raw) : 'skipped'} | ${pair(r.rawRatio, 2)} | ${yn(r.agree)} / ${yn(r.rawAgree)} |`);
+    }
+    say(`BENCH_JSON ${JSON.stringify({ bench: 'promql', days: DAYS, runs: RUNS, prometheus: peer?.version, peerSeries: fed?.series, peerSamples: fed?.samples, dataSeconds: dataS, results: rows })}`);
   } finally {
     await api.close();
   }
@@ -98,6 +390,7 @@ async function main(): Promise<void> {
 try {
   await main();
 } finally {
+  await peer?.close();
   await close();
 }
 say(`\ndone in ${secs()}`);

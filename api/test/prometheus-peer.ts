@@ -246,8 +246,11 @@ process.once('exit', () => {
   for (const c of running) c.kill('SIGKILL');
 });
 
-/** Starts Prometheus on a free 127.0.0.1 port with a temporary TSDB and waits for /-/ready. */
-export async function startPrometheus(opts: { readyTimeoutMs?: number } = {}): Promise<PrometheusPeer> {
+/**
+ * Starts Prometheus on a free 127.0.0.1 port with a temporary TSDB and waits for /-/ready. `args`:
+ * more flags (the PromQL benchmark's 30 days need `--storage.tsdb.retention.time` past the default 15d).
+ */
+export async function startPrometheus(opts: { readyTimeoutMs?: number; args?: string[] } = {}): Promise<PrometheusPeer> {
   const bin = prometheusBinary();
   if ('missing' in bin) throw new Error(bin.missing);
   const dir = mkdtempSync(join(tmpdir(), 'perfwatch-prometheus-'));
@@ -288,6 +291,7 @@ export async function startPrometheus(opts: { readyTimeoutMs?: number } = {}): P
           `--web.listen-address=127.0.0.1:${port}`,
           '--web.enable-remote-write-receiver',
           '--log.level=warn',
+          ...(opts.args ?? []),
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
