@@ -106,7 +106,7 @@ function inst(metric: string, pred: (l: L) => boolean, t: number, offset = 0): V
     });
     if (best < 0) continue;
     const next = s.t[best + 1];
-    const ends = next === undefined ? s.t[best]! + 1.5 * IV <= at : next - s.t[best]! > 1.5 * IV;
+    const ends = next === undefined || next - s.t[best]! > 1.5 * IV;
     if (ends && at >= s.t[best]! + IV) continue;
     out.push({ labels: s.labels, value: s.v[best]! });
   }
@@ -415,6 +415,23 @@ describe('Prometheus query API (/prometheus)', function () {
     const s = r.body.data.result[0].values as [number, string][];
     expect(s).to.have.length(11);
     expect(s[0]![0]).to.equal(start / 1000);
+  });
+
+  it('staleness: a series ends one interval after its host\'s last snapshot, also when the query ends within 1.5 intervals of it', async () => {
+    for (const [host, snaps] of Object.entries(DATA)) {
+      const last = snaps[snaps.length - 1]!.ts;
+      const at = async (t: number) => (await q('/api/v1/query', { query: `${LOAD}{host="${host}"}`, time: t / 1000 })).body.data.result as unknown[];
+      expect(await at(last + IV - 1000), `${host} just before the marker`).to.have.length(1);
+      // Prometheus writes its staleness marker at the failed scrape, one interval on: nothing from there.
+      expect(await at(last + IV), `${host} at the marker`).to.have.length(0);
+      expect(await at(last + IV + 1000), `${host} after it`).to.have.length(0);
+    }
+    // beta's outage: stale one interval after the snapshot before it, back with the next one.
+    const beta = DATA.beta!;
+    const before = beta[GAP[0]! - 1]!.ts;
+    const r = await q('/api/v1/query_range', { query: `${LOAD}{host="beta"}`, start: (before - 2 * IV) / 1000, end: (before + 4 * IV) / 1000, step: IV / 1000 });
+    const times = (r.body.data.result[0].values as [number, string][]).map((v) => v[0] * 1000);
+    expect(times).to.deep.equal([before - 2 * IV, before - IV, before]);
   });
 
   it('an instant query of a range vector answers the raw samples as a matrix', async () => {

@@ -203,8 +203,12 @@ export class SampleLimitError extends Error {
  * Throws SampleLimitError as soon as more than `limit` samples are loaded.
  */
 export async function readRawSamples(
-  pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY, opts: { staleness?: boolean } = {},
+  pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY, opts: { staleness?: boolean; now?: number } = {},
 ): Promise<RawSeries[]> {
+  // A host's last snapshot read is followed by an outage when no snapshot came within 1.5
+  // intervals, which is known only up to `to`, and only once that time has passed (the live edge:
+  // the next snapshot may still be on its way).
+  const known = Math.min(to, opts.now ?? Date.now());
   checkDeadline(sel);
   const hosts = await hostsInRange(pool, from, to, sel.host);
   const out = new Map<string, RawSeries>();
@@ -218,7 +222,7 @@ export async function readRawSamples(
       const closeRow = (ts: number, iv: number) => {
         // `cur` holds the series of the row at prevTs; a new row at ts (NaN: no more rows up to `to`).
         // (A snapshot without a known interval never goes stale: the lookback ends it.)
-        const outage = prevIv > 0 && (Number.isNaN(ts) ? prevTs + 1.5 * prevIv <= to : ts - prevTs > 1.5 * prevIv);
+        const outage = prevIv > 0 && (Number.isNaN(ts) ? prevTs + 1.5 * prevIv <= known : ts - prevTs > 1.5 * prevIv);
         for (const s of cur) {
           const e = s.end!;
           if (outage) e[e.length - 1] = prevTs + prevIv;

@@ -29,6 +29,8 @@ import { typeOf } from './parse.js';
 import { compileAnchored, expandTemplate, RegexError } from './regex.js';
 
 export const LOOKBACK_MS = 5 * 60_000;
+/** How far past its last step an instant selector reads to tell an outage from the next snapshot. */
+const STALENESS_PEEK_MS = 120_000;
 /** A subquery's step when it names none: Prometheus's default global evaluation_interval. */
 export const DEFAULT_SUBQUERY_STEP_MS = 60_000;
 const MINUTE = 60_000;
@@ -254,7 +256,10 @@ async function loadRaw(ctx: Ctx, sel: VectorSelector, from: number, to: number, 
   checkDeadline(ctx);
   ctx.q.tiers.add('raw');
   const budget = MAX_SAMPLES_LOADED - ctx.q.loaded;
-  const raw = await readRawSamples(ctx.q.pool, sampleSelector(sel, ctx.q.opts.deadline), from, to, budget, { staleness }).catch(tooMany);
+  // Staleness: read a little past `to`, so that whether the last sample before it was followed by
+  // an outage (no snapshot within 1.5 intervals) is known (intervals up to STALENESS_PEEK_MS / 1.5).
+  const readTo = staleness ? to + STALENESS_PEEK_MS : to;
+  const raw = await readRawSamples(ctx.q.pool, sampleSelector(sel, ctx.q.opts.deadline), from, readTo, budget, { staleness, now: ctx.q.opts.now ?? Date.now() }).catch(tooMany);
   let count = 0;
   const out: Loaded[] = raw.map((r) => {
     count += r.t.length;
