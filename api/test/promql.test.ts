@@ -583,6 +583,21 @@ describe('Prometheus query API (/prometheus)', function () {
       expect(short.headers.get('x-perfwatch-tier')).to.equal('raw');
       const irate = await q('/api/v1/query_range', { query: `irate(${CPU}[5m])`, start: (T0 - 2 * HOUR) / 1000, end: (T0 + 4 * HOUR) / 1000, step: 300 });
       expect(irate.headers.get('x-perfwatch-tier')).to.equal('raw');
+      // A subquery's own steps decide: 1-minute steps over 7 hours read the 1m tier, and agree with raw
+      // within the rate tolerance above.
+      const sub = `max_over_time(rate(${CPU}{cpu="0",mode="user"}[5m])[7h:1m])`;
+      const at = { query: sub, time: (T0 + 3 * HOUR) / 1000 };
+      const viaTier = await q('/api/v1/query', at);
+      expect(viaTier.headers.get('x-perfwatch-tier')).to.equal('1m');
+      const viaRaw = await q('/api/v1/query', at, { headers: { 'x-perfwatch-tier': 'raw' } });
+      expect(viaRaw.headers.get('x-perfwatch-tier')).to.equal('raw');
+      const a = viaTier.body.data.result as { metric: L; value: [number, string] }[];
+      const b = viaRaw.body.data.result as { metric: L; value: [number, string] }[];
+      expect(a.map((x) => key(x.metric)).sort()).to.deep.equal(b.map((x) => key(x.metric)).sort());
+      for (const x of a) {
+        const y = b.find((z) => key(z.metric) === key(x.metric))!;
+        expect(Math.abs(Number(x.value[1]) - Number(y.value[1])), key(x.metric)).to.be.lessThan(0.1 * Number(y.value[1]));
+      }
     });
   });
 

@@ -94,8 +94,8 @@ interface Ctx {
   q: Query;
   times: Float64Array;
   n: number;
-  /** whether selectors may read rollups here (the query's own steps; not inside subqueries). */
-  rollups: boolean;
+  /** the distance between steps (ms): the query's step, a subquery's; 0 for a single evaluation. */
+  step: number;
 }
 
 type Vec = Extract<Value, { type: 'vector' }>;
@@ -213,7 +213,7 @@ function atTime(at: VectorSelector['at']): number | undefined {
  */
 function sourceOf(ctx: Ctx, sel: VectorSelector, range: number | undefined, fn: string | undefined): 'raw' | '1m' | '1h' {
   const tier = ctx.q.opts.tier ?? 'auto';
-  if (tier === 'raw' || !ctx.rollups || sel.at) return 'raw';
+  if (tier === 'raw' || sel.at) return 'raw';
   const info = sel.name === undefined ? undefined : metricInfo(sel.name);
   if (!info) return 'raw';
   const r = range ?? LOOKBACK_MS;
@@ -229,11 +229,13 @@ function sourceOf(ctx: Ctx, sel: VectorSelector, range: number | undefined, fn: 
   const hourly = fn !== undefined && r % HOUR === 0;
   if (tier === '1h') return hourly ? '1h' : '1m';
   if (tier === '1m') return '1m';
-  // auto: a range query at steps of whole minutes reading more than 6 hours of data (whole hours
-  // and windows of whole hours: the 1h tier), or an instant query (alert rules) whose window is
-  // longer than 6 hours.
-  const { start, end, step } = ctx.q.opts;
-  if (end === start) return r > 6 * HOUR ? '1m' : 'raw';
+  // auto: steps of whole minutes (a range query's, or a subquery's) reading more than 6 hours of
+  // data (whole hours and windows of whole hours: the 1h tier), or a single evaluation (an alert
+  // rule's instant query) whose window is longer than 6 hours.
+  const start = ctx.times[0]!;
+  const end = ctx.times[ctx.n - 1]!;
+  const step = ctx.step;
+  if (ctx.n === 1) return r > 6 * HOUR ? '1m' : 'raw';
   if (step < MINUTE || step % MINUTE !== 0 || end - start + r <= 6 * HOUR) return 'raw';
   return hourly && step % HOUR === 0 ? '1h' : '1m';
 }
@@ -297,7 +299,22 @@ async function loadBuckets(ctx: Ctx, sel: VectorSelector, window: number, tier: 
   const e0 = Math.floor((ctx.times[0]! - sel.offset) / w) * w;
   const e1 = Math.floor((ctx.times[ctx.n - 1]! - sel.offset) / w) * w;
   ctx.q.tiers.add(tier);
-  const series = await readBuckets(ctx.q.pool, sampleSelector(sel, ctx.q.opts.deadline), e0 - window, e1, tier, columnsFor(fn, sel)).catch(tooMany);
+  // The buckets some step's window [e - window, e) holds, by minute from the first (a difference
+  // array: each window +1 at its start, -1 at its end, summed up).
+  const from = e0 - window;
+  const minutes = Math.max(0, (e1 - from) / MINUTE) + 1;
+  const cover = new Int32Array(minutes + 1);
+  for (let k = 0; k < ctx.n; k++) {
+    const e = Math.floor((ctx.times[k]! - sel.offset) / w) * w;
+    cover[Math.max(0, (e - window - from) / MINUTE)]! += 1;
+    cover[Math.min(minutes, (e - from) / MINUTE)]! -= 1;
+  }
+  const need = new Uint8Array(minutes);
+  for (let m = 0, sum = 0; m < minutes; m++) {
+    sum += cover[m]!;
+    need[m] = sum > 0 ? 1 : 0;
+  }
+  const series = await readBuckets(ctx.q.pool, sampleSelector(sel, ctx.q.opts.deadline), from, e1, tier, columnsFor(fn, sel), (start) => need[(start - from) / MINUTE] === 1).catch(tooMany);
   checkSize(ctx, series.length);
   for (const b of series) b.labels = withName(b.metric.name, b.labels);
   return series.sort((a, b) => compareLabels(a.labels, b.labels));
@@ -386,7 +403,7 @@ async function subquery(ctx: Ctx, sq: Subquery): Promise<Matrix> {
   for (let k = 0; k < n; k++) times[k] = start + k * step;
   let series: MatrixSeries[] = [];
   if (n > 0) {
-    const inner = await evalExpr({ q: ctx.q, times, n, rollups: false }, sq.expr);
+    const inner = await evalExpr({ q: ctx.q, times, n, step }, sq.expr);
     series = (inner as Vec).series.map((s) => {
       const t: number[] = [];
       const v: number[] = [];
@@ -410,7 +427,7 @@ async function evalMatrix(ctx: Ctx, e: Expr): Promise<Matrix> {
     case 'paren':
       return evalMatrix(ctx, e.expr);
     case 'invariant':
-      return evalMatrix({ ...ctx, times: ctx.times.subarray(0, 1), n: 1 }, e.expr);
+      return evalMatrix({ ...ctx, times: ctx.times.subarray(0, 1), n: 1, step: 0 }, e.expr);
     default:
       throw execError(`expected a range vector, got ${e.kind}`);
   }
@@ -1438,7 +1455,7 @@ async function evalNode(ctx: Ctx, e: Expr): Promise<Value> {
       return evalExpr(ctx, e.expr);
     case 'invariant': {
       if (e.expr.kind === 'number' || e.expr.kind === 'string') return evalExpr(ctx, e.expr);
-      const one = await evalExpr({ ...ctx, times: ctx.times.subarray(0, 1), n: 1 }, e.expr);
+      const one = await evalExpr({ ...ctx, times: ctx.times.subarray(0, 1), n: 1, step: 0 }, e.expr);
       return broadcast(one, ctx.n);
     }
     case 'call':
@@ -1544,7 +1561,7 @@ export async function evaluate(pool: pg.Pool, expr: Expr, opts: EvalOptions): Pr
   const q: Query = { pool, opts, tiers: new Set(), loaded: 0 };
   const [pre, inv, should] = preprocess(expr, opts.start, opts.end);
   const root: Expr = inv && should ? { kind: 'invariant', expr: pre } : pre;
-  const ctx: Ctx = { q, times, n, rollups: true };
+  const ctx: Ctx = { q, times, n, step: n > 1 ? opts.step : 0 };
   const value = await evalExpr(ctx, root);
   if (value.type === 'matrix') {
     const e = (value.at ?? times[0]!) - value.offset;
