@@ -150,8 +150,11 @@ async function walkRaw(
   const host = span.name;
   const pick = picker(sel, host);
   let vals = new Float64Array(0);
-  const eat = (rows: Awaited<ReturnType<typeof fetchRows>>, isBefore: boolean) => {
+  const eat = async (rows: Awaited<ReturnType<typeof fetchRows>>, isBefore: boolean) => {
+    const breathe = breather();
     for (const row of rows) {
+      const pause = breathe();
+      if (pause) await pause;
       const p = pick(row.shape);
       if (!p.entries.length && !onRow) continue;
       if (vals.length < row.shape.n) vals = new Float64Array(row.shape.n);
@@ -164,7 +167,7 @@ async function walkRaw(
     }
   };
   if (before) {
-    eat(
+    await eat(
       await fetchRows(
         pool,
         `SELECT ${RAW_COLUMNS} FROM snapshots s WHERE s.host_id = $1 AND s.ts < $2::timestamptz AND s.ts >= $3::timestamptz ORDER BY s.ts DESC LIMIT 1`,
@@ -178,7 +181,7 @@ async function walkRaw(
   for (let a = Math.max(from, span.first), end = Math.min(to, span.last); a <= end; a += SLICE_MS) {
     checkDeadline(sel);
     const b = Math.min(end, a + SLICE_MS - 1);
-    eat(
+    await eat(
       await fetchRows(
         pool,
         `SELECT ${RAW_COLUMNS} FROM snapshots s WHERE s.host_id = $1 AND s.ts >= $2::timestamptz AND s.ts <= $3::timestamptz ORDER BY s.ts`,
@@ -188,6 +191,23 @@ async function walkRaw(
       false,
     );
   }
+}
+
+/**
+ * A loop's pause: every 256 rows, when more than 10 ms have passed since the last one, the event
+ * loop runs (other requests of the process) before decoding goes on. Long reads decode megabytes
+ * between two statements; they share the thread instead of holding it.
+ */
+function breather(): () => Promise<void> | undefined {
+  let last = performance.now();
+  let i = 0;
+  return () => {
+    if (++i % 256 !== 0 || performance.now() - last < 10) return undefined;
+    return new Promise<void>((resolve) => setImmediate(() => {
+      last = performance.now();
+      resolve();
+    }));
+  };
 }
 
 /** More samples than a read may load (readRawSamples' limit). */
@@ -390,7 +410,10 @@ export async function readBuckets(
     }
     // Sorted here, not by the server: megabytes of base64 would exceed its work_mem and sort on disk.
     r.rows.sort((x, y) => x.series_id - y.series_id || x.ms - y.ms);
+    const breathe = breather();
     for (const row of r.rows) {
+      const pause = breathe();
+      if (pause) await pause;
       const bs = mine.get(row.series_id)!;
       const n = Buffer.from(row.n, 'base64');
       const [v1, v2, v3] = [buf(row.v1), buf(row.v2), buf(row.v3)];

@@ -88,6 +88,8 @@ interface Query {
   tiers: Set<'raw' | '1m' | '1h'>;
   /** raw samples loaded so far, all selectors together. */
   loaded: number;
+  /** when the evaluation last let the event loop run (performance.now()). */
+  lastYield: number;
 }
 
 interface Ctx {
@@ -107,6 +109,21 @@ type Matrix = Extract<Value, { type: 'matrix' }>;
 function checkDeadline(ctx: Ctx): void {
   const d = ctx.q.opts.deadline;
   if (d !== undefined && Date.now() >= d) throw new PromError('timeout', 'query timed out in expression evaluation');
+}
+
+/** Longest the evaluation computes before it lets other requests run (ms). */
+const SLICE_MS = 10;
+
+/**
+ * Lets the event loop run (other requests, /health) when this evaluation has computed for more
+ * than SLICE_MS since it last did, and checks the deadline then: a heavy query shares the api's
+ * one thread instead of holding it. Called between series, steps and nodes.
+ */
+async function pause(ctx: Ctx): Promise<void> {
+  if (performance.now() - ctx.q.lastYield < SLICE_MS) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  ctx.q.lastYield = performance.now();
+  checkDeadline(ctx);
 }
 
 function checkSize(ctx: Ctx, series: number): void {
@@ -353,6 +370,7 @@ async function vectorSelector(ctx: Ctx, sel: VectorSelector, timestamps = false)
     if (r > hi) hi = r;
   }
   for (const r of await loadRaw(ctx, sel, lo - LOOKBACK_MS + 1, hi, true)) {
+    await pause(ctx);
     const s = newSeries(r.labels, ctx.n);
     for (let k = 0; k < ctx.n; k++) {
       const ref = refs[k]!;
@@ -681,6 +699,7 @@ async function rangeCall(ctx: Ctx, fn: string, args: Expr[]): Promise<Vec> {
   const out: Series[] = [];
   const p: number[] = new Array(params.length);
   for (const ms of m.series) {
+    await pause(ctx);
     const s = newSeries(keep ? ms.labels : dropName(ms.labels), ctx.n);
     let lo = 0;
     let hi = 0;
@@ -1061,6 +1080,7 @@ async function aggregate(ctx: Ctx, op: AggOp, grouping: string[], without: boole
     const out = new Map<string, Series>();
     const groupOf = input.map((s) => groupLabels(s.labels, grouping, without));
     for (let k = 0; k < n; k++) {
+      await pause(ctx);
       input.forEach((s, i) => {
         if (!s.ok[k]) return;
         const labels = { ...groupOf[i]!, [label]: formatFloat(s.v[k]!) };
@@ -1089,6 +1109,7 @@ async function aggregate(ctx: Ctx, op: AggOp, grouping: string[], without: boole
     const out = input.map((s) => newSeries(s.labels, n));
     const index = new Map(input.map((s, i) => [s, i]));
     for (let k = 0; k < n; k++) {
+      await pause(ctx);
       const limit = kParam(kv[k]!);
       if (limit < 1) continue;
       for (const g of groups.values()) {
@@ -1130,6 +1151,7 @@ async function aggregate(ctx: Ctx, op: AggOp, grouping: string[], without: boole
   const out: Series[] = [];
   const q = op === 'quantile' ? scalarOf(param!) : undefined;
   for (const g of groups.values()) {
+    await pause(ctx);
     const s = newSeries(g.labels, n);
     for (let k = 0; k < n; k++) {
       let count = 0;
@@ -1286,7 +1308,7 @@ function resultLabels(many: Labels, one: Labels, op: BinOp, m: VectorMatching, b
   return out;
 }
 
-function setOperation(op: BinOp, m: VectorMatching, lhs: Series[], rhs: Series[], n: number): Vec {
+async function setOperation(ctx: Ctx, op: BinOp, m: VectorMatching, lhs: Series[], rhs: Series[], n: number): Promise<Vec> {
   const lsig = lhs.map((s) => signature(s.labels, m));
   const rsig = rhs.map((s) => signature(s.labels, m));
   const out = new Map<string, Series>();
@@ -1299,6 +1321,7 @@ function setOperation(op: BinOp, m: VectorMatching, lhs: Series[], rhs: Series[]
     o.v[k] = s.v[k]!;
   };
   for (let k = 0; k < n; k++) {
+    await pause(ctx);
     const right = new Set<string>();
     rhs.forEach((s, i) => s.ok[k] && right.add(rsig[i]!));
     if (op === 'and' || op === 'unless') {
@@ -1320,8 +1343,8 @@ function setOperation(op: BinOp, m: VectorMatching, lhs: Series[], rhs: Series[]
   return { type: 'vector', series: [...out.values()] };
 }
 
-function vectorBinary(op: BinOp, bool: boolean, m: VectorMatching, lhsIn: Series[], rhsIn: Series[], n: number): Vec {
-  if (m.card === 'many-to-many') return setOperation(op, m, lhsIn, rhsIn, n);
+async function vectorBinary(ctx: Ctx, op: BinOp, bool: boolean, m: VectorMatching, lhsIn: Series[], rhsIn: Series[], n: number): Promise<Vec> {
+  if (m.card === 'many-to-many') return setOperation(ctx, op, m, lhsIn, rhsIn, n);
   const cmp = isComparison(op);
   // one-to-many: the sides swap, values are computed in the original order.
   const swap = m.card === 'one-to-many';
@@ -1338,6 +1361,7 @@ function vectorBinary(op: BinOp, bool: boolean, m: VectorMatching, lhsIn: Series
   const out = new Map<string, Series>();
   const labelCache = new Map<string, Labels>();
   for (let k = 0; k < n; k++) {
+    await pause(ctx);
     // The "one" side at this step, by signature; two there is many-to-many.
     const oneAt = new Map<string, Series>();
     for (const [sig, idx] of oneBySig) {
@@ -1390,7 +1414,7 @@ function vectorBinary(op: BinOp, bool: boolean, m: VectorMatching, lhsIn: Series
   return { type: 'vector', series: [...out.values()] };
 }
 
-function binary(ctx: Ctx, op: BinOp, bool: boolean, matching: VectorMatching | undefined, lhs: Value, rhs: Value): Value {
+async function binary(ctx: Ctx, op: BinOp, bool: boolean, matching: VectorMatching | undefined, lhs: Value, rhs: Value): Promise<Value> {
   const n = ctx.n;
   const cmp = isComparison(op);
   if (lhs.type === 'scalar' && rhs.type === 'scalar') {
@@ -1399,7 +1423,7 @@ function binary(ctx: Ctx, op: BinOp, bool: boolean, matching: VectorMatching | u
     return { type: 'scalar', v };
   }
   if (lhs.type === 'vector' && rhs.type === 'vector') {
-    return vectorBinary(op, bool, matching!, lhs.series, rhs.series, n);
+    return vectorBinary(ctx, op, bool, matching!, lhs.series, rhs.series, n);
   }
   const vec = (lhs.type === 'vector' ? lhs : rhs) as Vec;
   const sc = (lhs.type === 'scalar' ? lhs : rhs) as Scalar;
@@ -1433,6 +1457,7 @@ function binary(ctx: Ctx, op: BinOp, bool: boolean, matching: VectorMatching | u
 // ---- the walk ----------------------------------------------------------------------------------------------
 
 async function evalExpr(ctx: Ctx, e: Expr): Promise<Value> {
+  await pause(ctx);
   checkDeadline(ctx);
   const v = await evalNode(ctx, e);
   // Every node's answer is held in memory: its series x steps count toward the limit.
@@ -1558,7 +1583,7 @@ export async function evaluate(pool: pg.Pool, expr: Expr, opts: EvalOptions): Pr
   const n = Math.floor((opts.end - opts.start) / opts.step) + 1;
   const times = new Float64Array(n);
   for (let k = 0; k < n; k++) times[k] = opts.start + k * opts.step;
-  const q: Query = { pool, opts, tiers: new Set(), loaded: 0 };
+  const q: Query = { pool, opts, tiers: new Set(), loaded: 0, lastYield: performance.now() };
   const [pre, inv, should] = preprocess(expr, opts.start, opts.end);
   const root: Expr = inv && should ? { kind: 'invariant', expr: pre } : pre;
   const ctx: Ctx = { q, times, n, step: n > 1 ? opts.step : 0 };
