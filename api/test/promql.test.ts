@@ -642,6 +642,42 @@ describe('Prometheus query API (/prometheus)', function () {
     });
   });
 
+  describe('a heavy or hostile query does not hold the api (#19)', () => {
+    it('regexes run on RE2: patterns that backtrack for hours in a backtracking engine answer at once', async () => {
+      // JavaScript's engine took 4.5 s on the first with a 45-character name, growing 4x a character.
+      for (const re of ['perfwatch_vmstat_compact_daemon_migrat(.*.*)*X', `${'(.*.*)*'.repeat(8)}X`]) {
+        const r = await q('/api/v1/query', { query: `{__name__=~"${re}"}`, time: (T0 + HOUR) / 1000 });
+        expect(r.status, r.text).to.equal(200);
+        expect(r.body.data.result).to.deep.equal([]);
+      }
+      const look = await q('/api/v1/query', { query: `${CPU}{mode=~"(?=softirq$)(?:.|.|.|.|.|.|.|.|.|.|.)*X"}`, time: (T0 + HOUR) / 1000 });
+      expect(look.status).to.equal(400);
+      expect(look.body.error).to.match(/invalid or unsupported Perl syntax/);
+    });
+
+    it('a query past its timeout stops during evaluation, and /health answers all the while', async () => {
+      // Nested subqueries at 1-second steps over the whole history: far more work than 2 s on any machine.
+      const heavy = q('/api/v1/query', { query: `max_over_time(max_over_time(rate(${CPU}[5m])[1h:1s])[4h:1s])`, time: (T0 + 4 * HOUR) / 1000, timeout: '2s' }, { headers: { 'x-perfwatch-tier': 'raw' } });
+      let done = false;
+      const answered = heavy.then((r) => {
+        done = true;
+        return r;
+      });
+      let healthy = 0;
+      while (!done) {
+        const h = await call(t.url, 'GET', '/health');
+        expect(h.status).to.equal(200);
+        if (!done) healthy++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const r = await answered;
+      expect(r.status, r.text).to.equal(503);
+      expect(r.body.errorType).to.equal('timeout');
+      // Answers to /health kept coming while the query computed (the event loop was not held).
+      expect(healthy).to.be.greaterThan(10);
+    });
+  });
+
   describe('errors as Prometheus answers them', () => {
     const cases: [string, string, Record<string, string | number>, number, string, RegExp][] = [
       ['parse error', '/api/v1/query', { query: 'sum(' }, 400, 'bad_data', /^invalid parameter "query": 1:5: parse error: unexpected end of input$/],
