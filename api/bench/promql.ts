@@ -366,6 +366,30 @@ async function main(): Promise<void> {
       });
     }
 
+    // /health while the heaviest query runs (#19: under 100 ms): 30 days of raw samples, summed.
+    if (!ONLY || new RegExp(ONLY).test('health')) {
+      const heavy = new URLSearchParams({ query: sum, start: String((END - DAYS * DAY) / 1000), end: String(END / 1000), step: String(Math.ceil((DAYS * DAY) / 1000 / MIN) * 60) });
+      const t0 = performance.now();
+      let done = false;
+      const running = ask(pwBase, { ...auth, 'x-perfwatch-tier': 'raw' }, heavy).finally(() => {
+        done = true;
+      });
+      const lat: number[] = [];
+      while (!done) {
+        const h0 = performance.now();
+        const r = await fetch(`${api.url}/health`);
+        await r.arrayBuffer();
+        if (!done) lat.push(performance.now() - h0);
+        await new Promise((res) => setTimeout(res, 25));
+      }
+      await running;
+      const took = performance.now() - t0;
+      lat.sort((a, b) => a - b);
+      const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? Number.NaN;
+      say(`\n  /health while ${sum} over ${D} reads raw samples (${fmt(took / 1000, 1)} s): ${lat.length} answers, p50 ${fmt(pct(0.5), 1)} ms, p99 ${fmt(pct(0.99), 1)} ms, max ${fmt(lat[lat.length - 1] ?? Number.NaN, 1)} ms (target: under 100 ms)`);
+      rows.push({ query: '/health during the heaviest query', healthAnswers: lat.length, p50: pct(0.5), p99: pct(0.99), max: lat[lat.length - 1], heavySeconds: took / 1000 });
+    }
+
     if (peer) {
       // A compaction during the runs would have slowed Prometheus: say so.
       const text = await (await fetch(`${peer.url}/metrics`)).text();
@@ -376,7 +400,7 @@ async function main(): Promise<void> {
     say('\nsummary (ms; ratio = PerfWatch / Prometheus, above 1.0 is slower than Prometheus):');
     say('| query | tier | PerfWatch p50 / p95 | Prometheus p50 / p95 | ratio p50 / p95 | raw forced p50 / p95 | raw ratio p50 / p95 | answers: series and times; values within 10% (default / raw) |');
     say('|---|---|---|---|---|---|---|---|');
-    for (const r of rows as { query: string; tier: string; perfwatch: Side; prometheus?: Side; ratio?: { p50: number; p95: number }; raw?: Side; rawRatio?: { p50: number; p95: number }; agree?: Agreement; rawAgree?: Agreement; rawNote?: string }[]) {
+    for (const r of rows.filter((x) => 'perfwatch' in x) as { query: string; tier: string; perfwatch: Side; prometheus?: Side; ratio?: { p50: number; p95: number }; raw?: Side; rawRatio?: { p50: number; p95: number }; agree?: Agreement; rawAgree?: Agreement; rawNote?: string }[]) {
       const pair = (s?: { p50: number; p95: number }, d = 1) => (s ? `${fmt(s.p50, d)} / ${fmt(s.p95, d)}` : '-');
       const yn = (a?: Agreement) => (a === undefined ? '-' : `${a.same ? 'same' : 'NOT same'}, ${fmt(100 * a.within10, 0)}%`);
       say(`| ${r.query} | ${r.tier} | ${pair(r.perfwatch)} | ${pair(r.prometheus)} | ${pair(r.ratio, 2)} | ${r.raw ? pair(r.raw) : 'skipped'} | ${pair(r.rawRatio, 2)} | ${yn(r.agree)} / ${yn(r.rawAgree)} |`);
