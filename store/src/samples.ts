@@ -394,24 +394,28 @@ export async function readBuckets(
   const buf = (x: string | null) => (x === null ? null : Buffer.from(x, 'base64'));
   const value = (c: Buffer | null, i: number) => (c === null ? Number.NaN : bucketValue(c, i));
 
-  /** Rollup rows of one host and tier with bucket start in [a, b) into its series. */
-  const readTier = async (spec: TierSpec, hostId: number, mine: Map<number, Buckets>, host: string, a: number, b: number) => {
+  type TierRow = { series_id: number; ms: number; n: string; v1: string | null; v2: string | null; v3: string | null };
+  /** Rollup rows of one host and tier with bucket start in [a, b), ordered by series and time. */
+  const fetchTier = async (spec: TierSpec, hostId: number, ids: number[], host: string, a: number, b: number): Promise<TierRow[]> => {
     checkDeadline(sel);
-    let r: pg.QueryResult<{ series_id: number; ms: number; n: string; v1: string | null; v2: string | null; v3: string | null }>;
+    let r: pg.QueryResult<TierRow>;
     try {
       // Identifiers from TIER_SPECS only.
       r = await pool.query(
         `SELECT series_id, (extract(epoch FROM start) * 1000)::float8 AS ms, encode(n, 'base64') AS n, ${col('v1')} AS v1, ${col('v2')} AS v2, ${col('v3')} AS v3 FROM ${spec.table}
           WHERE host_id = $1 AND series_id = ANY($2::int[]) AND start >= $3::timestamptz AND start < $4::timestamptz`,
-        [hostId, [...mine.keys()], iso(Math.floor(a / spec.blockMs) * spec.blockMs), iso(b)],
+        [hostId, ids, iso(Math.floor(a / spec.blockMs) * spec.blockMs), iso(b)],
       );
     } catch (err) {
       throw wrapPgError(err, `reading ${spec.tier} rollups of ${host}`);
     }
     // Sorted here, not by the server: megabytes of base64 would exceed its work_mem and sort on disk.
-    r.rows.sort((x, y) => x.series_id - y.series_id || x.ms - y.ms);
+    return r.rows.sort((x, y) => x.series_id - y.series_id || x.ms - y.ms);
+  };
+  /** Those rows' buckets (the ones wanted) onto their series. */
+  const decodeTier = async (spec: TierSpec, rows: TierRow[], mine: Map<number, Buckets>, a: number, b: number) => {
     const breathe = breather();
-    for (const row of r.rows) {
+    for (const row of rows) {
       const pause = breathe();
       if (pause) await pause;
       const bs = mine.get(row.series_id)!;
@@ -441,17 +445,32 @@ export async function readBuckets(
         const info = metricInfo(s.metric) ?? { name: s.metric, type: s.counter ? 'counter' : 'gauge', unit: '', help: '', labels: Object.keys(s.labels), path: '' } satisfies MetricInfo;
         mine.set(s.id, series({ metric: info, labels }));
       }
-      // Coarse to fine, each tier up to its watermark; then raw snapshots.
+      // Coarse to fine, each tier up to its watermark; then raw snapshots. The statements run
+      // together (each a round trip); their buckets go onto the series in that order.
       const { segments, rawFrom } = rollupSegments(wms, id, tier === '1h' ? ['1h', '1m'] : ['1m'], from, to);
-      if (mine.size) for (const s of segments) await readTier(s.spec, id, mine, host, s.a, s.b);
-      if (rawFrom < to) {
-        const tail = new Map<Buckets, number>();
-        await walkRaw(pool, sel, id, span, rawFrom, to - 1, true, (e, ts, v, isBefore) => {
-          const b = series(e);
-          if (!tail.has(b)) tail.set(b, b.start.length);
-          b.addRaw(ts, v, isBefore);
-        });
-        for (const [b, i] of tail) b.finishRaw(i);
+      const ids = [...mine.keys()];
+      const fetched = mine.size ? segments.map((s) => fetchTier(s.spec, id, ids, host, s.a, s.b)) : [];
+      const tail = new Map<string, { row: { metric: MetricInfo; labels: Labels; key: string }; b: Buckets }>();
+      const tailRead = rawFrom < to
+        ? walkRaw(pool, sel, id, span, rawFrom, to - 1, true, (e, ts, v, isBefore) => {
+            let t = tail.get(e.key);
+            if (!t) tail.set(e.key, (t = { row: e, b: new Buckets(e.metric, e.labels) }));
+            t.b.addRaw(ts, v, isBefore);
+          })
+        : undefined;
+      // Together, so a failure of either is handled (never an unhandled rejection).
+      const [rows] = await Promise.all([Promise.all(fetched), tailRead]);
+      for (let i = 0; i < rows.length; i++) await decodeTier(segments[i]!.spec, rows[i]!, mine, segments[i]!.a, segments[i]!.b);
+      for (const { row, b: t } of tail.values()) {
+        t.finishRaw(0);
+        const b = series(row);
+        for (let i = 0; i < t.start.length; i++) {
+          b.start.push(t.start[i]!);
+          b.n.push(t.n[i]!);
+          b.v1.push(t.v1[i]!);
+          b.v2.push(t.v2[i]!);
+          b.v3.push(t.v3[i]!);
+        }
       }
     }),
   );
