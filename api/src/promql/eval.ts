@@ -705,6 +705,8 @@ async function rangeCall(ctx: Ctx, fn: string, args: Expr[]): Promise<Vec> {
     let hi = 0;
     let prevEnd = -Infinity;
     for (let k = 0; k < ctx.n; k++) {
+      // Long windows (subqueries over hours at 1-second steps) take long per series: pause here too.
+      if ((k & 63) === 63 && performance.now() - ctx.q.lastYield >= SLICE_MS) await pause(ctx);
       const end = (m.at ?? ctx.times[k]!) - m.offset;
       const start = end - m.range;
       if (end < prevEnd) {
