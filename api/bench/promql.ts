@@ -42,6 +42,7 @@
  * keeps the schema.
  */
 import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readRawSamples } from '@perfwatch/store';
@@ -367,26 +368,38 @@ async function main(): Promise<void> {
     }
 
     // /health while the heaviest query runs (#19: under 100 ms): 30 days of raw samples, summed.
+    // Asked by another process, as another client would (an in-process client would share the
+    // api's event loop and count its own turns too).
     if (!ONLY || new RegExp(ONLY).test('health')) {
       const heavy = new URLSearchParams({ query: sum, start: String((END - DAYS * DAY) / 1000), end: String(END / 1000), step: String(Math.ceil((DAYS * DAY) / 1000 / MIN) * 60) });
+      const poller = spawn(process.execPath, ['-e', `
+        const lat = [];
+        let stop = false;
+        process.stdin.on('data', () => { stop = true; });
+        (async () => {
+          while (!stop) {
+            const t0 = performance.now();
+            const r = await fetch(${JSON.stringify(`${api.url}/health`)});
+            await r.arrayBuffer();
+            lat.push(performance.now() - t0);
+            await new Promise((res) => setTimeout(res, 25));
+          }
+          process.stdout.write(JSON.stringify(lat));
+          process.exit(0);
+        })();
+      `], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      poller.stdout.on('data', (d: Buffer) => (out += d));
+      const exited = new Promise<void>((res) => poller.on('exit', () => res()));
+      await new Promise((res) => setTimeout(res, 300)); // the poller is running
       const t0 = performance.now();
-      let done = false;
-      const running = ask(pwBase, { ...auth, 'x-perfwatch-tier': 'raw' }, heavy).finally(() => {
-        done = true;
-      });
-      const lat: number[] = [];
-      while (!done) {
-        const h0 = performance.now();
-        const r = await fetch(`${api.url}/health`);
-        await r.arrayBuffer();
-        if (!done) lat.push(performance.now() - h0);
-        await new Promise((res) => setTimeout(res, 25));
-      }
-      await running;
+      await ask(pwBase, { ...auth, 'x-perfwatch-tier': 'raw' }, heavy);
       const took = performance.now() - t0;
-      lat.sort((a, b) => a - b);
+      poller.stdin.write('stop\n');
+      await exited;
+      const lat = (JSON.parse(out || '[]') as number[]).sort((a, b) => a - b);
       const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? Number.NaN;
-      say(`\n  /health while ${sum} over ${D} reads raw samples (${fmt(took / 1000, 1)} s): ${lat.length} answers, p50 ${fmt(pct(0.5), 1)} ms, p99 ${fmt(pct(0.99), 1)} ms, max ${fmt(lat[lat.length - 1] ?? Number.NaN, 1)} ms (target: under 100 ms)`);
+      say(`\n  /health (from another process) while ${sum} over ${D} reads raw samples (${fmt(took / 1000, 1)} s): ${lat.length} answers, p50 ${fmt(pct(0.5), 1)} ms, p99 ${fmt(pct(0.99), 1)} ms, max ${fmt(lat[lat.length - 1] ?? Number.NaN, 1)} ms (target: under 100 ms)`);
       rows.push({ query: '/health during the heaviest query', healthAnswers: lat.length, p50: pct(0.5), p99: pct(0.99), max: lat[lat.length - 1], heavySeconds: took / 1000 });
     }
 
