@@ -194,15 +194,15 @@ async function walkRaw(
 }
 
 /**
- * A loop's pause: every 256 rows, when more than 10 ms have passed since the last one, the event
- * loop runs (other requests of the process) before decoding goes on. Long reads decode megabytes
- * between two statements; they share the thread instead of holding it.
+ * A loop's pause: every `every` items (rows: 64), when more than 10 ms have passed since the
+ * last one, the event loop runs (other requests of the process) before the loop goes on. Long
+ * reads decode megabytes between two statements; they share the thread instead of holding it.
  */
-function breather(): () => Promise<void> | undefined {
+function breather(every = 64): () => Promise<void> | undefined {
   let last = performance.now();
   let i = 0;
   return () => {
-    if (++i % 256 !== 0 || performance.now() - last < 10) return undefined;
+    if (++i % every !== 0 || performance.now() - last < 10) return undefined;
     return new Promise<void>((resolve) => setImmediate(() => {
       last = performance.now();
       resolve();
@@ -225,31 +225,28 @@ export class SampleLimitError extends Error {
 export async function readRawSamples(
   pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY, opts: { staleness?: boolean; now?: number } = {},
 ): Promise<RawSeries[]> {
+  checkDeadline(sel);
   // A host's last snapshot read is followed by an outage when no snapshot came within 1.5
   // intervals, which is known only up to `to`, and only once that time has passed (the live edge:
   // the next snapshot may still be on its way).
   const known = Math.min(to, opts.now ?? Date.now());
-  checkDeadline(sel);
   const hosts = await hostsInRange(pool, from, to, sel.host);
-  const out = new Map<string, RawSeries>();
+  const out = new Map<string, Building>();
   let loaded = 0;
   await Promise.all(
     [...hosts].map(async ([id, span]) => {
       // Staleness: the series of the host's previous snapshot, and that snapshot's time and interval.
-      let cur: RawSeries[] = [];
+      let cur: Building[] = [];
       let prevTs = Number.NaN;
       let prevIv = 0;
       const closeRow = (ts: number, iv: number) => {
         // `cur` holds the series of the row at prevTs; a new row at ts (NaN: no more rows up to `to`).
         // (A snapshot without a known interval never goes stale: the lookback ends it.)
         const outage = prevIv > 0 && (Number.isNaN(ts) ? prevTs + 1.5 * prevIv <= known : ts - prevTs > 1.5 * prevIv);
-        for (const s of cur) {
-          const e = s.end!;
-          if (outage) e[e.length - 1] = prevTs + prevIv;
-        }
+        if (outage) for (const s of cur) s.end!.setLast(prevTs + prevIv);
         // A regular next snapshot: the series it lacks go stale at its time (those it has are
         // replaced by their new sample then, so the end can be set for all).
-        if (!Number.isNaN(ts) && !outage && prevIv > 0) for (const s of cur) s.end![s.end!.length - 1] = ts;
+        if (!Number.isNaN(ts) && !outage && prevIv > 0) for (const s of cur) s.end!.setLast(ts);
         cur = [];
         prevTs = ts;
         prevIv = iv;
@@ -259,7 +256,7 @@ export async function readRawSamples(
         (e, ts, v) => {
           if (++loaded > limit) throw new SampleLimitError(limit);
           let s = out.get(e.key);
-          if (!s) out.set(e.key, (s = { metric: e.metric, labels: e.labels, t: [], v: [], ...(opts.staleness ? { end: [] } : {}) }));
+          if (!s) out.set(e.key, (s = { metric: e.metric, labels: e.labels, t: new Column(), v: new Column(), ...(opts.staleness ? { end: new Column() } : {}) }));
           s.t.push(ts);
           s.v.push(v);
           if (opts.staleness) {
@@ -280,7 +277,52 @@ export async function readRawSamples(
       if (opts.staleness && !Number.isNaN(prevTs)) closeRow(Number.NaN, 0);
     }),
   );
-  return [...out.values()];
+  const series: RawSeries[] = [];
+  const breathe = breather(1);
+  for (const s of out.values()) {
+    const pause = breathe();
+    if (pause) await pause;
+    series.push({ metric: s.metric, labels: s.labels, t: s.t.toArray(), v: s.v.toArray(), ...(s.end ? { end: s.end.toArray() } : {}) });
+  }
+  return series;
+}
+
+/**
+ * A column of numbers built in chunks: growing one array of millions of samples copies it again
+ * and again (every series of a read at once, since they grow in step), holding the thread for
+ * hundreds of milliseconds late in a long read; chunks are copied once, at the end.
+ */
+class Column {
+  private full: number[][] = [];
+  private cur: number[] = [];
+  private n = 0;
+  push(x: number): void {
+    if (this.cur.length === 16_384) {
+      this.full.push(this.cur);
+      this.cur = [];
+    }
+    this.cur.push(x);
+    this.n++;
+  }
+  setLast(x: number): void {
+    this.cur[this.cur.length - 1] = x;
+  }
+  toArray(): number[] {
+    if (!this.full.length) return this.cur;
+    const out = new Array<number>(this.n);
+    let k = 0;
+    for (const c of this.full) for (const x of c) out[k++] = x;
+    for (const x of this.cur) out[k++] = x;
+    return out;
+  }
+}
+
+interface Building {
+  metric: MetricInfo;
+  labels: Labels;
+  t: Column;
+  v: Column;
+  end?: Column;
 }
 
 interface SeriesRow {
