@@ -19,7 +19,7 @@ import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
 import { AuthService } from './auth/service.js';
 import { createPassport } from './auth/strategies.js';
 import type { ApiConfig } from './config.js';
-import { isPrometheusPath, refuseLargeBody, rejectNul } from './edge.js';
+import { isPrometheusPath, noteNulFree, refuseLargeBody, rejectNul } from './edge.js';
 import { ApiError, dbUnavailable, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { ApiMetrics } from './metrics.js';
@@ -213,8 +213,9 @@ export function createApp(deps: AppDeps): Express {
   // bodies parsed (Prometheus's form bodies here too, with its router's options: its own parser
   // then finds them parsed) and U+0000 refused wherever it is, for every route at once.
   app.use(refuseLargeBody(config.bodyLimitBytes));
-  app.use(express.json({ limit: config.bodyLimitBytes, strict: true }));
-  app.use('/prometheus', express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 1000 }));
+  // noteNulFree: a body whose bytes cannot spell U+0000 is not walked by rejectNul.
+  app.use(express.json({ limit: config.bodyLimitBytes, strict: true, verify: noteNulFree }));
+  app.use('/prometheus', express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 1000, verify: noteNulFree }));
   app.use(rejectNul());
 
   const guard = routeGuard(passport);
