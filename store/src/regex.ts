@@ -6,6 +6,7 @@
  * pattern, so no pattern can take time that grows faster than the text it runs over.
  */
 import { RE2JS } from 're2js';
+import type { Matcher, MatchOp } from './catalog.js';
 
 export class RegexError extends Error {
   constructor(message: string) {
@@ -34,10 +35,14 @@ function describe(err: unknown): string {
 export function compileAnchored(pattern: string): CompiledRegex {
   let re: RE2JS;
   try {
-    // Checked on its own first, so an error names the user's pattern, not our anchoring.
-    RE2JS.compile(pattern);
     re = RE2JS.compile(`^(?s:${pattern})$`);
   } catch (err) {
+    // Compiled again on its own only to fail, so the error names the user's pattern, not our anchoring.
+    try {
+      RE2JS.compile(pattern);
+    } catch (own) {
+      throw new RegexError(describe(own));
+    }
     throw new RegexError(describe(err));
   }
   // Fast paths Prometheus takes too (FastRegexMatcher): literal text, .* and .+.
@@ -61,4 +66,29 @@ export function compileAnchored(pattern: string): CompiledRegex {
       return r;
     },
   };
+}
+
+/** A catalog Matcher (catalog.ts) with its test. */
+export interface LabelMatcher extends Matcher {
+  test(v: string): boolean;
+}
+
+/** A label matcher (PromQL's and the JSON API's); regexes are RE2, fully anchored. Throws RegexError for a bad pattern. */
+export function makeMatcher(label: string, op: MatchOp, value: string): LabelMatcher {
+  switch (op) {
+    case '=':
+      return { label, op, value, test: (v) => v === value };
+    case '!=':
+      return { label, op, value, test: (v) => v !== value };
+    case '=~': {
+      const re = compileAnchored(value);
+      return { label, op, value, test: re.test };
+    }
+    case '!~': {
+      const re = compileAnchored(value);
+      return { label, op, value, test: (v) => !re.test(v) };
+    }
+    default:
+      throw new RegexError(`unknown match operator ${String(op)}`);
+  }
 }

@@ -21,7 +21,7 @@ import { derivedMetric, metricInfo, type Expr, type Labels, type Matcher, type M
 import { decodeValues } from './codec.js';
 import { StoreError, wrapPgError } from './errors.js';
 import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, readWatermarks, rollupSegments, TIER_SPECS, type RollupTier } from './rollups.js';
-import { compileAnchored, type CompiledRegex } from './regex.js';
+import { makeMatcher, type LabelMatcher } from './regex.js';
 import { fetchRows, hostIdsByName, loadShapes, RAW_COLUMNS, toMs, type PlanEntry, type Shape } from './snapshots.js';
 
 export type QueryTier = 'raw' | RollupTier;
@@ -70,45 +70,28 @@ export function chooseTier(stepMs: number, rangeMs: number): QueryTier {
 
 // ---- validation -----------------------------------------------------------------------------------
 
-interface CompiledMatcher {
-  label: string;
-  test: (v: string) => boolean;
-}
 
 function bad(message: string): StoreError {
   return new StoreError('INVALID_ARGUMENT', message);
 }
 
-export function compileMatchers(matchers: readonly Matcher[] | undefined): CompiledMatcher[] {
+export function compileMatchers(matchers: readonly Matcher[] | undefined): LabelMatcher[] {
   if (matchers === undefined) return [];
   if (!Array.isArray(matchers) || matchers.length > 64) throw bad('matchers must be an array of at most 64 matchers');
   return matchers.map((m, i) => {
     if (typeof m !== 'object' || m === null) throw bad(`matcher ${i} must be an object`);
     if (typeof m.label !== 'string' || !LABEL_RE.test(m.label)) throw bad(`matcher ${i}: label must be a label name ([a-zA-Z_][a-zA-Z0-9_]*)`);
     if (typeof m.value !== 'string' || m.value.length > 4096) throw bad(`matcher ${i}: value must be a string of at most 4096 characters`);
-    const v = m.value;
-    switch (m.op) {
-      case '=':
-        return { label: m.label, test: (x: string) => x === v };
-      case '!=':
-        return { label: m.label, test: (x: string) => x !== v };
-      case '=~':
-      case '!~': {
-        let re: CompiledRegex;
-        try {
-          re = compileAnchored(v);
-        } catch (err) {
-          throw new StoreError('INVALID_REGEX', `matcher ${i}: ${m.label}${m.op}"${v}" is not a valid regular expression (RE2 syntax): ${(err as Error).message}`);
-        }
-        return m.op === '=~' ? { label: m.label, test: re.test } : { label: m.label, test: (x: string) => !re.test(x) };
-      }
-      default:
-        throw bad(`matcher ${i}: op must be one of =, !=, =~, !~`);
+    if (m.op !== '=' && m.op !== '!=' && m.op !== '=~' && m.op !== '!~') throw bad(`matcher ${i}: op must be one of =, !=, =~, !~`);
+    try {
+      return makeMatcher(m.label, m.op, m.value);
+    } catch (err) {
+      throw new StoreError('INVALID_REGEX', `matcher ${i}: ${m.label}${m.op}"${m.value}" is not a valid regular expression (RE2 syntax): ${(err as Error).message}`);
     }
   });
 }
 
-function matches(labels: Labels, ms: readonly CompiledMatcher[]): boolean {
+function matches(labels: Labels, ms: readonly LabelMatcher[]): boolean {
   // A missing label matches as the empty string (PromQL).
   for (const m of ms) if (!m.test(labels[m.label] ?? '')) return false;
   return true;
@@ -209,7 +192,7 @@ function iso(ms: number): string {
 interface Target {
   metric: MetricInfo;
   mode: Mode;
-  matchers: CompiledMatcher[];
+  matchers: LabelMatcher[];
 }
 
 function withHost(labels: Labels, host: string): Labels {

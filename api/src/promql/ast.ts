@@ -2,7 +2,7 @@
  * The PromQL syntax tree the evaluator walks: Prometheus's own node kinds (promql/parser/ast.go),
  * with offsets, ranges and steps in milliseconds and `@` as a time or start()/end().
  */
-import type { LabelMatcher } from './regex.js';
+import type { LabelMatcher } from '@perfwatch/store';
 
 export type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
 

@@ -26,7 +26,8 @@ import { isComparison, isSetOp, type AggOp, type BinOp, type Expr, type MatrixSe
 import { execError, PromError } from './errors.js';
 import { AT_MODIFIER_UNSAFE, bucketQuantile, DATE_FUNCTIONS, FUNCTIONS, extrapolatedRate, goPow, kahanSumInc, KEEPS_NAME, linearRegression, MATH_FUNCTIONS, parseGoFloat, quantile, unixSecondsDate } from './functions.js';
 import { typeOf } from './parse.js';
-import { compileAnchored, expandTemplate, RegexError } from './regex.js';
+import { compileAnchored, RegexError } from '@perfwatch/store';
+import { expandTemplate } from './regex.js';
 
 export const LOOKBACK_MS = 5 * 60_000;
 /** How far past its last step an instant selector reads to tell an outage from the next snapshot. */

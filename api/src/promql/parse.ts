@@ -11,7 +11,7 @@ import type { SyntaxNode } from '@lezer/common';
 import { AGG_PARAM, AGGREGATIONS, isComparison, isSetOp, TYPE_NAMES, type AggOp, type At, type BinOp, type Expr, type MatrixSelector, type Subquery, type ValueType, type VectorMatching, type VectorSelector } from './ast.js';
 import { QueryError } from './errors.js';
 import { FUNCTIONS } from './functions.js';
-import { makeMatcher, RegexError, type LabelMatcher, type MatchOp } from './regex.js';
+import { makeMatcher, RegexError, type LabelMatcher, type MatchOp } from '@perfwatch/store';
 
 export type { Expr } from './ast.js';
 

@@ -1,39 +1,7 @@
 /**
- * PromQL's label matchers and label_replace's templates over store's RE2 patterns
- * (store/src/regex.ts: re2js, fully anchored as in Prometheus).
+ * label_replace's templates. The patterns and matchers themselves are store's (store/src/regex.ts:
+ * RE2 by re2js, fully anchored as in Prometheus), shared with the JSON API.
  */
-import { compileAnchored, RegexError } from '@perfwatch/store';
-
-export { compileAnchored, RegexError };
-
-export type MatchOp = '=' | '!=' | '=~' | '!~';
-
-export interface LabelMatcher {
-  label: string;
-  op: MatchOp;
-  value: string;
-  test(v: string): boolean;
-}
-
-/** A label matcher; regexes are RE2, fully anchored. Throws RegexError for a bad pattern. */
-export function makeMatcher(label: string, op: MatchOp, value: string): LabelMatcher {
-  switch (op) {
-    case '=':
-      return { label, op, value, test: (v) => v === value };
-    case '!=':
-      return { label, op, value, test: (v) => v !== value };
-    case '=~': {
-      const re = compileAnchored(value);
-      return { label, op, value, test: re.test };
-    }
-    case '!~': {
-      const re = compileAnchored(value);
-      return { label, op, value, test: (v) => !re.test(v) };
-    }
-    default:
-      throw new RegexError(`unknown match operator ${String(op)}`);
-  }
-}
 
 /**
  * Go's regexp.Expand for a replacement template: `$1`, `${1}`, `$name`, `${name}`, `$$`. As in Go,

@@ -16,7 +16,7 @@ import { FIXED_METRICS, labelsKey, listSeries, metricInfo, StoreError, type Labe
 import type { Principal } from '../auth/types.js';
 import { ApiError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { evaluate, formatFloat, sampleSelector, type ResultValue, type Tier } from './eval.js';
+import { evaluate, formatFloat as formatValue, sampleSelector, type ResultValue, type Tier } from './eval.js';
 import { badData, PromError, QueryError } from './errors.js';
 import type { VectorSelector } from './ast.js';
 import { parseDuration, parsePromQL, typeOf } from './parse.js';
@@ -115,9 +115,6 @@ function parseMatch(s: string): VectorSelector {
 }
 
 // ---- answers ----------------------------------------------------------------------------------------------
-
-/** Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest digits, never an exponent. */
-export const formatValue = formatFloat;
 
 function metricOf(l: Labels): Labels {
   const out: Labels = {};
