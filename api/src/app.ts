@@ -19,7 +19,7 @@ import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
 import { AuthService } from './auth/service.js';
 import { createPassport } from './auth/strategies.js';
 import type { ApiConfig } from './config.js';
-import { isPrometheusPath, noteNulFree, refuseLargeBody, rejectNul } from './edge.js';
+import { isPrometheusPath, noteNulFree, payloadTooLarge, refuseLargeBody, rejectNul } from './edge.js';
 import { ApiError, dbUnavailable, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { ApiMetrics } from './metrics.js';
@@ -117,7 +117,7 @@ function toApiError(err: unknown, config: ApiConfig): ApiError | undefined {
   const e = err as { type?: string; status?: number; expose?: boolean };
   switch (e.type) {
     case 'entity.too.large':
-      return new ApiError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${config.bodyLimitBytes} bytes`);
+      return payloadTooLarge(config.bodyLimitBytes);
     case 'entity.parse.failed':
       return new ApiError(400, 'INVALID_JSON', 'the body is not valid JSON');
     case 'encoding.unsupported':

@@ -55,8 +55,13 @@ export function refuseLargeBody(limit: number) {
     const header = req.headers['content-length'];
     if (header === undefined || Number(header) <= limit) return next();
     res.setHeader('Connection', 'close');
-    next(new ApiError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${limit} bytes`));
+    next(payloadTooLarge(limit));
   };
+}
+
+/** 413 for a body over limit, by its Content-Length here or as body-parser finds it (app.ts). */
+export function payloadTooLarge(limit: number): ApiError {
+  return new ApiError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${limit} bytes`);
 }
 
 /** Requests whose raw body (as the parsers read it) has no way of spelling U+0000. */
