@@ -22,8 +22,10 @@ export interface ThrottleLimits {
 /** A reserved attempt (its row id), or how long until one may be made. */
 export type Reservation = { ok: true; id: number } | { ok: false; retryAfterSeconds: number };
 
-/** User names are counted as typed, lower-cased and cut to this length (the column's rows). */
-const MAX_NAME = 256;
+/** User names are counted lower-cased and cut to 256 characters (the column's rows). */
+function nameKey(username: string): string {
+  return username.slice(0, 256).toLowerCase();
+}
 
 /**
  * Reserves a password check for username from ip: inserts its row when fewer than maxPerUser
@@ -31,7 +33,7 @@ const MAX_NAME = 256;
  * the seconds until enough of them leave the window to fall under the limits.
  */
 export async function reserveLoginAttempt(pool: Pool, username: string, ip: string, limits: ThrottleLimits): Promise<Reservation> {
-  const name = username.slice(0, MAX_NAME).toLowerCase();
+  const name = nameKey(username);
   return withTransaction(
     pool,
     async (c) => {
@@ -81,7 +83,7 @@ export async function releaseLoginAttempt(pool: Pool, id: number): Promise<void>
  * attempts reserved after it are still being checked and keep counting.
  */
 export async function clearLoginFailures(pool: Pool, username: string, upToId: number): Promise<void> {
-  await rows(pool, 'clearing failed logins', 'DELETE FROM auth_login_failures WHERE username = $1 AND id <= $2', [username.slice(0, MAX_NAME).toLowerCase(), upToId]);
+  await rows(pool, 'clearing failed logins', 'DELETE FROM auth_login_failures WHERE username = $1 AND id <= $2', [nameKey(username), upToId]);
 }
 
 export async function pruneLoginFailures(pool: Pool, windowSeconds: number): Promise<number> {
