@@ -264,17 +264,10 @@ export async function readRawSamples(
             cur.push(s);
           }
         },
-        opts.staleness
-          ? (ts, iv) => {
-              if (!Number.isNaN(prevTs)) closeRow(ts, iv);
-              else {
-                prevTs = ts;
-                prevIv = iv;
-              }
-            }
-          : undefined,
+        // (Before the first row `cur` is empty: closing it only records the row.)
+        opts.staleness ? closeRow : undefined,
       );
-      if (opts.staleness && !Number.isNaN(prevTs)) closeRow(Number.NaN, 0);
+      if (opts.staleness) closeRow(Number.NaN, 0);
     }),
   );
   const series: RawSeries[] = [];
@@ -292,24 +285,24 @@ export async function readRawSamples(
  * and again (every series of a read at once, since they grow in step), holding the thread for
  * hundreds of milliseconds late in a long read; chunks are copied once, at the end.
  */
+const COLUMN_CHUNK = 16_384;
+
 class Column {
   private full: number[][] = [];
   private cur: number[] = [];
-  private n = 0;
   push(x: number): void {
-    if (this.cur.length === 16_384) {
+    if (this.cur.length === COLUMN_CHUNK) {
       this.full.push(this.cur);
       this.cur = [];
     }
     this.cur.push(x);
-    this.n++;
   }
   setLast(x: number): void {
     this.cur[this.cur.length - 1] = x;
   }
   toArray(): number[] {
     if (!this.full.length) return this.cur;
-    const out = new Array<number>(this.n);
+    const out = new Array<number>(this.full.length * COLUMN_CHUNK + this.cur.length);
     let k = 0;
     for (const c of this.full) for (const x of c) out[k++] = x;
     for (const x of this.cur) out[k++] = x;
