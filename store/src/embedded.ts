@@ -39,6 +39,7 @@ import {
   statSync,
   symlinkSync,
   writeFileSync,
+  type Stats,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
@@ -135,9 +136,17 @@ function serverUser(log: Logger): ServerUser | undefined {
 }
 
 /**
+ * Whether u may execute (enter, for a directory) what st describes: the owner's, the group's or
+ * others' x bit. Only the owner and the primary group count: node's spawn drops supplementary
+ * groups when it changes the user.
+ */
+function mayExecute(st: Stats, u: { uid: number; gid: number }): boolean {
+  return (st.mode & (st.uid === u.uid ? 0o100 : st.gid === u.gid ? 0o010 : 0o001)) !== 0;
+}
+
+/**
  * The highest directory on the way from / to path (included) that user u may not enter, with its
- * mode; undefined when it may enter all. Only the owner and the primary group count: node's spawn
- * drops supplementary groups when it changes the user.
+ * mode; undefined when it may enter all.
  */
 function blockedFor(path: string, u: { uid: number; gid: number }): { dir: string; mode: string } | undefined {
   const dirs: string[] = [];
@@ -147,8 +156,7 @@ function blockedFor(path: string, u: { uid: number; gid: number }): { dir: strin
   }
   for (const dir of dirs) {
     const st = statSync(dir);
-    const bit = st.uid === u.uid ? 0o100 : st.gid === u.gid ? 0o010 : 0o001;
-    if ((st.mode & bit) === 0) return { dir, mode: (st.mode & 0o7777).toString(8) };
+    if (!mayExecute(st, u)) return { dir, mode: (st.mode & 0o7777).toString(8) };
   }
   return undefined;
 }
@@ -158,12 +166,6 @@ function existingAncestor(path: string): string {
   let d = path;
   while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
   return d;
-}
-
-/** Whether u may execute file (the owner's, group's or others' x bit, as for blockedFor). */
-function executableBy(file: string, u: { uid: number; gid: number }): boolean {
-  const st = statSync(file);
-  return (st.mode & (st.uid === u.uid ? 0o100 : st.gid === u.gid ? 0o010 : 0o001)) !== 0;
 }
 
 /** mkdir -p, the directories it creates mode 0755 whatever the umask; those that exist keep theirs. */
@@ -242,7 +244,8 @@ const PROGRAMS = ['initdb', 'postgres'];
  */
 function reachablePrograms(nativeDir: string, version: string, u: ServerUser, cacheDir: string, log: Logger): string {
   const packaged = join(nativeDir, 'bin');
-  if (!blockedFor(packaged, u) && PROGRAMS.every((p) => executableBy(join(packaged, p), u))) return packaged;
+  const packagedBlocked = blockedFor(packaged, u);
+  if (!packagedBlocked && PROGRAMS.every((p) => mayExecute(statSync(join(packaged, p)), u))) return packaged;
 
   const target = join(cacheDir, `postgres-${version}-${platform()}-${arch()}`);
   const cannotEnter = blockedFor(existingAncestor(cacheDir), u);
@@ -256,10 +259,9 @@ function reachablePrograms(nativeDir: string, version: string, u: ServerUser, ca
   try {
     if (existsSync(target) && !complete()) rmSync(target, { recursive: true, force: true });
     if (!existsSync(target)) {
-      const blocked = blockedFor(packaged, u);
       log.info(
         { from: nativeDir, to: target },
-        `user ${u.name}, which runs the embedded PostgreSQL, cannot reach ${packaged}${blocked ? ` (${blocked.dir} is mode ${blocked.mode})` : ''}: copying its programs to ${target}`,
+        `user ${u.name}, which runs the embedded PostgreSQL, cannot reach ${packaged}${packagedBlocked ? ` (${packagedBlocked.dir} is mode ${packagedBlocked.mode})` : ''}: copying its programs to ${target}`,
       );
       mkdirReachable(cacheDir);
       const scratch = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
