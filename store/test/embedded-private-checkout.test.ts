@@ -67,11 +67,26 @@ interface Started {
   stop(): Promise<number | null>;
 }
 
+/** npm start's environment: this process's without a database or data directory of its own, then env. */
+function startEnv(env: Record<string, string>): Record<string, string | undefined> {
+  const childEnv: Record<string, string | undefined> = { ...process.env };
+  for (const k of ['DATABASE_URL', 'PERFWATCH_DATA_DIR', 'TEST_DATABASE_URL']) delete childEnv[k];
+  return { ...childEnv, ...env };
+}
+
+/** Free ports for npm start's services and its embedded PostgreSQL; no UI. */
+async function portsEnv() {
+  return {
+    PERFWATCH_EXPORTER_PORT: String(await freePort()),
+    PERFWATCH_API_PORT: String(await freePort()),
+    PERFWATCH_UI_PORT: 'off',
+    PERFWATCH_EMBEDDED_PG_PORT: String(await freePort()),
+  };
+}
+
 /** Runs `node scripts/start.mjs` in checkout until it prints that PerfWatch is running. */
 async function npmStart(checkout: string, env: Record<string, string>, user?: { uid: number; gid: number }): Promise<Started> {
-  const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
-  for (const k of ['DATABASE_URL', 'PERFWATCH_DATA_DIR', 'TEST_DATABASE_URL']) delete childEnv[k];
-  const proc = spawn(process.execPath, ['scripts/start.mjs'], { cwd: checkout, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], ...(user ?? {}) });
+  const proc = spawn(process.execPath, ['scripts/start.mjs'], { cwd: checkout, env: startEnv(env), stdio: ['ignore', 'pipe', 'pipe'], ...(user ?? {}) });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -120,15 +135,20 @@ async function schemas(url: pg.ClientConfig): Promise<string[]> {
 
 /** Runs npm start in checkout expecting it to fail: its exit code and what it printed to stderr. */
 function npmStartFails(checkout: string, env: Record<string, string>): { status: number | null; stderr: string } {
-  const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
-  for (const k of ['DATABASE_URL', 'PERFWATCH_DATA_DIR', 'TEST_DATABASE_URL']) delete childEnv[k];
-  Object.assign(childEnv, env);
-  const r = spawnSync(process.execPath, ['scripts/start.mjs'], { cwd: checkout, env: childEnv, encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync(process.execPath, ['scripts/start.mjs'], { cwd: checkout, env: startEnv(env), encoding: 'utf8', timeout: 240_000 });
   return { status: r.status, stderr: r.stderr };
 }
 
 function id(flag: string, user: string): number {
   return Number(spawnSync('id', [flag, user], { encoding: 'utf8' }).stdout.trim());
+}
+
+/** Skips the test unless this process is root. */
+function needRoot(test: Mocha.Context, why: string): void {
+  if (process.getuid?.() !== 0) {
+    console.log(`      skipped: needs root (${why})`);
+    test.skip();
+  }
 }
 
 describe('a checkout in a private (0700) directory: npm start with the embedded PostgreSQL (issue #21)', function () {
@@ -147,16 +167,19 @@ describe('a checkout in a private (0700) directory: npm start with the embedded 
     }
   });
 
-  it('as root: the server runs as postgres from a copy of its programs, its data under /var/lib/perfwatch, found again on the next start; no directory changes mode', async function () {
-    if (process.getuid?.() !== 0) {
-      console.log('      skipped: needs root (the server then runs as user postgres)');
-      this.skip();
-    }
+  /** A copy of this checkout at <priv>/perfwatch, priv a fresh mktemp -d directory removed after the test. */
+  const privateCheckout = (): { priv: string; checkout: string } => {
     const priv = mkdtempSync(join(tmpdir(), 'perfwatch-private-'));
     created.push(priv);
-    expect(statSync(priv).mode & 0o777).to.equal(0o700);
     const checkout = join(priv, 'perfwatch');
     copyCheckout(checkout);
+    return { priv, checkout };
+  };
+
+  it('as root: the server runs as postgres from a copy of its programs, its data under /var/lib/perfwatch, found again on the next start; no directory changes mode', async function () {
+    needRoot(this, 'the server then runs as user postgres');
+    const { priv, checkout } = privateCheckout();
+    expect(statSync(priv).mode & 0o777).to.equal(0o700);
     // A cache of its own, to see the programs copied (the default is /var/cache/perfwatch).
     const cache = join(mkdtempSync(join(tmpdir(), 'perfwatch-cache-')), 'cache');
     created.push(dirname(cache));
@@ -164,10 +187,7 @@ describe('a checkout in a private (0700) directory: npm start with the embedded 
     if (!existsSync('/var/lib/perfwatch')) created.push('/var/lib/perfwatch/');
     const before = directoryModes(checkout);
     const env = {
-      PERFWATCH_EXPORTER_PORT: String(await freePort()),
-      PERFWATCH_API_PORT: String(await freePort()),
-      PERFWATCH_UI_PORT: 'off',
-      PERFWATCH_EMBEDDED_PG_PORT: String(await freePort()),
+      ...(await portsEnv()),
       PERFWATCH_EMBEDDED_PG_CACHE_DIR: cache,
       ADMIN_PASSWORD: 'private-checkout-test-1',
     };
@@ -204,17 +224,11 @@ describe('a checkout in a private (0700) directory: npm start with the embedded 
   });
 
   it('as root, what still cannot work says what to do in one line: a read-only cache directory, a data directory postgres cannot enter', async function () {
-    if (process.getuid?.() !== 0) {
-      console.log('      skipped: needs root (the server then runs as user postgres)');
-      this.skip();
-    }
-    const priv = mkdtempSync(join(tmpdir(), 'perfwatch-private-'));
-    created.push(priv);
-    const checkout = join(priv, 'perfwatch');
-    copyCheckout(checkout);
+    needRoot(this, 'the server then runs as user postgres');
+    const { priv, checkout } = privateCheckout();
     const ro = mkdtempSync(join(tmpdir(), 'perfwatch-ro-'));
     const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'perfwatch-test', ro], { encoding: 'utf8' });
-    const base = { PERFWATCH_EXPORTER_PORT: String(await freePort()), PERFWATCH_API_PORT: String(await freePort()), PERFWATCH_UI_PORT: 'off', PERFWATCH_EMBEDDED_PG_PORT: String(await freePort()) };
+    const base = await portsEnv();
     const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('[perfwatch]'));
     try {
       if (mount.status === 0) {
@@ -245,20 +259,14 @@ describe('a checkout in a private (0700) directory: npm start with the embedded 
   });
 
   it('as an ordinary user: the server runs as that user from node_modules, its data in <checkout>/.perfwatch', async function () {
-    if (process.getuid?.() !== 0) {
-      console.log('      skipped: needs root to run npm start as another user');
-      this.skip();
-    }
+    needRoot(this, 'to run npm start as another user');
     const user = 'perfwatch-test';
     if (spawnSync('id', ['-u', user]).status !== 0 && spawnSync('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', user]).status !== 0) {
       console.log(`      skipped: cannot create user ${user}`);
       this.skip();
     }
     const ids = { uid: id('-u', user), gid: id('-g', user) };
-    const priv = mkdtempSync(join(tmpdir(), 'perfwatch-private-'));
-    created.push(priv);
-    const checkout = join(priv, 'perfwatch');
-    copyCheckout(checkout);
+    const { priv, checkout } = privateCheckout();
     // The user's own checkout (node_modules stays root's hard links: readable, never written).
     const chown = (p: string) => {
       chownSync(p, ids.uid, ids.gid);
@@ -267,10 +275,7 @@ describe('a checkout in a private (0700) directory: npm start with the embedded 
     chown(priv);
     const before = directoryModes(checkout);
     const env = {
-      PERFWATCH_EXPORTER_PORT: String(await freePort()),
-      PERFWATCH_API_PORT: String(await freePort()),
-      PERFWATCH_UI_PORT: 'off',
-      PERFWATCH_EMBEDDED_PG_PORT: String(await freePort()),
+      ...(await portsEnv()),
       ADMIN_PASSWORD: 'private-checkout-test-1',
       HOME: priv,
     };
