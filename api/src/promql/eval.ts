@@ -127,6 +127,11 @@ async function pause(ctx: Ctx): Promise<void> {
   checkDeadline(ctx);
 }
 
+/** The context of a step-invariant subtree: one evaluation, at the first step (Prometheus's StepInvariantExpr). */
+function firstStep(ctx: Ctx): Ctx {
+  return { ...ctx, times: ctx.times.subarray(0, 1), n: 1, step: 0 };
+}
+
 function checkSize(ctx: Ctx, series: number): void {
   if (series * ctx.n > MAX_POINTS_IN_MEMORY) throw execError('query processing would load too many samples into memory in query execution');
 }
@@ -446,7 +451,7 @@ async function evalMatrix(ctx: Ctx, e: Expr): Promise<Matrix> {
     case 'paren':
       return evalMatrix(ctx, e.expr);
     case 'invariant':
-      return evalMatrix({ ...ctx, times: ctx.times.subarray(0, 1), n: 1, step: 0 }, e.expr);
+      return evalMatrix(firstStep(ctx), e.expr);
     default:
       throw execError(`expected a range vector, got ${e.kind}`);
   }
@@ -1483,7 +1488,7 @@ async function evalNode(ctx: Ctx, e: Expr): Promise<Value> {
       return evalExpr(ctx, e.expr);
     case 'invariant': {
       if (e.expr.kind === 'number' || e.expr.kind === 'string') return evalExpr(ctx, e.expr);
-      const one = await evalExpr({ ...ctx, times: ctx.times.subarray(0, 1), n: 1, step: 0 }, e.expr);
+      const one = await evalExpr(firstStep(ctx), e.expr);
       return broadcast(one, ctx.n);
     }
     case 'call':
