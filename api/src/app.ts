@@ -24,7 +24,8 @@ import { ApiError, dbUnavailable, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { ApiMetrics } from './metrics.js';
 import { buildOpenApi, type OpenApiDocument } from './openapi.js';
-import { promqlRouter } from './promql/router.js';
+import { PromError } from './promql/errors.js';
+import { promqlFormParser, promqlRouter, sendError, toPromError } from './promql/router.js';
 import { mountRoutes, type RouteDef } from './route.js';
 import { annotationRoutes } from './routes/annotations.js';
 import { authRoutes } from './routes/auth.js';
@@ -131,15 +132,6 @@ function toApiError(err: unknown, config: ApiConfig): ApiError | undefined {
   return undefined;
 }
 
-/** Prometheus's errorType for a status (web/api/v1/api.go; 401 and 403 are ours, as in promql/errors.ts). */
-function prometheusErrorType(status: number): string {
-  if (status === 401) return 'unauthorized';
-  if (status === 403) return 'forbidden';
-  if (status === 404) return 'not_found';
-  if (status === 429 || status === 503) return 'unavailable';
-  return status >= 500 ? 'internal' : 'bad_data';
-}
-
 export function createApp(deps: AppDeps): Express {
   const { config, pool, log } = deps;
   const build = buildInfo();
@@ -215,7 +207,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(refuseLargeBody(config.bodyLimitBytes));
   // noteNulFree: a body whose bytes cannot spell U+0000 is not walked by rejectNul.
   app.use(express.json({ limit: config.bodyLimitBytes, strict: true, verify: noteNulFree }));
-  app.use('/prometheus', express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 1000, verify: noteNulFree }));
+  app.use('/prometheus', promqlFormParser(config.bodyLimitBytes, noteNulFree));
   app.use(rejectNul());
 
   const guard = routeGuard(passport);
@@ -237,10 +229,13 @@ export function createApp(deps: AppDeps): Express {
       res.destroy();
       return;
     }
+    // What the edge refuses under /prometheus (before its router) is told in Prometheus's envelope, mapped as its router maps it.
+    if (isPrometheusPath(req.path)) {
+      sendError(res, toPromError(e) ?? new PromError('internal', e.message));
+      return;
+    }
     for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
-    // What the edge refuses under /prometheus (before its router) is told in Prometheus's envelope.
-    if (isPrometheusPath(req.path)) res.status(e.status).json({ status: 'error', errorType: prometheusErrorType(e.status), error: e.message });
-    else res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
+    res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
   };
   app.use(onError);
   return app;

@@ -169,13 +169,21 @@ function send(res: Response, data: unknown): void {
   res.status(200).json({ status: 'success', data });
 }
 
-function sendError(res: Response, e: PromError): void {
+export function sendError(res: Response, e: PromError): void {
   for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
   res.status(e.status).json({ status: 'error', errorType: e.type, error: e.message });
 }
 
+/**
+ * Prometheus's form bodies (query, match[], ...): parsed once, by the app before its edge checks
+ * (app.ts), with these options; `verify` is the edge's.
+ */
+export function promqlFormParser(bodyLimitBytes: number, verify?: (req: Request, res: Response, buf: Buffer) => void) {
+  return express.urlencoded({ extended: false, limit: bodyLimitBytes, parameterLimit: 1000, ...(verify ? { verify } : {}) });
+}
+
 /** Any failure as a PromError (a 500 without details for what is not ours). */
-function toPromError(err: unknown): PromError | undefined {
+export function toPromError(err: unknown): PromError | undefined {
   if (err instanceof PromError) return err;
   if (err instanceof StoreError) {
     if (err.transient) return new PromError('unavailable', 'the database cannot be reached right now; try again', { headers: { 'retry-after': '5' } });
@@ -184,8 +192,11 @@ function toPromError(err: unknown): PromError | undefined {
   }
   if (err instanceof ApiError) {
     if (err.status === 401) return new PromError('unauthorized', err.message, { headers: { 'www-authenticate': CHALLENGE } });
-    if (err.status === 429) return new PromError('unavailable', err.message, { headers: err.headers });
-    return new PromError(err.status === 403 ? 'forbidden' : 'bad_data', err.message);
+    if (err.status === 429 || err.status === 503) return new PromError('unavailable', err.message, { headers: err.headers });
+    if (err.status === 403) return new PromError('forbidden', err.message);
+    if (err.status === 404) return new PromError('not_found', err.message);
+    if (err.status >= 500) return new PromError('internal', err.message, { headers: err.headers });
+    return badData(err.message);
   }
   const e = err as { type?: string; status?: number };
   if (e.type === 'entity.too.large') return badData('the body is too large');
@@ -197,7 +208,8 @@ function toPromError(err: unknown): PromError | undefined {
 
 export function promqlRouter(deps: PromqlDeps): Router {
   const router = express.Router();
-  router.use(express.urlencoded({ extended: false, limit: deps.bodyLimitBytes, parameterLimit: 1000 }));
+  // Form bodies are parsed once, by the app (promqlFormParser): a body parsed already is not read again.
+  router.use(promqlFormParser(deps.bodyLimitBytes));
 
   const authenticate = async (req: Request): Promise<Principal> => {
     const h = req.headers.authorization;
