@@ -7,10 +7,16 @@
  *
  *     <crc32 of the JSON, 8 hex digits> <JSON>\n
  *
- * A line whose checksum does not match, or the unterminated tail of a write cut short by kill -9
- * or a full disk, is skipped on read and counted as corrupt; it was never acknowledged to anyone,
- * because append() resolves only after the write and its fdatasync. After an open, and after a
- * failed write, appends go to a fresh segment, so a torn tail is never glued to a good record.
+ * A line whose checksum does not match, or the unterminated tail of a write cut short by kill -9,
+ * is skipped on read and counted as corrupt; it was never acknowledged to anyone, because append()
+ * resolves only after the write and its fdatasync. After an open appends go to a fresh segment, so
+ * a torn tail is never glued to a good record.
+ *
+ * A write the filesystem refuses part-way (ENOSPC on a full disk) keeps the records it wrote
+ * whole: the torn one is truncated away, the rest is synced, and append() rejects with a
+ * SpoolAppendError saying how many of its records are in the spool (`stored`), so the caller can
+ * send exactly the others elsewhere. Only when even the truncation fails is the segment sealed
+ * with its torn tail (skipped on read, as after a crash).
  *
  * Bound: the segment files together stay within maxBytes. An append that would pass it deletes
  * the oldest segments first, counting the records in them that were not yet acknowledged as
@@ -18,7 +24,11 @@
  *
  * Durability: one fdatasync per append() call (the writer appends a batch at a time), plus an
  * fsync of the directory when a segment is created. The cursor is written with write + rename and
- * no fsync: losing it (power loss) only replays records again, and replay is idempotent.
+ * no fsync: losing it (power loss) only replays records again, and replay is idempotent. For the
+ * same reason a cursor that cannot be saved (a full disk) fails nothing: acknowledgements go on in
+ * memory, the save is retried with backoff (1 s doubling to 30 s), and one log line says when that
+ * starts and one when it ends. A fully read segment is deleted before the cursor is saved, so that
+ * a full disk gets room back first; a restart with the older cursor starts at the next segment.
  */
 import { open, readdir, readFile, rename, rm, stat, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -33,6 +43,27 @@ export interface SpoolOptions {
   /** a segment is closed and a new one begun past this size (default min(8 MiB, maxBytes / 16)). */
   segmentBytes?: number;
   log?: Logger;
+  /** first delay before saving the cursor again after a failed save, ms; doubles up to cursorRetryMaxMs. */
+  cursorRetryInitialMs?: number;
+  cursorRetryMaxMs?: number;
+}
+
+/**
+ * append() could not write all of its records. The first `stored` are taken care of: in the spool,
+ * whole and synced (they will be read back), or, the oldest of an append larger than the whole
+ * bound, counted as dropped. The others are not on disk at all.
+ */
+export class SpoolAppendError extends Error {
+  readonly code: string | undefined;
+  constructor(
+    readonly stored: number,
+    readonly records: number,
+    cause: unknown,
+  ) {
+    super(`spool append: ${stored} of ${records} record(s) written: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'SpoolAppendError';
+    this.code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  }
 }
 
 /** 256 MiB: 24 h at 5 s intervals is 17,280 snapshots; see docs/storage.md for the sizes per host. */
@@ -61,6 +92,8 @@ export interface SpoolStats {
   droppedTotal: number;
   /** lines skipped because their checksum did not match or they were cut short. */
   corruptTotal: number;
+  /** failed attempts to save the cursor (each retried later; none loses a record). */
+  cursorSaveErrorsTotal: number;
 }
 
 interface Segment {
@@ -124,9 +157,16 @@ export class Spool<T = unknown> {
   private appendedTotal = 0;
   private droppedTotal = 0;
   private corruptTotal = 0;
+  private cursorSaveErrorsTotal = 0;
+  /** the cursor on disk is behind the one in memory. */
+  private cursorDirty = false;
+  /** saving the cursor fails: since when, how often, and when to try again. */
+  private cursorFailing: { since: number; attempts: number; delayMs: number; retryAt: number } | undefined;
   private closed = false;
   private readonly maxBytes: number;
   private readonly segmentBytes: number;
+  private readonly cursorRetryInitialMs: number;
+  private readonly cursorRetryMaxMs: number;
 
   private constructor(
     private readonly dir: string,
@@ -135,6 +175,8 @@ export class Spool<T = unknown> {
   ) {
     this.maxBytes = opts.maxBytes;
     this.segmentBytes = Math.max(4096, Math.min(opts.segmentBytes ?? 8 * 1024 * 1024, Math.floor(opts.maxBytes / 16)));
+    this.cursorRetryInitialMs = opts.cursorRetryInitialMs ?? 1_000;
+    this.cursorRetryMaxMs = Math.max(this.cursorRetryInitialMs, opts.cursorRetryMaxMs ?? 30_000);
   }
 
   /** Opens (creating) the spool directory, and counts what an earlier run left in it. */
@@ -201,10 +243,14 @@ export class Spool<T = unknown> {
       appendedTotal: this.appendedTotal,
       droppedTotal: this.droppedTotal,
       corruptTotal: this.corruptTotal,
+      cursorSaveErrorsTotal: this.cursorSaveErrorsTotal,
     };
   }
 
-  /** Appends records in order; resolves once they are on disk (fdatasync). */
+  /**
+   * Appends records in order; resolves once they are on disk (fdatasync). Rejects with a
+   * SpoolAppendError when the filesystem refuses the write, saying how many were kept.
+   */
   append(records: readonly T[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return this.serial(async () => {
@@ -217,29 +263,69 @@ export class Spool<T = unknown> {
         lines = lines.slice(1);
         this.droppedTotal++;
       }
-      if (this.active && this.active.seg.size > 0 && this.active.seg.size + size > this.segmentBytes) await this.seal();
-      this.makeRoom(size);
-      if (!this.active) await this.begin();
+      const skipped = records.length - lines.length;
+      try {
+        if (this.active && this.active.seg.size > 0 && this.active.seg.size + size > this.segmentBytes) await this.seal();
+        this.makeRoom(size);
+        if (!this.active) await this.begin();
+      } catch (err) {
+        throw new SpoolAppendError(skipped, records.length, err);
+      }
       const { seg, fh } = this.active!;
       const buf = Buffer.concat(lines);
+      let written = 0;
       try {
-        let written = 0;
         while (written < buf.length) {
           const r = await fh.write(buf, written, buf.length - written, seg.size + written);
           written += r.bytesWritten;
         }
         await fh.datasync();
       } catch (err) {
-        // The segment may now end in a partial line: count it, and never append after it.
-        seg.size = (await stat(seg.path).catch(() => undefined))?.size ?? seg.size;
-        this.corruptTotal++;
-        await this.seal();
-        throw err;
+        const kept = await this.keepWhole(lines, written);
+        throw new SpoolAppendError(skipped + kept, records.length, err);
       }
       seg.size += buf.length;
       seg.pending += lines.length;
       this.appendedTotal += lines.length;
     });
+  }
+
+  /**
+   * After a write or fdatasync of the active segment failed with `written` bytes of `lines` on
+   * it: cuts the segment back to the records written whole, syncs, and counts them; returns how
+   * many. When that fails too, the segment keeps a torn tail: it is sealed and none counted.
+   */
+  private async keepWhole(lines: readonly Buffer[], written: number): Promise<number> {
+    const { seg, fh } = this.active!;
+    let whole = 0;
+    let bytes = 0;
+    for (const l of lines) {
+      if (bytes + l.length > written) break;
+      bytes += l.length;
+      whole++;
+    }
+    try {
+      await fh.truncate(seg.size + bytes);
+      await fh.datasync();
+    } catch {
+      // read() never reads past seg.size, so this process reads none of it; a restart may find the
+      // records written whole and replay them (idempotent), and skips the torn tail as corrupt.
+      if (written > bytes) this.corruptTotal++;
+      await this.seal();
+      if (seg.size === 0 && seg.pending === 0) await this.forget(seg);
+      return 0;
+    }
+    seg.size += bytes;
+    seg.pending += whole;
+    this.appendedTotal += whole;
+    return whole;
+  }
+
+  /** Removes an empty segment (one that a failed first write left behind). */
+  private async forget(seg: Segment): Promise<void> {
+    this.segments = this.segments.filter((s) => s !== seg);
+    if (this.cursor.seq === seg.seq) this.cursor = { seq: this.segments[0]?.seq ?? this.nextSeq, offset: 0 };
+    await rm(seg.path, { force: true }).catch(() => undefined);
   }
 
   /** Deletes the oldest segments until `incoming` more bytes fit within maxBytes. */
@@ -346,22 +432,61 @@ export class Spool<T = unknown> {
       if (!seg || seg.seq !== batch.end.seq) return;
       seg.pending = Math.max(0, seg.pending - batch.records.length);
       this.cursor = { ...batch.end };
-      if (seg.pending === 0 && seg !== this.active?.seg) await this.dropConsumed(seg);
-      else await this.saveCursor();
+      if (seg.pending === 0) {
+        // The active one too: a drained spool gives its disk space back (a full disk is why the
+        // database went unanswered long enough to fill it); the next append begins a new segment.
+        if (seg === this.active?.seg) await this.seal();
+        await this.dropConsumed(seg);
+      } else await this.saveCursor();
     });
   }
 
   private async dropConsumed(seg: Segment): Promise<void> {
     this.segments = this.segments.filter((s) => s !== seg);
     this.cursor = { seq: this.segments[0]?.seq ?? this.nextSeq, offset: 0 };
-    await this.saveCursor();
+    // Deleted first: on a full disk that is what makes room for the cursor. A cursor left pointing
+    // at a deleted segment is read as "start at the next one" (load()).
     await rm(seg.path, { force: true });
+    await this.saveCursor();
   }
 
-  private async saveCursor(): Promise<void> {
+  /**
+   * Writes the cursor (write + rename). Never fails: a cursor that cannot be saved only means a
+   * restart replays acknowledged records again. After a failure the save waits (backoff) and
+   * later acknowledgements leave the cursor in memory until then.
+   */
+  private async saveCursor(force = false): Promise<void> {
+    this.cursorDirty = true;
+    const failing = this.cursorFailing;
+    if (failing && !force && Date.now() < failing.retryAt) return;
     const tmp = join(this.dir, 'cursor.json.tmp');
-    await writeFile(tmp, JSON.stringify(this.cursor));
-    await rename(tmp, join(this.dir, 'cursor.json'));
+    try {
+      await writeFile(tmp, JSON.stringify(this.cursor));
+      await rename(tmp, join(this.dir, 'cursor.json'));
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      this.cursorSaveErrorsTotal++;
+      if (failing) {
+        failing.attempts++;
+        failing.delayMs = Math.min(failing.delayMs * 2, this.cursorRetryMaxMs);
+        failing.retryAt = Date.now() + failing.delayMs;
+      } else {
+        this.cursorFailing = { since: Date.now(), attempts: 1, delayMs: this.cursorRetryInitialMs, retryAt: Date.now() + this.cursorRetryInitialMs };
+        this.log?.warn(
+          { err: err instanceof Error ? err.message : String(err), dir: this.dir },
+          'spool cursor cannot be saved; retrying with backoff. Nothing is lost: a restart meanwhile writes some acknowledged snapshots again (once each: replay is idempotent)',
+        );
+      }
+      return;
+    }
+    this.cursorDirty = false;
+    if (failing) {
+      this.cursorFailing = undefined;
+      this.log?.info(
+        { failedAttempts: failing.attempts, seconds: Math.round((Date.now() - failing.since) / 1000) },
+        `spool cursor saved again after ${failing.attempts} failed attempt(s)`,
+      );
+    }
   }
 
   /** Waits for pending operations and closes the segment being appended to. */
@@ -369,6 +494,7 @@ export class Spool<T = unknown> {
     return this.serial(async () => {
       this.closed = true;
       await this.seal();
+      if (this.cursorDirty) await this.saveCursor(true);
     });
   }
 }

@@ -9,6 +9,14 @@
  * empty do snapshots go straight to the database again. A snapshot the server refuses for its
  * content (SQLSTATE class 22/23) is isolated and dropped so that it cannot block the rest.
  *
+ * When the spool cannot take a batch (a full disk), the batch goes to the database directly if it
+ * answers; it is dropped only when both refuse it, and counted exactly (of a batch the disk cut off
+ * half-way, only the records that are not on disk). While the spool refuses, every batch tries the
+ * database first, so the database is asked at least once per flush interval and nothing more is
+ * lost once it answers; its answer also wakes the replay loop from its backoff. Each of these
+ * episodes (the spool refusing, snapshots being lost, the database away) logs one line when it
+ * starts and one when it ends, with what was written directly and what was lost.
+ *
  * Guarantees: nothing acknowledged is lost (a snapshot counts as written after its transaction
  * committed, as spooled after its fdatasync); replay is idempotent (unique (host_id, ts)), so a
  * kill -9 between a commit and the spool's acknowledgement writes nothing twice; a statement is
@@ -34,7 +42,7 @@ import {
   type StoreOptions,
 } from '@perfwatch/store';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { DEFAULT_SPOOL_MAX_BYTES, Spool } from './spool.js';
+import { DEFAULT_SPOOL_MAX_BYTES, Spool, SpoolAppendError } from './spool.js';
 
 export interface WriterOptions {
   /** most snapshots per INSERT statement. */
@@ -63,7 +71,7 @@ export type DropReason = 'invalid' | 'rejected' | 'spool_full' | 'spool_error' |
 export const DROP_REASONS: readonly DropReason[] = ['invalid', 'rejected', 'spool_full', 'spool_error', 'closed'];
 
 export interface WriterStats {
-  /** snapshots in memory, not yet written or spooled. */
+  /** snapshots in memory, not yet written or spooled (including those waiting for the spool). */
   queued: number;
   /** snapshots in the spool, waiting for the database. */
   spooled: number;
@@ -106,8 +114,19 @@ export class SnapshotWriter {
   private prepared: boolean;
   /** direct writes in progress, with their batches (spooled if close() cannot wait for them). */
   private readonly inflight = new Map<Promise<void>, Snapshot[]>();
-  private appendsInFlight = 0;
-  private appends: Promise<void> = Promise.resolve();
+  /** Spool mode: batches waiting to be kept (spooled, or written directly when the spool refuses), oldest first. */
+  private keepQueue: Snapshot[][] = [];
+  /** the loop working through keepQueue, while there is one. */
+  private keeping: Promise<void> | undefined;
+  /** the spool refused a write: batches try the database first until the spool takes one again. */
+  private spoolRefusing: { since: number; err: string; direct: number; lost: number } | undefined;
+  /** snapshots are being lost (neither the spool nor the database takes them), since when, how many. */
+  private losing: { since: number; lost: number; fromTs: number; toTs: number } | undefined;
+  /** the replay loop cannot read or acknowledge the spool (logged once until it can). */
+  private replayTrouble: string | undefined;
+  /** the database answered a direct write while the replay loop was backing off: retry now. */
+  private databaseAnswered = false;
+  private preparing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private replay: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -176,7 +195,7 @@ export class SnapshotWriter {
   stats(): WriterStats {
     const s = this.deps.spool.stats();
     return {
-      queued: this.queue.length + [...this.inflight.values()].reduce((n, b) => n + b.length, 0),
+      queued: this.queue.length + [...this.inflight.values(), ...this.keepQueue].reduce((n, b) => n + b.length, 0),
       spooled: s.pending,
       spoolBytes: s.bytes,
       writtenTotal: this.counts.writtenTotal,
@@ -196,8 +215,8 @@ export class SnapshotWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.pump();
-    while (this.inflight.size || this.appendsInFlight) {
-      await Promise.allSettled([...this.inflight.keys(), this.appends]);
+    while (this.inflight.size || this.keeping) {
+      await Promise.allSettled([...this.inflight.keys(), this.keeping]);
       this.pump();
     }
   }
@@ -222,13 +241,13 @@ export class SnapshotWriter {
       // A write that hangs (a database that stopped answering): keep its batches; a replay of
       // what did commit is a no-op.
       this.abandoned = true;
-      for (const batch of this.inflight.values()) this.spoolAppend(batch);
+      for (const batch of this.inflight.values()) this.keep(batch);
     }
-    if (this.queue.length) this.spoolAppend(this.queue.splice(0));
+    if (this.queue.length) this.keep(this.queue.splice(0));
     this.stopReplay = true;
     this.wake?.();
     await Promise.race([this.replay ?? Promise.resolve(), deadline]);
-    await this.appends;
+    while (this.keeping) await this.keeping;
   }
 
   private arm(): void {
@@ -248,7 +267,7 @@ export class SnapshotWriter {
     }
     if (this.mode === 'spool') {
       if (this.holding && !this.closing && this.queue.length <= this.opts.maxQueue) return;
-      this.spoolAppend(this.queue.splice(0));
+      this.keep(this.queue.splice(0));
       return;
     }
     while (this.queue.length && this.inflight.size < this.opts.concurrency) {
@@ -269,8 +288,8 @@ export class SnapshotWriter {
       this.counts.writeErrorsTotal++;
       if (this.abandoned) return; // close() has spooled this batch already
       this.enterSpool(errorMessage(err));
-      // Synchronously before anything else is appended: the failed batch is older than what follows.
-      this.spoolAppend(batch);
+      // Synchronously before anything else is kept: the failed batch is older than what follows.
+      this.keep(batch);
     }
   }
 
@@ -307,31 +326,150 @@ export class SnapshotWriter {
     this.runReplay();
   }
 
-  private spoolAppend(items: Snapshot[]): void {
-    if (items.length === 0) return;
-    this.appendsInFlight++;
-    const p = this.deps.spool.append(items).then(
-      () => {
-        this.counts.spooledTotal += items.length;
-      },
-      (err: unknown) => {
-        this.counts.droppedTotal.spool_error += items.length;
-        this.log.error({ err: errorMessage(err), snapshots: items.length }, 'snapshots lost: the spool cannot be written');
-      },
-    );
-    this.appends = this.appends.then(() => p).finally(() => {
-      this.appendsInFlight--;
+  /** Spool mode: queues a batch for the spool (or, while the spool refuses, the database). */
+  private keep(items?: Snapshot[]): void {
+    if (items?.length) this.keepQueue.push(items);
+    if (this.keeping || this.keepQueue.length === 0) return;
+    this.keeping = this.keepLoop().finally(() => {
+      this.keeping = undefined;
+      // a batch queued while the loop was returning
+      this.keep();
     });
+  }
+
+  /**
+   * Works through keepQueue oldest first, everything waiting in one go (so the queue cannot grow
+   * while the database is slow to refuse). The spool first; what it refuses, the database; what
+   * both refuse is lost. While the spool is refusing, the database first (it is the one of the two
+   * that comes back by itself), then the spool again.
+   */
+  private async keepLoop(): Promise<void> {
+    while (this.keepQueue.length) {
+      let rest = this.keepQueue.splice(0).flat();
+      let spoolErr: string | undefined;
+      let dbErr: string | undefined;
+      const toSpool = async () => {
+        [rest, spoolErr] = await this.toSpool(rest);
+      };
+      const toDatabase = async () => {
+        [rest, dbErr] = await this.toDatabase(rest);
+      };
+      for (const step of this.spoolRefusing ? [toDatabase, toSpool] : [toSpool, toDatabase]) {
+        await step();
+        if (rest.length === 0) break;
+      }
+      if (rest.length) this.lose(rest, spoolErr ?? this.spoolRefusing?.err ?? '', dbErr ?? '');
+    }
+  }
+
+  /** Appends to the spool; returns what it did not take, and why. */
+  private async toSpool(records: Snapshot[]): Promise<[rest: Snapshot[], err?: string]> {
+    try {
+      await this.deps.spool.append(records);
+    } catch (err) {
+      const stored = err instanceof SpoolAppendError ? err.stored : 0;
+      this.counts.spooledTotal += stored;
+      if (stored) this.stored();
+      const why = errorMessage(err instanceof SpoolAppendError ? err.cause : err);
+      if (!this.spoolRefusing) {
+        this.spoolRefusing = { since: Date.now(), err: why, direct: 0, lost: 0 };
+        this.log.error(
+          { err: why, snapshots: records.length, spooled: stored },
+          'the spool cannot be written; snapshots go to the database directly while it answers, and are lost while it does not',
+        );
+      }
+      return [records.slice(stored), why];
+    }
+    this.counts.spooledTotal += records.length;
+    this.stored();
+    this.endSpoolRefusing('the spool can be written again');
+    return [[]];
+  }
+
+  /** Writes to the database in batchSize statements; returns what it did not take, and why. */
+  private async toDatabase(records: Snapshot[]): Promise<[rest: Snapshot[], err?: string]> {
+    for (let i = 0; i < records.length; i += this.opts.batchSize) {
+      const batch = records.slice(i, i + this.opts.batchSize);
+      try {
+        await this.prepareOnce();
+        await this.write(batch);
+      } catch (err) {
+        this.counts.writeErrorsTotal++;
+        return [records.slice(i), errorMessage(err)];
+      }
+      if (this.spoolRefusing) this.spoolRefusing.direct += batch.length;
+      this.stored();
+      // The replay loop may be sleeping off a long backoff: the database is back, replay now.
+      this.databaseAnswered = true;
+      this.wake?.();
+    }
+    return [[]];
+  }
+
+  /** Neither the spool nor the database took these: counted, and logged once per episode. */
+  private lose(records: Snapshot[], spoolErr: string, dbErr: string): void {
+    this.counts.droppedTotal.spool_error += records.length;
+    if (this.spoolRefusing) this.spoolRefusing.lost += records.length;
+    if (!this.losing) {
+      this.losing = { since: Date.now(), lost: 0, fromTs: records[0]!.ts, toTs: records[0]!.ts };
+      this.log.error(
+        { spoolErr, dbErr, snapshots: records.length },
+        'snapshots lost: the spool cannot be written and the database does not answer; counted in perfwatch_writer_dropped_total{reason="spool_error"} until one is stored again',
+      );
+    }
+    this.losing.lost += records.length;
+    this.losing.toTs = records.at(-1)!.ts;
+  }
+
+  /** A snapshot was stored (spooled or written): an episode of losses is over. */
+  private stored(): void {
+    const l = this.losing;
+    if (!l) return;
+    this.losing = undefined;
+    this.log.warn(
+      { lost: l.lost, seconds: Math.round((Date.now() - l.since) / 1000), from: new Date(l.fromTs).toISOString(), to: new Date(l.toTs).toISOString() },
+      `snapshots stored again; ${l.lost} snapshot(s) lost`,
+    );
+  }
+
+  private endSpoolRefusing(msg: string): void {
+    const r = this.spoolRefusing;
+    if (!r) return;
+    this.spoolRefusing = undefined;
+    this.log.info(
+      { seconds: Math.round((Date.now() - r.since) / 1000), writtenDirectly: r.direct, lost: r.lost },
+      `${msg}; while it could not: ${r.direct} snapshot(s) written directly, ${r.lost} lost`,
+    );
+  }
+
+  /** Runs deps.prepare until it has succeeded once; the replay loop and direct writes share one run. */
+  private async prepareOnce(): Promise<void> {
+    if (this.prepared) return;
+    this.preparing ??= this.deps.prepare!(this.deps.pool)
+      .then(() => {
+        this.prepared = true;
+      })
+      .finally(() => {
+        this.preparing = undefined;
+      });
+    await this.preparing;
   }
 
   private runReplay(): void {
     if (this.replay || !this.started || this.stopReplay) return;
+    let failed = false;
     this.replay = this.replayLoop()
-      .catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'spool replay stopped'))
+      .catch((err: unknown) => {
+        // replayLoop handles the spool's and the database's errors itself; this is a bug.
+        failed = true;
+        this.log.error({ err: errorMessage(err) }, 'spool replay stopped; restarting it');
+      })
       .finally(() => {
         this.replay = undefined;
         // enterSpool may have been called while the loop was finishing.
-        if (this.mode === 'spool' && !this.stopReplay) this.runReplay();
+        if (this.mode !== 'spool' || this.stopReplay) return;
+        if (failed) setTimeout(() => this.runReplay(), this.opts.retryInitialMs).unref();
+        else this.runReplay();
       });
   }
 
@@ -358,32 +496,66 @@ export class SnapshotWriter {
     this.wake = undefined;
   }
 
-  /** Prepares the database, then writes the spool oldest first; returns once it is empty (direct mode). */
+  /**
+   * Prepares the database, then writes the spool oldest first; returns once it is empty (direct
+   * mode). Each kind of failure logs one line when it starts (later ones at debug), and the way
+   * back one line with what was replayed.
+   */
   private async replayLoop(): Promise<void> {
     let delay = this.opts.retryInitialMs;
     const backoff = async () => {
+      this.databaseAnswered = false;
       await this.sleep(delay * (0.8 + Math.random() * 0.4));
-      delay = Math.min(delay * 2, this.opts.retryMaxMs);
+      // A direct write got through meanwhile: no reason to wait long next time.
+      delay = this.databaseAnswered ? this.opts.retryInitialMs : Math.min(delay * 2, this.opts.retryMaxMs);
     };
     let replayed = 0;
+    let unreachable: { since: number; attempts: number } | undefined;
+    const databaseFailed = (err: unknown, msg: string) => {
+      const fields = { err: errorMessage(err), spooled: this.deps.spool.pending, retryInMs: Math.round(delay) };
+      if (unreachable) {
+        unreachable.attempts++;
+        this.log.debug(fields, msg);
+      } else {
+        unreachable = { since: Date.now(), attempts: 1 };
+        this.log.warn(fields, msg);
+      }
+    };
+    const spoolFailed = (err: unknown, what: string) => {
+      if (this.replayTrouble === undefined) this.log.error({ err: errorMessage(err) }, `spool replay: cannot ${what} the spool; retrying with backoff`);
+      this.replayTrouble = errorMessage(err);
+    };
     while (!this.stopReplay) {
       if (!this.prepared) {
         try {
-          await this.deps.prepare!(this.deps.pool);
-          this.prepared = true;
+          await this.prepareOnce();
         } catch (err) {
-          this.log.warn({ err: errorMessage(err), retryInMs: Math.round(delay) }, 'database not ready; snapshots are spooled meanwhile');
+          databaseFailed(err, 'database not ready; snapshots are spooled meanwhile');
           this.release();
           await backoff();
           continue;
         }
       }
-      await this.appends;
-      const batch = await this.deps.spool.read(this.opts.batchSize);
+      while (this.keeping) await this.keeping;
+      let batch;
+      try {
+        batch = await this.deps.spool.read(this.opts.batchSize);
+      } catch (err) {
+        spoolFailed(err, 'read');
+        this.release();
+        await backoff();
+        continue;
+      }
       if (!batch) {
-        // Nothing spooled and no append on its way: write directly again.
-        if (this.appendsInFlight === 0) {
-          if (replayed) this.log.info({ replayed }, `database reachable; ${replayed} spooled snapshot(s) written, writing directly again`);
+        // Nothing spooled and nothing on its way to the spool: write directly again.
+        if (!this.keeping) {
+          if (replayed || unreachable) {
+            this.log.info(
+              { replayed, failedAttempts: unreachable?.attempts ?? 0, seconds: unreachable ? Math.round((Date.now() - unreachable.since) / 1000) : 0 },
+              `database reachable; ${replayed} spooled snapshot(s) written, writing directly again`,
+            );
+          }
+          this.endSpoolRefusing('writing directly to the database again');
           this.mode = 'direct';
           this.release();
           return;
@@ -396,11 +568,22 @@ export class SnapshotWriter {
         await this.write(batch.records);
       } catch (err) {
         this.counts.writeErrorsTotal++;
-        this.log.warn({ err: errorMessage(err), spooled: this.deps.spool.pending, retryInMs: Math.round(delay) }, 'database still unreachable; keeping snapshots in the spool');
+        databaseFailed(err, 'database unreachable; keeping snapshots in the spool');
         await backoff();
         continue;
       }
-      await this.deps.spool.ack(batch);
+      try {
+        await this.deps.spool.ack(batch);
+      } catch (err) {
+        // Written, but still in the spool: a later replay writes it again (a no-op).
+        spoolFailed(err, 'acknowledge records in');
+        await backoff();
+        continue;
+      }
+      if (this.replayTrouble !== undefined) {
+        this.log.info({ err: this.replayTrouble }, 'spool replay: the spool can be read and acknowledged again');
+        this.replayTrouble = undefined;
+      }
       replayed += batch.records.length;
       delay = this.opts.retryInitialMs;
     }
