@@ -15,6 +15,7 @@
  * strings and booleans (collector success, filesystem read-only, perf availability) come out as
  * numbers in both cases.
  */
+import { HOST_METRICS, textfileMetricInfo, walkHost } from './catalog-host.js';
 import { Slot } from './codec.js';
 import { CPU_MODES, NETDEV_FIELDS, type Snapshot } from './snapshot.js';
 
@@ -24,8 +25,8 @@ export type Labels = Record<string, string>;
 export interface MetricInfo {
   name: string;
   type: MetricType;
-  /** base unit: seconds, bytes, ratio, or '' for a count or a plain number. */
-  unit: 'seconds' | 'bytes' | 'ratio' | '';
+  /** base unit: seconds, bytes, ratio, the hardware collectors' (catalog-host.ts), or '' for a count or a plain number. */
+  unit: 'seconds' | 'bytes' | 'ratio' | 'celsius' | 'volts' | 'amperes' | 'watts' | 'joules' | 'hertz' | '';
   help: string;
   /** label names, in the order the exporter writes them. */
   labels: readonly string[];
@@ -123,6 +124,12 @@ const NET: MetricInfo[] = NETDEV_FIELDS.map((f, i) => {
 });
 
 const PSI_WINDOWS = ['10s', '60s', '300s'] as const;
+
+// hwmon, thermal, cpufreq, ... textfile: catalog-host.ts, served after the families above.
+for (const m of HOST_METRICS) {
+  FIXED.push(m);
+  FIXED_BY_NAME.set(m.name, m);
+}
 
 // ---- the generated families: names from the kernel's keys ------------------------------------
 
@@ -358,6 +365,7 @@ export function forEachSample(snapshot: Snapshot | unknown, emit: Emit): void {
       for (const event of p.ev) add(M.perfCgroupAvailable, g.un[event] === undefined ? 1 : 0, L('cgroup', cgroup, 'event', event, 'reason', g.un[event] ?? ''));
     }
   }
+  walkHost(s, add, L);
 }
 
 /** The samples of a snapshot. */
@@ -391,7 +399,7 @@ export function metricInfo(name: string): MetricInfo | undefined {
   // A derived metric is no snapshot's, even where its name has a generated family's prefix
   // (perfwatch_memory_utilisation_ratio: /proc/meminfo has no such key).
   if (DERIVED_METRICS.some((d) => d.name === name)) return undefined;
-  const known = generatedByName.get(name);
+  const known = generatedByName.get(name) ?? textfileMetricInfo(name);
   if (known) return known;
   const g = GENERATED_PREFIX.exec(name);
   if (!g) return undefined;

@@ -7,6 +7,10 @@
  * Conventions: values are in base units (seconds, bytes); a value the kernel did not report is
  * absent (a shorter array or a missing key), never 0.
  */
+import type { HostSections } from './snapshot-host.js';
+
+export * from './snapshot-host.js';
+
 export const SNAPSHOT_VERSION = 1 as const;
 
 /** Order of the per-CPU time array (cpu.t), as in /proc/stat. */
@@ -117,7 +121,9 @@ export interface PerfSection extends PerfCounts {
   cg?: Record<string, PerfCounts>;
 }
 
-export interface Snapshot {
+/** The core sections below; the hardware, kernel and textfile ones in snapshot-host.ts (adding a
+ *  section is not a change of meaning: v stays 1). */
+export interface Snapshot extends HostSections {
   v: typeof SNAPSHOT_VERSION;
   host: string;
   /** unix milliseconds at the start of the collection. */

@@ -1,0 +1,243 @@
+/**
+ * The catalog's families of the node_exporter-style collectors (snapshot-host.ts sections):
+ * hwmon, thermal, cpufreq, rapl, softnet, schedstat, conntrack, entropy, time, netclass, udp
+ * queues, arp, os-release, uname and the textfile collector. catalog.ts registers HOST_METRICS
+ * among its fixed families and calls walkHost at the end of forEachSample, so /metrics, history
+ * and queries see them like any other family. Types only are imported from catalog.ts, so there is
+ * no import cycle at run time.
+ *
+ * Names follow node_exporter's where one exists, under perfwatch_<subsystem>_, in base units
+ * (docs/metrics.md maps them to node_exporter's).
+ */
+import type { Labels, MetricInfo, SampleValue } from './catalog.js';
+import { SCHEDSTAT_FIELDS, SOFTNET_FIELDS, type HostSections } from './snapshot-host.js';
+
+type Add = (m: MetricInfo, v: unknown, labels?: Labels) => void;
+type MakeLabels = (...kv: string[]) => Labels;
+
+export const HOST_METRICS: MetricInfo[] = [];
+
+function def(name: string, type: MetricInfo['type'], unit: MetricInfo['unit'], labels: readonly string[], path: string, help: string): MetricInfo {
+  const m: MetricInfo = Object.freeze({ name, type, unit, labels: Object.freeze([...labels]), path, help });
+  HOST_METRICS.push(m);
+  return m;
+}
+
+// ---- hwmon -------------------------------------------------------------------------------------
+
+const HWMON_TYPES = [
+  ['temp', 'celsius', 'celsius', 'Temperature'],
+  ['in', 'volts', 'volts', 'Voltage'],
+  ['curr', 'amperes', 'amperes', 'Current'],
+  ['power', 'watts', 'watts', 'Power'],
+  ['fan', 'rpm', '', 'Fan speed'],
+] as const;
+const HWMON_ATTRS = [
+  ['v', '', ''],
+  ['min', 'min_', ' (minimum threshold)'],
+  ['max', 'max_', ' (maximum threshold)'],
+  ['crit', 'crit_', ' (critical threshold)'],
+] as const;
+const HW_LABELS = ['chip', 'sensor'];
+
+const HW = {
+  chip: def('perfwatch_hwmon_chip_info', 'gauge', '', ['chip', 'chip_name'], 'hwmon[chip].name', 'Always 1: the driver name of each hwmon chip (/sys/class/hwmon/hwmon*/name).'),
+  sensor: def('perfwatch_hwmon_sensor_info', 'gauge', '', ['chip', 'sensor', 'label'], 'hwmon[chip].s[sensor].l', 'Always 1: the label the driver gives a sensor (<sensor>_label).'),
+  values: HWMON_TYPES.flatMap(([type, unitName, unit, what]) =>
+    HWMON_ATTRS.filter(([attr]) => !(type === 'fan' && attr === 'crit')).map(([attr, infix, note]) => ({
+      type,
+      attr,
+      m: def(`perfwatch_hwmon_${type}_${infix}${unitName}`, 'gauge', unit, HW_LABELS, `hwmon[chip].s[${type}N].${attr}`, `${what}${note}, ${unitName} (hwmon ${type}N_${attr === 'v' ? (type === 'power' ? 'input or _average' : 'input') : attr}).`),
+    })),
+  ),
+  energy: def('perfwatch_hwmon_energy_joules_total', 'counter', 'joules', HW_LABELS, 'hwmon[chip].s[energyN].v', 'Energy consumed, joules (hwmon energyN_input).'),
+  alarm: def('perfwatch_hwmon_alarm', 'gauge', '', HW_LABELS, 'hwmon[chip].s[sensor].alarm', '1 when the chip flags an alarm for the sensor (<sensor>_alarm).'),
+};
+
+const SENSOR_TYPE = /^([a-z]+)\d+$/;
+function sensorType(sensor: string): string | undefined {
+  return SENSOR_TYPE.exec(sensor)?.[1];
+}
+
+// ---- the rest ----------------------------------------------------------------------------------
+
+const T = {
+  zoneTemp: def('perfwatch_thermal_zone_temp_celsius', 'gauge', 'celsius', ['zone', 'type'], 'thermal.z[zone].t', 'Temperature of the thermal zone (/sys/class/thermal/thermal_zone*/temp).'),
+  cdCur: def('perfwatch_thermal_cooling_device_cur_state', 'gauge', '', ['device', 'type'], 'thermal.cd[device].cur', 'Current throttle state of the cooling device (0 = none).'),
+  cdMax: def('perfwatch_thermal_cooling_device_max_state', 'gauge', '', ['device', 'type'], 'thermal.cd[device].max', 'Highest throttle state of the cooling device.'),
+  freqCur: def('perfwatch_cpufreq_frequency_hertz', 'gauge', 'hertz', ['cpu'], 'cpufreq[cpu].cur', 'Current CPU frequency as the hardware reports it (cpuinfo_cur_freq; readable by root only).'),
+  freqMin: def('perfwatch_cpufreq_frequency_min_hertz', 'gauge', 'hertz', ['cpu'], 'cpufreq[cpu].min', 'Lowest frequency the CPU supports (cpuinfo_min_freq).'),
+  freqMax: def('perfwatch_cpufreq_frequency_max_hertz', 'gauge', 'hertz', ['cpu'], 'cpufreq[cpu].max', 'Highest frequency the CPU supports (cpuinfo_max_freq).'),
+  scalingCur: def('perfwatch_cpufreq_scaling_frequency_hertz', 'gauge', 'hertz', ['cpu'], 'cpufreq[cpu].scur', 'Current frequency as the cpufreq driver sees it (scaling_cur_freq).'),
+  scalingMin: def('perfwatch_cpufreq_scaling_frequency_min_hertz', 'gauge', 'hertz', ['cpu'], 'cpufreq[cpu].smin', 'Lowest frequency the governor may choose (scaling_min_freq).'),
+  scalingMax: def('perfwatch_cpufreq_scaling_frequency_max_hertz', 'gauge', 'hertz', ['cpu'], 'cpufreq[cpu].smax', 'Highest frequency the governor may choose (scaling_max_freq).'),
+  governor: def('perfwatch_cpufreq_scaling_governor_info', 'gauge', '', ['cpu', 'governor'], 'cpufreq[cpu].gov', 'Always 1: the scaling governor of each CPU (scaling_governor).'),
+  raplEnergy: def('perfwatch_rapl_energy_joules_total', 'counter', 'joules', ['zone', 'name'], 'rapl[zone].j', 'Energy counter of the RAPL zone (powercap energy_uj; wraps at perfwatch_rapl_max_energy_range_joules; root only on kernels since 5.10).'),
+  raplMax: def('perfwatch_rapl_max_energy_range_joules', 'gauge', 'joules', ['zone', 'name'], 'rapl[zone].max', 'Where the RAPL zone energy counter wraps to 0 (max_energy_range_uj).'),
+  softnet: SOFTNET_FIELDS.map((f, i) =>
+    f === 'backlog_len'
+      ? def('perfwatch_softnet_backlog_len', 'gauge', '', ['cpu'], `softnet[cpu][${i}]`, 'Packets in the CPU\'s input backlog queue (/proc/net/softnet_stat, Linux 5.10+).')
+      : def(
+          `perfwatch_softnet_${f === 'time_squeeze' ? 'times_squeezed' : f}_total`, 'counter', '', ['cpu'], `softnet[cpu][${i}]`,
+          {
+            processed: 'Packets processed by the CPU\'s network receive softirq',
+            dropped: 'Packets dropped because the CPU\'s backlog queue was full',
+            time_squeeze: 'Times the receive softirq ran out of budget or time with work left',
+            cpu_collision: 'Times the transmit lock was contended (always 0 since Linux 4.x)',
+            received_rps: 'Times the CPU was woken by an inter-processor interrupt to process packets (RPS)',
+            flow_limit_count: 'Packets dropped by the flow limit',
+          }[f] + ' (/proc/net/softnet_stat).',
+        ),
+  ),
+  sched: SCHEDSTAT_FIELDS.map((f, i) =>
+    def(
+      `perfwatch_schedstat_${f}_total`, 'counter', f === 'timeslices' ? '' : 'seconds', ['cpu'], `sched[cpu][${i}]`,
+      { running_seconds: 'Time the CPU spent running tasks', waiting_seconds: 'Time tasks spent waiting to run on the CPU', timeslices: 'Timeslices run on the CPU' }[f] + ' (/proc/schedstat).',
+    ),
+  ),
+  ctEntries: def('perfwatch_conntrack_entries', 'gauge', '', [], 'ct.n', 'Connection tracking entries now (nf_conntrack_count).'),
+  ctLimit: def('perfwatch_conntrack_entries_limit', 'gauge', '', [], 'ct.max', 'Most connection tracking entries the table may hold (nf_conntrack_max).'),
+  // node_exporter's are *_bits; bytes here, the base unit promtool's lint asks for (256 bits = 32 bytes)
+  entropyAvail: def('perfwatch_entropy_available_bytes', 'gauge', 'bytes', [], 'entropy.avail', 'Entropy the kernel estimates its random pool holds (entropy_avail, which counts bits, / 8).'),
+  entropyPool: def('perfwatch_entropy_pool_size_bytes', 'gauge', 'bytes', [], 'entropy.pool', 'Size of the kernel\'s random pool (poolsize, which counts bits, / 8).'),
+  clockAvail: def('perfwatch_time_clocksource_available_info', 'gauge', '', ['device', 'clocksource'], 'clock.avail[]', 'Always 1: each clocksource the kernel can use (available_clocksource).'),
+  clockCur: def('perfwatch_time_clocksource_current_info', 'gauge', '', ['device', 'clocksource'], 'clock.cur', 'Always 1: the clocksource the kernel uses (current_clocksource).'),
+  netInfo: def('perfwatch_netclass_info', 'gauge', '', ['device', 'operstate', 'address', 'duplex'], 'ncls[device]', 'Always 1: operational state, hardware address and duplex of the interface (/sys/class/net).'),
+  netUp: def('perfwatch_netclass_up', 'gauge', '', ['device'], 'ncls[device].op', '1 when the interface\'s operstate is up.'),
+  netCarrier: def('perfwatch_netclass_carrier', 'gauge', '', ['device'], 'ncls[device].carrier', '1 when the interface has a physical link (carrier); absent while it is administratively down.'),
+  netSpeed: def('perfwatch_netclass_speed_bytes', 'gauge', 'bytes', ['device'], 'ncls[device].speed', 'Link speed in bytes per second (speed, which the kernel prints in Mbit/s); absent while the link is down.'),
+  netMtu: def('perfwatch_netclass_mtu_bytes', 'gauge', 'bytes', ['device'], 'ncls[device].mtu', 'MTU of the interface.'),
+  netCarrierChanges: def('perfwatch_netclass_carrier_changes_total', 'counter', '', ['device'], 'ncls[device].cc', 'Times the link went up or down (carrier_changes).'),
+  udpQueue: def('perfwatch_udp_queue_bytes', 'gauge', 'bytes', ['ip', 'queue'], 'udpq[ip][0..1]', 'Bytes queued in UDP sockets, summed (/proc/net/udp and udp6 tx_queue, rx_queue).'),
+  arp: def('perfwatch_arp_entries', 'gauge', '', ['device'], 'arp[device]', 'Neighbour (ARP) entries per interface (/proc/net/arp).'),
+  osInfo: def('perfwatch_os_info', 'gauge', '', ['name', 'id', 'id_like', 'pretty_name', 'version', 'version_id', 'version_codename', 'variant_id', 'build_id'], 'os', 'Always 1: the operating system as /etc/os-release names it.'),
+  osVersion: def('perfwatch_os_version', 'gauge', '', ['id', 'id_like', 'name'], 'os.VERSION_ID', 'VERSION_ID of /etc/os-release as a number (absent when it is not one).'),
+  uname: def('perfwatch_uname_info', 'gauge', '', ['sysname', 'release', 'version', 'machine', 'nodename', 'domainname'], 'uname', 'Always 1: what uname(2) reports, read from /proc/sys/kernel.'),
+  tfError: def('perfwatch_textfile_scrape_error', 'gauge', '', [], 'tf.err', '1 when a file of PERFWATCH_TEXTFILE_DIR (or the directory) could not be used; its families are left out.'),
+  tfMtime: def('perfwatch_textfile_mtime_seconds', 'gauge', 'seconds', ['file'], 'tf.files[file].mt', 'Modification time of each *.prom file of PERFWATCH_TEXTFILE_DIR, seconds since the Unix epoch.'),
+};
+
+const VERSION_NUMBER = /^\d+(\.\d+)?$/;
+
+// ---- textfile families: names from the files ---------------------------------------------------
+
+const textfileInfo = new Map<string, MetricInfo>();
+const textfileByName = new Map<string, MetricInfo>();
+function textfileMetric(name: string, type: MetricInfo['type'], help: string, labels: readonly string[]): MetricInfo {
+  const key = `${name}\u0000${type}\u0000${help}\u0000${labels.join(',')}`;
+  let m = textfileInfo.get(key);
+  if (!m) {
+    m = Object.freeze({ name, type, unit: '', labels: Object.freeze([...labels]), path: `tf.fam[${JSON.stringify(name)}]`, help });
+    if (textfileInfo.size < 10_000) {
+      textfileInfo.set(key, m);
+      if (!textfileByName.has(name)) textfileByName.set(name, m);
+    }
+  }
+  return m;
+}
+
+/** A textfile family this process has seen (a history query by name after the shapes were read). */
+export function textfileMetricInfo(name: string): MetricInfo | undefined {
+  return textfileByName.get(name);
+}
+
+// ---- the walk ----------------------------------------------------------------------------------
+
+/** The samples of the host sections, after the core families (catalog.ts forEachSample). */
+export function walkHost(s: HostSections, add: Add, L: MakeLabels): void {
+  if (s.hwmon) {
+    const chips = Object.entries(s.hwmon);
+    for (const [chip, c] of chips) if (c.name !== undefined) add(HW.chip, 1, L('chip', chip, 'chip_name', c.name));
+    for (const [chip, c] of chips) for (const [sensor, v] of Object.entries(c.s)) if (v.l !== undefined) add(HW.sensor, 1, L('chip', chip, 'sensor', sensor, 'label', v.l));
+    for (const { type, attr, m } of HW.values) {
+      for (const [chip, c] of chips) {
+        for (const [sensor, v] of Object.entries(c.s)) if (sensorType(sensor) === type) add(m, v[attr], L('chip', chip, 'sensor', sensor));
+      }
+    }
+    for (const [chip, c] of chips) for (const [sensor, v] of Object.entries(c.s)) if (sensorType(sensor) === 'energy') add(HW.energy, v.v, L('chip', chip, 'sensor', sensor));
+    for (const [chip, c] of chips) for (const [sensor, v] of Object.entries(c.s)) add(HW.alarm, v.alarm, L('chip', chip, 'sensor', sensor));
+  }
+  if (s.thermal) {
+    for (const [zone, z] of Object.entries(s.thermal.z ?? {})) add(T.zoneTemp, z.t, L('zone', zone, 'type', z.type));
+    const cds = Object.entries(s.thermal.cd ?? {});
+    for (const [d, c] of cds) add(T.cdCur, c.cur, L('device', d, 'type', c.type));
+    for (const [d, c] of cds) add(T.cdMax, c.max, L('device', d, 'type', c.type));
+  }
+  if (s.cpufreq) {
+    const cpus = Object.entries(s.cpufreq);
+    for (const [m, k] of [[T.freqCur, 'cur'], [T.freqMin, 'min'], [T.freqMax, 'max'], [T.scalingCur, 'scur'], [T.scalingMin, 'smin'], [T.scalingMax, 'smax']] as const) {
+      for (const [cpu, f] of cpus) add(m, f[k], L('cpu', cpu));
+    }
+    for (const [cpu, f] of cpus) if (f.gov !== undefined) add(T.governor, 1, L('cpu', cpu, 'governor', f.gov));
+  }
+  if (s.rapl) {
+    const zones = Object.entries(s.rapl);
+    for (const [zone, z] of zones) add(T.raplEnergy, z.j, L('zone', zone, 'name', z.n));
+    for (const [zone, z] of zones) add(T.raplMax, z.max, L('zone', zone, 'name', z.n));
+  }
+  if (s.softnet) {
+    const cpus = Object.entries(s.softnet);
+    T.softnet.forEach((m, i) => {
+      for (const [cpu, v] of cpus) add(m, v[i], L('cpu', cpu));
+    });
+  }
+  if (s.sched) {
+    const cpus = Object.entries(s.sched);
+    T.sched.forEach((m, i) => {
+      for (const [cpu, v] of cpus) add(m, v[i], L('cpu', cpu));
+    });
+  }
+  if (s.ct) {
+    add(T.ctEntries, s.ct.n);
+    add(T.ctLimit, s.ct.max);
+  }
+  if (s.entropy) {
+    add(T.entropyAvail, s.entropy.avail);
+    add(T.entropyPool, s.entropy.pool);
+  }
+  if (s.clock) {
+    for (const c of s.clock.avail) add(T.clockAvail, 1, L('device', '0', 'clocksource', c));
+    add(T.clockCur, 1, L('device', '0', 'clocksource', s.clock.cur));
+  }
+  if (s.ncls) {
+    const ifaces = Object.entries(s.ncls);
+    for (const [d, n] of ifaces) add(T.netInfo, 1, L('device', d, 'operstate', n.op, 'address', n.addr ?? '', 'duplex', n.dup ?? ''));
+    for (const [d, n] of ifaces) add(T.netUp, n.op === 'up' ? 1 : 0, L('device', d));
+    for (const [d, n] of ifaces) add(T.netCarrier, n.carrier, L('device', d));
+    for (const [d, n] of ifaces) add(T.netSpeed, n.speed, L('device', d));
+    for (const [d, n] of ifaces) add(T.netMtu, n.mtu, L('device', d));
+    for (const [d, n] of ifaces) add(T.netCarrierChanges, n.cc, L('device', d));
+  }
+  if (s.udpq) {
+    for (const ip of ['v4', 'v6'] as const) {
+      const q = s.udpq[ip];
+      if (!q) continue;
+      add(T.udpQueue, q[0], L('ip', ip, 'queue', 'tx'));
+      add(T.udpQueue, q[1], L('ip', ip, 'queue', 'rx'));
+    }
+  }
+  if (s.arp) for (const [d, n] of Object.entries(s.arp)) add(T.arp, n, L('device', d));
+  if (s.os) {
+    const o = s.os;
+    const f = (k: string) => o[k] ?? '';
+    add(T.osInfo, 1, L('name', f('NAME'), 'id', f('ID'), 'id_like', f('ID_LIKE'), 'pretty_name', f('PRETTY_NAME'), 'version', f('VERSION'), 'version_id', f('VERSION_ID'), 'version_codename', f('VERSION_CODENAME'), 'variant_id', f('VARIANT_ID'), 'build_id', f('BUILD_ID')));
+    const v = o.VERSION_ID;
+    if (v !== undefined && VERSION_NUMBER.test(v)) add(T.osVersion, Number(v), L('id', f('ID'), 'id_like', f('ID_LIKE'), 'name', f('NAME')));
+  }
+  if (s.uname) {
+    const u = s.uname;
+    add(T.uname, 1, L('sysname', u.sys, 'release', u.rel, 'version', u.ver, 'machine', u.mach, 'nodename', u.node, 'domainname', u.dom));
+  }
+  if (s.tf) {
+    add(T.tfError, s.tf.err);
+    for (const [file, f] of Object.entries(s.tf.files)) add(T.tfMtime, f.mt, L('file', file));
+    for (const fam of s.tf.fam) {
+      const m = textfileMetric(fam.n, fam.t, fam.h, fam.l);
+      for (const [values, v] of fam.s) {
+        const kv: string[] = [];
+        fam.l.forEach((name, i) => kv.push(name, values[i] ?? ''));
+        add(m, v as SampleValue, L(...kv));
+      }
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The Snapshot sections of the node_exporter-style hardware, kernel and textfile collectors
+ * (hwmon, thermal, cpufreq, rapl, softnet, schedstat, conntrack, entropy, netclass, udp queues,
+ * arp, os-release, uname, textfile). Kept beside snapshot.ts so the core shape stays readable;
+ * `Snapshot` extends `HostSections`. docs/snapshot.md documents every key.
+ *
+ * Same conventions as snapshot.ts: base units (celsius, volts, amperes, watts, joules, hertz,
+ * seconds, bytes), a value the kernel did not report is absent, never 0, and a section whose
+ * files do not exist on the host is missing.
+ */
+
+/** One hwmon sensor (temp1, fan2, in0, curr1, power1, energy1), values in base units. */
+export interface HwmonSensor {
+  /** the sensor's `<sensor>_label`, when the driver has one. */
+  l?: string;
+  /** `<sensor>_input` (power: `_input`, else `_average`); energy in joules. */
+  v?: number;
+  min?: number;
+  max?: number;
+  crit?: number;
+  /** `<sensor>_alarm`: 1 when the chip raised an alarm. */
+  alarm?: number;
+}
+
+export interface HwmonChip {
+  /** the chip's driver name (`name` file: coretemp, nvme, k10temp, ...). */
+  name?: string;
+  /** sensor ("temp1", "fan1", ...) -> values. */
+  s: Record<string, HwmonSensor>;
+}
+
+/** Order of the per-CPU array (softnet[cpu]), as /proc/net/softnet_stat prints its columns. */
+export const SOFTNET_FIELDS = ['processed', 'dropped', 'time_squeeze', 'cpu_collision', 'received_rps', 'flow_limit_count', 'backlog_len'] as const;
+
+/** Order of the per-CPU array (sched[cpu]): /proc/schedstat's last three cpu fields. */
+export const SCHEDSTAT_FIELDS = ['running_seconds', 'waiting_seconds', 'timeslices'] as const;
+
+/** One network interface of /sys/class/net. */
+export interface NetClassEntry {
+  /** operstate: up, down, unknown, dormant, lowerlayerdown, notpresent, testing. */
+  op: string;
+  /** hardware address. */
+  addr?: string;
+  /** full, half, unknown. */
+  dup?: string;
+  /** link speed in bytes per second (the kernel prints Mbit/s); absent while the link is down. */
+  speed?: number;
+  /** 1 when the physical link is up; absent while the interface is administratively down. */
+  carrier?: number;
+  /** MTU in bytes. */
+  mtu?: number;
+  /** carrier changes since the interface appeared. */
+  cc?: number;
+}
+
+/** One textfile family as validated from a *.prom file. */
+export interface TextfileFamily {
+  /** metric name. */
+  n: string;
+  /** counter or gauge (untyped families are served as gauges). */
+  t: 'counter' | 'gauge';
+  /** help text (the file's, or "Metric read from <file>."). */
+  h: string;
+  /** the family's label names, in order: every sample carries all of them ("" where the file had none). */
+  l: string[];
+  /** samples: label values in `l` order, then the value. */
+  s: [string[], number][];
+}
+
+export interface TextfileSection {
+  /** file path -> its modification time (unix seconds) and, when it was skipped, why (the
+   *  directory itself, without mt, when it cannot be listed). */
+  files: Record<string, { mt?: number; err?: string }>;
+  /** the families of the files that were read cleanly, in file then family order. */
+  fam: TextfileFamily[];
+  /** 1 when any file or the directory could not be used. */
+  err: number;
+}
+
+export interface HostSections {
+  /** /sys/class/hwmon: chip label (node_exporter's naming: "platform_coretemp_0") -> chip. */
+  hwmon?: Record<string, HwmonChip>;
+  /** /sys/class/thermal: thermal zones and cooling devices by number. */
+  thermal?: {
+    /** zone number -> its type and temperature (celsius). */
+    z?: Record<string, { type: string; t: number }>;
+    /** cooling device number -> its type, current and max state. */
+    cd?: Record<string, { type: string; cur?: number; max?: number }>;
+  };
+  /** /sys/devices/system/cpu/cpu<N>/cpufreq, hertz; cpu id -> values. */
+  cpufreq?: Record<string, {
+    /** cpuinfo_cur_freq (hardware; readable by root only). */
+    cur?: number;
+    min?: number;
+    max?: number;
+    /** scaling_cur_freq, scaling_min_freq, scaling_max_freq. */
+    scur?: number;
+    smin?: number;
+    smax?: number;
+    /** scaling_governor. */
+    gov?: string;
+  }>;
+  /** /sys/class/powercap RAPL zones ("intel-rapl:0", "intel-rapl:0:1"). */
+  rapl?: Record<string, {
+    /** zone name: package-0, core, uncore, dram, psys. */
+    n: string;
+    /** energy counter, joules (wraps at max). */
+    j?: number;
+    /** max_energy_range_uj in joules: where the counter wraps. */
+    max?: number;
+  }>;
+  /** /proc/net/softnet_stat: cpu id -> SOFTNET_FIELDS (shorter on older kernels). */
+  softnet?: Record<string, number[]>;
+  /** /proc/schedstat: cpu id -> SCHEDSTAT_FIELDS. */
+  sched?: Record<string, number[]>;
+  /** /proc/sys/net/netfilter: conntrack entries and their limit. */
+  ct?: { n?: number; max?: number };
+  /** /proc/sys/kernel/random: entropy available and the pool size, bytes (the kernel counts bits). */
+  entropy?: { avail?: number; pool?: number };
+  /** /sys/devices/system/clocksource/clocksource0. */
+  clock?: { cur: string; avail: string[] };
+  /** /sys/class/net: interface -> link state. */
+  ncls?: Record<string, NetClassEntry>;
+  /** /proc/net/udp and udp6: summed [tx_queue, rx_queue] bytes, per IP version. */
+  udpq?: { v4?: [number, number]; v6?: [number, number] };
+  /** /proc/net/arp: interface -> entries. */
+  arp?: Record<string, number>;
+  /** /etc/os-release (or /usr/lib/os-release) as KEY -> value. */
+  os?: Record<string, string>;
+  /** /proc/sys/kernel/{ostype,osrelease,version,hostname,domainname,arch}. */
+  uname?: { sys: string; rel: string; ver: string; node: string; dom: string; mach: string };
+  /** PERFWATCH_TEXTFILE_DIR/*.prom. */
+  tf?: TextfileSection;
+}
