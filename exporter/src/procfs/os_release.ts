@@ -1,0 +1,48 @@
+// /etc/os-release (falling back to /usr/lib/os-release): newline-separated KEY=value assignments,
+// values optionally in double or single quotes with shell-style backslash escapes; lines starting
+// with # are comments. Not a kernel file, but read like one through PERFWATCH_ROOTFS.
+// https://www.freedesktop.org/software/systemd/man/latest/os-release.html
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ParseError } from './errors.js';
+import { lines } from './util.js';
+
+const ASSIGNMENT = /^([A-Z][A-Z0-9_]*)=(.*)$/;
+
+function unquote(raw: string, file: string, n: number): string {
+  const q = raw[0];
+  if (q !== '"' && q !== "'") {
+    if (/[\s"'`$\\]/.test(raw)) throw new ParseError(file, n, `unquoted value with shell characters: ${JSON.stringify(raw)}`);
+    return raw;
+  }
+  if (raw.length < 2 || raw[raw.length - 1] !== q) throw new ParseError(file, n, `unterminated quote: ${JSON.stringify(raw)}`);
+  const body = raw.slice(1, -1);
+  return q === '"' ? body.replace(/\\([$"\\`])/g, '$1') : body;
+}
+
+export function parseOsRelease(text: string, file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [line, n] of lines(text)) {
+    const t = line.trim();
+    if (t.startsWith('#')) continue;
+    const m = ASSIGNMENT.exec(t);
+    if (!m) throw new ParseError(file, n, `expected KEY=value, got ${JSON.stringify(t)}`);
+    out[m[1]!] = unquote(m[2]!, file, n);
+  }
+  if (Object.keys(out).length === 0) throw new ParseError(file, 1, 'no assignments');
+  return out;
+}
+
+/** <rootfs>/etc/os-release, else <rootfs>/usr/lib/os-release; ENOENT when neither exists. */
+export function readOsRelease(rootfs: string): Record<string, string> {
+  let file = join(rootfs, 'etc/os-release');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    file = join(rootfs, 'usr/lib/os-release');
+    text = readFileSync(file, 'utf8');
+  }
+  return parseOsRelease(text, file);
+}
