@@ -33,6 +33,7 @@ interface Result {
   unit: string;
   rate: boolean;
   tier: string;
+  expr: string;
   stepMs: number;
   series: Series[];
 }
@@ -60,23 +61,74 @@ function sample(s: Snapshot, metric: string, labels: Record<string, string>): nu
   return snapshotSamples(s).find((y) => y.metric.name === metric && Object.entries(labels).every(([k, v]) => y.labels[k] === v))?.value;
 }
 
-/** Per step in [from, to): a gauge's average, or a counter's increase (resets from zero) over the step's seconds. */
-function expected(snaps: Snapshot[], metric: string, labels: Record<string, string>, step: number, from: number, to: number, rate: boolean): Map<number, number> {
-  const sums = new Map<number, [number, number]>();
-  let prev: [number, number] | undefined;
+/** One series' samples, oldest first. */
+function samplesOf(snaps: Snapshot[], metric: string, labels: Record<string, string>): [number, number][] {
+  const out: [number, number][] = [];
   for (const s of snaps) {
     const v = sample(s, metric, labels);
-    if (v === undefined) continue;
+    if (v !== undefined) out.push([s.ts, v]);
+  }
+  return out;
+}
+
+/** The grid of a query: t = k * step from floor(from / step) * step, t < to. */
+function gridOf(step: number, from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let t = Math.floor(from / step) * step; t < to; t += step) out.push(t);
+  return out;
+}
+
+/** avg_over_time over the raw samples in (t - range, t], per grid point that has any. */
+function avgOver(ss: [number, number][], step: number, from: number, to: number, range = step): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of gridOf(step, from, to)) {
+    const w = ss.filter(([ts]) => ts > t - range && ts <= t);
+    if (w.length) out.set(t, w.reduce((a, [, v]) => a + v, 0) / w.length);
+  }
+  return out;
+}
+
+/**
+ * Prometheus's rate over the raw samples in (t - range, t]: the increase (a reset counting from
+ * zero) extrapolated to the window's edges as promql/functions.go's extrapolatedRate does (at most
+ * 1.1 average intervals, else half of one; never below zero at the start), per second.
+ */
+function promRate(ss: [number, number][], step: number, from: number, to: number, range: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of gridOf(step, from, to)) {
+    const w = ss.filter(([ts]) => ts > t - range && ts <= t);
+    if (w.length < 2) continue;
+    let inc = w.at(-1)![1] - w[0]![1];
+    for (let i = 1; i < w.length; i++) if (w[i]![1] < w[i - 1]![1]) inc += w[i - 1]![1];
+    const sampled = (w.at(-1)![0] - w[0]![0]) / 1000;
+    const avg = sampled / (w.length - 1);
+    let toStart = (w[0]![0] - (t - range)) / 1000;
+    const toEnd = (t - w.at(-1)![0]) / 1000;
+    if (inc > 0 && w[0]![1] >= 0) toStart = Math.min(toStart, sampled * (w[0]![1] / inc));
+    const extrapolated = sampled + (toStart < avg * 1.1 ? toStart : avg / 2) + (toEnd < avg * 1.1 ? toEnd : avg / 2);
+    out.set(t, (inc * (extrapolated / sampled)) / (range / 1000));
+  }
+  return out;
+}
+
+/**
+ * What a rollup tier serves at t (docs/prometheus-api.md): over the samples in [t - step, t), a
+ * gauge's average, or a counter's increase (the pairs whose later sample lies there, a reset
+ * counting from zero) over the step's seconds.
+ */
+function fromBuckets(snaps: Snapshot[], metric: string, labels: Record<string, string>, step: number, from: number, to: number, rate: boolean): Map<number, number> {
+  const sums = new Map<number, [number, number]>();
+  let prev: [number, number] | undefined;
+  for (const [ts, v] of samplesOf(snaps, metric, labels)) {
     const p = prev;
-    prev = [s.ts, v];
-    if (s.ts < from || s.ts >= to) continue;
-    const k = Math.floor(s.ts / step) * step;
+    prev = [ts, v];
+    const k = Math.floor(ts / step) * step + step;
     const cur = sums.get(k) ?? [0, 0];
     if (!rate) sums.set(k, [cur[0] + v, cur[1] + 1]);
-    else if (p && s.ts - p[0] <= 600_000) sums.set(k, [cur[0] + (v >= p[1] ? v - p[1] : v), cur[1] + 1]);
-    else sums.set(k, cur);
+    else if (p && ts - p[0] <= 600_000) sums.set(k, [cur[0] + (v >= p[1] ? v - p[1] : v), cur[1] + 1]);
   }
-  return new Map([...sums.entries()].sort((a, b) => a[0] - b[0]).map(([k, [sum, n]]) => [k, rate ? sum / (step / 1000) : sum / n]));
+  const grid = new Set(gridOf(step, from, to));
+  return new Map([...sums.entries()].filter(([k]) => grid.has(k)).sort((a, b) => a[0] - b[0]).map(([k, [sum, n]]) => [k, rate ? sum / (step / 1000) : sum / n]));
 }
 
 const MODES = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'];
@@ -183,14 +235,20 @@ describe('metrics API: hosts, catalog, label values, query, snapshots, annotatio
   describe('POST /api/v1/query', () => {
     const hour = { from: T0 + 6 * HOUR, to: T0 + 7 * HOUR };
 
-    it('a gauge: the average per step from raw snapshots for a short range', async () => {
+    it('a gauge: its mean over each step (avg_over_time) from raw snapshots for a short range, as the PromQL it names', async () => {
       const { results } = await ok(query({ ...hour, maxDataPoints: 12, targets: [{ refId: 'A', metric: 'perfwatch_load_average_1m', hosts: ['h1'] }] }));
       const r = results[0] as Result;
       expect(r).to.deep.include({ refId: 'A', metric: 'perfwatch_load_average_1m', type: 'gauge', unit: '', rate: false, tier: 'raw', stepMs: 5 * MIN });
+      expect(r.expr).to.equal('avg_over_time(perfwatch_load_average_1m{host="h1"}[5m])');
       expect(r.series).to.have.length(1);
-      const want = expected(h1, 'perfwatch_load_average_1m', {}, 5 * MIN, hour.from, hour.to, false);
+      const want = avgOver(samplesOf(h1, 'perfwatch_load_average_1m', {}), 5 * MIN, hour.from, hour.to);
       expect(want.size).to.equal(12);
       expectClose(pairs(find(r, { host: 'h1' })), [...want]);
+      // The same evaluator answers the same expression on /prometheus.
+      const prom = await call(t.url, 'GET', `/prometheus/api/v1/query_range?${new URLSearchParams({ query: r.expr, start: String(hour.from / 1000), end: String((hour.to - 5 * MIN) / 1000), step: '300' })}`, { token });
+      expect(prom.status, prom.text).to.equal(200);
+      const values = prom.body.data.result[0].values as [number, string][];
+      expect(values.map(([ts, v]) => [ts * 1000, Number(v)])).to.deep.equal(pairs(r.series[0]!));
     });
 
     it('times as ISO strings mean the same as Unix ms', async () => {
@@ -200,28 +258,31 @@ describe('metrics API: hosts, catalog, label values, query, snapshots, annotatio
       expect(b).to.deep.equal(a);
     });
 
-    it("a counter: its rate per second by default, across a reset; rate: false gives the counter's last value", async () => {
+    it("a counter: Prometheus's rate per second by default, across a reset; rate: false gives the counter's value", async () => {
       const q = { from: RESET_T, to: RESET_T + 80 * SEC, maxDataPoints: 2, targets: [{ refId: 'R', metric: 'perfwatch_system_context_switches_total', hosts: ['resetting'] }] };
       const { results } = await ok(query(q));
-      expect(results[0]).to.deep.include({ type: 'counter', unit: '', rate: true, tier: 'raw', stepMs: 40 * SEC });
-      // 1000 -> 1600 -> 2200 | 300 (reset: counts 300) -> 900 | 1500 -> 2100 -> 2700
-      expect(pairs(results[0].series[0])).to.deep.equal([
-        [RESET_T, (600 + 600 + 300) / 40],
-        [RESET_T + 40 * SEC, (600 + 600 + 600 + 600) / 40],
-      ]);
+      expect(results[0]).to.deep.include({ type: 'counter', unit: '', rate: true, tier: 'raw', stepMs: 40 * SEC, expr: 'rate(perfwatch_system_context_switches_total{host="resetting"}[1m])' });
+      // Samples every 10 s from RESET_T: 1000 1600 2200 | 300 (reset: counts 300) 900 1500 2100 2700.
+      // At RESET_T the 1-minute window holds one sample: no rate. At +40 s it holds 1000..900: an
+      // increase of 2100 over 40 s, extrapolated at the start towards zero (40 s x 1000/2100 = 19 s,
+      // over 1.1 intervals: half an interval, 5 s) and not at the end (the last sample is at t):
+      // 2100 x 45/40 over 60 s.
+      expect(pairs(results[0].series[0])).to.deep.equal([[RESET_T + 40 * SEC, (2100 * (45 / 40)) / 60]]);
       const raw = await ok(query({ ...q, targets: [{ ...q.targets[0], rate: false }] }));
-      expect(raw.results[0].rate).to.equal(false);
-      expect(pairs(raw.results[0].series[0])).to.deep.equal([[RESET_T, 300], [RESET_T + 40 * SEC, 2700]]);
+      expect(raw.results[0]).to.deep.include({ rate: false, expr: 'perfwatch_system_context_switches_total{host="resetting"}' });
+      expect(pairs(raw.results[0].series[0])).to.deep.equal([[RESET_T, 1000], [RESET_T + 40 * SEC, 900]]);
     });
 
-    it('a counter with labels: the rate of each series equals the snapshots', async () => {
+    it('a counter with labels: the rate of each series equals the one computed from the snapshots', async () => {
       const { results } = await ok(query({ ...hour, maxDataPoints: 6, targets: [{ refId: 'C', metric: 'perfwatch_cpu_seconds_total', hosts: ['h1'] }] }));
       const r = results[0] as Result;
       expect(r.series).to.have.length(16);
       expect(r.unit).to.equal('seconds');
+      expect(r.expr).to.equal('rate(perfwatch_cpu_seconds_total{host="h1"}[10m])');
       for (const cpu of ['0', '1']) {
         for (const mode of ['user', 'idle']) {
-          const want = expected(h1, 'perfwatch_cpu_seconds_total', { cpu, mode }, 10 * MIN, hour.from, hour.to, true);
+          const want = promRate(samplesOf(h1, 'perfwatch_cpu_seconds_total', { cpu, mode }), 10 * MIN, hour.from, hour.to, 10 * MIN);
+          expect(want.size).to.equal(6);
           expectClose(pairs(find(r, { host: 'h1', cpu, mode })), [...want]);
         }
       }
@@ -234,7 +295,7 @@ describe('metrics API: hosts, catalog, label values, query, snapshots, annotatio
       expect(r.series.map((s) => s.labels)).to.deep.equal([...MODES].sort().map((mode) => ({ mode })));
       for (const mode of ['user', 'iowait']) {
         const want = new Map<number, number>();
-        for (const snaps of [h1, h2]) for (const cpu of ['0', '1']) for (const [k, v] of expected(snaps, 'perfwatch_cpu_seconds_total', { cpu, mode }, 10 * MIN, hour.from, hour.to, true)) want.set(k, (want.get(k) ?? 0) + v);
+        for (const snaps of [h1, h2]) for (const cpu of ['0', '1']) for (const [k, v] of promRate(samplesOf(snaps, 'perfwatch_cpu_seconds_total', { cpu, mode }), 10 * MIN, hour.from, hour.to, 10 * MIN)) want.set(k, (want.get(k) ?? 0) + v);
         expectClose(pairs(find(r, { mode })), [...want]);
       }
       // avg / max over everything: one series without labels, consistent with the per-series answer.
@@ -252,10 +313,13 @@ describe('metrics API: hosts, catalog, label values, query, snapshots, annotatio
       const { results } = await ok(query({ ...hour, maxDataPoints: 4, targets: [{ refId: 'U', metric: 'perfwatch_cpu_utilisation_ratio', hosts: ['h2'] }] }));
       const r = results[0] as Result;
       expect(r).to.deep.include({ type: 'gauge', unit: 'ratio', rate: false, stepMs: 15 * MIN });
+      expect(r.expr).to.equal(
+        '1 - (sum by (cpu, host) (rate(perfwatch_cpu_seconds_total{mode=~"idle|iowait", host="h2"}[15m])) / sum by (cpu, host) (rate(perfwatch_cpu_seconds_total{host="h2"}[15m])))',
+      );
       for (const cpu of ['0', '1']) {
         const inc = (modes: string[]) => {
           const m = new Map<number, number>();
-          for (const mode of modes) for (const [k, v] of expected(h2, 'perfwatch_cpu_seconds_total', { cpu, mode }, 15 * MIN, hour.from, hour.to, true)) m.set(k, (m.get(k) ?? 0) + v);
+          for (const mode of modes) for (const [k, v] of promRate(samplesOf(h2, 'perfwatch_cpu_seconds_total', { cpu, mode }), 15 * MIN, hour.from, hour.to, 15 * MIN)) m.set(k, (m.get(k) ?? 0) + v);
           return m;
         };
         const idle = inc(['idle', 'iowait']);
@@ -264,6 +328,37 @@ describe('metrics API: hosts, catalog, label values, query, snapshots, annotatio
         expect(want).to.have.length(4);
         expectClose(pairs(find(r, { host: 'h2', cpu })), want);
         for (const [, v] of want) expect(v).to.be.within(0, 1);
+      }
+    });
+
+    it('derived ratios of gauges and of rates: memory and filesystem used, disk read and write latency', async () => {
+      const one = async (metric: string, matchers: unknown[] = []) => (await ok(query({ ...hour, maxDataPoints: 4, targets: [{ refId: 'D', metric, hosts: ['h1'], matchers }] }))).results[0] as Result;
+      const ratio = (num: Map<number, number>, den: Map<number, number>, f: (a: number, b: number) => number) =>
+        [...num].filter(([ts]) => den.get(ts)).map(([ts, v]) => [ts, f(v, den.get(ts)!)] as [number, number]);
+      const gauge = (metric: string, labels: Record<string, string> = {}) => avgOver(samplesOf(h1, metric, labels), 15 * MIN, hour.from, hour.to);
+      const rate = (metric: string, labels: Record<string, string>) => promRate(samplesOf(h1, metric, labels), 15 * MIN, hour.from, hour.to, 15 * MIN);
+
+      const mem = await one('perfwatch_memory_utilisation_ratio');
+      expect(mem.series.map((x) => x.labels)).to.deep.equal([{ host: 'h1' }]);
+      const memWant = ratio(gauge('perfwatch_memory_mem_available_bytes'), gauge('perfwatch_memory_mem_total_bytes'), (a, b) => 1 - a / b);
+      expect(memWant).to.have.length(4);
+      expectClose(pairs(mem.series[0]!), memWant);
+
+      const fs = await one('perfwatch_filesystem_used_ratio', [{ label: 'mountpoint', op: '=', value: '/' }]);
+      expect(fs.series).to.have.length(1);
+      const root = fs.series[0]!.labels;
+      expect(root).to.include({ host: 'h1', mountpoint: '/' });
+      const fsLabels = { device: root.device!, mountpoint: '/', fstype: root.fstype! };
+      expectClose(pairs(fs.series[0]!), ratio(gauge('perfwatch_filesystem_avail_bytes', fsLabels), gauge('perfwatch_filesystem_size_bytes', fsLabels), (a, b) => 1 - a / b));
+
+      for (const [metric, time, ops] of [
+        ['perfwatch_disk_read_latency_seconds', 'perfwatch_disk_read_time_seconds_total', 'perfwatch_disk_reads_completed_total'],
+        ['perfwatch_disk_write_latency_seconds', 'perfwatch_disk_write_time_seconds_total', 'perfwatch_disk_writes_completed_total'],
+      ] as const) {
+        const r = await one(metric, [{ label: 'device', op: '=', value: 'vda' }]);
+        const want = ratio(rate(time, { device: 'vda' }), rate(ops, { device: 'vda' }), (a, b) => a / b);
+        expect(want.length, metric).to.be.greaterThan(0);
+        expectClose(pairs(find(r, { device: 'vda', host: 'h1' })), want);
       }
     });
 
@@ -307,17 +402,20 @@ describe('metrics API: hosts, catalog, label values, query, snapshots, annotatio
       const twoDays = { from: T0, to: T0 + 2 * DAY };
       const target = { refId: 'T', metric: 'perfwatch_load_average_1m', hosts: ['h1'] };
       const fine = (await ok(query({ ...twoDays, targets: [target] }))).results[0] as Result;
-      expect(fine.stepMs).to.equal(173 * SEC);
-      expect(fine.tier).to.equal('1m');
+      // 172.8 s rounds up to whole minutes: windows and steps on 1-minute buckets.
+      expect(fine).to.deep.include({ stepMs: 3 * MIN, tier: '1m', expr: 'avg_over_time(perfwatch_load_average_1m{host="h1"}[3m])' });
+      expectClose(pairs(fine.series[0]!), [...fromBuckets(h1, 'perfwatch_load_average_1m', {}, 3 * MIN, twoDays.from, twoDays.to, false)]);
       const coarse = (await ok(query({ ...twoDays, maxDataPoints: 24, targets: [target] }))).results[0] as Result;
       expect(coarse).to.deep.include({ tier: '1h', stepMs: 2 * HOUR });
-      expectClose(pairs(coarse.series[0]!), [...expected(h1, 'perfwatch_load_average_1m', {}, 2 * HOUR, twoDays.from, twoDays.to, false)]);
+      const want = fromBuckets(h1, 'perfwatch_load_average_1m', {}, 2 * HOUR, twoDays.from, twoDays.to, false);
+      expect(want.size).to.equal(23);
+      expectClose(pairs(coarse.series[0]!), [...want]);
       const rate = (await ok(query({ ...twoDays, maxDataPoints: 24, targets: [{ ...target, metric: 'perfwatch_system_forks_total' }] }))).results[0] as Result;
-      expect(rate.tier).to.equal('1h');
-      expectClose(pairs(rate.series[0]!), [...expected(h1, 'perfwatch_system_forks_total', {}, 2 * HOUR, twoDays.from, twoDays.to, true)]);
+      expect(rate).to.deep.include({ tier: '1h', expr: 'rate(perfwatch_system_forks_total{host="h1"}[2h])' });
+      expectClose(pairs(rate.series[0]!), [...fromBuckets(h1, 'perfwatch_system_forks_total', {}, 2 * HOUR, twoDays.from, twoDays.to, true)]);
     });
 
-    it('never answers more than maxDataPoints points per series; the step is whole seconds and at least intervalMs', async () => {
+    it('never answers more than maxDataPoints points per series; the step is whole seconds (minutes, hours) and at least intervalMs', async () => {
       const cases = [
         { from: T0 + 7 * MIN + 123, to: T0 + 2 * DAY - 17, maxDataPoints: 1 },
         { from: T0 + 7 * MIN + 123, to: T0 + 2 * DAY - 17, maxDataPoints: 2 },
@@ -330,11 +428,15 @@ describe('metrics API: hosts, catalog, label values, query, snapshots, annotatio
         const { results } = await ok(query({ ...c, targets: [{ refId: 'A', metric: 'perfwatch_load_average_1m', hosts: ['h1'] }] }));
         const r = results[0] as Result;
         const what = JSON.stringify(c);
-        expect(r.stepMs % 1000, what).to.equal(0);
+        expect(r.stepMs % (r.stepMs > HOUR ? HOUR : r.stepMs > MIN ? MIN : SEC), what).to.equal(0);
         expect(r.stepMs, what).to.be.at.least(Math.max(c.intervalMs ?? 0, Math.ceil((c.to - c.from) / c.maxDataPoints)));
-        expect(r.series, what).to.have.length(1);
-        expect(r.series[0]!.timestamps.length, what).to.be.within(1, c.maxDataPoints);
-        expect(r.series[0]!.timestamps.every((ts) => ts % r.stepMs === 0), what).to.equal(true);
+        // With one or two points the only windows may end before the data begins.
+        expect(r.series.length, what).to.be.at.most(1);
+        if (c.maxDataPoints > 2) expect(r.series, what).to.have.length(1);
+        for (const s of r.series) {
+          expect(s.timestamps.length, what).to.be.within(1, c.maxDataPoints);
+          expect(s.timestamps.every((ts) => ts % r.stepMs === 0), what).to.equal(true);
+        }
       }
     });
 
@@ -343,15 +445,17 @@ describe('metrics API: hosts, catalog, label values, query, snapshots, annotatio
       const s = (results[0] as Result).series[0]!;
       expect(s.values.filter((v) => v === null)).to.have.length(1);
       const i = s.values.indexOf(null);
-      expect(s.timestamps[i]).to.equal(GAP_T + 10 * MIN);
+      // Each point is the mean of the minute before it: 0..10 min hold samples, 11..14 do not.
+      expect(s.timestamps[i]).to.equal(GAP_T + 11 * MIN);
       expect(s.timestamps[i + 1]).to.equal(GAP_T + 15 * MIN);
-      expect(s.timestamps).to.have.length(10 + 1 + 10);
+      expect(s.timestamps).to.have.length(11 + 1 + 10);
     });
 
     it('several targets in one request, each with its own result', async () => {
       const { results } = await ok(
         query({
           ...hour,
+          intervalMs: MIN,
           targets: [
             { refId: 'A', metric: 'perfwatch_load_average_1m', hosts: ['h1'], legendFormat: '{{host}}', hide: false },
             { refId: 'B', metric: 'perfwatch_system_context_switches_total', hosts: ['h2'] },
@@ -359,6 +463,17 @@ describe('metrics API: hosts, catalog, label values, query, snapshots, annotatio
         }),
       );
       expect(results.map((r: Result) => [r.refId, r.metric, r.series.length])).to.deep.equal([['A', 'perfwatch_load_average_1m', 1], ['B', 'perfwatch_system_context_switches_total', 1]]);
+    });
+
+    it("a rate's window is at least four of intervalMs (Grafana's min interval: hosts collecting every minute need it)", async () => {
+      const target = { refId: 'B', metric: 'perfwatch_system_context_switches_total', hosts: ['h2'] };
+      // h2 collects every 60 s: a 1-minute window holds one sample, too few for a rate.
+      const short = (await ok(query({ ...hour, targets: [target] }))).results[0] as Result;
+      expect(short).to.deep.include({ stepMs: 4 * SEC, expr: 'rate(perfwatch_system_context_switches_total{host="h2"}[1m])' });
+      expect(short.series).to.deep.equal([]);
+      const slow = (await ok(query({ ...hour, intervalMs: MIN, targets: [target] }))).results[0] as Result;
+      expect(slow).to.deep.include({ stepMs: MIN, expr: 'rate(perfwatch_system_context_switches_total{host="h2"}[4m])' });
+      expectClose(pairs(slow.series[0]!), [...promRate(samplesOf(h2, 'perfwatch_system_context_switches_total', {}), MIN, hour.from, hour.to, 4 * MIN)]);
     });
 
     it('refuses bad queries with 400 and a code, naming the target', async () => {

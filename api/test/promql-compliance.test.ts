@@ -344,4 +344,81 @@ describe('PromQL differential: PerfWatch against Prometheus (issue #14)', functi
       throw new Error(diff);
     });
   }
+
+  /**
+   * The JSON API (POST /api/v1/query) is PromQL: each target's answer equals what Prometheus
+   * answers for the expression the target reports (`expr`) over the same grid. Values a JSON answer
+   * cannot carry (NaN, infinities: a ratio over zero) are left out of both.
+   */
+  describe('the JSON API: each target answers as Prometheus answers its expr', () => {
+    const from = ms(RANGE.start);
+    const to = ms(RANGE.end);
+    const cpu = 'perfwatch_cpu_seconds_total';
+    const TARGETS: { name: string; body: Record<string, unknown> }[] = [
+      { name: 'a gauge, step 60 s: its mean over each step', body: { maxDataPoints: 190, targets: [{ refId: 'A', metric: 'perfwatch_load_average_1m' }] } },
+      { name: 'a gauge, step 15 s: its value (staleness at the outage and the end)', body: { maxDataPoints: 760, targets: [{ refId: 'A', metric: 'perfwatch_memory_mem_available_bytes' }] } },
+      {
+        name: 'a counter: its rate, hosts and regex matchers (a reset)',
+        body: { maxDataPoints: 190, targets: [{ refId: 'A', metric: cpu, hosts: ['alpha', 'gamma'], matchers: [{ label: 'mode', op: '=~', value: 'user|sys.*' }] }] },
+      },
+      { name: "a counter's value (rate: false), step 15 s", body: { maxDataPoints: 760, targets: [{ refId: 'A', metric: 'perfwatch_system_context_switches_total', rate: false }] } },
+      { name: 'a rate with intervalMs 40 s: a 3-minute window', body: { maxDataPoints: 190, intervalMs: 40_000, targets: [{ refId: 'A', metric: 'perfwatch_system_forks_total' }] } },
+      {
+        name: 'aggregations: sum by mode, avg of everything, max by host',
+        body: {
+          maxDataPoints: 190,
+          targets: [
+            { refId: 'S', metric: cpu, aggregation: { op: 'sum', by: ['mode'] } },
+            { refId: 'A', metric: 'perfwatch_load_average_1m', aggregation: { op: 'avg', by: [] } },
+            { refId: 'M', metric: cpu, matchers: [{ label: 'cpu', op: '!=', value: '0' }], aggregation: { op: 'max', by: ['host'] } },
+          ],
+        },
+      },
+      {
+        name: 'derived metrics: CPU and memory utilisation, IPC, disk latency, filesystem used',
+        body: {
+          maxDataPoints: 190,
+          targets: [
+            { refId: 'U', metric: 'perfwatch_cpu_utilisation_ratio' },
+            { refId: 'M', metric: 'perfwatch_memory_utilisation_ratio', hosts: ['beta'] },
+            { refId: 'I', metric: 'perfwatch_perf_instructions_per_cycle', matchers: [{ label: 'cpu', op: '=', value: '1' }] },
+            { refId: 'L', metric: 'perfwatch_disk_read_latency_seconds', aggregation: { op: 'max', by: ['device'] } },
+            { refId: 'F', metric: 'perfwatch_filesystem_used_ratio', matchers: [{ label: 'mountpoint', op: '=', value: '/' }] },
+          ],
+        },
+      },
+    ];
+
+    for (const c of TARGETS) {
+      it(c.name, async () => {
+        const r = await call(api!.url, 'POST', '/api/v1/query', { token, body: { from, to, ...c.body } });
+        if (r.status !== 200) throw new Error(`POST /api/v1/query: ${r.status} ${r.text}`);
+        for (const res of r.body.results as { refId: string; expr: string; stepMs: number; series: { labels: L; timestamps: number[]; values: (number | null)[] }[] }[]) {
+          const step = res.stepMs / 1000;
+          const start = Math.floor(from / res.stepMs) * step;
+          let end = start;
+          while ((end + step) * 1000 < to) end += step;
+          const peerAnswer = (await (await fetch(`${peer!.url}/api/v1/query_range`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form({ query: res.expr, start, end, step }) })).json()) as Answer;
+          if (peerAnswer.status !== 'success') throw new Error(`${res.refId} ${res.expr}: Prometheus: ${peerAnswer.error}`);
+          const want = new Map<string, [number, number][]>();
+          for (const s of peerAnswer.data!.result as { metric: L; values: Point[] }[]) {
+            const { __name__: _n, ...labels } = s.metric;
+            const points = s.values.map(([t, v]): [number, number] => [ms(t), num(v)]).filter(([, v]) => Number.isFinite(v));
+            if (points.length) want.set(key(labels), points);
+          }
+          const got = new Map(res.series.map((s) => [key(s.labels), s.timestamps.map((t, i): [number, number | null] => [t, s.values[i]!]).filter((p): p is [number, number] => p[1] !== null)]));
+          const where = `${res.refId} ${res.expr}`;
+          const d = keyDiff(want as Map<string, unknown>, got as Map<string, unknown>);
+          if (d) throw new Error(`${where}: ${d}`);
+          if (!want.size) throw new Error(`${where}: Prometheus answers no series: the target tests nothing`);
+          for (const [k, w] of want) {
+            const g = got.get(k)!;
+            if (g.length !== w.length || g.some(([t], i) => t !== w[i]![0])) throw new Error(`${where} ${show(k)}: timestamps ${g.length} vs Prometheus's ${w.length}`);
+            const i = g.findIndex(([, v], j) => !same(String(v), String(w[j]![1])));
+            if (i >= 0) throw new Error(`${where} ${show(k)} at ${fmt(g[i]![0] / 1000)}: ${g[i]![1]} vs Prometheus's ${w[i]![1]}`);
+          }
+        }
+      });
+    }
+  });
 });

@@ -48,8 +48,8 @@ export function seriesFrame(result: ApiQueryResult, series: ApiSeries, legendFor
     name: displayName,
     meta: {
       // what the query inspector shows beside the data
-      custom: { tier: result.tier, stepMs: result.stepMs, rate: result.rate, metric: result.metric },
-      executedQueryString: `${result.metric} (${result.tier} tier, step ${result.stepMs / 1000}s${result.rate ? ', rate' : ''})`,
+      custom: { tier: result.tier, stepMs: result.stepMs, rate: result.rate, metric: result.metric, expr: result.expr },
+      executedQueryString: `${result.expr ?? result.metric} (${result.tier} tier, step ${result.stepMs / 1000}s)`,
     },
     fields: [
       { name: 'Time', type: FieldType.time, values: series.timestamps, config: { interval: result.stepMs } },

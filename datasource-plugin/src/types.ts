@@ -95,6 +95,8 @@ export interface ApiQueryResult {
   unit: CatalogUnit;
   rate: boolean;
   tier: 'raw' | '1m' | '1h';
+  /** the PromQL expression the api ran for this target (the same answer from its /prometheus API). */
+  expr?: string;
   stepMs: number;
   series: ApiSeries[];
 }

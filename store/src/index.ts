@@ -10,7 +10,7 @@ export * from './catalog.js';
 export * from './writer.js';
 export * from './snapshots.js';
 export * from './rollups.js';
-export * from './series.js';
+export * from './labels.js';
 export * from './samples.js';
 export * from './gaps.js';
 export * from './retention.js';

@@ -3,16 +3,24 @@
  * a host filter, label matchers, an optional aggregation and (counters) a per-second rate, answered
  * as series of timestamps and values that map 1:1 to Grafana data frames.
  *
- * The step is max(intervalMs, ceil((to - from) / maxDataPoints)) rounded up to a whole second,
- * and grown a little more when the grid (points at whole multiples of the step, store/src/series.ts)
- * would otherwise hold maxDataPoints + 1 points; store picks the tier (raw, 1m, 1h) from the step.
- * Every target is checked (metric, labels) before any is run, so a bad one costs no database work.
+ * Each target is a PromQL expression (query/targets.ts) answered by the PromQL evaluator as a range
+ * query over the request's grid: one evaluator for this API and /prometheus. The step is
+ * max(intervalMs, ceil((to - from) / maxDataPoints)) rounded up to a whole second (a whole minute
+ * past a minute, a whole hour past an hour, so that windows fall on rollup buckets), and grown a
+ * little more when the grid (points at whole multiples of the step) would otherwise hold
+ * maxDataPoints + 1 points. Every target is checked (metric, labels) before any is run, so a bad
+ * one costs no database work.
  */
-import { compileMatchers, querySeries, type Pool, type SeriesQuery } from '@perfwatch/store';
+import { compileMatchers, labelsKey, type Pool } from '@perfwatch/store';
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { describeMetric, type CatalogEntry } from '../query/catalog.js';
 import { BodyTime, checkRange, clientError, HostName, LABEL_RE } from '../query/params.js';
+import { evaluate } from '../promql/eval.js';
+import { PromError } from '../promql/errors.js';
+import { parsePromQL } from '../promql/parse.js';
+import { QUERY_TIMEOUT_MS } from '../promql/router.js';
+import { roundStep, targetExpr } from '../query/targets.js';
 import { route, type RouteDef } from '../route.js';
 
 export interface QueryRouteDeps {
@@ -63,12 +71,13 @@ const ResultSchema = z.object({
   type: z.enum(['counter', 'gauge']),
   unit: z.enum(['seconds', 'bytes', 'ratio', '']).meta({ description: 'The catalog unit; with rate: true, per second of it.' }),
   rate: z.boolean(),
-  tier: z.enum(['raw', '1m', '1h']).meta({ description: 'The storage tier that served it (raw snapshots, 1-minute or 1-hour rollups).' }),
+  tier: z.enum(['raw', '1m', '1h']).meta({ description: 'The coarsest storage tier that served it (raw snapshots, 1-minute or 1-hour rollups).' }),
+  expr: z.string().meta({ description: 'The PromQL expression this target ran (the same answer from /prometheus/api/v1/query_range over the same grid).' }),
   stepMs: z.number().int(),
   series: z.array(
     z.object({
       labels: z.record(z.string(), z.string()),
-      timestamps: z.array(z.number()).meta({ description: 'Unix ms, the start of each step, ascending.' }),
+      timestamps: z.array(z.number()).meta({ description: 'Unix ms, whole multiples of the step, ascending; a point is the evaluation at that time (a window ending there).' }),
       values: z.array(z.number().nullable()).meta({ description: 'null marks a step without data after a point (a break in the line).' }),
     }),
   ),
@@ -81,10 +90,10 @@ function gridPoints(from: number, to: number, step: number): number {
 
 /** The step of a query (see the top of this file). */
 export function chooseStep(from: number, to: number, maxDataPoints: number, intervalMs = 1): number {
-  let step = Math.ceil(Math.max(intervalMs, Math.ceil((to - from) / maxDataPoints)) / 1000) * 1000;
+  let step = roundStep(Math.max(intervalMs, Math.ceil((to - from) / maxDataPoints)));
   // Aligning the grid to the step can add one point at the start; grow the step until it fits
   // (geometrically, so maxDataPoints 1 or 2 over a long range ends within a few hundred tries).
-  for (let i = 0; i < 10_000 && gridPoints(from, to, step) > maxDataPoints; i++) step = Math.ceil(Math.max(step + 1000, step * 1.01) / 1000) * 1000;
+  for (let i = 0; i < 10_000 && gridPoints(from, to, step) > maxDataPoints; i++) step = roundStep(Math.max(step + 1000, step * 1.01));
   return step;
 }
 
@@ -116,7 +125,22 @@ function checkTarget(t: Target): Checked {
   return { target: t, metric, rate: metric.type === 'counter' && t.rate !== false };
 }
 
-/** Store's points as a Grafana-shaped series: a null after a point whose next one is more than a step away. */
+/** The coarsest tier the evaluation read (raw when it read nothing). */
+function coarsest(tiers: Set<'raw' | '1m' | '1h'>): 'raw' | '1m' | '1h' {
+  return tiers.has('1h') ? '1h' : tiers.has('1m') ? '1m' : 'raw';
+}
+
+/** The evaluator's refusals in this API's terms, naming the target. */
+function evalError(err: unknown, refId: string): unknown {
+  if (!(err instanceof PromError)) return err;
+  const where = `target ${JSON.stringify(refId)}: `;
+  if (err.type === 'timeout') return new ApiError(503, 'QUERY_TIMEOUT', `${where}the query ran longer than ${QUERY_TIMEOUT_MS / 1000} s: narrow it down (fewer hosts, a shorter range or a larger step)`, { cause: err });
+  if (err.type === 'execution') return new ApiError(422, 'QUERY_TOO_LARGE', `${where}${err.message}: narrow it down (fewer hosts or series, a shorter range or a larger step)`, { cause: err });
+  if (err.type === 'bad_data') return new ApiError(400, 'INVALID_ARGUMENT', `${where}${err.message}`, { cause: err });
+  return err;
+}
+
+/** Points as a Grafana-shaped series: a null after a point whose next one is more than a step away. */
 function toFrame(points: [number, number][], step: number): { timestamps: number[]; values: (number | null)[] } {
   const timestamps: number[] = [];
   const values: (number | null)[] = [];
@@ -142,14 +166,20 @@ export function queryRoutes(deps: QueryRouteDeps): RouteDef[] {
       tag: 'metrics',
       summary: 'Series of one or more targets over a time range (what Grafana panels ask for).',
       description:
-        'The step is max(intervalMs, ceil((to - from) / maxDataPoints)) rounded up to a whole second (a little more when needed so ' +
-        'that no series has more than maxDataPoints points); the response says which tier served each target. Errors name the target: ' +
+        'Each target runs as a PromQL expression (given back as expr) through the same evaluator as /prometheus. The step is ' +
+        'max(intervalMs, ceil((to - from) / maxDataPoints)) rounded up to a whole second (whole minutes past a minute, whole hours past ' +
+        'an hour; a little more when needed so that no series has more than maxDataPoints points); the response says which tier served ' +
+        'each target. Errors name the target: ' +
         '400 UNKNOWN_METRIC, UNKNOWN_LABEL, INVALID_REGEX, INVALID_ARGUMENT (from not before to, rate on a gauge), RANGE_TOO_LONG ' +
-        '(over PERFWATCH_API_MAX_RANGE_DAYS), VALIDATION_FAILED.',
+        '(over PERFWATCH_API_MAX_RANGE_DAYS), VALIDATION_FAILED; 422 QUERY_TOO_LARGE; 503 QUERY_TIMEOUT.',
       access: 'user',
       body: QueryBody,
       response: z.object({ results: z.array(ResultSchema) }),
-      errors: { 400: 'UNKNOWN_METRIC, UNKNOWN_LABEL, INVALID_REGEX, INVALID_ARGUMENT, RANGE_TOO_LONG (the message names the target)' },
+      errors: {
+        400: 'UNKNOWN_METRIC, UNKNOWN_LABEL, INVALID_REGEX, INVALID_ARGUMENT, RANGE_TOO_LONG (the message names the target)',
+        422: 'QUERY_TOO_LARGE: the target would hold more samples than a query may (as Prometheus\'s --query.max-samples)',
+        503: 'QUERY_TIMEOUT: the evaluation passed its deadline (2 min, as Prometheus\'s --query.timeout)',
+      },
       handler: async ({ body }) => {
         const refIds = new Set<string>();
         for (const t of body.targets) {
@@ -159,34 +189,40 @@ export function queryRoutes(deps: QueryRouteDeps): RouteDef[] {
         checkRange(body.from, body.to, maxRangeDays);
         const checked = body.targets.map(checkTarget);
         const stepMs = chooseStep(body.from, body.to, body.maxDataPoints ?? DEFAULT_MAX_DATA_POINTS, body.intervalMs);
+        const grid = Math.floor(body.from / stepMs) * stepMs;
+        const last = grid + (gridPoints(body.from, body.to, stepMs) - 1) * stepMs;
+        const deadline = Date.now() + QUERY_TIMEOUT_MS;
         const results = await Promise.all(
           checked.map(async ({ target: t, metric, rate }) => {
-            const q: SeriesQuery = {
-              hosts: t.hosts?.length ? t.hosts : 'all',
-              metric: metric.name,
-              from: body.from,
-              to: body.to,
-              stepMs,
-              ...(t.matchers?.length ? { matchers: t.matchers } : {}),
-              ...(t.aggregation ? { aggregation: t.aggregation } : {}),
-              // Store refuses rate for gauges and derived metrics even when false.
-              ...(metric.type === 'counter' ? { rate } : {}),
-            };
+            const expr = targetExpr({ metric, hosts: t.hosts, matchers: t.matchers, aggregation: t.aggregation, rate }, stepMs, body.intervalMs);
             let r;
             try {
-              r = await querySeries(pool, q);
+              r = await evaluate(pool, parsePromQL(expr), { start: grid, end: last, step: stepMs, deadline });
             } catch (err) {
-              throw clientError(err, { prefix: `target ${JSON.stringify(t.refId)}: ` });
+              throw clientError(evalError(err, t.refId), { prefix: `target ${JSON.stringify(t.refId)}: ` });
             }
+            const series: { labels: Record<string, string>; points: [number, number][] }[] = [];
+            if (r.value.type === 'vector') {
+              for (const s of r.value.series) {
+                const points: [number, number][] = [];
+                for (let k = 0; k < r.times.length; k++) if (s.ok[k] && Number.isFinite(s.v[k]!)) points.push([r.times[k]!, s.v[k]!]);
+                if (!points.length) continue;
+                const { __name__: _name, ...labels } = s.labels;
+                series.push({ labels, points });
+              }
+            }
+            const keys = new Map(series.map((s) => [s, labelsKey(s.labels)]));
+            series.sort((a, b) => (keys.get(a)! < keys.get(b)! ? -1 : keys.get(a)! > keys.get(b)! ? 1 : 0));
             return {
               refId: t.refId,
               metric: metric.name,
               type: metric.type,
               unit: metric.unit,
               rate,
-              tier: r.tier,
+              tier: coarsest(r.tiers),
+              expr,
               stepMs,
-              series: r.series.map((s) => ({ labels: s.labels, ...toFrame(s.points, stepMs) })),
+              series: series.map((s) => ({ labels: s.labels, ...toFrame(s.points, stepMs) })),
             };
           }),
         );
