@@ -45,6 +45,9 @@ export interface ExporterConfig {
   sysRoot: string;
   /** PERFWATCH_ROOTFS: prefix for mount points when calling statfs (/; /host/root in a container). */
   rootfs: string;
+  /** PERFWATCH_TEXTFILE_DIR: directory whose *.prom files the textfile collector reads at every
+   *  collection, node_exporter's --collector.textfile.directory (unset: none). */
+  textfileDir: string | undefined;
   /** PERFWATCH_COLLECTORS: comma-separated collectors to run; empty means the default set. */
   collectors: string[] | undefined;
   /** PERFWATCH_DISK_EXCLUDE: block devices to leave out (partitions, loop, ram, zram, floppy). */
@@ -162,6 +165,7 @@ export function loadConfig(env: Env): ExporterConfig {
     netNamespacePid: value(env, 'PERFWATCH_NET_NAMESPACE_PID') === undefined ? undefined : intVar(env, 'PERFWATCH_NET_NAMESPACE_PID', 1, 1, 4_194_304),
     sysRoot: pathVar(env, 'PERFWATCH_SYS_ROOT', DEFAULTS.sysRoot),
     rootfs: pathVar(env, 'PERFWATCH_ROOTFS', DEFAULTS.rootfs),
+    textfileDir: value(env, 'PERFWATCH_TEXTFILE_DIR') === undefined ? undefined : pathVar(env, 'PERFWATCH_TEXTFILE_DIR', '/'),
     collectors: listVar(env, 'PERFWATCH_COLLECTORS'),
     diskExclude: regexVar(env, 'PERFWATCH_DISK_EXCLUDE', DEFAULTS.diskExclude),
     netdevExclude: regexVar(env, 'PERFWATCH_NETDEV_EXCLUDE', DEFAULTS.netdevExclude),

@@ -1,22 +1,39 @@
 import { ConfigError } from '../errors.js';
+import { arp } from './arp.js';
+import { conntrack } from './conntrack.js';
 import { cpu } from './cpu.js';
+import { cpufreq } from './cpufreq.js';
 import { diskstats } from './diskstats.js';
+import { entropy } from './entropy.js';
 import { filefd } from './filefd.js';
 import { filesystem } from './filesystem.js';
+import { hwmon } from './hwmon.js';
 import { loadavg } from './loadavg.js';
 import { meminfo } from './meminfo.js';
+import { netclass } from './netclass.js';
 import { netdev } from './netdev.js';
 import { netstat } from './netstat.js';
+import { os } from './os.js';
 import { perf } from './perf.js';
 import { pressure } from './pressure.js';
+import { rapl } from './rapl.js';
+import { schedstat } from './schedstat.js';
 import { sockstat } from './sockstat.js';
+import { softnet } from './softnet.js';
+import { textfile } from './textfile.js';
+import { thermal } from './thermal.js';
+import { time } from './time.js';
 import type { CollectorDefinition } from './types.js';
+import { udpQueues } from './udp_queues.js';
+import { uname } from './uname.js';
 import { uptime } from './uptime.js';
 import { vmstat } from './vmstat.js';
 
 /** Every collector, in the order their metrics appear on /metrics. */
 export const COLLECTORS: readonly CollectorDefinition[] = [
   cpu, meminfo, loadavg, vmstat, uptime, diskstats, netdev, netstat, sockstat, filesystem, pressure, filefd, perf,
+  // node_exporter's hardware, kernel and textfile collectors (their sections: store/src/snapshot-host.ts)
+  hwmon, thermal, cpufreq, rapl, softnet, schedstat, conntrack, entropy, time, netclass, udpQueues, arp, os, uname, textfile,
 ];
 
 /** The collectors PERFWATCH_COLLECTORS names, or the default set when it is unset. */
