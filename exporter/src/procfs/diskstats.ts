@@ -1,9 +1,9 @@
 // /proc/diskstats: per block device I/O counters, `major minor name` then the stat fields.
 // https://www.kernel.org/doc/html/latest/admin-guide/iostats.html (Documentation/admin-guide/iostats.rst)
-import { readFileSync } from 'node:fs';
+// An empty file is legitimate: a host, or a container's view of one, without block devices.
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { fields, lines, parseNumber, parseNumbers } from './util.js';
+import { fields, kernelLines, parseNumber, parseNumbers, readKernelFile } from './util.js';
 
 export interface DiskStats {
   major: number;
@@ -18,7 +18,7 @@ const MIN_FIELDS = 11;
 const MAX_FIELDS = 17;
 
 export function parseDiskstats(text: string, file = '/proc/diskstats'): DiskStats[] {
-  return lines(text).map(([line, n]) => {
+  return kernelLines(text, file, { emptyOk: true }).map(([line, n]) => {
     const [major, minor, device = '', ...stats] = fields(line);
     if (stats.length < MIN_FIELDS) {
       throw new ParseError(file, n, `expected at least ${MIN_FIELDS} stat fields after the device name, got ${stats.length}`);
@@ -34,5 +34,5 @@ export function parseDiskstats(text: string, file = '/proc/diskstats'): DiskStat
 
 export function readDiskstats(procRoot: string): DiskStats[] {
   const file = join(procRoot, 'diskstats');
-  return parseDiskstats(readFileSync(file, 'utf8'), file);
+  return parseDiskstats(readKernelFile(file), file);
 }

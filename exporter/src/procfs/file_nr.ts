@@ -1,8 +1,7 @@
 // /proc/sys/fs/file-nr: allocated file handles, allocated-but-unused (always 0 since 2.6), maximum.
 // https://www.kernel.org/doc/html/latest/admin-guide/sysctl/fs.html#file-max-file-nr
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expectFields, onlyLine, parseNumber } from './util.js';
+import { expectFields, onlyLine, parseNumber, readKernelFile } from './util.js';
 
 export interface FileNr {
   allocated: number;
@@ -23,5 +22,5 @@ export function parseFileNr(text: string, file = '/proc/sys/fs/file-nr'): FileNr
 
 export function readFileNr(procRoot: string): FileNr {
   const file = join(procRoot, 'sys/fs/file-nr');
-  return parseFileNr(readFileSync(file, 'utf8'), file);
+  return parseFileNr(readKernelFile(file), file);
 }

@@ -1,9 +1,8 @@
 // /proc/loadavg: `0.08 0.03 0.01 1/123 4567` (load averages, runnable/total tasks, last PID).
 // https://www.kernel.org/doc/html/latest/filesystems/proc.html#kernel-data
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { expectFields, onlyLine, parseNumber } from './util.js';
+import { expectFields, onlyLine, parseNumber, quote, readKernelFile } from './util.js';
 
 export interface Loadavg {
   load1: number;
@@ -19,7 +18,7 @@ export function parseLoadavg(text: string, file = '/proc/loadavg'): Loadavg {
   expectFields(tokens, 5, file, n);
   const [load1, load5, load15, tasks = '', lastPid] = tokens;
   const [running, total, ...more] = tasks.split('/');
-  if (more.length > 0) throw new ParseError(file, n, `expected running/total, got ${JSON.stringify(tasks)}`);
+  if (more.length > 0) throw new ParseError(file, n, `expected running/total, got ${quote(tasks)}`);
   return {
     load1: parseNumber(load1, file, n),
     load5: parseNumber(load5, file, n),
@@ -32,5 +31,5 @@ export function parseLoadavg(text: string, file = '/proc/loadavg'): Loadavg {
 
 export function readLoadavg(procRoot: string): Loadavg {
   const file = join(procRoot, 'loadavg');
-  return parseLoadavg(readFileSync(file, 'utf8'), file);
+  return parseLoadavg(readKernelFile(file), file);
 }

@@ -1,10 +1,10 @@
 // /proc/self/mounts: the mount table in fstab(5) format, as seen by this process's mount namespace.
 // https://www.kernel.org/doc/html/latest/filesystems/proc.html#proc-pid-mountinfo-information-about-mounts
 // (/proc/pid/mounts is the older, shorter view of the same table; see also fstab(5), proc_pid_mounts(5))
-import { readFileSync } from 'node:fs';
+// An empty table is legitimate: a mount namespace can be left with nothing this process can see.
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { fields, lines } from './util.js';
+import { fields, kernelLines, quote, readKernelFile } from './util.js';
 
 export interface Mount {
   device: string;
@@ -23,12 +23,14 @@ const MIN_FIELDS = 4;
 
 /** Fields after the options (dump and pass, always `0 0` here) are tolerated and ignored. */
 export function parseMounts(text: string, file: string): Mount[] {
-  return lines(text).map(([line, n]) => {
+  return kernelLines(text, file, { emptyOk: true }).map(([line, n]) => {
     const tokens = fields(line);
     if (tokens.length < MIN_FIELDS) {
       throw new ParseError(file, n, `expected at least ${MIN_FIELDS} fields, got ${tokens.length}`);
     }
     const [device = '', mountPoint = '', fsType = '', options = ''] = tokens;
+    // The kernel prints only mounts under this process's root, as absolute paths.
+    if (!mountPoint.startsWith('/')) throw new ParseError(file, n, `expected an absolute mount point, got ${quote(mountPoint)}`);
     return {
       device: unescape(device),
       mountPoint: unescape(mountPoint),
@@ -41,5 +43,5 @@ export function parseMounts(text: string, file: string): Mount[] {
 
 export function readMounts(procRoot: string): Mount[] {
   const file = join(procRoot, 'self/mounts');
-  return parseMounts(readFileSync(file, 'utf8'), file);
+  return parseMounts(readKernelFile(file), file);
 }

@@ -1,10 +1,9 @@
 // /proc/net/dev: per network interface counters, 8 receive then 8 transmit columns.
 // https://www.kernel.org/doc/html/latest/filesystems/proc.html#networking-info-in-proc-net
 // (column order: net/core/net-procfs.c, dev_seq_printf_stats)
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { fields, lines, parseNumbers } from './util.js';
+import { fields, kernelLines, parseNumbers, quote, readKernelFile } from './util.js';
 
 export interface NetDev {
   device: string;
@@ -12,20 +11,22 @@ export interface NetDev {
   fields: number[];
 }
 
-const HEADER_LINES = 2;
+// The two header lines, as net/core/net-procfs.c has printed them since Linux 2.6 (the start of each).
+const HEADER = ['Inter-|', 'face |'];
 const COLUMNS = 16;
 
 export function parseNetDev(text: string, file = '/proc/net/dev'): NetDev[] {
-  const all = lines(text);
-  for (const [line, n] of all.slice(0, HEADER_LINES)) {
+  const all = kernelLines(text, file);
+  HEADER.forEach((start, i) => {
     // Checked so that a file without the header does not silently lose its first two interfaces.
-    if (!line.includes('|')) throw new ParseError(file, n, `expected the column header, got ${JSON.stringify(line)}`);
-  }
-  return all.slice(HEADER_LINES).map(([line, n]) => {
+    const [line, n] = all[i] ?? ['', all.length + 1];
+    if (!line.trim().startsWith(start)) throw new ParseError(file, n, `expected the column header starting ${quote(start)}, got ${quote(line)}`);
+  });
+  return all.slice(HEADER.length).map(([line, n]) => {
     // Long counters run into the name (`eth0:123`), so split at the colon, not at whitespace.
     const trimmed = line.trim();
     const colon = trimmed.indexOf(':');
-    if (colon <= 0) throw new ParseError(file, n, `expected "name: counters", got ${JSON.stringify(line)}`);
+    if (colon <= 0) throw new ParseError(file, n, `expected "name: counters", got ${quote(line)}`);
     const device = trimmed.slice(0, colon);
     const columns = fields(trimmed.slice(colon + 1));
     if (columns.length !== COLUMNS) {
@@ -37,5 +38,5 @@ export function parseNetDev(text: string, file = '/proc/net/dev'): NetDev[] {
 
 export function readNetDev(procRoot: string): NetDev[] {
   const file = join(procRoot, 'net/dev');
-  return parseNetDev(readFileSync(file, 'utf8'), file);
+  return parseNetDev(readKernelFile(file), file);
 }

@@ -1,9 +1,8 @@
 // /proc/stat: CPU time and kernel activity counters since boot.
 // https://www.kernel.org/doc/html/latest/filesystems/proc.html#miscellaneous-kernel-statistics-in-proc-stat
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { expectFields, fields, lines, parseNumber, parseNumbers } from './util.js';
+import { expectFields, fields, kernelLines, MAX_LINE, parseNumber, parseNumbers, readKernelFile } from './util.js';
 
 export interface ProcStat {
   /** Per-CPU lines only; the aggregate `cpu` line is their sum and is left to queries. */
@@ -31,7 +30,12 @@ const SCALARS = new Map<string, 'ctxt' | 'btime' | 'processes' | 'procsRunning' 
 
 export function parseStat(text: string, file = '/proc/stat'): ProcStat {
   const stat: ProcStat = { cpus: [] };
-  for (const [line, n] of lines(text)) {
+  // `intr` (and `softirq`) have a column per interrupt: long on a big host, so only they may be long.
+  const all = kernelLines(text, file, { maxLine: Infinity });
+  for (const [line, n] of all) {
+    if (line.length > MAX_LINE && !/^(intr|softirq) /.test(line)) {
+      throw new ParseError(file, n, `line of ${line.length} characters (at most ${MAX_LINE} expected)`);
+    }
     const [key = '', ...rest] = fields(line);
     const cpu = /^cpu(\d+)$/.exec(key);
     const scalar = SCALARS.get(key);
@@ -49,10 +53,13 @@ export function parseStat(text: string, file = '/proc/stat'): ProcStat {
     }
     // Anything else (the aggregate `cpu`, softirq, page, swap...) is not needed or not stable.
   }
+  // The kernel begins with the aggregate `cpu` line and prints one line per CPU after it.
+  if (fields(all[0]![0])[0] !== 'cpu') throw new ParseError(file, all[0]![1], 'expected the aggregate "cpu" line first');
+  if (stat.cpus.length === 0) throw new ParseError(file, all.at(-1)![1], 'no "cpuN" line');
   return stat;
 }
 
 export function readStat(procRoot: string): ProcStat {
   const file = join(procRoot, 'stat');
-  return parseStat(readFileSync(file, 'utf8'), file);
+  return parseStat(readKernelFile(file), file);
 }

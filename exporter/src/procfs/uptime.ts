@@ -1,8 +1,7 @@
 // /proc/uptime: seconds since boot, and idle seconds summed over all CPUs (so it can exceed uptime).
 // https://www.kernel.org/doc/html/latest/filesystems/proc.html#kernel-data
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expectFields, onlyLine, parseNumber } from './util.js';
+import { expectFields, onlyLine, parseNumber, readKernelFile } from './util.js';
 
 export interface Uptime {
   uptime: number;
@@ -17,5 +16,5 @@ export function parseUptime(text: string, file = '/proc/uptime'): Uptime {
 
 export function readUptime(procRoot: string): Uptime {
   const file = join(procRoot, 'uptime');
-  return parseUptime(readFileSync(file, 'utf8'), file);
+  return parseUptime(readKernelFile(file), file);
 }

@@ -1,14 +1,21 @@
 // Small helpers shared by the procfs parsers, so each parser stays a few lines of shape checks.
+import { readFileSync } from 'node:fs';
 import { ParseError } from './errors.js';
 
 // Number() alone also accepts '', '0x1f', '1e3' and 'Infinity'; the kernel prints none of those,
-// so seeing one means we are not reading the file we think we are.
-const DECIMAL = /^-?\d+(?:\.\d+)?$/;
+// so seeing one means we are not reading the file we think we are. Nor does it print more than
+// 20 integer digits (2^64 - 1) or, in these files, more than a few decimals.
+const DECIMAL = /^-?\d{1,20}(?:\.\d{1,9})?$/;
+
+/** A token or line for an error message: quoted, and cut short when long (a 1 MB line, say). */
+export function quote(text: string, max = 80): string {
+  return text.length <= max ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, max))}... (${text.length} characters)`;
+}
 
 /** A decimal token as a number; `what` names the field in the error when the token is missing. */
 export function parseNumber(token: string | undefined, file: string, line: number, what = 'number'): number {
   if (token === undefined) throw new ParseError(file, line, `missing ${what}`);
-  if (!DECIMAL.test(token)) throw new ParseError(file, line, `not a number: ${JSON.stringify(token)}`);
+  if (!DECIMAL.test(token)) throw new ParseError(file, line, `not a number: ${quote(token)}`);
   return Number(token);
 }
 
@@ -43,8 +50,62 @@ export function expectFields(tokens: readonly string[], count: number, file: str
 
 /** Fields of a file the kernel always prints as exactly one line (loadavg, uptime, file-nr). */
 export function onlyLine(text: string, file: string): [fields: string[], lineNumber: number] {
-  const [first, second] = lines(text);
+  const [first, second] = kernelLines(text, file, { maxLine: 4096 });
   if (!first) throw new ParseError(file, 1, 'empty file');
   if (second) throw new ParseError(file, second[1], 'expected a single line');
   return [fields(first[0]), first[1]];
+}
+
+/** Longest line kernelLines accepts unless told otherwise; the files parsed here print far less. */
+export const MAX_LINE = 64 * 1024;
+
+export interface KernelLinesOptions {
+  /** an empty file is what the kernel writes in some case (say which in the parser's header). */
+  emptyOk?: boolean;
+  /** longest line that can be what the kernel writes (default MAX_LINE). */
+  maxLine?: number;
+}
+
+/**
+ * lines(), after checking that the text can be what the kernel writes into a text file: no NUL
+ * byte (binary data), no line longer than maxLine, a newline at the end (every kernel text file
+ * ends its last line with one, so a file without it was cut short), and some content unless
+ * emptyOk. Each error names the file and the line.
+ */
+export function kernelLines(text: string, file: string, opts: KernelLinesOptions = {}): [line: string, lineNumber: number][] {
+  const nul = text.indexOf('\0');
+  if (nul >= 0) throw new ParseError(file, lineAt(text, nul), 'a NUL byte: binary data, not the text the kernel writes');
+  const maxLine = opts.maxLine ?? MAX_LINE;
+  let start = 0;
+  for (let n = 1; start < text.length; n++) {
+    const nl = text.indexOf('\n', start);
+    const end = nl < 0 ? text.length : nl;
+    if (end - start > maxLine) throw new ParseError(file, n, `line of ${end - start} characters (at most ${maxLine} expected)`);
+    if (nl < 0) throw new ParseError(file, n, `last line cut short (no newline at the end): ${quote(text.slice(start))}`);
+    start = nl + 1;
+  }
+  const out = lines(text);
+  if (out.length === 0 && !opts.emptyOk) throw new ParseError(file, 1, 'empty file (the kernel never writes it empty)');
+  return out;
+}
+
+/** 1-based line number of a character offset. */
+function lineAt(text: string, offset: number): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/**
+ * Reads a kernel file as text. A directory where the file should be is an error naming the file
+ * (Node's EISDIR names neither it nor a line); a missing file stays Node's ENOENT, which the
+ * collectors read as "this kernel does not have it".
+ */
+export function readKernelFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new ParseError(file, 0, 'a directory, not the kernel file');
+    throw err;
+  }
 }

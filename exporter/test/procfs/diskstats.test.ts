@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { parseDiskstats, readDiskstats, type DiskStats } from '../../src/procfs/diskstats.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/diskstats';
+
+const SAMPLE = '   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n 254       0 vda 39298 7096 1747402 10035 25234 15257 1677736 10607 0 9728 24640 9387 62 744248 2679 4715 1317\n';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
@@ -40,7 +42,7 @@ const cases: Case<DiskStats[]>[] = [
     input: '8 0 sda 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18\n',
     expect: [{ major: 8, minor: 0, device: 'sda', fields: range(17) }],
   },
-  { name: 'empty input', input: '', expect: [] },
+  { name: 'empty input: no block devices (a container, a diskless host)', input: '', expect: [] },
   {
     name: 'truncated line (10 fields) is an error',
     input: '8 0 sda 1 2 3 4 5 6 7 8 9 10 11\n8 1 sda1 1 2 3 4 5 6 7 8 9 10\n',
@@ -67,4 +69,6 @@ describe('procfs/diskstats', () => {
   });
 
   itPropagatesEnoent(readDiskstats);
+  runTable(FILE, (text) => parseDiskstats(text), malformedCases(SAMPLE, { empty: [], nan: { input: '8 0 sda 1 2 3 NaN 5 6 7 8 9 10 11\n', line: 1 } }));
+  itRejectsDirectory(readDiskstats, 'diskstats');
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseFileNr, readFileNr, type FileNr } from '../../src/procfs/file_nr.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/sys/fs/file-nr';
 
@@ -27,4 +27,6 @@ describe('procfs/file_nr', () => {
   });
 
   itPropagatesEnoent(readFileNr);
+  runTable(FILE, (text) => parseFileNr(text), malformedCases('751\t0\t2466160\n', { nan: { input: '751\t0\tNaN\n', line: 1 } }));
+  itRejectsDirectory(readFileNr, 'sys/fs/file-nr');
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { loadavg } from 'node:os';
 import { parseLoadavg, readLoadavg, type Loadavg } from '../../src/procfs/loadavg.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/loadavg';
 
@@ -12,8 +12,8 @@ const cases: Case<Loadavg>[] = [
     expect: { load1: 1.19, load5: 0.63, load15: 0.29, running: 3, total: 145, lastPid: 6681 },
   },
   {
-    name: 'big host, no trailing newline',
-    input: '120.50 98.00 64.25 97/31024 4194303',
+    name: 'big host',
+    input: '120.50 98.00 64.25 97/31024 4194303\n',
     expect: { load1: 120.5, load5: 98, load15: 64.25, running: 97, total: 31024, lastPid: 4194303 },
   },
   { name: 'empty input (the file is never empty)', input: '', error: { line: 1, contains: 'empty file' } },
@@ -38,4 +38,6 @@ describe('procfs/loadavg', () => {
   });
 
   itPropagatesEnoent(readLoadavg);
+  runTable(FILE, (text) => parseLoadavg(text), malformedCases('0.08 0.03 0.01 1/123 4567\n', { nan: { input: '0.08 NaN 0.01 1/123 4567\n', line: 1 } }));
+  itRejectsDirectory(readLoadavg, 'loadavg');
 });

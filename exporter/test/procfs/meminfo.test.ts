@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { totalmem } from 'node:os';
 import { parseMeminfo, readMeminfo } from '../../src/procfs/meminfo.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/meminfo';
 
@@ -38,7 +38,6 @@ const cases: Case<Record<string, number>>[] = [
     input: 'MemTotal:  1000 kB\nMemFree:  500 kB\nHugePages_Total:  2\n',
     expect: { MemTotal: 1024000, MemFree: 512000, HugePages_Total: 2 },
   },
-  { name: 'empty input', input: '', expect: {} },
   { name: 'line without a colon', input: 'MemTotal: 1 kB\nMemFree 2 kB\n', error: { line: 2, contains: 'MemFree 2 kB' } },
   { name: 'truncated line (no value)', input: 'MemTotal:\n', error: { line: 1, contains: 'missing MemTotal value' } },
   { name: 'empty key', input: ': 1 kB\n', error: { line: 1 } },
@@ -57,4 +56,6 @@ describe('procfs/meminfo', () => {
   });
 
   itPropagatesEnoent(readMeminfo);
+  runTable(FILE, (text) => parseMeminfo(text), malformedCases(REAL, { nan: { input: 'MemTotal:       24683620 kB\nMemFree:        NaN kB\n', line: 2 } }));
+  itRejectsDirectory(readMeminfo, 'meminfo');
 });

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { parseMounts, readMounts, type Mount } from '../../src/procfs/mounts.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/self/mounts';
+
+const SAMPLE = 'proc /proc proc rw,relatime 0 0\n/dev/vda / ext4 rw,relatime 0 0\n';
 
 const cases: Case<Mount[]>[] = [
   {
@@ -45,7 +47,8 @@ cgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0
       { device: 'tmpfs', mountPoint: '/run', fsType: 'tmpfs', options: ['rw'] },
     ],
   },
-  { name: 'empty input', input: '', expect: [] },
+  { name: 'empty input: a mount namespace with nothing this process can see', input: '', expect: [] },
+  { name: 'a mount point that is not an absolute path', input: 'proc /proc proc rw 0 0\nproc proc proc rw 0 0\n', error: { line: 2, contains: 'absolute mount point' } },
   { name: 'truncated line (3 fields) is an error', input: 'proc /proc proc rw 0 0\nsysfs /sys sysfs\n', error: { line: 2, contains: 'at least 4 fields, got 3' } },
 ];
 
@@ -60,4 +63,6 @@ describe('procfs/mounts', () => {
   });
 
   itPropagatesEnoent(readMounts);
+  runTable(FILE, (text) => parseMounts(text, FILE), malformedCases(SAMPLE, { empty: [] }));
+  itRejectsDirectory(readMounts, 'self/mounts');
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { networkInterfaces } from 'node:os';
 import { parseNetDev, readNetDev, type NetDev } from '../../src/procfs/net_dev.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/net/dev';
 
@@ -28,12 +28,16 @@ const cases: Case<NetDev[]>[] = [
       { device: 'bond0.100-x', fields: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16] },
     ],
   },
-  { name: 'empty input', input: '', expect: [] },
   { name: 'header only', input: HEADER, expect: [] },
   {
     name: 'missing header is an error rather than two lost interfaces',
     input: 'lo: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n',
     error: { line: 1, contains: 'column header' },
+  },
+  {
+    name: 'second header line missing',
+    input: 'Inter-|   Receive |  Transmit\nlo: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n',
+    error: { line: 2, contains: 'column header starting "face |"' },
   },
   {
     name: 'truncated line (15 columns) is an error',
@@ -63,4 +67,6 @@ describe('procfs/net_dev', () => {
   });
 
   itPropagatesEnoent(readNetDev);
+  runTable(FILE, (text) => parseNetDev(text), malformedCases(`${HEADER}    lo:   39887     546    0    0    0     0          0         0    39887     546    0    0    0     0       0          0\n`, { nan: { input: `${HEADER}lo: 1 2 3 4 5 6 7 8 NaN 10 11 12 13 14 15 16\n`, line: 3 } }));
+  itRejectsDirectory(readNetDev, 'net/dev');
 });

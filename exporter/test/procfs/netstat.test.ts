@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parseNetstat, readNetNetstat, readNetSnmp, type NetStat } from '../../src/procfs/netstat.js';
 import { readNetSnmp as readNetSnmpFromSnmp } from '../../src/procfs/snmp.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/net/snmp';
 
@@ -38,7 +38,6 @@ IpExt: 105675058 387856
     input: 'IcmpMsg: InType0 InType3\nIcmpMsg: 5 6\nIcmpMsg: OutType0\nIcmpMsg: 7\n',
     expect: { IcmpMsg: { InType0: 5, InType3: 6, OutType0: 7 } },
   },
-  { name: 'empty input', input: '', expect: {} },
   {
     name: 'truncated file: header without values line',
     input: 'Ip: Forwarding\nIp: 1\nTcp: RtoAlgorithm\n',
@@ -81,4 +80,7 @@ describe('procfs/netstat (shared by net/netstat and net/snmp)', () => {
 
   itPropagatesEnoent(readNetNetstat);
   itPropagatesEnoent(readNetSnmp);
+  runTable(FILE, (text) => parseNetstat(text, FILE), malformedCases('Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm MaxConn\nTcp: 1 -1\n', { nan: { input: 'Tcp: RtoAlgorithm\nTcp: NaN\n', line: 2 } }));
+  itRejectsDirectory(readNetNetstat, 'net/netstat');
+  itRejectsDirectory(readNetSnmp, 'net/snmp');
 });

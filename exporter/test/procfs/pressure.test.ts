@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { parsePressure, readPressure, type Pressure } from '../../src/procfs/pressure.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/pressure/io';
 
@@ -26,7 +26,7 @@ full avg10=0.00 avg60=0.04 avg300=0.44 total=4380960
     input: 'some avg10=1.00 avg60=2.00 avg300=3.00 total=4 avg3600=5.00\n',
     expect: { some: { avg10: 1, avg60: 2, avg300: 3, total: 4 } },
   },
-  { name: 'empty input', input: '', expect: {} },
+  { name: 'no some line (the kernel always prints it)', input: 'full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n', error: { line: 1, contains: 'no "some" line' } },
   { name: 'truncated line (no total)', input: 'some avg10=0.00 avg60=0.00 avg300=0.00\n', error: { line: 1, contains: 'missing total' } },
   {
     name: 'extra bare column (error): not key=value',
@@ -51,4 +51,7 @@ describe('procfs/pressure', () => {
   }
 
   itPropagatesEnoent((root) => readPressure(root, 'cpu'));
+  runTable(FILE, (text) => parsePressure(text, FILE), malformedCases('some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n', { nan: { input: 'some avg10=NaN avg60=0.00 avg300=0.00 total=0\n', line: 1 } }));
+  itRejectsDirectory((root) => readPressure(root, 'memory'), 'pressure/memory');
+  itRejectsDirectory((root) => readPressure(root, 'io'), 'pressure/io');
 });

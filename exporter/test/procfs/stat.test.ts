@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { cpus } from 'node:os';
 import { parseStat, readStat, type ProcStat } from '../../src/procfs/stat.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/stat';
 
@@ -48,20 +48,27 @@ const cases: Case<ProcStat>[] = [
   },
   {
     name: '2.4-era kernel: 4 cpu columns is the minimum',
-    input: 'cpu0 1 2 3 4\ncpu3 5 6 7 8\n',
+    input: 'cpu  6 8 10 12\ncpu0 1 2 3 4\ncpu3 5 6 7 8\n',
     expect: { cpus: [{ cpu: 0, jiffies: [1, 2, 3, 4] }, { cpu: 3, jiffies: [5, 6, 7, 8] }] },
   },
   {
     name: 'extra cpu column (tolerated): a future 11th column is dropped',
-    input: 'cpu0 1 2 3 4 5 6 7 8 9 10 11\n',
+    input: 'cpu  1 2 3 4 5 6 7 8 9 10 11\ncpu0 1 2 3 4 5 6 7 8 9 10 11\n',
     expect: { cpus: [{ cpu: 0, jiffies: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }] },
   },
   {
     name: 'unknown lines and the aggregate cpu line are ignored',
-    input: 'cpu  1 2 3 4\npage 1 2\nswap 0 0\nsomething_new 7\n',
-    expect: { cpus: [] },
+    input: 'cpu  1 2 3 4\ncpu0 1 2 3 4\npage 1 2\nswap 0 0\nsomething_new 7\n',
+    expect: { cpus: [{ cpu: 0, jiffies: [1, 2, 3, 4] }] },
   },
-  { name: 'empty input', input: '', expect: { cpus: [] } },
+  { name: 'no aggregate cpu line first', input: 'cpu0 1 2 3 4\nctxt 5\n', error: { line: 1, contains: 'aggregate "cpu" line first' } },
+  { name: 'no per-CPU line', input: 'cpu  1 2 3 4\nctxt 5\n', error: { line: 2, contains: 'no "cpuN" line' } },
+  {
+    name: 'a long intr line (a host with half a million interrupts) is what the kernel writes',
+    input: `cpu  1 2 3 4\ncpu0 1 2 3 4\nintr 7${' 0'.repeat(512 * 1024)}\nctxt 5\n`,
+    expect: { cpus: [{ cpu: 0, jiffies: [1, 2, 3, 4] }], intr: 7, ctxt: 5 },
+  },
+  { name: 'a 1 MB cpu line is not', input: `cpu  1 2 3 4\ncpu0 1 2 3 4${' 0'.repeat(512 * 1024)}\n`, error: { line: 2, contains: 'line of 1048588 characters' } },
   {
     name: 'truncated cpu line (3 columns) is an error',
     input: 'cpu  1 2 3 4\ncpu0 1 2 3\n',
@@ -111,4 +118,6 @@ describe('procfs/stat', () => {
   });
 
   itPropagatesEnoent(readStat);
+  runTable(FILE, (text) => parseStat(text), malformedCases(REAL, { nan: { input: 'cpu  1 2 3 4\ncpu0 1 NaN 3 4\n', line: 2 } }));
+  itRejectsDirectory(readStat, 'stat');
 });

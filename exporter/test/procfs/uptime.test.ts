@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import { uptime } from 'node:os';
 import { parseUptime, readUptime, type Uptime } from '../../src/procfs/uptime.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/uptime';
 
 const cases: Case<Uptime>[] = [
   { name: 'real sample (idle summed over CPUs exceeds uptime)', input: '374.51 592.07\n', expect: { uptime: 374.51, idle: 592.07 } },
-  { name: 'no trailing newline', input: '0.50 0.00', expect: { uptime: 0.5, idle: 0 } },
+  { name: 'no trailing newline: cut short', input: '0.50 0.00', error: { line: 1, contains: 'cut short' } },
   { name: 'empty input (the file is never empty)', input: '', error: { line: 1, contains: 'empty file' } },
   { name: 'blank input counts as empty', input: '\n\n', error: { line: 1, contains: 'empty file' } },
   { name: 'truncated line', input: '374.51\n', error: { line: 1, contains: 'expected 2 fields, got 1' } },
@@ -25,4 +25,6 @@ describe('procfs/uptime', () => {
   });
 
   itPropagatesEnoent(readUptime);
+  runTable(FILE, (text) => parseUptime(text), malformedCases('374.51 592.07\n', { nan: { input: 'NaN 592.07\n', line: 1 } }));
+  itRejectsDirectory(readUptime, 'uptime');
 });

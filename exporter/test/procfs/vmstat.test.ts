@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseVmstat, readVmstat } from '../../src/procfs/vmstat.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/vmstat';
 
@@ -15,7 +15,7 @@ const cases: Case<Record<string, number>>[] = [
     input: 'pgfault 123456789012345\n',
     expect: { pgfault: 123456789012345 },
   },
-  { name: 'empty input', input: '', expect: {} },
+  { name: 'a name the kernel does not print', input: 'pgpgin 1\npg-pg 2\n', error: { line: 2, contains: 'not a counter name' } },
   { name: 'truncated line (no value)', input: 'pgpgin 1\npgpgout\n', error: { line: 2, contains: 'expected 2 fields, got 1' } },
   { name: 'extra column (error)', input: 'pgpgin 1 2\n', error: { line: 1, contains: 'got 3' } },
   { name: 'non-numeric value names the token', input: 'pgpgin 0x10\n', error: { line: 1, contains: '"0x10"' } },
@@ -31,4 +31,6 @@ describe('procfs/vmstat', () => {
   });
 
   itPropagatesEnoent(readVmstat);
+  runTable(FILE, (text) => parseVmstat(text), malformedCases('nr_free_pages 1058056\npgpgin 873701\npswpin 0\n', { nan: { input: 'pgpgin NaN\n', line: 1 } }));
+  itRejectsDirectory(readVmstat, 'vmstat');
 });
