@@ -30,6 +30,11 @@ const FILES: [file: string, collector: string][] = [
   ['pressure/memory', 'pressure'],
   ['pressure/io', 'pressure'],
   ['sys/fs/file-nr', 'filefd'],
+  ['net/arp', 'arp'],
+  ['net/udp', 'udp_queues'],
+  ['net/udp6', 'udp_queues'],
+  ['net/softnet_stat', 'softnet'],
+  ['schedstat', 'schedstat'],
 ];
 
 /** Where the kernel does write the file empty (the parsers' headers say so). */

@@ -1,13 +1,12 @@
 // /proc/net/arp: the IPv4 neighbour table, a header line then one line per entry:
 // IP address, HW type, Flags, HW address, Mask, Device (net/ipv4/arp.c arp_format_neigh_entry).
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { fields, lines } from './util.js';
+import { fields, kernelLines, readKernelFile } from './util.js';
 
 /** Entries per device, devices in the order they first appear; {} for an empty table. */
 export function parseNetArp(text: string, file: string): Record<string, number> {
-  const all = lines(text);
+  const all = kernelLines(text, file, { emptyOk: true });
   const [header] = all;
   if (!header || !header[0].startsWith('IP address')) throw new ParseError(file, header?.[1] ?? 1, 'expected the "IP address HW type ..." header line');
   const out: Record<string, number> = {};
@@ -23,5 +22,5 @@ export function parseNetArp(text: string, file: string): Record<string, number> 
 
 export function readNetArp(procRoot: string): Record<string, number> {
   const file = join(procRoot, 'net/arp');
-  return parseNetArp(readFileSync(file, 'utf8'), file);
+  return parseNetArp(readKernelFile(file), file);
 }

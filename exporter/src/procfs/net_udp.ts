@@ -1,16 +1,15 @@
 // /proc/net/udp and /proc/net/udp6: a header line, then one line per socket whose fifth column is
 // `tx_queue:rx_queue`, bytes queued in hex (net/ipv4/udp.c udp4_format_sock).
 // https://www.kernel.org/doc/html/latest/networking/proc_net_tcp.html (the same layout as tcp)
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { fields, lines } from './util.js';
+import { fields, kernelLines, readKernelFile } from './util.js';
 
 const QUEUES = /^([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})$/;
 
 /** Summed [tx_queue, rx_queue] bytes over every socket; [0, 0] with no sockets. */
 export function parseNetUdp(text: string, file: string): [number, number] {
-  const all = lines(text);
+  const all = kernelLines(text, file, { emptyOk: true });
   const [header] = all;
   if (!header || fields(header[0])[0] !== 'sl') throw new ParseError(file, header?.[1] ?? 1, 'expected the "sl local_address ..." header line');
   let tx = 0;
@@ -28,5 +27,5 @@ export function parseNetUdp(text: string, file: string): [number, number] {
 
 export function readNetUdp(procRoot: string, ip: 'v4' | 'v6'): [number, number] {
   const file = join(procRoot, ip === 'v4' ? 'net/udp' : 'net/udp6');
-  return parseNetUdp(readFileSync(file, 'utf8'), file);
+  return parseNetUdp(readKernelFile(file), file);
 }

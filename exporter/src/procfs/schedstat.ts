@@ -3,10 +3,9 @@
 // The last three cpu numbers are what is kept: time spent running tasks (ns), time tasks waited
 // on the run queue (ns) and the timeslices run.
 // https://www.kernel.org/doc/html/latest/scheduler/sched-stats.html
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { fields, lines, parseNumber } from './util.js';
+import { fields, kernelLines, parseNumber, readKernelFile } from './util.js';
 
 export interface SchedstatCpu {
   cpu: string;
@@ -16,7 +15,7 @@ export interface SchedstatCpu {
 }
 
 export function parseSchedstat(text: string, file: string): SchedstatCpu[] {
-  const all = lines(text);
+  const all = kernelLines(text, file, { emptyOk: true });
   const [first] = all;
   if (!first) throw new ParseError(file, 1, 'empty file');
   const [key, version] = fields(first[0]);
@@ -38,5 +37,5 @@ export function parseSchedstat(text: string, file: string): SchedstatCpu[] {
 
 export function readSchedstat(procRoot: string): SchedstatCpu[] {
   const file = join(procRoot, 'schedstat');
-  return parseSchedstat(readFileSync(file, 'utf8'), file);
+  return parseSchedstat(readKernelFile(file), file);
 }

@@ -3,10 +3,9 @@
 // flow_limit_count (3.11+), softnet_backlog_len and the CPU index (5.10+). Before 5.10 there is no
 // index column and the lines of offline CPUs are missing, so the line's position stands for it.
 // https://www.kernel.org/doc/html/latest/networking/scaling.html
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { fields, lines } from './util.js';
+import { fields, kernelLines, readKernelFile } from './util.js';
 
 export interface SoftnetLine {
   cpu: string;
@@ -21,7 +20,7 @@ const INDEX_COLUMN = 12;
 
 export function parseSoftnetStat(text: string, file: string): SoftnetLine[] {
   const out: SoftnetLine[] = [];
-  const all = lines(text);
+  const all = kernelLines(text, file, { emptyOk: true });
   if (all.length === 0) throw new ParseError(file, 1, 'empty file (the kernel prints a line per online CPU)');
   all.forEach(([line, n], i) => {
     const cols = fields(line);
@@ -37,5 +36,5 @@ export function parseSoftnetStat(text: string, file: string): SoftnetLine[] {
 
 export function readSoftnetStat(procRoot: string): SoftnetLine[] {
   const file = join(procRoot, 'net/softnet_stat');
-  return parseSoftnetStat(readFileSync(file, 'utf8'), file);
+  return parseSoftnetStat(readKernelFile(file), file);
 }

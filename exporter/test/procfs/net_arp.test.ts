@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseNetArp, readNetArp } from '../../src/procfs/net_arp.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/net/arp';
 const HEADER = 'IP address       HW type     Flags       HW address            Mask     Device\n';
@@ -29,4 +29,6 @@ describe('procfs/net_arp', () => {
   });
 
   itPropagatesEnoent(readNetArp);
+  runTable(FILE, (t) => parseNetArp(t, FILE), malformedCases(`${HEADER}192.0.2.1        0x1         0x2         52:54:00:12:35:02     *        eth0\n`));
+  itRejectsDirectory(readNetArp, 'net/arp');
 });

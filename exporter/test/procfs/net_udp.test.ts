@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseNetUdp, readNetUdp } from '../../src/procfs/net_udp.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/net/udp';
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n';
@@ -31,4 +31,6 @@ describe('procfs/net_udp', () => {
   });
 
   itPropagatesEnoent((root) => readNetUdp(root, 'v4'));
+  runTable(FILE, (t) => parseNetUdp(t, FILE), malformedCases(`${HEADER}  113: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 18372 2 0000000000000000 0\n`));
+  itRejectsDirectory((root) => readNetUdp(root, 'v4'), 'net/udp');
 });

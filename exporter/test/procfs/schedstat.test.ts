@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { parseSchedstat, readSchedstat, type SchedstatCpu } from '../../src/procfs/schedstat.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/schedstat';
 
@@ -34,4 +34,6 @@ describe('procfs/schedstat', () => {
   });
 
   itPropagatesEnoent(readSchedstat);
+  runTable(FILE, (t) => parseSchedstat(t, FILE), malformedCases('version 15\ntimestamp 4380116672\ncpu0 0 0 0 0 0 0 3 4 5\n', { nan: { input: 'version 15\ncpu0 0 0 0 0 0 0 NaN 4 5\n', line: 2 } }));
+  itRejectsDirectory(readSchedstat, 'schedstat');
 });

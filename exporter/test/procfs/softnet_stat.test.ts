@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { parseSoftnetStat, readSoftnetStat, type SoftnetLine } from '../../src/procfs/softnet_stat.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/net/softnet_stat';
 
@@ -46,4 +46,6 @@ describe('procfs/softnet_stat', () => {
   });
 
   itPropagatesEnoent(readSoftnetStat);
+  runTable(FILE, (t) => parseSoftnetStat(t, FILE), malformedCases('00049f4b 00000000 00000002 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000\n'));
+  itRejectsDirectory(readSoftnetStat, 'net/softnet_stat');
 });
