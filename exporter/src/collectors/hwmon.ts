@@ -1,15 +1,20 @@
 import type { HwmonChip, HwmonSensor } from '@perfwatch/store/snapshot';
-import { readHwmon } from '../procfs/hwmon.js';
+import { discoverHwmon, readHwmonValues } from '../procfs/hwmon.js';
+import { cachedPlan } from './plan.js';
 import type { CollectorDefinition } from './types.js';
 
 export const hwmon: CollectorDefinition = {
   name: 'hwmon',
   defaultEnabled: true,
   description: 'temperatures, fan speeds, voltages, currents, power and energy of hardware monitoring chips (/sys/class/hwmon)',
-  create: () => ({
+  create: () => {
+    // chips, names, labels and thresholds: rediscovered every minute (plan.ts); inputs and alarms every time
+    const plan = cachedPlan('class/hwmon', (ctx) => discoverHwmon(ctx.config.sysRoot));
+    return {
     collect(ctx) {
-      const chips = ctx.optional('class/hwmon', () => readHwmon(ctx.config.sysRoot));
-      if (!chips || chips.length === 0) return {};
+      const p = plan(ctx);
+      if (!p || p.length === 0) return {};
+      const chips = readHwmonValues(p);
       const out: Record<string, HwmonChip> = {};
       for (const c of chips) {
         const s: Record<string, HwmonSensor> = {};
@@ -27,5 +32,6 @@ export const hwmon: CollectorDefinition = {
       }
       return { hwmon: out };
     },
-  }),
+    };
+  },
 };

@@ -1,14 +1,19 @@
 import type { Snapshot } from '@perfwatch/store/snapshot';
-import { readThermal } from '../procfs/thermal.js';
+import { discoverThermal, readThermalValues } from '../procfs/thermal.js';
+import { cachedPlan } from './plan.js';
 import type { CollectorDefinition } from './types.js';
 
 export const thermal: CollectorDefinition = {
   name: 'thermal',
   defaultEnabled: true,
   description: 'thermal zone temperatures and cooling device states (/sys/class/thermal; node_exporter thermal_zone)',
-  create: () => ({
+  create: () => {
+    // what exists and what does not move: rediscovered every minute (plan.ts)
+    const plan = cachedPlan('class/thermal', (ctx) => discoverThermal(ctx.config.sysRoot));
+    return {
     collect(ctx) {
-      const t = ctx.optional('class/thermal', () => readThermal(ctx.config.sysRoot));
+      const p = plan(ctx);
+      const t = p && readThermalValues(p);
       if (!t || (t.zones.length === 0 && t.cooling.length === 0)) return {};
       const out: NonNullable<Snapshot['thermal']> = {};
       if (t.zones.length) out.z = Object.fromEntries(t.zones.map((z) => [z.zone, { type: z.type, t: z.temp }]));
@@ -22,5 +27,6 @@ export const thermal: CollectorDefinition = {
       }
       return { thermal: out };
     },
-  }),
+    };
+  },
 };

@@ -3,9 +3,12 @@
 // attributes `<type><n>_<item>`: temp (millidegree Celsius), in (millivolt), curr (milliampere),
 // power (microwatt), energy (microjoule), fan (RPM); `_label` is text, `_alarm` 0/1. Old drivers
 // put the attributes in the parent device's directory (`device/`) instead.
+//
+// discoverHwmon reads what does not move (chips, names, labels, thresholds) and lists the files
+// that do (`_input`/`_average`, `_alarm`); readHwmonValues reads only those.
 import { readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { listDir, parseSysfsInteger, parseSysfsString, readAttr } from './sysfs.js';
+import { listDir, naturalCompare, parseSysfsInteger, parseSysfsString, readAttr } from './sysfs.js';
 
 export interface HwmonSensorValues {
   label?: string;
@@ -23,6 +26,23 @@ export interface HwmonChipValues {
   name?: string;
   /** "temp1" -> values; sensors in natural order. */
   sensors: Map<string, HwmonSensorValues>;
+}
+
+export interface HwmonSensorPlan {
+  sensor: string;
+  /** divisor from the kernel's unit to the base unit. */
+  scale: number;
+  /** label and thresholds as discovered. */
+  fixed: HwmonSensorValues;
+  /** the value file (`_input`, else `_average`) and the alarm file, read every time. */
+  input?: string;
+  alarm?: string;
+}
+
+export interface HwmonChipPlan {
+  chip: string;
+  name?: string;
+  sensors: HwmonSensorPlan[];
 }
 
 /** Divisor from the kernel's unit to the base unit, per sensor type. */
@@ -50,37 +70,39 @@ export function chipLabel(devicePath: string | undefined, name: string | undefin
   return basename(dir);
 }
 
-function sensorsIn(dir: string): Map<string, HwmonSensorValues> {
-  const sensors = new Map<string, HwmonSensorValues>();
+function sensorsIn(dir: string): HwmonSensorPlan[] {
   let entries: string[];
   try {
     entries = listDir(dir);
   } catch {
-    return sensors;
+    return [];
   }
+  const byKey = new Map<string, HwmonSensorPlan & { average?: string }>();
   for (const entry of entries) {
     const m = ATTR.exec(entry);
     if (!m) continue;
     const [, type, n, item] = m as unknown as [string, string, string, string];
     const key = `${type}${n}`;
     const file = join(dir, entry);
-    let s = sensors.get(key);
-    if (!s) sensors.set(key, (s = {}));
+    let s = byKey.get(key);
+    if (!s) byKey.set(key, (s = { sensor: key, scale: HWMON_SCALE[type]!, fixed: {} }));
     if (item === 'label') {
       const label = readAttr(file, parseSysfsString);
-      if (label !== undefined) s.label = label;
-      continue;
+      if (label !== undefined) s.fixed.label = label;
+    } else if (item === 'input') s.input = file;
+    else if (item === 'average') s.average = file;
+    else if (item === 'alarm') s.alarm = file;
+    else {
+      const raw = readAttr(file, parseSysfsInteger);
+      if (raw !== undefined) s.fixed[item as 'min' | 'max' | 'crit'] = raw / s.scale;
     }
-    const raw = readAttr(file, parseSysfsInteger);
-    if (raw === undefined) continue;
-    if (item === 'alarm') s.alarm = raw;
-    else if (item === 'average') s.input ??= raw / HWMON_SCALE[type]!;
-    else if (item === 'input') s.input = raw / HWMON_SCALE[type]!;
-    else s[item as 'min' | 'max' | 'crit'] = raw / HWMON_SCALE[type]!;
   }
-  // a sensor whose every read failed says nothing
-  for (const [k, s] of sensors) if (Object.keys(s).length === 0) sensors.delete(k);
-  return new Map([...sensors].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
+  const out: HwmonSensorPlan[] = [];
+  for (const { average, ...s } of byKey.values()) {
+    if (s.input === undefined && average !== undefined) s.input = average;
+    if (s.input !== undefined || s.alarm !== undefined || Object.keys(s.fixed).length) out.push(s);
+  }
+  return out.sort((a, b) => naturalCompare(a.sensor, b.sensor));
 }
 
 function devicePathOf(dir: string): string | undefined {
@@ -93,23 +115,51 @@ function devicePathOf(dir: string): string | undefined {
 }
 
 /** Every chip under <sysRoot>/class/hwmon; ENOENT when the kernel has no hwmon class. */
-export function readHwmon(sysRoot: string): HwmonChipValues[] {
+export function discoverHwmon(sysRoot: string): HwmonChipPlan[] {
   const base = join(sysRoot, 'class/hwmon');
-  const chips: HwmonChipValues[] = [];
+  const chips: HwmonChipPlan[] = [];
   const used = new Set<string>();
   for (const entry of listDir(base)) {
     if (!/^hwmon\d+$/.test(entry)) continue;
     const dir = join(base, entry);
     const name = readAttr(join(dir, 'name'), parseSysfsString);
     let sensors = sensorsIn(dir);
-    if (sensors.size === 0) sensors = sensorsIn(join(dir, 'device'));
+    if (sensors.length === 0) sensors = sensorsIn(join(dir, 'device'));
     let label = chipLabel(devicePathOf(dir), name, dir);
     // two chips of one driver without a device link (two acpitz): keep both apart
     if (used.has(label)) label = `${label}_${entry}`;
     used.add(label);
-    const chip: HwmonChipValues = { chip: label, sensors };
+    const chip: HwmonChipPlan = { chip: label, sensors };
     if (name !== undefined) chip.name = name;
     chips.push(chip);
   }
   return chips;
+}
+
+/** The values of a discovery: fixed attributes as discovered, inputs and alarms read now. A
+ *  sensor whose files all fail to read (a chip gone since) is left out. */
+export function readHwmonValues(plan: readonly HwmonChipPlan[]): HwmonChipValues[] {
+  return plan.map((c) => {
+    const sensors = new Map<string, HwmonSensorValues>();
+    for (const s of c.sensors) {
+      const v: HwmonSensorValues = { ...s.fixed };
+      if (s.input !== undefined) {
+        const raw = readAttr(s.input, parseSysfsInteger);
+        if (raw !== undefined) v.input = raw / s.scale;
+      }
+      if (s.alarm !== undefined) {
+        const raw = readAttr(s.alarm, parseSysfsInteger);
+        if (raw !== undefined) v.alarm = raw;
+      }
+      if (Object.keys(v).length) sensors.set(s.sensor, v);
+    }
+    const out: HwmonChipValues = { chip: c.chip, sensors };
+    if (c.name !== undefined) out.name = c.name;
+    return out;
+  });
+}
+
+/** Discovery and values at once. */
+export function readHwmon(sysRoot: string): HwmonChipValues[] {
+  return readHwmonValues(discoverHwmon(sysRoot));
 }

@@ -67,6 +67,9 @@ export function listDir(dir: string): string[] {
   return readdirSync(dir).sort(naturalCompare);
 }
 
+// localeCompare with options builds a collator per call: 20x slower than one kept.
+const NATURAL = new Intl.Collator('en', { numeric: true });
+
 export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
+  return NATURAL.compare(a, b);
 }

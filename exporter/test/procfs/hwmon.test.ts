@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCpufreq } from '../../src/procfs/cpufreq.js';
-import { chipLabel, cleanName, readHwmon } from '../../src/procfs/hwmon.js';
+import { chipLabel, cleanName, discoverHwmon, readHwmon, readHwmonValues } from '../../src/procfs/hwmon.js';
 import { readNetClass } from '../../src/procfs/netclass.js';
 import { readRapl } from '../../src/procfs/powercap.js';
 import { readThermal } from '../../src/procfs/thermal.js';
@@ -54,6 +54,15 @@ describe('procfs/hwmon', () => {
     const chips = readHwmon(root);
     expect(chips.map((c) => c.chip)).to.deep.equal(['acpitz', 'acpitz_hwmon1', 'platform_w83627hf_656']);
     expect(chips[2]!.sensors.get('fan1')).to.deep.equal({ input: 2700 });
+  });
+
+  it('a discovery re-reads inputs and alarms only: thresholds and labels wait for the next one', () => {
+    const root = tree({ 'class/hwmon/hwmon0/name': 'k10temp\n', 'class/hwmon/hwmon0/temp1_input': '41000\n', 'class/hwmon/hwmon0/temp1_max': '70000\n', 'class/hwmon/hwmon0/temp1_label': 'Tctl\n' });
+    const plan = discoverHwmon(root);
+    writeFileSync(join(root, 'class/hwmon/hwmon0/temp1_input'), '43500\n');
+    writeFileSync(join(root, 'class/hwmon/hwmon0/temp1_max'), '90000\n');
+    expect(readHwmonValues(plan)[0]!.sensors.get('temp1')).to.deep.equal({ label: 'Tctl', max: 70, input: 43.5 });
+    expect(readHwmon(root)[0]!.sensors.get('temp1')).to.deep.equal({ label: 'Tctl', max: 90, input: 43.5 });
   });
 
   it('a malformed reading is an error naming the file; a missing class is ENOENT', () => {
