@@ -10,7 +10,7 @@ import { renderSnapshotText } from '../src/metrics.js';
 import { SnapshotPipeline } from '../src/snapshot.js';
 import { quietLogger, testConfig } from './helpers.js';
 
-const HOST = ['hwmon', 'thermal', 'cpufreq', 'rapl', 'softnet', 'schedstat', 'conntrack', 'entropy', 'time', 'netclass', 'udp_queues', 'arp', 'os', 'uname', 'textfile'];
+const HOST = ['hwmon', 'thermal', 'cpufreq', 'rapl', 'edac', 'nvme', 'dmi', 'powersupplyclass', 'softnet', 'schedstat', 'conntrack', 'entropy', 'time', 'netclass', 'bonding', 'udp_queues', 'arp', 'mdadm', 'os', 'uname', 'textfile'];
 
 async function collect(fixture: string | undefined, names = HOST) {
   const pipeline = new SnapshotPipeline(testConfig({}, fixture), COLLECTORS.filter((c) => names.includes(c.name)), quietLogger());
@@ -28,8 +28,10 @@ describe('hardware and kernel collectors (node_exporter defaults)', () => {
   it('small (KVM guest): no hwmon, thermal zones, cpufreq or RAPL means no such sections or series, and every collector succeeds', async () => {
     const { snap, text } = await collect('small');
     for (const n of HOST) expect(snap.col[n], n).to.include({ ok: true });
-    for (const k of ['hwmon', 'thermal', 'cpufreq', 'rapl'] as const) expect(snap[k], k).to.equal(undefined);
-    for (const p of ['perfwatch_hwmon_', 'perfwatch_thermal_', 'perfwatch_cpufreq_', 'perfwatch_rapl_']) expect(text).to.not.include(p);
+    // nor EDAC, NVMe, power supplies (an empty class), bonds or md arrays (mdstat lists none)
+    for (const k of ['hwmon', 'thermal', 'cpufreq', 'rapl', 'edac', 'nvme', 'psu', 'bond', 'md'] as const) expect(snap[k], k).to.equal(undefined);
+    for (const p of ['perfwatch_hwmon_', 'perfwatch_thermal_', 'perfwatch_cpufreq_', 'perfwatch_rapl_', 'perfwatch_edac_', 'perfwatch_nvme_', 'perfwatch_power_supply_', 'perfwatch_bonding_', 'perfwatch_md_']) expect(text).to.not.include(p);
+    expect(snap.dmi).to.include({ sys_vendor: 'QEMU' });
     // 5.4: softnet_stat has no backlog column, so the gauge is absent rather than 0
     expect(snap.softnet!['0']).to.have.length(6);
     expect(text).to.not.include('perfwatch_softnet_backlog_len');
@@ -55,6 +57,11 @@ describe('hardware and kernel collectors (node_exporter defaults)', () => {
     expect(snap.arp).to.deep.equal({ bond0: 6, docker0: 1 });
     expect(snap.os).to.include({ ID: 'ubuntu', VERSION_ID: '24.04' });
     expect(snap.uname).to.include({ mach: 'x86_64', node: 'db-07' });
+    expect(Object.keys(snap.edac!)).to.deep.equal(['0', '1']);
+    expect(snap.nvme!.nvme1).to.include({ fw: 'GDC5602Q', state: 'live' });
+    expect(snap.dmi).to.include({ board_name: 'X12DPi-NT6' });
+    expect(snap.bond).to.deep.equal({ bond0: [2, 2] });
+    expect(snap.md!.md0).to.deep.equal({ st: 'active', lvl: 'raid1', dk: [2, 0, 0], req: 2, size: 1875242304 * 1024 });
   });
 
   it('this machine: every collector succeeds, whatever the kernel has', async () => {

@@ -59,6 +59,33 @@ function sensorType(sensor: string): string | undefined {
   return SENSOR_TYPE.exec(sensor)?.[1];
 }
 
+// DMI fields as node_exporter's dmi labels (sys_vendor is its system_vendor)
+const DMI_FIELDS = [
+  'bios_date', 'bios_release', 'bios_vendor', 'bios_version', 'board_asset_tag', 'board_name', 'board_serial', 'board_vendor',
+  'board_version', 'chassis_asset_tag', 'chassis_serial', 'chassis_vendor', 'chassis_version', 'product_family', 'product_name',
+  'product_serial', 'product_sku', 'product_uuid', 'product_version', 'sys_vendor',
+] as const;
+const DMI_LABELS = DMI_FIELDS.map((f) => (f === 'sys_vendor' ? 'system_vendor' : f));
+
+/** power_supply attribute, metric name after perfwatch_power_supply_, type, unit, help. */
+const PSU_VALUES: [string, string, MetricInfo['type'], MetricInfo['unit'], string][] = [
+  ['online', 'online', 'gauge', '', '1 when the supply is online (mains connected, or the battery in use)'],
+  ['present', 'present', 'gauge', '', '1 when the supply is present'],
+  ['capacity', 'capacity_ratio', 'gauge', 'ratio', 'Charge left as a share of full'],
+  ['energy_now', 'energy_joules', 'gauge', 'joules', 'Energy stored now'],
+  ['energy_full', 'energy_full_joules', 'gauge', 'joules', 'Energy stored when full'],
+  ['energy_full_design', 'energy_full_design_joules', 'gauge', 'joules', 'Energy stored when full, as designed'],
+  ['charge_now', 'charge_coulombs', 'gauge', '', 'Charge stored now'],
+  ['charge_full', 'charge_full_coulombs', 'gauge', '', 'Charge stored when full'],
+  ['charge_full_design', 'charge_full_design_coulombs', 'gauge', '', 'Charge stored when full, as designed'],
+  ['power_now', 'power_watts', 'gauge', 'watts', 'Power drawn or delivered now'],
+  ['voltage_now', 'voltage_volts', 'gauge', 'volts', 'Voltage now'],
+  ['voltage_min_design', 'voltage_min_design_volts', 'gauge', 'volts', 'Lowest voltage, as designed'],
+  ['current_now', 'current_amperes', 'gauge', 'amperes', 'Current now'],
+  ['cycle_count', 'cycles', 'gauge', '', 'Charge cycles the battery has been through'],
+  ['temp', 'temp_celsius', 'gauge', 'celsius', 'Temperature'],
+];
+
 // ---- the rest ----------------------------------------------------------------------------------
 
 const T = {
@@ -118,6 +145,26 @@ const T = {
 };
 
 const VERSION_NUMBER = /^\d+(\.\d+)?$/;
+
+const D = {
+  edacCe: def('perfwatch_edac_correctable_errors_total', 'counter', '', ['controller'], 'edac[controller].ce', 'Corrected memory errors of the memory controller (EDAC ce_count).'),
+  edacUe: def('perfwatch_edac_uncorrectable_errors_total', 'counter', '', ['controller'], 'edac[controller].ue', 'Uncorrected memory errors of the memory controller (EDAC ue_count).'),
+  edacRowCe: def('perfwatch_edac_csrow_correctable_errors_total', 'counter', '', ['controller', 'csrow'], 'edac[controller].rows[csrow][0]', 'Corrected memory errors per chip-select row; csrow "unknown": those the driver could not place.'),
+  edacRowUe: def('perfwatch_edac_csrow_uncorrectable_errors_total', 'counter', '', ['controller', 'csrow'], 'edac[controller].rows[csrow][1]', 'Uncorrected memory errors per chip-select row; csrow "unknown": those the driver could not place.'),
+  nvme: def('perfwatch_nvme_info', 'gauge', '', ['device', 'model', 'serial', 'firmware_revision', 'state'], 'nvme[device]', 'Always 1: model, serial, firmware revision and state of each NVMe controller (/sys/class/nvme).'),
+  dmi: def('perfwatch_dmi_info', 'gauge', '', DMI_LABELS, 'dmi', 'Always 1: the machine\'s DMI/SMBIOS identity (/sys/class/dmi/id; serials and the UUID only as root).'),
+  psuInfo: def('perfwatch_power_supply_info', 'gauge', '', ['power_supply', 'type', 'status', 'model_name', 'manufacturer', 'technology', 'capacity_level'], 'psu[power_supply]', 'Always 1: type and state of each power supply (/sys/class/power_supply).'),
+  psu: PSU_VALUES.map(([attr, name, type, unit, help]) => ({ attr, m: def(`perfwatch_power_supply_${name}`, type, unit, ['power_supply'], `psu[power_supply].v.${attr}`, `${help} (power_supply ${attr}).`) })),
+  bondSlaves: def('perfwatch_bonding_slaves', 'gauge', '', ['master'], 'bond[master][0]', 'Slave interfaces of the bond.'),
+  bondActive: def('perfwatch_bonding_active_slaves', 'gauge', '', ['master'], 'bond[master][1]', 'Slave interfaces of the bond whose link (MII status) is up.'),
+  mdState: def('perfwatch_md_state', 'gauge', '', ['device', 'state'], 'md[device].st', '1 for the state the md array is in (active, inactive, recovering, resync, check), 0 for the others.'),
+  mdInfo: def('perfwatch_md_info', 'gauge', '', ['device', 'level'], 'md[device].lvl', 'Always 1: the RAID level of each active md array.'),
+  mdDisks: def('perfwatch_md_disks', 'gauge', '', ['device', 'state'], 'md[device].dk', 'Member devices of the md array that are active, failed or spare (/proc/mdstat).'),
+  mdRequired: def('perfwatch_md_disks_required', 'gauge', '', ['device'], 'md[device].req', 'Member devices the md array needs to be complete (n of [n/m]).'),
+  mdSize: def('perfwatch_md_size_bytes', 'gauge', 'bytes', ['device'], 'md[device].size', 'Size of the md array.'),
+  mdSynced: def('perfwatch_md_synced_bytes', 'gauge', 'bytes', ['device'], 'md[device].done', 'How far the running recovery, resync, check or reshape has got; its size while none runs.'),
+};
+const MD_STATES = ['active', 'inactive', 'recovering', 'resync', 'check'] as const;
 
 // ---- textfile families: names from the files ---------------------------------------------------
 
@@ -227,6 +274,45 @@ export function walkHost(s: HostSections, add: Add, L: MakeLabels): void {
   if (s.uname) {
     const u = s.uname;
     add(T.uname, 1, L('sysname', u.sys, 'release', u.rel, 'version', u.ver, 'machine', u.mach, 'nodename', u.node, 'domainname', u.dom));
+  }
+  if (s.edac) {
+    const mcs = Object.entries(s.edac);
+    for (const [c, e] of mcs) add(D.edacCe, e.ce, L('controller', c));
+    for (const [c, e] of mcs) add(D.edacUe, e.ue, L('controller', c));
+    for (const [c, e] of mcs) for (const [row, v] of Object.entries(e.rows)) add(D.edacRowCe, v[0], L('controller', c, 'csrow', row));
+    for (const [c, e] of mcs) for (const [row, v] of Object.entries(e.rows)) add(D.edacRowUe, v[1], L('controller', c, 'csrow', row));
+  }
+  if (s.nvme) {
+    for (const [d, n] of Object.entries(s.nvme)) add(D.nvme, 1, L('device', d, 'model', n.model ?? '', 'serial', n.serial ?? '', 'firmware_revision', n.fw ?? '', 'state', n.state ?? ''));
+  }
+  if (s.dmi) {
+    const dmi = s.dmi;
+    add(D.dmi, 1, L(...DMI_FIELDS.flatMap((f, i) => [DMI_LABELS[i]!, dmi[f] ?? ''])));
+  }
+  if (s.psu) {
+    const ps = Object.entries(s.psu);
+    for (const [n, p] of ps) {
+      const i = (k: string) => p.info[k] ?? '';
+      add(D.psuInfo, 1, L('power_supply', n, 'type', p.type, 'status', i('status'), 'model_name', i('model_name'), 'manufacturer', i('manufacturer'), 'technology', i('technology'), 'capacity_level', i('capacity_level')));
+    }
+    for (const { attr, m } of D.psu) for (const [n, p] of ps) add(m, p.v[attr], L('power_supply', n));
+  }
+  if (s.bond) {
+    const bonds = Object.entries(s.bond);
+    for (const [b, v] of bonds) add(D.bondSlaves, v[0], L('master', b));
+    for (const [b, v] of bonds) add(D.bondActive, v[1], L('master', b));
+  }
+  if (s.md) {
+    const arrays = Object.entries(s.md);
+    for (const [d, a] of arrays) {
+      const now = a.st === 'inactive' ? 'inactive' : a.act === 'recovery' ? 'recovering' : a.act === 'resync' || a.act === 'check' ? a.act : 'active';
+      for (const st of MD_STATES) add(D.mdState, st === now ? 1 : 0, L('device', d, 'state', st));
+    }
+    for (const [d, a] of arrays) if (a.lvl !== undefined) add(D.mdInfo, 1, L('device', d, 'level', a.lvl));
+    for (const [d, a] of arrays) (['active', 'failed', 'spare'] as const).forEach((st, i) => add(D.mdDisks, a.dk[i], L('device', d, 'state', st)));
+    for (const [d, a] of arrays) add(D.mdRequired, a.req, L('device', d));
+    for (const [d, a] of arrays) add(D.mdSize, a.size, L('device', d));
+    for (const [d, a] of arrays) add(D.mdSynced, a.done ?? a.size, L('device', d));
   }
   if (s.tf) {
     add(T.tfError, s.tf.err);

@@ -131,4 +131,28 @@ export interface HostSections {
   uname?: { sys: string; rel: string; ver: string; node: string; dom: string; mach: string };
   /** PERFWATCH_TEXTFILE_DIR/*.prom. */
   tf?: TextfileSection;
+  /** /sys/devices/system/edac/mc: controller -> corrected and uncorrected errors, in all and per
+   *  csrow as [ce, ue] (null where the driver has no such count); "unknown" holds the noinfo counts. */
+  edac?: Record<string, { ce?: number; ue?: number; rows: Record<string, [number | null, number | null]> }>;
+  /** /sys/class/nvme: controller -> model, serial, firmware revision and state. */
+  nvme?: Record<string, { model?: string; serial?: string; fw?: string; state?: string }>;
+  /** /sys/class/dmi/id: field -> value (serials and the UUID only as root). */
+  dmi?: Record<string, string>;
+  /** /sys/class/power_supply: name -> type, text attributes and numbers in base units. */
+  psu?: Record<string, { type: string; info: Record<string, string>; v: Record<string, number> }>;
+  /** bonding: bond -> [slaves, slaves with MII up]. */
+  bond?: Record<string, [number, number]>;
+  /** /proc/mdstat: array -> state, level, member counts [active, failed, spare], members required,
+   *  size and, while an action runs, what it is and how far it got (bytes). */
+  md?: Record<string, MdSection>;
+}
+
+export interface MdSection {
+  st: 'active' | 'inactive';
+  lvl?: string;
+  dk: [number, number, number];
+  req?: number;
+  size?: number;
+  act?: string;
+  done?: number;
 }

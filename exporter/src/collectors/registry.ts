@@ -1,20 +1,26 @@
 import { ConfigError } from '../errors.js';
 import { arp } from './arp.js';
+import { bonding } from './bonding.js';
 import { conntrack } from './conntrack.js';
 import { cpu } from './cpu.js';
 import { cpufreq } from './cpufreq.js';
 import { diskstats } from './diskstats.js';
+import { dmi } from './dmi.js';
+import { edac } from './edac.js';
 import { entropy } from './entropy.js';
 import { filefd } from './filefd.js';
 import { filesystem } from './filesystem.js';
 import { hwmon } from './hwmon.js';
 import { loadavg } from './loadavg.js';
+import { mdadm } from './mdadm.js';
 import { meminfo } from './meminfo.js';
 import { netclass } from './netclass.js';
 import { netdev } from './netdev.js';
+import { nvme } from './nvme.js';
 import { netstat } from './netstat.js';
 import { os } from './os.js';
 import { perf } from './perf.js';
+import { powersupplyclass } from './powersupplyclass.js';
 import { pressure } from './pressure.js';
 import { rapl } from './rapl.js';
 import { schedstat } from './schedstat.js';
@@ -33,7 +39,8 @@ import { vmstat } from './vmstat.js';
 export const COLLECTORS: readonly CollectorDefinition[] = [
   cpu, meminfo, loadavg, vmstat, uptime, diskstats, netdev, netstat, sockstat, filesystem, pressure, filefd, perf,
   // node_exporter's hardware, kernel and textfile collectors (their sections: store/src/snapshot-host.ts)
-  hwmon, thermal, cpufreq, rapl, softnet, schedstat, conntrack, entropy, time, netclass, udpQueues, arp, os, uname, textfile,
+  hwmon, thermal, cpufreq, rapl, edac, nvme, dmi, powersupplyclass, softnet, schedstat, conntrack, entropy, time, netclass,
+  bonding, udpQueues, arp, mdadm, os, uname, textfile,
 ];
 
 /** The collectors PERFWATCH_COLLECTORS names, or the default set when it is unset. */
