@@ -31,6 +31,7 @@ import { annotationRoutes } from './routes/annotations.js';
 import { authRoutes } from './routes/auth.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { queryRoutes } from './routes/query.js';
+import { inProcessEngine, type QueryEngine } from './promql/engine.js';
 import { retentionRoutes } from './routes/retention.js';
 import { statusRoutes } from './routes/status.js';
 import { snapshotRoutes } from './routes/snapshots.js';
@@ -53,6 +54,8 @@ export interface AppDeps {
   hasher?: PasswordHasher;
   /** queues a retention run now, when this api runs the background jobs. */
   runRetentionNow?: () => Promise<string | null>;
+  /** where queries are evaluated (promql/engine.ts); default: in this thread, over `pool`. */
+  engine?: QueryEngine;
 }
 
 /** Every route of the app, by resource: each becomes its own Router, and all of them the OpenAPI document. */
@@ -141,6 +144,7 @@ export function createApp(deps: AppDeps): Express {
   const auth = new AuthService({ pool, config, hasher, jwt, metrics, log: log.child({ component: 'auth' }) });
   const passport = createPassport(auth);
   metrics.observePool(pool);
+  const engine = deps.engine ?? inProcessEngine(pool);
 
   let openapi: OpenApiDocument | undefined;
   const resources: Resources = {
@@ -150,7 +154,7 @@ export function createApp(deps: AppDeps): Express {
     tokens: tokenRoutes({ pool, log }),
     retention: retentionRoutes({ pool, log, runRetentionNow: deps.runRetentionNow }),
     metrics: metricsRoutes({ pool }),
-    query: queryRoutes({ pool, maxRangeDays: config.maxRangeDays }),
+    query: queryRoutes({ pool, engine, maxRangeDays: config.maxRangeDays }),
     snapshots: snapshotRoutes({ pool }),
     annotations: annotationRoutes({ pool, maxRangeDays: config.maxRangeDays }),
     status: statusRoutes({ pool, config, build }),
@@ -213,7 +217,7 @@ export function createApp(deps: AppDeps): Express {
   const guard = routeGuard(passport);
   for (const defs of Object.values(resources)) app.use(mountRoutes(defs, { authenticate: guard }));
   // Prometheus's query API: its own envelope and errors, outside the JSON API's route machinery.
-  app.use('/prometheus', promqlRouter({ pool, log, authenticate: (c) => auth.authenticateBearer(c), bodyLimitBytes: config.bodyLimitBytes, build }));
+  app.use('/prometheus', promqlRouter({ pool, engine, log, authenticate: (c) => auth.authenticateBearer(c), bodyLimitBytes: config.bodyLimitBytes, build }));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${req.path.slice(0, 200)}; see /api/openapi.json`));

@@ -6,6 +6,7 @@
  * `warnings`, which main.ts logs loudly.
  */
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { boolVar, ConfigError, enumVar, intVar, numberVar, postgresUrlVar, schemaVar, value, type Env } from '@perfwatch/store/env';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -40,6 +41,10 @@ export interface ApiConfig {
   dbMigrate: boolean;
   /** PERFWATCH_API_DB_POOL_MAX: connections the api may hold, 1..100 (10). */
   dbPoolMax: number;
+  /** PERFWATCH_QUERY_WORKERS: worker threads that evaluate PromQL and JSON API queries, each with
+   *  its own pool of PERFWATCH_API_DB_POOL_MAX connections, 0..16; 0 evaluates in the api's own
+   *  thread (default: CPUs - 1, 1 to 4). */
+  queryWorkers: number;
   /** PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS: give up getting a connection after this long (5). */
   dbConnectTimeoutSeconds: number;
   /** PERFWATCH_DB_STATEMENT_TIMEOUT_SECONDS: server-side limit of one statement (30). */
@@ -125,6 +130,8 @@ export const DEFAULTS = {
   dbMigrate: true,
   // Login hashing holds a connection only briefly; Grafana's query load (part 2) wants more.
   dbPoolMax: 10,
+  // One thread answers HTTP, the others evaluate: no query holds the event loop.
+  queryWorkers: Math.max(1, Math.min(4, availableParallelism() - 1)),
   dbConnectTimeoutSeconds: 5,
   dbStatementTimeoutSeconds: 30,
   logLevel: 'info' as LogLevel,
@@ -255,6 +262,7 @@ export function loadConfig(env: Env): ApiConfig {
     dbSchema: schemaVar(env, 'PERFWATCH_DB_SCHEMA', DEFAULTS.dbSchema),
     dbMigrate: boolVar(env, 'PERFWATCH_API_DB_MIGRATE', DEFAULTS.dbMigrate),
     dbPoolMax: intVar(env, 'PERFWATCH_API_DB_POOL_MAX', DEFAULTS.dbPoolMax, 1, 100),
+    queryWorkers: intVar(env, 'PERFWATCH_QUERY_WORKERS', DEFAULTS.queryWorkers, 0, 16),
     dbConnectTimeoutSeconds: numberVar(env, 'PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS', DEFAULTS.dbConnectTimeoutSeconds, 0.1, 600),
     dbStatementTimeoutSeconds: numberVar(env, 'PERFWATCH_DB_STATEMENT_TIMEOUT_SECONDS', DEFAULTS.dbStatementTimeoutSeconds, 0.1, 3600),
     logLevel: enumVar(env, 'PERFWATCH_LOG_LEVEL', DEFAULTS.logLevel, LOG_LEVELS),

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { inProcessEngine, workerEngine, type QueryEngine } from './promql/engine.js';
 import { closePool, createPool, isTransient, JOB_QUEUES, runRetentionNow, startJobs, storeOptionsOf, type Pool, type RunningJobs } from '@perfwatch/store';
 import { buildInfo, createApp } from './app.js';
 import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
@@ -80,6 +81,7 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
   const pool = createPool(storeOptionsOf(config, 'perfwatch-api'), log.child({ component: 'db' }));
   const hasher = new PasswordHasher({ ...OWASP_SCRYPT, N: config.scryptN });
   let live: LiveStream | undefined;
+  let engine: QueryEngine | undefined;
   try {
     const deadline = Date.now() + (opts.waitForDatabaseMs ?? 30_000);
     let prepared: Prepared | undefined;
@@ -101,7 +103,8 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
         : undefined;
 
     const metrics = new ApiMetrics(buildInfo(), { processMetrics: opts.processMetrics });
-    const app = createApp({ config, pool, log, jwtSecret: prepared.jwtSecret, metrics, hasher, ...(jobs ? { runRetentionNow: () => runRetentionNow(jobs.boss) } : {}) });
+    engine = config.queryWorkers > 0 ? workerEngine(storeOptionsOf(config, 'perfwatch-api-query'), config.queryWorkers, log.child({ component: 'query' })) : inProcessEngine(pool);
+    const app = createApp({ config, pool, log, jwtSecret: prepared.jwtSecret, metrics, hasher, engine, ...(jobs ? { runRetentionNow: () => runRetentionNow(jobs.boss) } : {}) });
     if (jobs) metrics.observeJobs(Object.values(JOB_QUEUES), (q) => jobs.boss.getQueueSize(q));
     live = new LiveStream({ config, pool, log, metrics, hasher, jwtSecret: prepared.jwtSecret });
     const server = createServer(app);
@@ -133,6 +136,7 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
     }
 
     const liveStream = live;
+    const queryEngine = engine;
     const tidy = setInterval(() => {
       housekeeping(pool, config).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'housekeeping failed'));
     }, 60_000);
@@ -151,6 +155,7 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
         await closed;
         clearTimeout(grace);
         await jobs?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'stopping the jobs failed'));
+        await queryEngine.close();
         await closePool(pool);
       })();
       return closing;
@@ -158,6 +163,7 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
     return { url, server, pool, prepared, jobs, live: liveStream, close, ...(uiServer ? { uiServer, uiUrl: urlOf(uiServer) } : {}) };
   } catch (err) {
     await live?.close();
+    await engine?.close();
     await closePool(pool);
     throw err;
   }

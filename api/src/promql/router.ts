@@ -16,13 +16,16 @@ import { FIXED_METRICS, labelsKey, listSeries, metricInfo, StoreError, type Labe
 import type { Principal } from '../auth/types.js';
 import { ApiError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { evaluate, formatFloat as formatValue, sampleSelector, type ResultValue, type Tier } from './eval.js';
+import type { QueryEngine } from './engine.js';
+import { formatFloat as formatValue, sampleSelector, type ResultValue, type Tier } from './eval.js';
 import { badData, PromError, QueryError } from './errors.js';
 import type { VectorSelector } from './ast.js';
 import { parseDuration, parsePromQL, typeOf } from './parse.js';
 
 export interface PromqlDeps {
   pool: Pool;
+  /** where expressions are evaluated (engine.ts). */
+  engine: QueryEngine;
   log: Logger;
   /** turns a bearer credential (API token or access token) into a Principal, or throws a 401 ApiError. */
   authenticate(credential: string): Promise<Principal>;
@@ -254,11 +257,11 @@ export function promqlRouter(deps: PromqlDeps): Router {
   };
 
   handle('/api/v1/query', async (p, req) => {
-    const expr = parseQuery(p);
+    parseQuery(p);
     const deadline = deadlineOf(p);
     const t = one(p, 'time');
     const time = t === undefined || t === '' ? Date.now() : parseTime(t, 'time');
-    const r = await evaluate(deps.pool, expr, { start: time, end: time, step: 1, tier: tierOf(req), deadline });
+    const r = await deps.engine.evaluate(one(p, 'query')!, { start: time, end: time, step: 1, tier: tierOf(req), deadline });
     req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
     return vectorData(r.value, r.times);
   });
@@ -280,7 +283,7 @@ export function promqlRouter(deps: PromqlDeps): Router {
     const expr = parseQuery(p);
     const type = typeOf(expr);
     if (type === 'matrix' || type === 'string') throw badData(`invalid expression type "${type === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`);
-    const r = await evaluate(deps.pool, expr, { start, end, step, tier: tierOf(req), deadline });
+    const r = await deps.engine.evaluate(one(p, 'query')!, { start, end, step, tier: tierOf(req), deadline });
     req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
     return matrixData(r.value, r.times);
   });

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { describeMetric, type CatalogEntry } from '../query/catalog.js';
 import { BodyTime, checkRange, clientError, HostName, LABEL_RE } from '../query/params.js';
-import { evaluate } from '../promql/eval.js';
+import type { QueryEngine } from '../promql/engine.js';
 import { PromError } from '../promql/errors.js';
 import { parsePromQL } from '../promql/parse.js';
 import { QUERY_TIMEOUT_MS } from '../promql/router.js';
@@ -25,6 +25,8 @@ import { route, type RouteDef } from '../route.js';
 
 export interface QueryRouteDeps {
   pool: Pool;
+  /** where the targets' expressions are evaluated (promql/engine.ts). */
+  engine: QueryEngine;
   maxRangeDays: number;
 }
 
@@ -158,7 +160,7 @@ function toFrame(points: [number, number][], step: number): { timestamps: number
 }
 
 export function queryRoutes(deps: QueryRouteDeps): RouteDef[] {
-  const { pool, maxRangeDays } = deps;
+  const { engine, maxRangeDays } = deps;
   return [
     route({
       method: 'post',
@@ -197,7 +199,9 @@ export function queryRoutes(deps: QueryRouteDeps): RouteDef[] {
             const expr = targetExpr({ metric, hosts: t.hosts, matchers: t.matchers, aggregation: t.aggregation, rate }, stepMs, body.intervalMs);
             let r;
             try {
-              r = await evaluate(pool, parsePromQL(expr), { start: grid, end: last, step: stepMs, deadline });
+              // Parsed here too: a target that does not make a valid expression is refused before any evaluation.
+              parsePromQL(expr);
+              r = await engine.evaluate(expr, { start: grid, end: last, step: stepMs, deadline });
             } catch (err) {
               throw clientError(evalError(err, t.refId), { prefix: `target ${JSON.stringify(t.refId)}: ` });
             }

@@ -1,0 +1,173 @@
+/**
+ * Where PromQL evaluations run: in worker threads (the default), so that a heavy query's
+ * computing and garbage collection never hold the api's event loop (/health, logins, the live
+ * stream keep answering: #19), or in the api's own thread (PERFWATCH_QUERY_WORKERS=0, and apps
+ * built without an engine, as some tests build them).
+ *
+ * Both the Prometheus API (router.ts) and the JSON API (routes/query.ts) evaluate through an
+ * engine. A query crosses to a worker as its text (parsed once more there; parsing is cheap and
+ * matchers hold functions, which do not cross threads) with its options; its value comes back by
+ * structured clone (typed arrays copied). Errors keep their kind: PromError (bad_data, execution,
+ * timeout) and StoreError (a database that cannot be reached is 503 as before) are rebuilt on this
+ * side; anything else is an internal error with the worker's message.
+ *
+ * Workers start when the first query comes, each with its own database pool (the api's settings),
+ * queries go round-robin, and a worker may run many queries at once (evaluation awaits the
+ * database between computing). A worker that dies (out of memory, a bug) fails only the queries
+ * it held, with an internal error, and is started again for the next query.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { StoreError, type Pool, type StoreErrorCode } from '@perfwatch/store';
+import type { Logger } from '@perfwatch/store';
+import { PromError, type PromErrorType } from './errors.js';
+import { evaluate, type EvalOptions, type ResultValue } from './eval.js';
+import { parsePromQL } from './parse.js';
+
+export interface EvalOutput {
+  value: ResultValue;
+  times: Float64Array;
+  tiers: Set<'raw' | '1m' | '1h'>;
+}
+
+export interface QueryEngine {
+  /** Evaluates a query's text (which the caller has parsed once already, for its errors). */
+  evaluate(text: string, opts: EvalOptions): Promise<EvalOutput>;
+  close(): Promise<void>;
+}
+
+/** The api's own thread: the evaluator yields every 10 ms, but its garbage collection does not. */
+export function inProcessEngine(pool: Pool): QueryEngine {
+  return {
+    evaluate: (text, opts) => evaluate(pool, parsePromQL(text), opts),
+    close: async () => undefined,
+  };
+}
+
+/** What crosses back from a worker for a failed query. */
+export type WorkerError =
+  | { kind: 'prom'; type: PromErrorType; message: string }
+  | { kind: 'store'; code: StoreErrorCode; message: string; transient: boolean; pgCode?: string | undefined }
+  | { kind: 'other'; message: string };
+
+export type WorkerRequest = { type: 'eval'; id: number; text: string; opts: EvalOptions } | { type: 'close' };
+export type WorkerReply =
+  | { type: 'result'; id: number; value: ResultValue; times: Float64Array; tiers: ('raw' | '1m' | '1h')[] }
+  | { type: 'error'; id: number; error: WorkerError }
+  | { type: 'log'; level: 'error' | 'warn' | 'info'; obj: object; msg: string }
+  | { type: 'closed' };
+
+export function rebuildError(e: WorkerError): Error {
+  if (e.kind === 'prom') return new PromError(e.type, e.message);
+  if (e.kind === 'store') return new StoreError(e.code, e.message, { transient: e.transient, pgCode: e.pgCode });
+  return new Error(e.message);
+}
+
+interface Pending {
+  resolve: (o: EvalOutput) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/**
+ * The worker's module beside this one: worker.js when built; worker.ts when the api runs from its
+ * sources under tsx (tests, scripts), whose loader a worker of Node 20 does not inherit, so the
+ * worker registers it first.
+ */
+function newWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
+  const ext = extname(fileURLToPath(import.meta.url));
+  const url = new URL(`./worker${ext}`, import.meta.url);
+  if (ext !== '.ts') return new Worker(url, options);
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(boot, { ...options, eval: true });
+}
+
+/** `size` workers, each with a pool made from `store` (the api's database settings). */
+export function workerEngine(store: object, size: number, log: Logger): QueryEngine {
+  const slots: (Slot | undefined)[] = new Array(size).fill(undefined);
+  let next = 0;
+  let ids = 0;
+  let closed = false;
+
+  const fail = (slot: Slot, err: Error) => {
+    for (const p of slot.pending.values()) p.reject(err);
+    slot.pending.clear();
+  };
+
+  const start = (i: number): Slot => {
+    const worker = newWorker({ workerData: { store }, name: `promql-${i}` });
+    const slot: Slot = { worker, pending: new Map() };
+    worker.on('message', (m: WorkerReply) => {
+      if (m.type === 'log') {
+        log[m.level](m.obj, m.msg);
+        return;
+      }
+      if (m.type !== 'result' && m.type !== 'error') return;
+      const p = slot.pending.get(m.id);
+      if (!p) return;
+      slot.pending.delete(m.id);
+      if (m.type === 'result') p.resolve({ value: m.value, times: m.times, tiers: new Set(m.tiers) });
+      else p.reject(rebuildError(m.error));
+      // An idle worker does not keep the process alive.
+      if (!slot.pending.size) worker.unref();
+    });
+    worker.on('error', (err) => {
+      log.error({ err: err.message, worker: i }, 'a query worker failed; its queries fail, the next query starts a new one');
+      fail(slot, new Error(`the query worker failed: ${err.message}`));
+    });
+    worker.on('exit', (code) => {
+      if (slots[i] === slot) slots[i] = undefined;
+      if (slot.pending.size) fail(slot, new Error(`the query worker exited (${code})`));
+    });
+    worker.unref();
+    slots[i] = slot;
+    return slot;
+  };
+
+  return {
+    evaluate(text, opts) {
+      if (closed) return Promise.reject(new Error('the query engine is closed'));
+      const i = next;
+      next = (next + 1) % size;
+      const slot = slots[i] ?? start(i);
+      const id = ++ids;
+      return new Promise<EvalOutput>((resolve, reject) => {
+        slot.pending.set(id, { resolve, reject });
+        slot.worker.ref();
+        slot.worker.postMessage({ type: 'eval', id, text, opts } satisfies WorkerRequest);
+      });
+    },
+    async close() {
+      closed = true;
+      await Promise.all(
+        slots.map(async (slot) => {
+          if (!slot) return;
+          slot.worker.ref();
+          // The worker closes its pool, then this side ends it (also when it does not answer).
+          const done = new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 5_000);
+            slot.worker.on('message', (m: WorkerReply) => {
+              if (m.type === 'closed') {
+                clearTimeout(t);
+                resolve();
+              }
+            });
+            slot.worker.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+          });
+          slot.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+          await done;
+          fail(slot, new Error('the query engine closed'));
+          await slot.worker.terminate();
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * A query worker (engine.ts): its own database pool, evaluations of the queries it is sent, each
+ * answered with its value or its error, and log lines forwarded to the api's logger.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { closePool, createPool, errorMessage, StoreError, type Logger } from '@perfwatch/store';
+import type { WorkerError, WorkerReply, WorkerRequest } from './engine.js';
+import { PromError } from './errors.js';
+import { evaluate } from './eval.js';
+import { parsePromQL } from './parse.js';
+
+const port = parentPort!;
+const send = (m: WorkerReply) => port.postMessage(m);
+
+const forward = (level: 'error' | 'warn' | 'info') => (a: object | string, b?: string) =>
+  send({ type: 'log', level, obj: typeof a === 'string' ? {} : a, msg: typeof a === 'string' ? a : (b ?? '') });
+const log: Logger = { error: forward('error'), warn: forward('warn'), info: forward('info'), debug: () => undefined, child: () => log };
+
+const pool = createPool((workerData as { store: Parameters<typeof createPool>[0] }).store, log);
+
+function describe(err: unknown): WorkerError {
+  if (err instanceof PromError) return { kind: 'prom', type: err.type, message: err.message };
+  if (err instanceof StoreError) return { kind: 'store', code: err.code, message: err.message, transient: err.transient, pgCode: err.pgCode };
+  return { kind: 'other', message: errorMessage(err) };
+}
+
+port.on('message', (m: WorkerRequest) => {
+  if (m.type === 'close') {
+    closePool(pool).finally(() => send({ type: 'closed' }));
+    return;
+  }
+  evaluate(pool, parsePromQL(m.text), m.opts).then(
+    (r) => send({ type: 'result', id: m.id, value: r.value, times: r.times, tiers: [...r.tiers] }),
+    (err: unknown) => send({ type: 'error', id: m.id, error: describe(err) }),
+  );
+});

@@ -1,0 +1,89 @@
+/**
+ * The query engine (api/src/promql/engine.ts): evaluations in worker threads, each with its own
+ * pool, give what the evaluator gives in this thread; errors keep their kind across the thread
+ * boundary (PromError: timeout; StoreError: an unreachable database, transient, so 503); queries
+ * go to every worker and run at once; a closed engine refuses and leaves no connection open.
+ */
+import { expect } from 'chai';
+import { insertSnapshots, silentLogger, StoreError } from '@perfwatch/store';
+import { testSchema, type TestSchema } from '../../store/test/helpers.js';
+import { fixtureSnapshot, simulate } from '../../store/test/synth.js';
+import { inProcessEngine, workerEngine, type QueryEngine } from '../src/promql/engine.js';
+import { PromError } from '../src/promql/errors.js';
+
+const MIN = 60_000;
+const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 30 * 3_600_000;
+const APP = 'perfwatch-engine-test';
+
+describe('query engine: worker threads', function () {
+  this.timeout(60_000);
+  let t: TestSchema;
+  let engine: QueryEngine;
+  const opts = { start: T0 + 30 * MIN, end: T0 + 90 * MIN, step: MIN, tier: 'raw' as const };
+
+  before(async () => {
+    t = await testSchema({ migrate: true, prefix: 'engine' });
+    for (const host of ['a', 'b']) await insertSnapshots(t.pool, simulate(fixtureSnapshot('small', { compact: true }), host, T0, 120, { intervalMs: MIN, seed: host === 'a' ? 1 : 2 }));
+    engine = workerEngine({ databaseUrl: t.url, schema: t.schema, applicationName: APP, poolMax: 2 }, 2, silentLogger);
+  });
+  after(async () => {
+    await engine?.close();
+    await t?.drop();
+  });
+
+  const connections = async () => Number((await t.pool.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [APP])).rows[0]!.n);
+
+  it('answers as the evaluator in this thread does, reading through its own pool', async () => {
+    const q = 'sum by (host) (rate(perfwatch_cpu_seconds_total{mode="user"}[5m]))';
+    const [w, local] = await Promise.all([engine.evaluate(q, opts), inProcessEngine(t.pool).evaluate(q, opts)]);
+    expect(w.value.type).to.equal('vector');
+    expect([...w.tiers]).to.deep.equal(['raw']);
+    expect(Array.from(w.times)).to.deep.equal(Array.from(local.times));
+    const show = (v: typeof w.value) => (v.type === 'vector' ? v.series.map((s) => [s.labels, Array.from(s.v), Array.from(s.ok)]) : v);
+    expect(show(w.value)).to.deep.equal(show(local.value));
+    expect((w.value as { series: unknown[] }).series).to.have.length(2);
+    // The workers' own connections (application_name of their pools), not the caller's pool.
+    expect(await connections()).to.be.greaterThan(0);
+  });
+
+  it('runs queries on every worker at once', async () => {
+    const qs = Array.from({ length: 8 }, (_, i) => engine.evaluate(`count(perfwatch_load_average_1m) + ${i}`, opts));
+    const rs = await Promise.all(qs);
+    rs.forEach((r, i) => {
+      const s = (r.value as { series: { v: Float64Array }[] }).series;
+      expect(s[0]!.v[0]).to.equal(2 + i);
+    });
+  });
+
+  it('a PromError crosses as itself: a deadline already past is a timeout', async () => {
+    const err = await engine.evaluate('rate(perfwatch_cpu_seconds_total[5m])', { ...opts, deadline: Date.now() - 1 }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(PromError);
+    expect((err as PromError).type).to.equal('timeout');
+  });
+
+  it('an unreachable database is a transient StoreError (503 at the edge), and the engine goes on', async () => {
+    const down = workerEngine({ databaseUrl: 'postgres://nobody@127.0.0.1:1/none', schema: 'x', connectTimeoutMs: 2000 }, 1, silentLogger);
+    try {
+      const err = await down.evaluate('perfwatch_load_average_1m', opts).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(StoreError);
+      expect((err as StoreError).transient).to.equal(true);
+      // A query that reads nothing still answers.
+      const r = await down.evaluate('vector(7)', opts);
+      expect((r.value as { series: { v: Float64Array }[] }).series[0]!.v[0]).to.equal(7);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('close: later queries are refused, and the workers leave no connection behind', async () => {
+    const e = workerEngine({ databaseUrl: t.url, schema: t.schema, applicationName: `${APP}-2` }, 1, silentLogger);
+    await e.evaluate('perfwatch_load_average_1m', opts);
+    const open = async () => Number((await t.pool.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [`${APP}-2`])).rows[0]!.n);
+    expect(await open()).to.be.greaterThan(0);
+    await e.close();
+    const err = await e.evaluate('vector(1)', opts).catch((x: unknown) => x);
+    expect((err as Error).message).to.match(/closed/);
+    for (let i = 0; i < 50 && (await open()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await open()).to.equal(0);
+  });
+});
