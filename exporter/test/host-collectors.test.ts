@@ -10,7 +10,7 @@ import { renderSnapshotText } from '../src/metrics.js';
 import { SnapshotPipeline } from '../src/snapshot.js';
 import { quietLogger, testConfig } from './helpers.js';
 
-const HOST = ['hwmon', 'thermal', 'cpufreq', 'rapl', 'edac', 'nvme', 'dmi', 'powersupplyclass', 'softnet', 'schedstat', 'conntrack', 'entropy', 'time', 'netclass', 'bonding', 'udp_queues', 'arp', 'mdadm', 'os', 'uname', 'textfile'];
+const HOST = ['hwmon', 'thermal', 'cpufreq', 'rapl', 'edac', 'nvme', 'dmi', 'powersupplyclass', 'softnet', 'schedstat', 'conntrack', 'entropy', 'time', 'netclass', 'bonding', 'udp_queues', 'arp', 'mdadm', 'nfs', 'nfsd', 'os', 'uname', 'textfile'];
 
 async function collect(fixture: string | undefined, names = HOST) {
   const pipeline = new SnapshotPipeline(testConfig({}, fixture), COLLECTORS.filter((c) => names.includes(c.name)), quietLogger());
@@ -29,7 +29,7 @@ describe('hardware and kernel collectors (node_exporter defaults)', () => {
     const { snap, text } = await collect('small');
     for (const n of HOST) expect(snap.col[n], n).to.include({ ok: true });
     // nor EDAC, NVMe, power supplies (an empty class), bonds or md arrays (mdstat lists none)
-    for (const k of ['hwmon', 'thermal', 'cpufreq', 'rapl', 'edac', 'nvme', 'psu', 'bond', 'md'] as const) expect(snap[k], k).to.equal(undefined);
+    for (const k of ['hwmon', 'thermal', 'cpufreq', 'rapl', 'edac', 'nvme', 'psu', 'bond', 'md', 'nfs', 'nfsd'] as const) expect(snap[k], k).to.equal(undefined);
     for (const p of ['perfwatch_hwmon_', 'perfwatch_thermal_', 'perfwatch_cpufreq_', 'perfwatch_rapl_', 'perfwatch_edac_', 'perfwatch_nvme_', 'perfwatch_power_supply_', 'perfwatch_bonding_', 'perfwatch_md_']) expect(text).to.not.include(p);
     expect(snap.dmi).to.include({ sys_vendor: 'QEMU' });
     // 5.4: softnet_stat has no backlog column, so the gauge is absent rather than 0
@@ -61,6 +61,8 @@ describe('hardware and kernel collectors (node_exporter defaults)', () => {
     expect(snap.nvme!.nvme1).to.include({ fw: 'GDC5602Q', state: 'live' });
     expect(snap.dmi).to.include({ board_name: 'X12DPi-NT6' });
     expect(snap.bond).to.deep.equal({ bond0: [2, 2] });
+    expect(snap.nfs!.proc4).to.have.length(69);
+    expect(Object.keys(snap.nfsd!)).to.deep.equal(['rc', 'fh', 'io', 'th', 'net', 'rpc', 'proc3', 'proc4', 'proc4ops']);
     expect(snap.md!.md0).to.deep.equal({ st: 'active', lvl: 'raid1', dk: [2, 0, 0], req: 2, size: 1875242304 * 1024 });
   });
 

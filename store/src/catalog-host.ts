@@ -166,6 +166,98 @@ const D = {
 };
 const MD_STATES = ['active', 'inactive', 'recovering', 'resync', 'check'] as const;
 
+// ---- nfs, nfsd: /proc/net/rpc/{nfs,nfsd} lines as parsed (snapshot-host.ts RpcSection) --------
+
+/** NFSv2 and NFSv3 procedures in the order the kernel counts them (RFC 1094, RFC 1813). */
+const NFS_PROCS: Record<string, readonly string[]> = {
+  2: ['null', 'getattr', 'setattr', 'root', 'lookup', 'readlink', 'read', 'wrcache', 'write', 'create', 'remove', 'rename', 'link', 'symlink', 'mkdir', 'rmdir', 'readdir', 'fsstat'],
+  3: ['null', 'getattr', 'setattr', 'lookup', 'access', 'readlink', 'read', 'write', 'create', 'mkdir', 'symlink', 'mknod', 'remove', 'rmdir', 'rename', 'link', 'readdir', 'readdirplus', 'fsstat', 'fsinfo', 'pathconf', 'commit'],
+};
+
+/** The NFSv4 client's procedures (fs/nfs/nfs4xdr.c nfs4_procedures), as prometheus/procfs names them. */
+const NFS4_CLIENT_PROCS = [
+  'null', 'read', 'write', 'commit', 'open', 'open_confirm', 'open_noattr', 'open_downgrade', 'close', 'setattr', 'fsinfo', 'renew',
+  'setclientid', 'setclientid_confirm', 'lock', 'lockt', 'locku', 'access', 'getattr', 'lookup', 'lookup_root', 'remove', 'rename',
+  'link', 'symlink', 'create', 'pathconf', 'statfs', 'readlink', 'readdir', 'server_caps', 'delegreturn', 'getacl', 'setacl',
+  'fs_locations', 'release_lockowner', 'secinfo', 'fsid_present', 'exchange_id', 'create_session', 'destroy_session', 'sequence',
+  'get_lease_time', 'reclaim_complete', 'layoutget', 'getdeviceinfo', 'layoutcommit', 'layoutreturn', 'secinfo_no_name',
+  'test_stateid', 'free_stateid', 'getdevicelist', 'bind_conn_to_session', 'destroy_clientid', 'seek', 'allocate', 'deallocate',
+  'layoutstats', 'clone',
+] as const;
+
+/** NFSv4 operations by number (RFC 8881 section 18, RFC 7862, RFC 8276); 0-2 are unused. */
+const NFS4_OPS = [
+  '', '', '', 'access', 'close', 'commit', 'create', 'delegpurge', 'delegreturn', 'getattr', 'getfh', 'link', 'lock', 'lockt',
+  'locku', 'lookup', 'lookupp', 'nverify', 'open', 'openattr', 'open_confirm', 'open_downgrade', 'putfh', 'putpubfh', 'putrootfh',
+  'read', 'readdir', 'readlink', 'remove', 'rename', 'renew', 'restorefh', 'savefh', 'secinfo', 'setattr', 'setclientid',
+  'setclientid_confirm', 'verify', 'write', 'release_lockowner', 'backchannel_ctl', 'bind_conn_to_session', 'exchange_id',
+  'create_session', 'destroy_session', 'free_stateid', 'get_dir_delegation', 'getdeviceinfo', 'getdevicelist', 'layoutcommit',
+  'layoutget', 'layoutreturn', 'secinfo_no_name', 'sequence', 'set_ssv', 'test_stateid', 'want_delegation', 'destroy_clientid',
+  'reclaim_complete', 'allocate', 'copy', 'copy_notify', 'deallocate', 'io_advise', 'layouterror', 'layoutstats', 'offload_cancel',
+  'offload_status', 'read_plus', 'seek', 'write_same', 'clone', 'getxattr', 'setxattr', 'listxattrs', 'removexattr',
+] as const;
+
+const NFS = {
+  packets: def('perfwatch_nfs_packets_total', 'counter', '', ['protocol'], 'nfs.net[1..2]', 'Network packets the NFS client sent, by transport (/proc/net/rpc/nfs net).'),
+  connections: def('perfwatch_nfs_connections_total', 'counter', '', [], 'nfs.net[3]', 'TCP connections the NFS client made.'),
+  rpcs: def('perfwatch_nfs_rpcs_total', 'counter', '', [], 'nfs.rpc[0]', 'RPC calls the NFS client made.'),
+  retrans: def('perfwatch_nfs_rpc_retransmissions_total', 'counter', '', [], 'nfs.rpc[1]', 'RPC calls the NFS client had to retransmit.'),
+  authRefresh: def('perfwatch_nfs_rpc_authentication_refreshes_total', 'counter', '', [], 'nfs.rpc[2]', 'RPC credential refreshes of the NFS client.'),
+  requests: def('perfwatch_nfs_requests_total', 'counter', '', ['version', 'method'], 'nfs.proc<version>[i]', 'NFS procedures the client called, by NFS version and procedure.'),
+};
+const NFSD = {
+  rcHits: def('perfwatch_nfsd_reply_cache_hits_total', 'counter', '', [], 'nfsd.rc[0]', 'NFS server reply cache hits (retransmitted requests answered from the cache).'),
+  rcMisses: def('perfwatch_nfsd_reply_cache_misses_total', 'counter', '', [], 'nfsd.rc[1]', 'NFS server reply cache misses.'),
+  rcNocache: def('perfwatch_nfsd_reply_cache_nocache_total', 'counter', '', [], 'nfsd.rc[2]', 'NFS server requests that bypass the reply cache.'),
+  stale: def('perfwatch_nfsd_file_handles_stale_total', 'counter', '', [], 'nfsd.fh[0]', 'Stale file handles the NFS server answered.'),
+  read: def('perfwatch_nfsd_disk_read_bytes_total', 'counter', 'bytes', [], 'nfsd.io[0]', 'Bytes the NFS server read from disk for clients.'),
+  written: def('perfwatch_nfsd_disk_written_bytes_total', 'counter', 'bytes', [], 'nfsd.io[1]', 'Bytes the NFS server wrote to disk for clients.'),
+  threads: def('perfwatch_nfsd_threads', 'gauge', '', [], 'nfsd.th[0]', 'NFS server threads.'),
+  packets: def('perfwatch_nfsd_packets_total', 'counter', '', ['protocol'], 'nfsd.net[1..2]', 'Network packets the NFS server received, by transport (/proc/net/rpc/nfsd net).'),
+  connections: def('perfwatch_nfsd_connections_total', 'counter', '', [], 'nfsd.net[3]', 'TCP connections the NFS server accepted.'),
+  rpcs: def('perfwatch_nfsd_rpcs_total', 'counter', '', [], 'nfsd.rpc[0]', 'RPC calls the NFS server received.'),
+  rpcErrors: def('perfwatch_nfsd_rpc_errors_total', 'counter', '', ['error'], 'nfsd.rpc[2..4]', 'RPC calls the NFS server rejected: bad format, bad authentication, or a client not allowed.'),
+  requests: def('perfwatch_nfsd_requests_total', 'counter', '', ['version', 'method'], 'nfsd.proc<version>[i], nfsd.proc4ops[op]', 'NFS procedures the server answered, by NFS version and procedure (NFSv4: the compound\'s operations).'),
+};
+
+function procName(version: string, i: number): string {
+  const table = version === '4' ? NFS4_CLIENT_PROCS : NFS_PROCS[version];
+  return table?.[i] ?? `proc${i}`;
+}
+
+function walkRpc(st: Record<string, (number | SampleValue)[] | undefined>, server: boolean, add: Add, L: MakeLabels): void {
+  const m = server ? NFSD : NFS;
+  const net = st.net;
+  if (net) {
+    add(m.packets, net[1], L('protocol', 'udp'));
+    add(m.packets, net[2], L('protocol', 'tcp'));
+    add(m.connections, net[3]);
+  }
+  const rpc = st.rpc;
+  if (server) {
+    add(NFSD.rcHits, st.rc?.[0]);
+    add(NFSD.rcMisses, st.rc?.[1]);
+    add(NFSD.rcNocache, st.rc?.[2]);
+    add(NFSD.stale, st.fh?.[0]);
+    add(NFSD.read, st.io?.[0]);
+    add(NFSD.written, st.io?.[1]);
+    add(NFSD.threads, st.th?.[0]);
+    add(NFSD.rpcs, rpc?.[0]);
+    if (rpc) (['format', 'auth', 'client'] as const).forEach((e, i) => add(NFSD.rpcErrors, rpc[2 + i], L('error', e)));
+  } else {
+    add(NFS.rpcs, rpc?.[0]);
+    add(NFS.retrans, rpc?.[1]);
+    add(NFS.authRefresh, rpc?.[2]);
+  }
+  for (const version of ['2', '3', '4']) {
+    const procs = st[`proc${version}`];
+    if (!procs) continue;
+    // the server's proc4 counts only null and compound; its operations are proc4ops
+    procs.forEach((v, i) => add(m.requests, v, L('version', version, 'method', server && version === '4' ? (['null', 'compound'][i] ?? `proc${i}`) : procName(version, i))));
+  }
+  if (server && st.proc4ops) st.proc4ops.forEach((v, op) => NFS4_OPS[op] !== '' && add(m.requests, v, L('version', '4', 'method', NFS4_OPS[op] ?? `op${op}`)));
+}
+
 // ---- textfile families: names from the files ---------------------------------------------------
 
 const textfileInfo = new Map<string, MetricInfo>();
@@ -314,6 +406,8 @@ export function walkHost(s: HostSections, add: Add, L: MakeLabels): void {
     for (const [d, a] of arrays) add(D.mdSize, a.size, L('device', d));
     for (const [d, a] of arrays) add(D.mdSynced, a.done ?? a.size, L('device', d));
   }
+  if (s.nfs) walkRpc(s.nfs, false, add, L);
+  if (s.nfsd) walkRpc(s.nfsd, true, add, L);
   if (s.tf) {
     add(T.tfError, s.tf.err);
     for (const [file, f] of Object.entries(s.tf.files)) add(T.tfMtime, f.mt, L('file', file));

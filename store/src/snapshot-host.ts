@@ -145,7 +145,14 @@ export interface HostSections {
   /** /proc/mdstat: array -> state, level, member counts [active, failed, spare], members required,
    *  size and, while an action runs, what it is and how far it got (bytes). */
   md?: Record<string, MdSection>;
+  /** /proc/net/rpc/nfs: the NFS client's lines `net`, `rpc`, `proc2`, `proc3`, `proc4` (the
+   *  leading count dropped), numbers as the kernel prints them. */
+  nfs?: RpcSection;
+  /** /proc/net/rpc/nfsd: the NFS server's `rc`, `fh`, `io`, `th`, `net`, `rpc`, `proc2..4`, `proc4ops`. */
+  nfsd?: RpcSection;
 }
+
+export type RpcSection = Record<string, number[]>;
 
 export interface MdSection {
   st: 'active' | 'inactive';

@@ -16,6 +16,7 @@ import { mdadm } from './mdadm.js';
 import { meminfo } from './meminfo.js';
 import { netclass } from './netclass.js';
 import { netdev } from './netdev.js';
+import { nfs, nfsd } from './nfs.js';
 import { nvme } from './nvme.js';
 import { netstat } from './netstat.js';
 import { os } from './os.js';
@@ -40,7 +41,7 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   cpu, meminfo, loadavg, vmstat, uptime, diskstats, netdev, netstat, sockstat, filesystem, pressure, filefd, perf,
   // node_exporter's hardware, kernel and textfile collectors (their sections: store/src/snapshot-host.ts)
   hwmon, thermal, cpufreq, rapl, edac, nvme, dmi, powersupplyclass, softnet, schedstat, conntrack, entropy, time, netclass,
-  bonding, udpQueues, arp, mdadm, os, uname, textfile,
+  bonding, udpQueues, arp, mdadm, nfs, nfsd, os, uname, textfile,
 ];
 
 /** The collectors PERFWATCH_COLLECTORS names, or the default set when it is unset. */
