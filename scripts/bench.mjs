@@ -16,6 +16,7 @@ const BENCHES = [
   { name: 'promql', file: 'api/bench/promql.ts', what: 'PromQL query_range over HTTP (/prometheus) vs Prometheus 2.42 on the same 30 days of 5 s data: p50/p95 and ratios for gauges, rates, sum by (mode), topk, a regex matcher, a subquery (default tiers, then raw forced)' },
   { name: 'live', file: 'api/bench/live.ts', what: 'live stream fan-out to 100 WebSocket clients: commit-to-receipt latency, messages/s, api CPU and RSS' },
   { name: 'admin-size', file: 'api/admin/bench-size.mjs', what: 'admin UI JS bundle, gzipped (budget 100 KB)' },
+  { name: 'soak', file: 'bench/soak.ts', what: 'exporter (writing history) and api under 10 scrapes/s + 2 queries/s for BENCH_SOAK_MINUTES (10): RSS of each, slope per minute after warm-up, errors' },
 ];
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
