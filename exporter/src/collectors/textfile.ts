@@ -69,9 +69,10 @@ export function collectTextfiles(dir: string): TextfileSection {
     const file = join(dir, name);
     let mt: number | undefined;
     try {
-      const st = statSync(file);
+      const st = statSync(file, { bigint: true });
       if (!st.isFile()) continue;
-      mt = Math.floor(st.mtimeMs) / 1000;
+      // whole seconds, as node_exporter serves them
+      mt = Number(st.mtimeNs / 1_000_000_000n);
       const parsed = parseTextFormat(readFileSync(file, 'utf8'), file);
       // merged into a copy, so a file that turns out to clash leaves nothing behind
       const trial = new Map([...fams].map(([k, f]) => [k, { ...f, l: [...f.l], s: f.s.map(([v, n]): [string[], number] => [[...v], n]) }]));
