@@ -77,6 +77,13 @@ export interface ExporterConfig {
   perfFdBudget: number;
   /** PERFWATCH_PERF_RECHECK_SECONDS: how often events and CPUs that could not be counted are tried again (60). */
   perfRecheckSeconds: number;
+  /** PERFWATCH_CGROUP_INCLUDE: cgroup paths (relative to the hierarchy, "/system.slice/nginx.service")
+   *  the cgroup collector reads; unset: all. */
+  cgroupInclude: RegExp | undefined;
+  /** PERFWATCH_CGROUP_EXCLUDE: cgroup paths to leave out (mount and swap units, which run no processes). */
+  cgroupExclude: RegExp;
+  /** PERFWATCH_CGROUP_MAX: most cgroups with series of their own; the rest are summed into cgroup="other" (200). */
+  cgroupMax: number;
   /** DATABASE_URL: PostgreSQL to write snapshots to (unset: no history is written; `npm start`
    *  sets it to its embedded PostgreSQL). */
   databaseUrl: string | undefined;
@@ -129,6 +136,8 @@ export const DEFAULTS = {
   ],
   perfFdBudget: 4096,
   perfRecheckSeconds: 60,
+  cgroupExclude: '\\.(mount|swap)$',
+  cgroupMax: 200,
   dbSchema: 'perfwatch',
   dbMigrate: true,
   dbPoolMax: 2,
@@ -178,6 +187,9 @@ export function loadConfig(env: Env): ExporterConfig {
     perfCgroups: pathListVar(env, 'PERFWATCH_PERF_CGROUPS'),
     perfFdBudget: intVar(env, 'PERFWATCH_PERF_FD_BUDGET', DEFAULTS.perfFdBudget, 1, 10_000_000),
     perfRecheckSeconds: numberVar(env, 'PERFWATCH_PERF_RECHECK_SECONDS', DEFAULTS.perfRecheckSeconds, 1, 86_400),
+    cgroupInclude: value(env, 'PERFWATCH_CGROUP_INCLUDE') === undefined ? undefined : regexVar(env, 'PERFWATCH_CGROUP_INCLUDE', ''),
+    cgroupExclude: regexVar(env, 'PERFWATCH_CGROUP_EXCLUDE', DEFAULTS.cgroupExclude),
+    cgroupMax: intVar(env, 'PERFWATCH_CGROUP_MAX', DEFAULTS.cgroupMax, 0, 100_000),
     databaseUrl: postgresUrlVar(env, 'DATABASE_URL'),
     dbSchema: schemaVar(env, 'PERFWATCH_DB_SCHEMA', DEFAULTS.dbSchema),
     dbMigrate: boolVar(env, 'PERFWATCH_DB_MIGRATE', DEFAULTS.dbMigrate),

@@ -15,6 +15,7 @@
  * strings and booleans (collector success, filesystem read-only, perf availability) come out as
  * numbers in both cases.
  */
+import { CGROUP_METRICS, walkCgroup } from './catalog-cgroup.js';
 import { HOST_METRICS, textfileMetricInfo, walkHost } from './catalog-host.js';
 import { Slot } from './codec.js';
 import { CPU_MODES, NETDEV_FIELDS, type Snapshot } from './snapshot.js';
@@ -125,8 +126,9 @@ const NET: MetricInfo[] = NETDEV_FIELDS.map((f, i) => {
 
 const PSI_WINDOWS = ['10s', '60s', '300s'] as const;
 
-// hwmon, thermal, cpufreq, ... textfile: catalog-host.ts, served after the families above.
-for (const m of HOST_METRICS) {
+// hwmon, thermal, cpufreq, ... textfile: catalog-host.ts, then the containers' (catalog-cgroup.ts),
+// served after the families above.
+for (const m of [...HOST_METRICS, ...CGROUP_METRICS]) {
   FIXED.push(m);
   FIXED_BY_NAME.set(m.name, m);
 }
@@ -366,6 +368,7 @@ export function forEachSample(snapshot: Snapshot | unknown, emit: Emit): void {
     }
   }
   walkHost(s, add, L);
+  walkCgroup(s, add, L);
 }
 
 /** The samples of a snapshot. */

@@ -7,8 +7,10 @@
  * Conventions: values are in base units (seconds, bytes); a value the kernel did not report is
  * absent (a shorter array or a missing key), never 0.
  */
+import type { CgroupSections } from './snapshot-cgroup.js';
 import type { HostSections } from './snapshot-host.js';
 
+export * from './snapshot-cgroup.js';
 export * from './snapshot-host.js';
 
 export const SNAPSHOT_VERSION = 1 as const;
@@ -123,7 +125,7 @@ export interface PerfSection extends PerfCounts {
 
 /** The core sections below; the hardware, kernel and textfile ones in snapshot-host.ts (adding a
  *  section is not a change of meaning: v stays 1). */
-export interface Snapshot extends HostSections {
+export interface Snapshot extends HostSections, CgroupSections {
   v: typeof SNAPSHOT_VERSION;
   host: string;
   /** unix milliseconds at the start of the collection. */

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { arp } from './arp.js';
 import { bonding } from './bonding.js';
+import { cgroup } from './cgroup.js';
 import { conntrack } from './conntrack.js';
 import { cpu } from './cpu.js';
 import { cpufreq } from './cpufreq.js';
@@ -39,6 +40,8 @@ import { vmstat } from './vmstat.js';
 /** Every collector, in the order their metrics appear on /metrics. */
 export const COLLECTORS: readonly CollectorDefinition[] = [
   cpu, meminfo, loadavg, vmstat, uptime, diskstats, netdev, netstat, sockstat, filesystem, pressure, filefd, perf,
+  // containers, systemd units and pods (store/src/snapshot-cgroup.ts)
+  cgroup,
   // node_exporter's hardware, kernel and textfile collectors (their sections: store/src/snapshot-host.ts)
   hwmon, thermal, cpufreq, rapl, edac, nvme, dmi, powersupplyclass, softnet, schedstat, conntrack, entropy, time, netclass,
   bonding, udpQueues, arp, mdadm, nfs, nfsd, os, uname, textfile,
