@@ -194,6 +194,12 @@ export const QUERIES: QueryCase[] = [
   ]),
   q(`irate(${C}{mode="user"}[1m])`, true),
   q(`irate(${C}{mode="user"}[15m])`),
+  // Windows shorter than the step: only the samples inside the steps' windows are read (windowSpans).
+  q(`irate(${C}{mode="user"}[25s])`),
+  q(`rate(${C}{mode="system"}[25s] offset 1m)`),
+  q(`delta(${G}[25s])`),
+  q(`deriv(${G}[25s])`),
+  q(`stddev_over_time(${L}[25s])`),
   q(`deriv(${G}[5m])`),
   q(`deriv(${G}[1h])`),
   ...['5m', '1h'].flatMap((r) => [

@@ -140,12 +140,14 @@ function picker(sel: SampleSelector, host: string): (shape: Shape) => ShapePick 
 /**
  * Walks a host's raw rows with ts in [from, to] in time order, slice by slice, calling `visit`
  * with each matching sample. `before`: also the last row before `from` (within MAX_PAIR_GAP_MS),
- * flagged as such (a counter's first increase reaches back to it).
+ * flagged as such (a counter's first increase reaches back to it). `spans`: only the rows inside
+ * one of these windows (lo, hi], sorted and disjoint (the windows of a range function's steps).
  */
 async function walkRaw(
   pool: Queryable, sel: SampleSelector, hostId: number, span: HostSpan, from: number, to: number, before: boolean,
   visit: (e: ShapePick['entries'][number], ts: number, value: number, isBefore: boolean) => void,
   onRow?: (ts: number, intervalMs: number) => void,
+  spans?: readonly (readonly [number, number])[],
 ): Promise<void> {
   const host = span.name;
   const pick = picker(sel, host);
@@ -178,9 +180,35 @@ async function walkRaw(
     );
   }
   // Only where the host has data: a range of centuries is a few slices, not millions.
+  let k = 0;
   for (let a = Math.max(from, span.first), end = Math.min(to, span.last); a <= end; a += SLICE_MS) {
     checkDeadline(sel);
     const b = Math.min(end, a + SLICE_MS - 1);
+    if (spans) {
+      // The windows that reach into [a, b]: one statement reads each window's rows by the index.
+      while (k < spans.length && spans[k]![1] < a) k++;
+      const lo: number[] = [];
+      const hi: number[] = [];
+      for (let j = k; j < spans.length && spans[j]![0] < b; j++) {
+        lo.push(Math.max(spans[j]![0], a - 1));
+        hi.push(Math.min(spans[j]![1], b));
+      }
+      if (!lo.length) continue;
+      await eat(
+        await fetchRows(
+          pool,
+          `SELECT ${RAW_COLUMNS} FROM unnest($2::float8[], $3::float8[]) AS r(lo, hi)
+             CROSS JOIN LATERAL (SELECT * FROM snapshots x WHERE x.host_id = $1
+                                    AND x.ts > 'epoch'::timestamptz + r.lo * interval '1 millisecond'
+                                    AND x.ts <= 'epoch'::timestamptz + r.hi * interval '1 millisecond') s
+            ORDER BY s.ts`,
+          [hostId, lo, hi],
+          `reading snapshots of ${host}`,
+        ),
+        false,
+      );
+      continue;
+    }
     await eat(
       await fetchRows(
         pool,
@@ -220,10 +248,12 @@ export class SampleLimitError extends Error {
 
 /**
  * Raw samples of every series matching the selector with ts in [from, to] (ms), by series.
- * Throws SampleLimitError as soon as more than `limit` samples are loaded.
+ * Throws SampleLimitError as soon as more than `limit` samples are loaded. `spans` (without
+ * staleness): only the samples inside these windows (lo, hi], sorted and disjoint.
  */
 export async function readRawSamples(
-  pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY, opts: { staleness?: boolean; now?: number } = {},
+  pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY,
+  opts: { staleness?: boolean; now?: number; spans?: readonly (readonly [number, number])[] } = {},
 ): Promise<RawSeries[]> {
   checkDeadline(sel);
   // A host's last snapshot read is followed by an outage when no snapshot came within 1.5
@@ -266,6 +296,7 @@ export async function readRawSamples(
         },
         // (Before the first row `cur` is empty: closing it only records the row.)
         opts.staleness ? closeRow : undefined,
+        opts.staleness ? undefined : opts.spans,
       );
       if (opts.staleness) closeRow(Number.NaN, 0);
     }),
