@@ -47,6 +47,8 @@ try {
     ['prometheus-node-exporter', 'prometheus-node-exporter'],
     ['linux-perf', 'perf'],
     ['chromium', 'chromium'],
+    // the exporter's write path through a transaction pooler (store/test/pgbouncer.test.ts)
+    ['pgbouncer', 'pgbouncer'],
   ]);
   log('typechecking tests...');
   run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.test.json']);

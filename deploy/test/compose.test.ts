@@ -71,7 +71,10 @@ describe('docker-compose.yml', () => {
 
   it('has the services of the deployment, and the database healthcheck and volume the issue asks for', () => {
     const s = services(composeConfig([BASE]));
-    expect(Object.keys(s).sort()).to.deep.equal(['api', 'db', 'exporter', 'grafana', 'prometheus']);
+    expect(Object.keys(s).sort()).to.deep.equal(['api', 'db', 'exporter', 'grafana', 'pgbouncer', 'prometheus']);
+    // the fleet's pooler (#16) starts only with --profile fleet, after the database
+    expect(s.pgbouncer!.profiles).to.deep.equal(['fleet']);
+    expect((s.pgbouncer!.depends_on as Obj).db).to.deep.equal({ condition: 'service_healthy' });
     expect(s.db!.image).to.equal('postgres:15');
     const hc = s.db!.healthcheck as Obj;
     expect(hc.interval).to.equal('5s');
@@ -133,7 +136,7 @@ describe('docker-compose.yml', () => {
         }
       }
     }
-    expect(builds).to.equal(2 + 4);
+    expect(builds).to.equal(3 + 5);
   });
 
   it('the images build on node:20-bookworm-slim, the api runs unprivileged, the exporter as root (for perf)', () => {

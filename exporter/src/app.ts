@@ -61,6 +61,7 @@ export async function startExporter(
         {
           store: storeOptionsOf({ ...config, databaseUrl: config.databaseUrl }, 'perfwatch-exporter'),
           migrate: config.dbMigrate,
+          migrateUrl: config.dbMigrateUrl,
           spoolDir: join(config.dataDir, 'spool'),
           spoolMaxBytes: config.spoolMaxBytes,
           writer: { batchSize: config.writerBatchSize, flushIntervalMs: config.writerFlushSeconds * 1000 },

@@ -91,6 +91,13 @@ export interface ExporterConfig {
   dbSchema: string;
   /** PERFWATCH_DB_MIGRATE: apply migrations at start; false only checks the schema version (true). */
   dbMigrate: boolean;
+  /** PERFWATCH_DB_POOLER: "transaction" when DATABASE_URL leads to pgbouncer in transaction pooling
+   *  mode (a fleet, docs/scaling.md): the writer then sends no session settings and migrates only
+   *  over PERFWATCH_DB_MIGRATE_URL ("none": a direct connection). */
+  dbPooler: 'none' | 'transaction';
+  /** PERFWATCH_DB_MIGRATE_URL: a direct PostgreSQL URL (not through a pooler) for the migrations,
+   *  which need a session of their own (unset: DATABASE_URL). */
+  dbMigrateUrl: string | undefined;
   /** PERFWATCH_DB_POOL_MAX: connections the writer may hold, 1..16 (2). */
   dbPoolMax: number;
   /** PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS: give up connecting after this long (5). */
@@ -140,6 +147,7 @@ export const DEFAULTS = {
   cgroupMax: 200,
   dbSchema: 'perfwatch',
   dbMigrate: true,
+  dbPooler: 'none' as 'none' | 'transaction',
   dbPoolMax: 2,
   dbConnectTimeoutSeconds: 5,
   dbStatementTimeoutSeconds: 30,
@@ -164,7 +172,7 @@ export function netProcRoot(config: Pick<ExporterConfig, 'procRoot' | 'netNamesp
 }
 
 export function loadConfig(env: Env): ExporterConfig {
-  return {
+  const config: ExporterConfig = {
     port: intVar(env, 'PERFWATCH_EXPORTER_PORT', DEFAULTS.port, 0, 65535),
     listenHost: value(env, 'PERFWATCH_EXPORTER_HOST') ?? DEFAULTS.listenHost,
     intervalSeconds: numberVar(env, 'PERFWATCH_INTERVAL_SECONDS', DEFAULTS.intervalSeconds, 1, 3600),
@@ -193,6 +201,8 @@ export function loadConfig(env: Env): ExporterConfig {
     databaseUrl: postgresUrlVar(env, 'DATABASE_URL'),
     dbSchema: schemaVar(env, 'PERFWATCH_DB_SCHEMA', DEFAULTS.dbSchema),
     dbMigrate: boolVar(env, 'PERFWATCH_DB_MIGRATE', DEFAULTS.dbMigrate),
+    dbPooler: enumVar(env, 'PERFWATCH_DB_POOLER', DEFAULTS.dbPooler, ['none', 'transaction']),
+    dbMigrateUrl: postgresUrlVar(env, 'PERFWATCH_DB_MIGRATE_URL'),
     dbPoolMax: intVar(env, 'PERFWATCH_DB_POOL_MAX', DEFAULTS.dbPoolMax, 1, 16),
     dbConnectTimeoutSeconds: numberVar(env, 'PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS', DEFAULTS.dbConnectTimeoutSeconds, 0.1, 600),
     dbStatementTimeoutSeconds: numberVar(env, 'PERFWATCH_DB_STATEMENT_TIMEOUT_SECONDS', DEFAULTS.dbStatementTimeoutSeconds, 0.1, 3600),
@@ -201,4 +211,9 @@ export function loadConfig(env: Env): ExporterConfig {
     writerBatchSize: intVar(env, 'PERFWATCH_WRITER_BATCH_SIZE', DEFAULTS.writerBatchSize, 1, 10_000),
     writerFlushSeconds: numberVar(env, 'PERFWATCH_WRITER_FLUSH_SECONDS', DEFAULTS.writerFlushSeconds, 0.01, 600),
   };
+  // Migrations hold a session advisory lock: through a transaction pooler they cannot run.
+  if (config.dbPooler === 'transaction' && config.dbMigrate && config.dbMigrateUrl === undefined && config.databaseUrl !== undefined) {
+    throw new ConfigError('PERFWATCH_DB_MIGRATE_URL', 'is not set, and migrations cannot run through the transaction pooler of PERFWATCH_DB_POOLER=transaction: set it to a direct postgres:// URL, or set PERFWATCH_DB_MIGRATE=false (the api migrates)');
+  }
+  return config;
 }

@@ -658,6 +658,9 @@ export interface SnapshotWriterConfig {
   /** apply migrations before the first write (false for a role that may only insert: the schema
    *  is then only checked). */
   migrate: boolean;
+  /** a direct URL the migrations run over (they need a session, which a transaction pooler in
+   *  store.databaseUrl does not give); default store.databaseUrl. */
+  migrateUrl?: string;
   /** directory of the spool (<data dir>/spool). */
   spoolDir: string;
   /** spool bound, bytes. */
@@ -681,7 +684,14 @@ export async function startSnapshotWriter(config: SnapshotWriterConfig, log: Log
   const spool = await Spool.open<Snapshot>({ dir: config.spoolDir, maxBytes: config.spoolMaxBytes ?? DEFAULT_SPOOL_MAX_BYTES, log: log.child({ component: 'spool' }) });
   const pool = createPool({ poolMax: Math.max(2, config.writer?.concurrency ?? 1), ...config.store }, log.child({ component: 'db' }));
   const prepare = async (p: Pool) => {
-    if (config.migrate) await migrate(p, { log });
+    if (config.migrate && config.migrateUrl !== undefined) {
+      const direct = createPool({ ...config.store, databaseUrl: config.migrateUrl, transactionPooler: false, poolMax: 1 }, log.child({ component: 'db-migrate' }));
+      try {
+        await migrate(direct, { log });
+      } finally {
+        await closePool(direct);
+      }
+    } else if (config.migrate) await migrate(p, { log });
     else await checkSchemaVersion(p);
     // Yesterday to tomorrow: the writer creates later days itself as it reaches them.
     await ensurePartitions(p, Date.now() - 86_400_000, 3);

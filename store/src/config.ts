@@ -24,6 +24,14 @@ export interface StoreOptions {
   idleTimeoutMs: number;
   /** application_name shown in pg_stat_activity. */
   applicationName: string;
+  /** The URL leads to a pooler in transaction mode (pgbouncer `pool_mode = transaction`): each
+   *  transaction may run on another server connection, so the pool sends no session settings at
+   *  connect (search_path, statement_timeout and lock_timeout as startup options, which pgbouncer
+   *  refuses), and only session-free work may use it: insertSnapshots, ensurePartitions,
+   *  checkSchemaVersion. migrate() and startJobs refuse such a pool (docs/scaling.md). The server's
+   *  own settings (ALTER ROLE ... SET statement_timeout) or the pooler's query_timeout bound
+   *  statements then; the client-side backstop (statementTimeoutMs + 5 s) stays. */
+  transactionPooler: boolean;
 }
 
 export const STORE_DEFAULTS: Omit<StoreOptions, 'databaseUrl'> = {
@@ -35,6 +43,7 @@ export const STORE_DEFAULTS: Omit<StoreOptions, 'databaseUrl'> = {
   lockTimeoutMs: 10_000,
   idleTimeoutMs: 30_000,
   applicationName: 'perfwatch',
+  transactionPooler: false,
 };
 
 /** The database settings of a service's config (exporter and api read them from the same
@@ -45,6 +54,8 @@ export interface ServiceDbSettings {
   dbPoolMax: number;
   dbConnectTimeoutSeconds: number;
   dbStatementTimeoutSeconds: number;
+  /** 'transaction': databaseUrl leads to a transaction-mode pooler (StoreOptions.transactionPooler). */
+  dbPooler?: 'none' | 'transaction';
 }
 
 /** A service's database settings as createPool options, named `applicationName` in pg_stat_activity. */
@@ -56,6 +67,7 @@ export function storeOptionsOf(c: ServiceDbSettings, applicationName: string): P
     connectTimeoutMs: c.dbConnectTimeoutSeconds * 1000,
     statementTimeoutMs: c.dbStatementTimeoutSeconds * 1000,
     applicationName,
+    transactionPooler: c.dbPooler === 'transaction',
   };
 }
 

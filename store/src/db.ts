@@ -5,14 +5,14 @@
  */
 import pg from 'pg';
 import { resolveStoreOptions, type StoreOptions } from './config.js';
-import { errorMessage, wrapPgError } from './errors.js';
+import { errorMessage, StoreError, wrapPgError } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
 /** What store/ remembers about each pool it created: the schema its connections use. */
-const POOLS = new WeakMap<pg.Pool, { schema: string; log: Logger }>();
+const POOLS = new WeakMap<pg.Pool, { schema: string; log: Logger; transactionPooler: boolean }>();
 
 export function createPool(options: Partial<StoreOptions> & { databaseUrl: string }, log: Logger = silentLogger): pg.Pool {
   const o = resolveStoreOptions(options);
@@ -21,20 +21,47 @@ export function createPool(options: Partial<StoreOptions> & { databaseUrl: strin
     max: o.poolMax,
     connectionTimeoutMillis: o.connectTimeoutMs,
     idleTimeoutMillis: o.idleTimeoutMs,
-    statement_timeout: o.statementTimeoutMs,
-    lock_timeout: o.lockTimeoutMs,
     // A client-side backstop for a server that stopped answering (statement_timeout cannot fire then).
     query_timeout: o.statementTimeoutMs + 5_000,
+    // pgbouncer passes application_name on (it tracks it per client); the rest below it refuses.
     application_name: o.applicationName,
-    // Startup options take precedence over per-role and per-database settings.
-    options: `-c search_path=${o.schema}`,
     keepAlive: true,
+    // Startup options take precedence over per-role and per-database settings. Behind a
+    // transaction pooler there is no session to set them on: the write path names its schema.
+    ...(o.transactionPooler
+      ? {}
+      : { statement_timeout: o.statementTimeoutMs, lock_timeout: o.lockTimeoutMs, options: `-c search_path=${o.schema}` }),
   });
   // Errors of idle connections (server restarted, network cut): the pool has already dropped the
   // connection; the next query opens a new one. Without this listener Node would crash.
   pool.on('error', (err) => log.warn({ err: errorMessage(err) }, 'idle database connection lost'));
-  POOLS.set(pool, { schema: o.schema, log });
+  POOLS.set(pool, { schema: o.schema, log, transactionPooler: o.transactionPooler });
   return pool;
+}
+
+/**
+ * `"schema".` for a pool made by createPool, '' for any other pool or client (whose search_path
+ * is its own business). The session-free write path puts it before every table and function it
+ * names, so it needs no search_path (a transaction pooler's connections have none of ours).
+ */
+export function schemaPrefix(pool: pg.Pool | pg.ClientBase): string {
+  const meta = POOLS.get(pool as pg.Pool);
+  return meta ? `"${meta.schema}".` : '';
+}
+
+/** Whether the pool leads to a transaction-mode pooler (StoreOptions.transactionPooler). */
+export function isTransactionPooled(pool: pg.Pool): boolean {
+  return POOLS.get(pool)?.transactionPooler ?? false;
+}
+
+/**
+ * Throws for a pool behind a transaction pooler: `what` needs a session of its own (a session
+ * advisory lock, SET, LISTEN), which such a pooler hands to other clients between transactions.
+ */
+export function requireSessionPool(pool: pg.Pool, what: string): void {
+  if (isTransactionPooled(pool)) {
+    throw new StoreError('INVALID_ARGUMENT', `${what} needs a session of its own and cannot run through a transaction pooler: give it a direct database URL (the exporter's PERFWATCH_DB_MIGRATE_URL, or the api's DATABASE_URL)`);
+  }
 }
 
 /** The schema of a pool made by createPool ('public' for any other pool). */

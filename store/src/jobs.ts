@@ -17,7 +17,7 @@
 import type PgBoss from 'pg-boss';
 import type pg from 'pg';
 import { withoutUndefined } from './config.js';
-import { poolLogger } from './db.js';
+import { poolLogger, requireSessionPool } from './db.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { ensurePartitions } from './partitions.js';
@@ -135,6 +135,8 @@ export async function startJobs(
   pool: pg.Pool,
   options: Partial<JobOptions> & { schema: string; log?: Logger },
 ): Promise<RunningJobs> {
+  // Retention holds an advisory lock across statements; pg-boss LISTENs (docs/scaling.md).
+  requireSessionPool(pool, 'the background jobs');
   const { default: Boss } = await import('pg-boss');
   const boss = new Boss({ connectionString: databaseUrl, schema: `${options.schema}_boss`, application_name: 'perfwatch-jobs', max: 2 });
   const log = (options.log ?? poolLogger(pool)).child({ component: 'jobs' });

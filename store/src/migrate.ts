@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { checkSchemaName } from './config.js';
-import { poolLogger, poolSchema, withClient } from './db.js';
+import { poolLogger, poolSchema, requireSessionPool, withClient } from './db.js';
 import { StoreError, sqlState, wrapPgError } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -130,6 +130,8 @@ export async function migrate(pool: pg.Pool, opts: MigrateOptions = {}): Promise
     throw new StoreError('INVALID_ARGUMENT', `targetVersion must be 0..${latest} (got ${target})`);
   }
   const lockTimeoutMs = opts.lockTimeoutMs ?? 300_000;
+  // SET, a session advisory lock and BEGIN ... COMMIT over several round trips: one session throughout.
+  requireSessionPool(pool, `migrating schema "${schema}"`);
 
   return withClient(
     pool,

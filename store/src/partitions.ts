@@ -4,6 +4,7 @@
  * no partition. The SQL side is ensure_snapshot_partitions() in migration 0001.
  */
 import type pg from 'pg';
+import { schemaPrefix } from './db.js';
 import { StoreError, wrapPgError } from './errors.js';
 
 const DAY_MS = 86_400_000;
@@ -40,7 +41,8 @@ export async function ensurePartitions(pool: pg.Pool | pg.ClientBase, from: Date
   if (!Number.isInteger(days) || days < 1 || days > 400) throw new StoreError('INVALID_ARGUMENT', `days must be 1..400 (got ${days})`);
   const day = utcDay(from);
   try {
-    const r = await pool.query<{ n: number }>('SELECT ensure_snapshot_partitions($1::date, $2::int) AS n', [day, days]);
+    // Schema-qualified: the writer calls this through a transaction pooler too (no search_path).
+    const r = await pool.query<{ n: number }>(`SELECT ${schemaPrefix(pool)}ensure_snapshot_partitions($1::date, $2::int) AS n`, [day, days]);
     return r.rows[0]?.n ?? 0;
   } catch (err) {
     throw wrapPgError(err, `creating snapshot partitions from ${day} for ${days} day(s)`);

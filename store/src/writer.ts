@@ -12,10 +12,15 @@
  *
  * The same statement notifies snapshotsChannel(schema) with the hosts it wrote (pg_notify is
  * transactional: listeners hear of the rows when they are committed, never before).
+ *
+ * The path is session-free, so it runs through pgbouncer in transaction mode (docs/scaling.md):
+ * every statement stands alone (no SET, no named prepared statements, no advisory session locks,
+ * no temporary tables), and every table and function carries its schema (schemaPrefix), so no
+ * search_path is needed.
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { poolLogger, poolSchema } from './db.js';
+import { poolLogger, poolSchema, schemaPrefix } from './db.js';
 import { StoreError, sqlState, wrapPgError } from './errors.js';
 import { ensurePartitions, utcDay } from './partitions.js';
 import { encodeSnapshot, type EncodedSnapshot } from './codec.js';
@@ -88,10 +93,10 @@ async function hostIds(pool: pg.Pool, names: string[]): Promise<Map<string, numb
     try {
       r = await pool.query<{ id: number; name: string }>(
         `WITH ins AS (
-           INSERT INTO hosts (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING RETURNING id, name)
+           INSERT INTO ${schemaPrefix(pool)}hosts (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING RETURNING id, name)
          SELECT id, name FROM ins
          UNION ALL
-         SELECT id, name FROM hosts WHERE name = ANY($1::text[])`,
+         SELECT id, name FROM ${schemaPrefix(pool)}hosts WHERE name = ANY($1::text[])`,
         [missing],
       );
     } catch (err) {
@@ -133,11 +138,11 @@ async function shapeIds(pool: pg.Pool, wanted: Map<string, { hostId: number; enc
       try {
         r = await pool.query<{ id: number }>(
           `WITH ins AS (
-             INSERT INTO snapshot_shapes (host_id, hash, frags) VALUES ($1, $2, $3::text[])
+             INSERT INTO ${schemaPrefix(pool)}snapshot_shapes (host_id, hash, frags) VALUES ($1, $2, $3::text[])
              ON CONFLICT (host_id, hash) DO NOTHING RETURNING id)
            SELECT id FROM ins
            UNION ALL
-           SELECT id FROM snapshot_shapes WHERE host_id = $1 AND hash = $2`,
+           SELECT id FROM ${schemaPrefix(pool)}snapshot_shapes WHERE host_id = $1 AND hash = $2`,
           [hostId, enc.hash, enc.frags],
         );
       } catch (err) {
@@ -163,9 +168,10 @@ export function snapshotsChannel(schema: string): string {
   return Buffer.byteLength(name) <= 63 ? name : `perfwatch_snapshots_${createHash('sha256').update(schema).digest('hex').slice(0, 24)}`;
 }
 
-const INSERT_SQL = `
+/** The batch statement; `s` is the schema prefix (schemaPrefix). */
+const insertSql = (s: string) => `
 WITH ins AS (
-  INSERT INTO snapshots (host_id, ts, shape_id, vals)
+  INSERT INTO ${s}snapshots (host_id, ts, shape_id, vals)
   SELECT r.h, 'epoch'::timestamptz + r.ms * interval '1 millisecond', r.sh, substring($6::bytea FROM r.off FOR r.len)
     FROM unnest($1::int[], $2::float8[], $3::int[], $4::int[], $5::int[]) AS r(h, ms, sh, off, len)
   ON CONFLICT (host_id, ts) DO NOTHING
@@ -173,7 +179,7 @@ WITH ins AS (
 agg AS (
   SELECT host_id, min(ts) AS lo, max(ts) AS hi, count(*) AS n FROM ins GROUP BY host_id),
 upd AS (
-  UPDATE hosts h
+  UPDATE ${s}hosts h
      SET first_seen = LEAST(h.first_seen, agg.lo), last_seen = GREATEST(h.last_seen, agg.hi)
     FROM agg
    WHERE h.id = agg.host_id
@@ -183,7 +189,7 @@ rewind AS (
   -- Rolled-up blocks this batch adds to are redone (watermark back). A batch older than a minute
   -- also touches the row: when a rollup run holds it (rollups.ts), this waits for the run, then
   -- moves the watermark back if the run went past this batch's data.
-  UPDATE rollup_watermarks w
+  UPDATE ${s}rollup_watermarks w
      SET watermark = LEAST(w.watermark, agg.lo), updated_at = now()
     FROM agg
    WHERE w.host_id = agg.host_id AND (w.watermark > agg.lo OR agg.lo < now() - interval '1 minute')
@@ -193,9 +199,10 @@ notify AS (
   -- docs/api.md); delivered at commit, so a listener that reads at once sees the rows.
   SELECT pg_notify($7, CASE WHEN octet_length(p) > ${NOTIFY_MAX_BYTES} THEN '{"all":true}' ELSE p END)
     FROM (SELECT jsonb_build_object('hosts', jsonb_agg(DISTINCT h.name))::text AS p
-            FROM agg JOIN hosts h ON h.id = agg.host_id HAVING count(*) > 0) x)
+            FROM agg JOIN ${s}hosts h ON h.id = agg.host_id HAVING count(*) > 0) x)
 -- notify is read here because PostgreSQL runs a plain SELECT in WITH only when it is referenced.
 SELECT coalesce(sum(n), 0)::int AS inserted, (SELECT count(*) FROM notify)::int AS notified FROM agg`;
+const INSERT_SQL = new Map<string, string>();
 
 /**
  * Writes a batch of snapshots in one statement; returns how many were new. Idempotent: writing the
@@ -245,7 +252,10 @@ export async function insertSnapshots(pool: pg.Pool, batch: readonly SnapshotLik
       snapshotsChannel(poolSchema(pool)),
     ];
     try {
-      const r = await pool.query<{ inserted: number }>(INSERT_SQL, params);
+      const prefix = schemaPrefix(pool);
+      let sql = INSERT_SQL.get(prefix);
+      if (sql === undefined) INSERT_SQL.set(prefix, (sql = insertSql(prefix)));
+      const r = await pool.query<{ inserted: number }>(sql, params);
       const inserted = r.rows[0]?.inserted ?? 0;
       return { inserted, duplicates: batch.length - inserted };
     } catch (err) {
