@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
-import { StoreError, type Pool } from '@perfwatch/store';
+import { StoreError, type Pool, type ReplicaLag } from '@perfwatch/store';
 import { routeGuard } from './auth/middleware.js';
 import { JwtKeys } from './auth/jwt.js';
 import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
@@ -54,8 +54,13 @@ export interface AppDeps {
   hasher?: PasswordHasher;
   /** queues a retention run now, when this api runs the background jobs. */
   runRetentionNow?: () => Promise<string | null>;
-  /** where queries are evaluated (promql/engine.ts); default: in this thread, over `pool`. */
+  /** where queries are evaluated (promql/engine.ts); default: in this thread, over `readPool`. */
   engine?: QueryEngine;
+  /** the read replica (DATABASE_READ_URL) for the query load: history, catalog, annotations,
+   *  status, PromQL; default `pool`. Users, tokens, logins and every write use `pool`. */
+  readPool?: Pool;
+  /** the read replica's lag, shown in /api/v1/status (service.ts, with readPool). */
+  replicaLag?: () => Promise<ReplicaLag>;
 }
 
 /** Every route of the app, by resource: each becomes its own Router, and all of them the OpenAPI document. */
@@ -144,7 +149,9 @@ export function createApp(deps: AppDeps): Express {
   const auth = new AuthService({ pool, config, hasher, jwt, metrics, log: log.child({ component: 'auth' }) });
   const passport = createPassport(auth);
   metrics.observePool(pool);
-  const engine = deps.engine ?? inProcessEngine(pool);
+  // The query load goes to the read replica when there is one (docs/scaling.md).
+  const reads = deps.readPool ?? pool;
+  const engine = deps.engine ?? inProcessEngine(reads);
 
   let openapi: OpenApiDocument | undefined;
   const resources: Resources = {
@@ -153,11 +160,11 @@ export function createApp(deps: AppDeps): Express {
     users: userRoutes({ pool, config, hasher, log }),
     tokens: tokenRoutes({ pool, log }),
     retention: retentionRoutes({ pool, log, runRetentionNow: deps.runRetentionNow }),
-    metrics: metricsRoutes({ pool }),
-    query: queryRoutes({ pool, engine, maxRangeDays: config.maxRangeDays }),
-    snapshots: snapshotRoutes({ pool }),
-    annotations: annotationRoutes({ pool, maxRangeDays: config.maxRangeDays }),
-    status: statusRoutes({ pool, config, build }),
+    metrics: metricsRoutes({ pool: reads }),
+    query: queryRoutes({ pool: reads, engine, maxRangeDays: config.maxRangeDays }),
+    snapshots: snapshotRoutes({ pool: reads }),
+    annotations: annotationRoutes({ pool: reads, maxRangeDays: config.maxRangeDays }),
+    status: statusRoutes({ pool: reads, config, build, ...(deps.replicaLag ? { replicaLag: deps.replicaLag } : {}) }),
   };
   openapi = buildOpenApi(Object.values(resources).flat(), { version: build.version });
 
@@ -217,7 +224,7 @@ export function createApp(deps: AppDeps): Express {
   const guard = routeGuard(passport);
   for (const defs of Object.values(resources)) app.use(mountRoutes(defs, { authenticate: guard }));
   // Prometheus's query API: its own envelope and errors, outside the JSON API's route machinery.
-  app.use('/prometheus', promqlRouter({ pool, engine, log, authenticate: (c) => auth.authenticateBearer(c), bodyLimitBytes: config.bodyLimitBytes, build }));
+  app.use('/prometheus', promqlRouter({ pool: reads, engine, log, authenticate: (c) => auth.authenticateBearer(c), bodyLimitBytes: config.bodyLimitBytes, build }));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${req.path.slice(0, 200)}; see /api/openapi.json`));

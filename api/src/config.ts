@@ -34,6 +34,11 @@ export interface ApiConfig {
   /** DATABASE_URL: PostgreSQL holding users, tokens, retention and history (required; `npm start`
    *  sets it to its embedded PostgreSQL). */
   databaseUrl: string;
+  /** DATABASE_READ_URL: a hot standby of DATABASE_URL (streaming replication) that takes the
+   *  query load: the JSON API's history reads, PromQL, annotations and the status screen; users,
+   *  tokens, logins, writes, jobs and the live stream stay on DATABASE_URL (unset: everything
+   *  there). Its lag is in /api/v1/status and /metrics (docs/scaling.md). */
+  databaseReadUrl: string | undefined;
   /** PERFWATCH_DB_SCHEMA: schema holding PerfWatch's tables (perfwatch). */
   dbSchema: string;
   /** PERFWATCH_API_DB_MIGRATE: apply migrations at start, under store's advisory lock; false only
@@ -259,6 +264,7 @@ export function loadConfig(env: Env): ApiConfig {
     uiHost: value(env, 'PERFWATCH_UI_HOST') ?? listenHost,
     production,
     databaseUrl: postgresUrlVar(env, 'DATABASE_URL', true),
+    databaseReadUrl: postgresUrlVar(env, 'DATABASE_READ_URL'),
     dbSchema: schemaVar(env, 'PERFWATCH_DB_SCHEMA', DEFAULTS.dbSchema),
     dbMigrate: boolVar(env, 'PERFWATCH_API_DB_MIGRATE', DEFAULTS.dbMigrate),
     dbPoolMax: intVar(env, 'PERFWATCH_API_DB_POOL_MAX', DEFAULTS.dbPoolMax, 1, 100),

@@ -159,6 +159,43 @@ export class ApiMetrics {
     });
   }
 
+  /**
+   * The read replica's lag (DATABASE_READ_URL), asked at each scrape; left out of a scrape when
+   * either database does not answer within 2 s, or when the read URL is no standby.
+   */
+  observeReplica(lag: () => Promise<{ standby: boolean; lagBytes: number | null; lagSeconds: number }>): void {
+    const registers = [this.registry];
+    // One question per scrape for both gauges: an answer younger than a second is shared.
+    let asked: { at: number; answer: Promise<{ standby: boolean; lagBytes: number | null; lagSeconds: number } | undefined> } | undefined;
+    const ask = () => {
+      if (!asked || Date.now() - asked.at > 1000) {
+        const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000).unref());
+        asked = { at: Date.now(), answer: Promise.race([lag(), timeout]).catch(() => undefined) };
+      }
+      return asked.answer;
+    };
+    new Gauge({
+      name: 'perfwatch_api_db_replica_lag_seconds',
+      help: 'How old what the read replica (DATABASE_READ_URL) shows can be: the age of its last replayed transaction while it is behind, 0 when caught up.',
+      registers,
+      async collect() {
+        this.reset();
+        const l = await ask();
+        if (l?.standby) this.set(l.lagSeconds);
+      },
+    });
+    new Gauge({
+      name: 'perfwatch_api_db_replica_lag_bytes',
+      help: 'WAL bytes the primary has written that the read replica (DATABASE_READ_URL) has not replayed yet.',
+      registers,
+      async collect() {
+        this.reset();
+        const l = await ask();
+        if (l?.standby && l.lagBytes !== null) this.set(l.lagBytes);
+      },
+    });
+  }
+
   /** Express middleware: counts and times every request once its response is finished. */
   middleware() {
     return (req: Request, res: Response, next: NextFunction): void => {

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inProcessEngine, workerEngine, type QueryEngine } from './promql/engine.js';
-import { closePool, createPool, isTransient, JOB_QUEUES, runRetentionNow, startJobs, storeOptionsOf, type Pool, type RunningJobs } from '@perfwatch/store';
+import { closePool, createPool, isTransient, JOB_QUEUES, replicaLag, runRetentionNow, startJobs, storeOptionsOf, type Pool, type RunningJobs } from '@perfwatch/store';
 import { buildInfo, createApp } from './app.js';
 import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
 import { warmUpStrength } from './auth/strength.js';
@@ -79,6 +79,13 @@ export async function housekeeping(pool: Pool, config: ApiConfig): Promise<void>
 
 export async function startApi(config: ApiConfig, log: Logger, opts: StartOptions = {}): Promise<RunningApi> {
   const pool = createPool(storeOptionsOf(config, 'perfwatch-api'), log.child({ component: 'db' }));
+  // DATABASE_READ_URL: the query load on a hot standby (docs/scaling.md); everything else on `pool`.
+  const readUrl = config.databaseReadUrl;
+  const readPool = readUrl === undefined ? pool : createPool({ ...storeOptionsOf(config, 'perfwatch-api-read'), databaseUrl: readUrl }, log.child({ component: 'db-read' }));
+  const closePools = async () => {
+    if (readPool !== pool) await closePool(readPool);
+    await closePool(pool);
+  };
   const hasher = new PasswordHasher({ ...OWASP_SCRYPT, N: config.scryptN });
   let live: LiveStream | undefined;
   let engine: QueryEngine | undefined;
@@ -103,8 +110,13 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
         : undefined;
 
     const metrics = new ApiMetrics(buildInfo(), { processMetrics: opts.processMetrics });
-    engine = config.queryWorkers > 0 ? workerEngine(storeOptionsOf(config, 'perfwatch-api-query'), config.queryWorkers, log.child({ component: 'query' })) : inProcessEngine(pool);
-    const app = createApp({ config, pool, log, jwtSecret: prepared.jwtSecret, metrics, hasher, engine, ...(jobs ? { runRetentionNow: () => runRetentionNow(jobs.boss) } : {}) });
+    engine =
+      config.queryWorkers > 0
+        ? workerEngine({ ...storeOptionsOf(config, 'perfwatch-api-query'), databaseUrl: readUrl ?? config.databaseUrl }, config.queryWorkers, log.child({ component: 'query' }))
+        : inProcessEngine(readPool);
+    const replica = readPool === pool ? {} : { readPool, replicaLag: () => replicaLag(pool, readPool) };
+    if (replica.replicaLag) metrics.observeReplica(replica.replicaLag);
+    const app = createApp({ config, pool, log, jwtSecret: prepared.jwtSecret, metrics, hasher, engine, ...replica, ...(jobs ? { runRetentionNow: () => runRetentionNow(jobs.boss) } : {}) });
     if (jobs) metrics.observeJobs(Object.values(JOB_QUEUES), (q) => jobs.boss.getQueueSize(q));
     live = new LiveStream({ config, pool, log, metrics, hasher, jwtSecret: prepared.jwtSecret });
     const server = createServer(app);
@@ -156,7 +168,7 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
         clearTimeout(grace);
         await jobs?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'stopping the jobs failed'));
         await queryEngine.close();
-        await closePool(pool);
+        await closePools();
       })();
       return closing;
     };
@@ -164,7 +176,7 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
   } catch (err) {
     await live?.close();
     await engine?.close();
-    await closePool(pool);
+    await closePools();
     throw err;
   }
 }

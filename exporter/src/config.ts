@@ -84,6 +84,9 @@ export interface ExporterConfig {
   cgroupExclude: RegExp;
   /** PERFWATCH_CGROUP_MAX: most cgroups with series of their own; the rest are summed into cgroup="other" (200). */
   cgroupMax: number;
+  /** PERFWATCH_PROCESS_TOP: command-name and cgroup groups of processes exported, the top this many by
+   *  CPU since the last collection and the top this many by resident memory (20). */
+  processTop: number;
   /** DATABASE_URL: PostgreSQL to write snapshots to (unset: no history is written; `npm start`
    *  sets it to its embedded PostgreSQL). */
   databaseUrl: string | undefined;
@@ -145,6 +148,7 @@ export const DEFAULTS = {
   perfRecheckSeconds: 60,
   cgroupExclude: '\\.(mount|swap)$',
   cgroupMax: 200,
+  processTop: 20,
   dbSchema: 'perfwatch',
   dbMigrate: true,
   dbPooler: 'none' as 'none' | 'transaction',
@@ -198,6 +202,7 @@ export function loadConfig(env: Env): ExporterConfig {
     cgroupInclude: value(env, 'PERFWATCH_CGROUP_INCLUDE') === undefined ? undefined : regexVar(env, 'PERFWATCH_CGROUP_INCLUDE', ''),
     cgroupExclude: regexVar(env, 'PERFWATCH_CGROUP_EXCLUDE', DEFAULTS.cgroupExclude),
     cgroupMax: intVar(env, 'PERFWATCH_CGROUP_MAX', DEFAULTS.cgroupMax, 0, 100_000),
+    processTop: intVar(env, 'PERFWATCH_PROCESS_TOP', DEFAULTS.processTop, 0, 1000),
     databaseUrl: postgresUrlVar(env, 'DATABASE_URL'),
     dbSchema: schemaVar(env, 'PERFWATCH_DB_SCHEMA', DEFAULTS.dbSchema),
     dbMigrate: boolVar(env, 'PERFWATCH_DB_MIGRATE', DEFAULTS.dbMigrate),

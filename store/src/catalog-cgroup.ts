@@ -3,8 +3,9 @@
  * unit and pod, in the style of cAdvisor's container_* names under perfwatch_container_. Every
  * per-cgroup family carries cgroup (the path, or "other"), container (Docker's name, or "") and
  * unit (the systemd unit, or ""); image, id, pod uid and QoS class are in perfwatch_container_info,
- * to join on. catalog.ts registers CGROUP_METRICS among its fixed families and calls walkCgroup
- * after walkHost. Types only are imported from catalog.ts, so there is no import cycle at run time.
+ * to join on. The processes collector's perfwatch_process_* families (top processes grouped by
+ * command name and cgroup) are here too. catalog.ts registers CGROUP_METRICS among its fixed
+ * families and calls walkCgroup after walkHost. Types only are imported from catalog.ts, so there is no import cycle at run time.
  */
 import type { Labels, MetricInfo } from './catalog.js';
 import { CGROUP_IO_FIELDS, CGROUP_MEM_FIELDS, type CgroupEntry, type CgroupSections } from './snapshot-cgroup.js';
@@ -66,11 +67,31 @@ const C = {
   other: def('perfwatch_container_cgroups_other', 'gauge', '', [], 'cgroups.o', 'Of those, cgroups over PERFWATCH_CGROUP_MAX, summed into cgroup="other".'),
 };
 
+const PL = ['comm', 'cgroup'] as const;
+const PG = 'procs.g[]';
+const PR = {
+  cpu: def('perfwatch_process_cpu_seconds_total', 'counter', 'seconds', [...PL, 'mode'], `${PG}.cpu[0..1]`, 'CPU time of the processes with this command name in this cgroup (exited ones included), by mode (user, system).'),
+  rss: def('perfwatch_process_resident_memory_bytes', 'gauge', 'bytes', PL, `${PG}.rss`, 'Resident memory of the live processes with this command name in this cgroup.'),
+  swap: def('perfwatch_process_swap_bytes', 'gauge', 'bytes', PL, `${PG}.swap`, 'Swapped-out memory of those processes (status VmSwap).'),
+  count: def('perfwatch_process_processes', 'gauge', '', PL, `${PG}.n`, 'Live processes with this command name in this cgroup.'),
+  threads: def('perfwatch_process_threads', 'gauge', '', PL, `${PG}.thr`, 'Threads of those processes.'),
+  read: def('perfwatch_process_read_bytes_total', 'counter', 'bytes', PL, `${PG}.io[0]`, 'Bytes the live processes read from storage (/proc/<pid>/io read_bytes; drops when one exits).'),
+  written: def('perfwatch_process_written_bytes_total', 'counter', 'bytes', PL, `${PG}.io[1]`, 'Bytes the live processes wrote to storage (/proc/<pid>/io write_bytes; drops when one exits).'),
+  seen: def('perfwatch_process_seen', 'gauge', '', [], 'procs.n', 'Processes seen in the last collection.'),
+  groups: def('perfwatch_process_groups', 'gauge', '', [], 'procs.ng', 'Command-name and cgroup groups they form (of which the top are exported).'),
+};
+
 function labels(L: MakeLabels, path: string, e: CgroupEntry, ...more: string[]): Labels {
   return L('cgroup', path, 'container', e.ctr ?? '', 'unit', e.unit ?? '', ...more);
 }
 
+/** The cgroup section's samples, then the processes'. */
 export function walkCgroup(s: CgroupSections, add: Add, L: MakeLabels): void {
+  walkCgroups(s, add, L);
+  walkProcesses(s, add, L);
+}
+
+function walkCgroups(s: CgroupSections, add: Add, L: MakeLabels): void {
   const c = s.cgroups;
   if (!c) return;
   const gs = Object.entries(c.g);
@@ -106,4 +127,21 @@ export function walkCgroup(s: CgroupSections, add: Add, L: MakeLabels): void {
   for (const [p, e] of gs) add(C.pidsLimit, e.pidsl, labels(L, p, e));
   add(C.discovered, c.n);
   add(C.other, c.o);
+}
+
+function walkProcesses(s: CgroupSections, add: Add, L: MakeLabels): void {
+  const p = s.procs;
+  if (!p) return;
+  for (const g of p.g) {
+    add(PR.cpu, g.cpu[0], L('comm', g.c, 'cgroup', g.cg, 'mode', 'user'));
+    add(PR.cpu, g.cpu[1], L('comm', g.c, 'cgroup', g.cg, 'mode', 'system'));
+  }
+  for (const g of p.g) add(PR.rss, g.rss, L('comm', g.c, 'cgroup', g.cg));
+  for (const g of p.g) add(PR.swap, g.swap, L('comm', g.c, 'cgroup', g.cg));
+  for (const g of p.g) add(PR.count, g.n, L('comm', g.c, 'cgroup', g.cg));
+  for (const g of p.g) add(PR.threads, g.thr, L('comm', g.c, 'cgroup', g.cg));
+  for (const g of p.g) add(PR.read, g.io?.[0], L('comm', g.c, 'cgroup', g.cg));
+  for (const g of p.g) add(PR.written, g.io?.[1], L('comm', g.c, 'cgroup', g.cg));
+  add(PR.seen, p.n);
+  add(PR.groups, p.ng);
 }

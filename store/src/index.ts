@@ -17,3 +17,4 @@ export * from './retention.js';
 export * from './jobs.js';
 export * from './embedded.js';
 export * from './regex.js';
+export * from './replica.js';

@@ -74,7 +74,40 @@ export interface CgroupSection {
   o: number;
 }
 
+/** The processes of one command name in one cgroup, summed (pids are not kept: bounded cardinality). */
+export interface ProcessGroup {
+  /** the command name (/proc/<pid>/stat comm, at most 15 characters). */
+  c: string;
+  /** the cgroup path of its processes (/proc/<pid>/cgroup: v2's, else v1's cpuacct/cpu/memory one). */
+  cg: string;
+  /** CPU seconds [user, system] of the group's processes, counted since the exporter first saw the
+   *  group; a process that exits or leaves the group keeps its share, so it never goes down. */
+  cpu: [number, number];
+  /** resident bytes of the live processes (stat rss x page size). */
+  rss: number;
+  /** live processes and their threads. */
+  n: number;
+  thr: number;
+  /** swapped-out bytes of the live processes (status VmSwap); absent for kernel threads. */
+  swap?: number;
+  /** bytes the live processes read from and wrote to storage (io read_bytes, write_bytes); absent
+   *  where /proc/<pid>/io is not readable. Falls when a process exits (rate() sees a reset). */
+  io?: [number, number];
+}
+
+export interface ProcessSection {
+  /** processes seen in this collection. */
+  n: number;
+  /** (command, cgroup) groups they form. */
+  ng: number;
+  /** the PERFWATCH_PROCESS_TOP groups that used the most CPU since the last collection, and those
+   *  with the most resident memory (the union), in CPU order. */
+  g: ProcessGroup[];
+}
+
 export interface CgroupSections {
   /** <sys>/fs/cgroup: per-cgroup CPU, memory, IO, PSI and pids, named (docs/snapshot.md). */
   cgroups?: CgroupSection;
+  /** /proc/<pid>: the top processes by CPU and by memory, grouped by command and cgroup. */
+  procs?: ProcessSection;
 }

@@ -14,7 +14,7 @@
  * statistics once it is large (EXACT_ROWS_BELOW): counting millions of rows on every refresh of a
  * screen would cost more than the screen is worth. The answer says which (`rowsEstimated`).
  */
-import { fetchRows, JOB_QUEUES, poolSchema, RAW_COLUMNS, rowSnapshot, type Pool, type Snapshot } from '@perfwatch/store';
+import { fetchRows, JOB_QUEUES, poolSchema, RAW_COLUMNS, rowSnapshot, type Pool, type ReplicaLag, type Snapshot } from '@perfwatch/store';
 import { z } from 'zod';
 import type { ApiConfig } from '../config.js';
 import { latestRunPerTier, TIERS, type RetentionRun, type Tier } from '../db/retention.js';
@@ -47,6 +47,9 @@ export interface StatusDeps {
   build: { version: string; revision: string };
   /** EXACT_ROWS_BELOW unless a test wants the estimates. */
   exactRowsBelow?: number;
+  /** the read replica's lag (store's replicaLag), when the api reads from one (DATABASE_READ_URL);
+   *  `pool` is then that replica. */
+  replicaLag?: () => Promise<ReplicaLag>;
 }
 
 // ---- cron ----------------------------------------------------------------------------------------
@@ -371,6 +374,15 @@ export const StatusSchema = z.object({
       .nullable()
       .meta({ description: 'the newest run of each tier, together' }),
   }),
+  replica: z
+    .object({
+      standby: z.boolean().meta({ description: 'the read database is a hot standby (in recovery)' }),
+      lagSeconds: z.number().meta({ description: 'age of the last transaction replayed there while it is behind; 0 when caught up' }),
+      lagBytes: z.number().int().nullable().meta({ description: 'WAL the primary wrote that the standby has not replayed yet' }),
+      replayPaused: z.boolean(),
+    })
+    .nullable()
+    .meta({ description: 'the read replica (DATABASE_READ_URL) that answers this and the other query routes; null when the api reads from DATABASE_URL' }),
 });
 
 export function statusRoutes(deps: StatusDeps): RouteDef[] {
@@ -392,11 +404,12 @@ export function statusRoutes(deps: StatusDeps): RouteDef[] {
           `SELECT now() AS now, pg_database_size(current_database()) AS size, current_setting('server_version') AS version`,
         );
         const nowMs = db[0]!.now.getTime();
-        const [hosts, storage, lastRun, schedule] = await Promise.all([
+        const [hosts, storage, lastRun, schedule, replica] = await Promise.all([
           hostsStatus(pool, nowMs),
           storageStatus(pool, deps.exactRowsBelow),
           lastRetentionRun(pool),
           retentionSchedule(pool),
+          deps.replicaLag ? deps.replicaLag() : null,
         ]);
         const utc = schedule && (schedule.timezone === null || schedule.timezone === 'UTC' || schedule.timezone === 'Etc/UTC');
         const next = schedule && utc ? nextCronRun(schedule.cron, nowMs) : undefined;
@@ -413,6 +426,7 @@ export function statusRoutes(deps: StatusDeps): RouteDef[] {
             nextRunAt: next === undefined ? null : new Date(next),
             lastRun,
           },
+          replica,
         };
       },
     }),

@@ -23,6 +23,7 @@ import { netstat } from './netstat.js';
 import { os } from './os.js';
 import { perf } from './perf.js';
 import { powersupplyclass } from './powersupplyclass.js';
+import { processes } from './processes.js';
 import { pressure } from './pressure.js';
 import { rapl } from './rapl.js';
 import { schedstat } from './schedstat.js';
@@ -40,8 +41,8 @@ import { vmstat } from './vmstat.js';
 /** Every collector, in the order their metrics appear on /metrics. */
 export const COLLECTORS: readonly CollectorDefinition[] = [
   cpu, meminfo, loadavg, vmstat, uptime, diskstats, netdev, netstat, sockstat, filesystem, pressure, filefd, perf,
-  // containers, systemd units and pods (store/src/snapshot-cgroup.ts)
-  cgroup,
+  // containers, systemd units and pods, top processes (store/src/snapshot-cgroup.ts)
+  cgroup, processes,
   // node_exporter's hardware, kernel and textfile collectors (their sections: store/src/snapshot-host.ts)
   hwmon, thermal, cpufreq, rapl, edac, nvme, dmi, powersupplyclass, softnet, schedstat, conntrack, entropy, time, netclass,
   bonding, udpQueues, arp, mdadm, nfs, nfsd, os, uname, textfile,
