@@ -197,12 +197,14 @@ async function walkRaw(
       await eat(
         await fetchRows(
           pool,
+          // The slice's own bounds too: the planner then keeps only its partitions.
           `SELECT ${RAW_COLUMNS} FROM unnest($2::float8[], $3::float8[]) AS r(lo, hi)
              CROSS JOIN LATERAL (SELECT * FROM snapshots x WHERE x.host_id = $1
+                                    AND x.ts >= $4::timestamptz AND x.ts <= $5::timestamptz
                                     AND x.ts > 'epoch'::timestamptz + r.lo * interval '1 millisecond'
                                     AND x.ts <= 'epoch'::timestamptz + r.hi * interval '1 millisecond') s
             ORDER BY s.ts`,
-          [hostId, lo, hi],
+          [hostId, lo, hi, iso(a), iso(b)],
           `reading snapshots of ${host}`,
         ),
         false,
