@@ -71,3 +71,30 @@ describe('hardware and kernel collectors (node_exporter defaults)', () => {
     for (const n of HOST) expect(snap.col[n], `${n}: ${snap.col[n]?.err}`).to.include({ ok: true });
   });
 });
+
+describe('btrfs and zfs over fake trees: the catalog serves them', () => {
+  it('renders btrfs and zfs families in base units, zfs kstats as gauges', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const root = mkdtempSync(join(tmpdir(), 'pw-host-'));
+    const put = (p: string, t: string) => {
+      mkdirSync(join(root, p, '..'), { recursive: true });
+      writeFileSync(join(root, p), t);
+    };
+    const uuid = '3f4c8e2a-1b2c-4d5e-8f90-a1b2c3d4e5f6';
+    put(`sys/fs/btrfs/${uuid}/label`, '\n');
+    put(`sys/fs/btrfs/${uuid}/allocation/data/bytes_used`, '4096\n');
+    put('proc/spl/kstat/zfs/arcstats', '13 1 0x01 2 1 1 1\nname type data\nhits 4 100\n');
+    put('proc/spl/kstat/zfs/dmu_tx', '13 1 0x01 2 1 1 1\nname type data\ndmu_tx_assigned 4 7\n');
+    put('proc/spl/kstat/zfs/tank/state', 'DEGRADED\n');
+    const pipeline = new SnapshotPipeline(testConfig({ PERFWATCH_PROC_ROOT: join(root, 'proc'), PERFWATCH_SYS_ROOT: join(root, 'sys') }), COLLECTORS.filter((c) => c.name === 'btrfs' || c.name === 'zfs'), quietLogger());
+    const text = await renderSnapshotText(await pipeline.collect(0));
+    expect(text).to.include(`perfwatch_btrfs_info{uuid="${uuid}",label=""} 1\n`);
+    expect(text).to.include(`perfwatch_btrfs_used_bytes{uuid="${uuid}",block_group_type="data"} 4096\n`);
+    expect(text).to.not.include('perfwatch_btrfs_size_bytes');
+    expect(text).to.include('perfwatch_zfs_pool_state{pool="tank",state="degraded"} 1\n');
+    expect(text).to.include('# TYPE perfwatch_zfs_arc_hits gauge\nperfwatch_zfs_arc_hits 100\n');
+    expect(text).to.include('perfwatch_zfs_dmu_tx_assigned 7\n');
+  });
+});

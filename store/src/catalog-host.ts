@@ -258,6 +258,66 @@ function walkRpc(st: Record<string, (number | SampleValue)[] | undefined>, serve
   if (server && st.proc4ops) st.proc4ops.forEach((v, op) => NFS4_OPS[op] !== '' && add(m.requests, v, L('version', '4', 'method', NFS4_OPS[op] ?? `op${op}`)));
 }
 
+// ---- xfs: /sys/fs/xfs/<device>/stats/stats lines (snapshot-host.ts xfs) --------------------------
+
+/** line -> the metric of each position: [name after perfwatch_xfs_, help]; a gauge where marked. */
+const XFS_LINES: Record<string, [string, string, 'gauge'?][]> = {
+  extent_alloc: [['extent_allocation_extents_allocated', 'Extents allocated'], ['extent_allocation_blocks_allocated', 'Blocks allocated in extents'], ['extent_allocation_extents_freed', 'Extents freed'], ['extent_allocation_blocks_freed', 'Blocks freed in extents']],
+  abt: [['allocation_btree_lookups', 'Free-space btree lookups'], ['allocation_btree_compares', 'Free-space btree compares'], ['allocation_btree_records_inserted', 'Free-space btree records inserted'], ['allocation_btree_records_deleted', 'Free-space btree records deleted']],
+  blk_map: [['block_mapping_reads', 'Block map read operations'], ['block_mapping_writes', 'Block map write operations'], ['block_mapping_unmaps', 'Block unmaps (deletes)'], ['block_mapping_extent_list_insertions', 'Extent list insertions'], ['block_mapping_extent_list_deletions', 'Extent list deletions'], ['block_mapping_extent_list_lookups', 'Extent list lookups'], ['block_mapping_extent_list_compares', 'Extent list compares']],
+  bmbt: [['block_map_btree_lookups', 'Block map btree lookups'], ['block_map_btree_compares', 'Block map btree compares'], ['block_map_btree_records_inserted', 'Block map btree records inserted'], ['block_map_btree_records_deleted', 'Block map btree records deleted']],
+  dir: [['directory_operation_lookups', 'Directory lookups'], ['directory_operation_creates', 'Directory entries created'], ['directory_operation_removes', 'Directory entries removed'], ['directory_operation_getdents', 'getdents calls']],
+  ig: [['inode_operation_attempts', 'Inode cache lookups'], ['inode_operation_found', 'Inode cache hits'], ['inode_operation_recycled', 'Inodes found in the cache while being reclaimed'], ['inode_operation_missed', 'Inode cache misses'], ['inode_operation_duplicates', 'Inodes inserted into the cache twice'], ['inode_operation_reclaims', 'Inodes reclaimed from the cache'], ['inode_operation_attribute_changes', 'Inode attribute changes']],
+  log: [['log_operation_writes', 'Log buffer writes'], ['log_operation_blocks', 'Log blocks written'], ['log_operation_noiclogs', 'Times no in-core log buffer was free'], ['log_operation_force', 'Log forces'], ['log_operation_force_sleeps', 'Log forces that had to wait']],
+  rw: [['write_calls', 'write(2) and similar calls'], ['read_calls', 'read(2) and similar calls']],
+  attr: [['inode_attribute_gets', 'Extended attribute gets'], ['inode_attribute_sets', 'Extended attribute sets'], ['inode_attribute_removes', 'Extended attribute removes'], ['inode_attribute_lists', 'Extended attribute lists']],
+  vnodes: [['vnode_active', 'Inodes in use', 'gauge'], ['vnode_allocate', 'Inodes allocated'], ['vnode_get', 'Inode gets'], ['vnode_hold', 'Inode holds'], ['vnode_release', 'Inode releases'], ['vnode_reclaim', 'Inodes reclaimed'], ['vnode_remove', 'Inodes removed']],
+  xpc: [['xstrat_bytes', 'Bytes written by xstrat (delayed allocation)'], ['written_bytes', 'Bytes written'], ['read_bytes', 'Bytes read']],
+};
+const XFS: [string, MetricInfo[]][] = Object.entries(XFS_LINES).map(([line, cols]) => [
+  line,
+  cols.map(([name, help, gauge], i) => {
+    const bytes = line === 'xpc';
+    const full = gauge ? `perfwatch_xfs_${name}` : `perfwatch_xfs_${name}_total`;
+    return def(full, gauge ?? 'counter', bytes ? 'bytes' : '', ['device'], `xfs[device].${line}[${i}]`, `${help} (XFS ${line}).`);
+  }),
+]);
+
+// ---- btrfs, zfs --------------------------------------------------------------------------------
+
+const BTRFS_GROUP_FIELDS = [
+  ['size_bytes', 'Space allocated to the block group type (total_bytes)'],
+  ['used_bytes', 'Space used in the block group type (bytes_used)'],
+  ['reserved_bytes', 'Space reserved in the block group type (bytes_reserved)'],
+  ['disk_size_bytes', 'Raw disk space allocated to the block group type, every RAID copy counted (disk_total)'],
+  ['disk_used_bytes', 'Raw disk space used by the block group type, every RAID copy counted (disk_used)'],
+] as const;
+const BTRFS = {
+  info: def('perfwatch_btrfs_info', 'gauge', '', ['uuid', 'label'], 'btrfs[uuid].label', 'Always 1: each mounted btrfs filesystem and its label (/sys/fs/btrfs).'),
+  rsv: def('perfwatch_btrfs_global_rsv_size_bytes', 'gauge', 'bytes', ['uuid'], 'btrfs[uuid].rsv', 'Size of the filesystem\'s global reserve.'),
+  groups: BTRFS_GROUP_FIELDS.map(([name, help], i) => def(`perfwatch_btrfs_${name}`, 'gauge', 'bytes', ['uuid', 'block_group_type'], `btrfs[uuid].g[type][${i}]`, `${help}.`)),
+  device: def('perfwatch_btrfs_device_size_bytes', 'gauge', 'bytes', ['uuid', 'device'], 'btrfs[uuid].dev[device]', 'Size of each member device of the filesystem.'),
+};
+
+const ZFS_STATES = ['online', 'degraded', 'faulted', 'offline', 'removed', 'unavail', 'suspended'] as const;
+const ZFS_POOL = def('perfwatch_zfs_pool_state', 'gauge', '', ['pool', 'state'], 'zfs.pools[pool]', '1 for the state the ZFS pool is in (online, degraded, faulted, offline, removed, unavail, suspended), 0 for the others.');
+const ZFS_PREFIX: Record<string, string> = { arcstats: 'arc', zfetchstats: 'zfetch', dmu_tx: 'dmu_tx', zil: 'zil', abdstats: 'abd' };
+
+const generatedHost = new Map<string, MetricInfo>();
+function zfsMetric(kstat: string, key: string): MetricInfo {
+  const prefix = ZFS_PREFIX[kstat] ?? kstat;
+  const base = key.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  // dmu_tx_assigned -> perfwatch_zfs_dmu_tx_assigned, not ..._dmu_tx_dmu_tx_assigned
+  // a gauge may not end in _total (promtool, and the catalog's own rule)
+  const name = `perfwatch_zfs_${base.startsWith(`${prefix}_`) ? base : `${prefix}_${base}`}`.replace(/_total$/, '_sum');
+  let m = generatedHost.get(name);
+  if (!m) {
+    m = Object.freeze({ name, type: 'gauge', unit: '', labels: Object.freeze([]), path: `zfs.k.${kstat}[${JSON.stringify(key)}]`, help: `OpenZFS kstat ${kstat} ${key} (/proc/spl/kstat/zfs/${kstat}).` }) as MetricInfo;
+    if (generatedHost.size < 10_000) generatedHost.set(name, m);
+  }
+  return m;
+}
+
 // ---- textfile families: names from the files ---------------------------------------------------
 
 const textfileInfo = new Map<string, MetricInfo>();
@@ -275,9 +335,18 @@ function textfileMetric(name: string, type: MetricInfo['type'], help: string, la
   return m;
 }
 
-/** A textfile family this process has seen (a history query by name after the shapes were read). */
-export function textfileMetricInfo(name: string): MetricInfo | undefined {
-  return textfileByName.get(name);
+/**
+ * A family whose name comes from the data: a textfile family this process has seen (a history
+ * query by name after the shapes were read), or an OpenZFS kstat (perfwatch_zfs_*: gauges, since a
+ * kstat does not say whether it counts).
+ */
+export function hostMetricInfo(name: string): MetricInfo | undefined {
+  const known = textfileByName.get(name) ?? generatedHost.get(name);
+  if (known) return known;
+  if (/^perfwatch_zfs_[a-z0-9_]+$/.test(name) && name !== 'perfwatch_zfs_pool_state') {
+    return { name, type: 'gauge', unit: '', labels: [], path: 'zfs.k', help: '' };
+  }
+  return undefined;
 }
 
 // ---- the walk ----------------------------------------------------------------------------------
@@ -408,6 +477,25 @@ export function walkHost(s: HostSections, add: Add, L: MakeLabels): void {
   }
   if (s.nfs) walkRpc(s.nfs, false, add, L);
   if (s.nfsd) walkRpc(s.nfsd, true, add, L);
+  if (s.xfs) {
+    const devs = Object.entries(s.xfs);
+    for (const [line, ms] of XFS) ms.forEach((m, i) => {
+      for (const [d, st] of devs) add(m, st[line]?.[i], L('device', d));
+    });
+  }
+  if (s.btrfs) {
+    const fss = Object.entries(s.btrfs);
+    for (const [u, f] of fss) add(BTRFS.info, 1, L('uuid', u, 'label', f.label));
+    for (const [u, f] of fss) add(BTRFS.rsv, f.rsv, L('uuid', u));
+    BTRFS.groups.forEach((m, i) => {
+      for (const [u, f] of fss) for (const [g, v] of Object.entries(f.g)) add(m, v[i], L('uuid', u, 'block_group_type', g));
+    });
+    for (const [u, f] of fss) for (const [d, size] of Object.entries(f.dev)) add(BTRFS.device, size, L('uuid', u, 'device', d));
+  }
+  if (s.zfs) {
+    for (const [pool, state] of Object.entries(s.zfs.pools)) for (const st of ZFS_STATES) add(ZFS_POOL, state.toLowerCase() === st ? 1 : 0, L('pool', pool, 'state', st));
+    for (const [kstat, kv] of Object.entries(s.zfs.k)) for (const [key, v] of Object.entries(kv)) add(zfsMetric(kstat, key), v);
+  }
   if (s.tf) {
     add(T.tfError, s.tf.err);
     for (const [file, f] of Object.entries(s.tf.files)) add(T.tfMtime, f.mt, L('file', file));

@@ -16,7 +16,7 @@
  * numbers in both cases.
  */
 import { CGROUP_METRICS, walkCgroup } from './catalog-cgroup.js';
-import { HOST_METRICS, textfileMetricInfo, walkHost } from './catalog-host.js';
+import { HOST_METRICS, hostMetricInfo, walkHost } from './catalog-host.js';
 import { Slot } from './codec.js';
 import { CPU_MODES, NETDEV_FIELDS, type Snapshot } from './snapshot.js';
 
@@ -402,7 +402,7 @@ export function metricInfo(name: string): MetricInfo | undefined {
   // A derived metric is no snapshot's, even where its name has a generated family's prefix
   // (perfwatch_memory_utilisation_ratio: /proc/meminfo has no such key).
   if (DERIVED_METRICS.some((d) => d.name === name)) return undefined;
-  const known = generatedByName.get(name) ?? textfileMetricInfo(name);
+  const known = generatedByName.get(name) ?? hostMetricInfo(name);
   if (known) return known;
   const g = GENERATED_PREFIX.exec(name);
   if (!g) return undefined;

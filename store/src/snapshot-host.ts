@@ -150,6 +150,14 @@ export interface HostSections {
   nfs?: RpcSection;
   /** /proc/net/rpc/nfsd: the NFS server's `rc`, `fh`, `io`, `th`, `net`, `rpc`, `proc2..4`, `proc4ops`. */
   nfsd?: RpcSection;
+  /** /sys/fs/xfs/<device>/stats/stats: device -> keyword -> counters as printed (xpc in bytes). */
+  xfs?: Record<string, Record<string, number[]>>;
+  /** /sys/fs/btrfs/<uuid>: uuid -> label, global reserve, per block group type
+   *  [total_bytes, bytes_used, bytes_reserved, disk_total, disk_used] (null where missing), member device sizes. */
+  btrfs?: Record<string, { label: string; rsv?: number; g: Record<string, (number | null)[]>; dev: Record<string, number> }>;
+  /** /proc/spl/kstat/zfs: kstat (arcstats, zfetchstats, dmu_tx, zil, abdstats) -> name -> value,
+   *  and `pools`: pool -> state (ONLINE, DEGRADED, ...). */
+  zfs?: { k: Record<string, Record<string, number>>; pools: Record<string, string> };
 }
 
 export type RpcSection = Record<string, number[]>;

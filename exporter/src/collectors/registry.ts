@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { arp } from './arp.js';
+import { btrfs } from './btrfs.js';
 import { bonding } from './bonding.js';
 import { cgroup } from './cgroup.js';
 import { conntrack } from './conntrack.js';
@@ -36,6 +37,8 @@ import type { CollectorDefinition } from './types.js';
 import { udpQueues } from './udp_queues.js';
 import { uname } from './uname.js';
 import { uptime } from './uptime.js';
+import { xfs } from './xfs.js';
+import { zfs } from './zfs.js';
 import { vmstat } from './vmstat.js';
 
 /** Every collector, in the order their metrics appear on /metrics. */
@@ -45,7 +48,7 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   cgroup, processes,
   // node_exporter's hardware, kernel and textfile collectors (their sections: store/src/snapshot-host.ts)
   hwmon, thermal, cpufreq, rapl, edac, nvme, dmi, powersupplyclass, softnet, schedstat, conntrack, entropy, time, netclass,
-  bonding, udpQueues, arp, mdadm, nfs, nfsd, os, uname, textfile,
+  bonding, udpQueues, arp, mdadm, nfs, nfsd, xfs, btrfs, zfs, os, uname, textfile,
 ];
 
 /** The collectors PERFWATCH_COLLECTORS names, or the default set when it is unset. */
