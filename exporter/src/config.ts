@@ -87,6 +87,10 @@ export interface ExporterConfig {
   /** PERFWATCH_PROCESS_TOP: command-name and cgroup groups of processes exported, the top this many by
    *  CPU since the last collection and the top this many by resident memory (20). */
   processTop: number;
+  /** PERFWATCH_PERF_CGROUP_DISCOVERY: the perf collector also counts the cgroups it discovers (v2, or
+   *  a v1 host's perf_event or unified hierarchy; PERFWATCH_CGROUP_INCLUDE/_EXCLUDE/_MAX apply), as
+   *  many as PERFWATCH_PERF_FD_BUDGET allows, re-planned at each re-check (false). */
+  perfCgroupDiscovery: boolean;
   /** DATABASE_URL: PostgreSQL to write snapshots to (unset: no history is written; `npm start`
    *  sets it to its embedded PostgreSQL). */
   databaseUrl: string | undefined;
@@ -149,6 +153,7 @@ export const DEFAULTS = {
   cgroupExclude: '\\.(mount|swap)$',
   cgroupMax: 200,
   processTop: 20,
+  perfCgroupDiscovery: false,
   dbSchema: 'perfwatch',
   dbMigrate: true,
   dbPooler: 'none' as 'none' | 'transaction',
@@ -203,6 +208,7 @@ export function loadConfig(env: Env): ExporterConfig {
     cgroupExclude: regexVar(env, 'PERFWATCH_CGROUP_EXCLUDE', DEFAULTS.cgroupExclude),
     cgroupMax: intVar(env, 'PERFWATCH_CGROUP_MAX', DEFAULTS.cgroupMax, 0, 100_000),
     processTop: intVar(env, 'PERFWATCH_PROCESS_TOP', DEFAULTS.processTop, 0, 1000),
+    perfCgroupDiscovery: boolVar(env, 'PERFWATCH_PERF_CGROUP_DISCOVERY', DEFAULTS.perfCgroupDiscovery),
     databaseUrl: postgresUrlVar(env, 'DATABASE_URL'),
     dbSchema: schemaVar(env, 'PERFWATCH_DB_SCHEMA', DEFAULTS.dbSchema),
     dbMigrate: boolVar(env, 'PERFWATCH_DB_MIGRATE', DEFAULTS.dbMigrate),

@@ -27,6 +27,7 @@ import {
 import type { PerfCounts, PerfSection } from '@perfwatch/store/snapshot';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { cgroupCapacity, planPerfCgroups } from './perf-cgroups.js';
 import type { CollectorDefinition } from './types.js';
 
 /** Catalog names for PERFWATCH_PERF_EVENTS (matched case-insensitively, duplicates dropped). */
@@ -408,18 +409,26 @@ export const perf: CollectorDefinition = {
   description:
     'perf_event_open counters per CPU (and per configured cgroup): cycles, instructions, cache and branch misses, software events; scaled for multiplexing, with a reason for every event that cannot be counted',
   create(config, log) {
-    const counters = new PerfCounters({
-      events: resolvePerfEvents(config.perfEvents),
-      cgroups: config.perfCgroups,
-      sysRoot: config.sysRoot,
-      fdBudget: config.perfFdBudget,
-      log,
-    });
+    const events = resolvePerfEvents(config.perfEvents);
+    const make = (cgroups: readonly string[]) => new PerfCounters({ events, cgroups, sysRoot: config.sysRoot, fdBudget: config.perfFdBudget, log });
+    let counters = make(config.perfCgroups);
+    /** discovered cgroups the fd budget leaves out (PERFWATCH_PERF_CGROUP_DISCOVERY) */
+    let left: string[] = [];
     // PerfCounters turns every perf failure into a reason; anything else thrown is a bug, which
     // must still not stop the exporter from starting or the perf section from being read.
     const refresh = () => {
       try {
         counters.refresh();
+        if (config.perfCgroupDiscovery) {
+          // the set changes only at a re-check; a new set re-opens every group (counts restart)
+          const plan = planPerfCgroups(config, (wanted) => cgroupCapacity(events.length, counters.cpus.length, config.perfFdBudget, counters.fdCount, wanted));
+          left = plan.left;
+          if (plan.counted.join('\0') !== counters.cgroups.join('\0')) {
+            counters.close();
+            counters = make(plan.counted);
+            counters.refresh();
+          }
+        }
       } catch (err) {
         log.error({ err: errorMessage(err) }, 'perf: opening counters failed unexpectedly; trying again at the next re-check');
       }
@@ -434,7 +443,13 @@ export const perf: CollectorDefinition = {
           nextCheck = Date.now() + recheckMs;
           refresh();
         }
-        return { perf: counters.read() };
+        const section = counters.read();
+        if (left.length) {
+          section.cg ??= {};
+          const un = Object.fromEntries(section.ev.map((e) => [e, 'fd budget']));
+          for (const d of left) section.cg[d] = { c: {}, r: {}, un };
+        }
+        return { perf: section };
       },
       close() {
         counters.close();
