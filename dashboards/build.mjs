@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Writes the six provisioned Grafana dashboards from one description, so that the Prometheus
+ * Writes the eight provisioned Grafana dashboards from one description, so that the Prometheus
  * variant (PromQL over the scraped /metrics) and the PerfWatch variant (the history datasource's
  * query model, docs/api.md POST /api/v1/query) of each dashboard show the same panels, units and
  * layout. Node builtins only.
@@ -518,7 +518,102 @@ const SELF = {
   ],
 };
 
-export const DASHBOARDS = [HOST_OVERVIEW, CPU_COUNTERS, SELF];
+/** Containers, systemd units and pods (the cgroup collector) and the top process groups. The
+ *  Prometheus variant shows the top 10 of each; the history's query model has no topk, so its
+ *  panels show every exported cgroup (PERFWATCH_CGROUP_MAX bounds them). */
+const CG_BY = ['host', 'cgroup', 'container', 'unit'];
+const CG_LEGEND = '{{host}} {{cgroup}} {{container}}';
+const cgTop = (expr) => `topk(10, ${expr})`;
+const cgRate = (metric, extra = '') => `sum by (host, cgroup, container, unit) (rate(${metric}{${H}${extra}}[$__rate_interval]))`;
+const CONTAINERS = {
+  slug: 'containers-and-services',
+  title: 'Containers and services',
+  description: 'Which container, systemd unit or pod uses the CPU, memory, disks and stalls (the cgroup collector), the top process groups, and IPC per cgroup (docs/metrics.md).',
+  rows: [
+    {
+      title: 'CPU',
+      panels: [
+        panel('CPU by cgroup', {
+          unit: 'short',
+          description: 'CPUs kept busy (CPU seconds per second) by each cgroup; a slice includes its children.',
+          prom: [pq(cgTop(cgRate('perfwatch_container_cpu_usage_seconds_total')), CG_LEGEND)],
+          history: [pw('perfwatch_container_cpu_usage_seconds_total', { by: CG_BY, legend: CG_LEGEND })],
+        }),
+        panel('CPU throttling', {
+          unit: 'percentunit', max: 1,
+          description: 'Share of CFS periods in which the cgroup hit its CPU quota (groups with a quota only).',
+          prom: [pq(cgTop(`${cgRate('perfwatch_container_cpu_cfs_throttled_periods_total')} / ${cgRate('perfwatch_container_cpu_cfs_periods_total')}`), CG_LEGEND)],
+          history: [pw('perfwatch_container_cpu_throttled_ratio', { legend: CG_LEGEND })],
+        }),
+      ],
+    },
+    {
+      title: 'Memory',
+      panels: [
+        panel('Memory working set by cgroup', {
+          unit: 'bytes',
+          description: 'Memory in use minus the page cache that can be reclaimed (usage - inactive_file), as cAdvisor\'s working set.',
+          prom: [pq(cgTop(`sum by (host, cgroup, container, unit) (perfwatch_container_memory_usage_bytes{${H}} - perfwatch_container_memory_inactive_file_bytes{${H}})`), CG_LEGEND)],
+          history: [pw('perfwatch_container_memory_working_set_bytes', { legend: CG_LEGEND })],
+        }),
+        panel('OOM kills', {
+          unit: 'ops',
+          description: 'Processes killed by the OOM killer in each cgroup, per second.',
+          prom: [pq(cgTop(cgRate('perfwatch_container_oom_kill_events_total')), CG_LEGEND)],
+          history: [pw('perfwatch_container_oom_kill_events_total', { by: CG_BY, legend: CG_LEGEND })],
+        }),
+      ],
+    },
+    {
+      title: 'Disks and pressure',
+      panels: [
+        panel('Disk throughput by cgroup', {
+          unit: 'Bps',
+          description: 'Bytes read (up) and written (down) per second by each cgroup\'s tasks, all devices.',
+          negativeY: 'written',
+          prom: [
+            pq(cgTop(cgRate('perfwatch_container_fs_reads_bytes_total')), `${CG_LEGEND} read`),
+            pq(cgTop(cgRate('perfwatch_container_fs_writes_bytes_total')), `${CG_LEGEND} written`),
+          ],
+          history: [
+            pw('perfwatch_container_fs_reads_bytes_total', { by: CG_BY, legend: `${CG_LEGEND} read` }),
+            pw('perfwatch_container_fs_writes_bytes_total', { by: CG_BY, legend: `${CG_LEGEND} written` }),
+          ],
+        }),
+        panel('Pressure stalls by cgroup', {
+          unit: 'percentunit', max: 1,
+          description: 'Share of time some task of the cgroup was stalled on CPU, memory or IO (PSI, cgroup v2 only).',
+          prom: [pq(cgTop(`sum by (host, cgroup, container, unit, resource) (rate(perfwatch_container_pressure_stalled_seconds_total{${H}, kind="some"}[$__rate_interval]))`), `${CG_LEGEND} {{resource}}`)],
+          history: [pw('perfwatch_container_pressure_stalled_seconds_total', { by: [...CG_BY, 'resource'], matchers: [m('kind', '=', 'some')], legend: `${CG_LEGEND} {{resource}}` })],
+        }),
+      ],
+    },
+    {
+      title: 'Processes and counters',
+      panels: [
+        panel('Top process groups by CPU', {
+          unit: 'short', w: 8,
+          description: 'CPUs kept busy by the processes of one command name in one cgroup (the exported top groups).',
+          prom: [pq(cgTop(`sum by (host, comm, cgroup) (rate(perfwatch_process_cpu_seconds_total{${H}}[$__rate_interval]))`), '{{host}} {{comm}} {{cgroup}}')],
+          history: [pw('perfwatch_process_cpu_seconds_total', { by: ['host', 'comm', 'cgroup'], legend: '{{host}} {{comm}} {{cgroup}}' })],
+        }),
+        panel('Top process groups by resident memory', {
+          unit: 'bytes', w: 8,
+          prom: [pq(cgTop(`perfwatch_process_resident_memory_bytes{${H}}`), '{{host}} {{comm}} {{cgroup}}')],
+          history: [pw('perfwatch_process_resident_memory_bytes', { legend: '{{host}} {{comm}} {{cgroup}}' })],
+        }),
+        panel('Instructions per cycle by cgroup', {
+          unit: 'short', w: 8,
+          description: 'IPC of each perf-counted cgroup\'s tasks (PERFWATCH_PERF_CGROUPS or PERFWATCH_PERF_CGROUP_DISCOVERY). Empty where the PMU is not available (most VMs).',
+          prom: [pq(`sum by (host, cgroup) (rate(perfwatch_perf_cgroup_instructions_total{${H}}[$__rate_interval])) / sum by (host, cgroup) (rate(perfwatch_perf_cgroup_cpu_cycles_total{${H}}[$__rate_interval]))`, '{{host}} {{cgroup}}')],
+          history: [pw('perfwatch_perf_cgroup_instructions_per_cycle', { legend: '{{host}} {{cgroup}}' })],
+        }),
+      ],
+    },
+  ],
+};
+
+export const DASHBOARDS = [HOST_OVERVIEW, CPU_COUNTERS, SELF, CONTAINERS];
 
 // ---- rendering -------------------------------------------------------------------------------
 

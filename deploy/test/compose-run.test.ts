@@ -586,6 +586,8 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     // machines' golden /metrics, and the perf events from this exporter's own snapshot with every
     // configured event counted: the names the exporter gives them.
     for (const f of ['small', 'large']) for (const n of sampleNames(readFileSync(join(ROOT, 'exporter', 'test', 'fixtures', f, 'metrics.golden.txt'), 'utf8'))) served.add(n);
+    // the containers' families (a compose host may have no cgroup with a quota, OOM kill or PSI) from the cgroup fixture trees
+    for (const f of ['v2', 'docker', 'k8s', 'v1']) for (const n of sampleNames(readFileSync(join(ROOT, 'exporter', 'test', 'fixtures', 'cgroups', f, 'metrics.golden.txt'), 'utf8'))) served.add(n);
     const client = new pg.Client({ connectionString: envOf.exporter!.DATABASE_URL });
     await client.connect();
     let snap: Snapshot;
@@ -596,7 +598,9 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     }
     expect(snap.perf, 'the perf section of a snapshot').to.not.equal(undefined);
     const perf = snap.perf!;
-    const counted = { ...snap, perf: { ...perf, un: {}, c: Object.fromEntries(Object.keys(perf.c).map((cpu) => [cpu, perf.ev.map(() => 1)])) } };
+    const c = Object.fromEntries(Object.keys(perf.c).map((cpu) => [cpu, perf.ev.map(() => 1)]));
+    // and as a perf-counted cgroup's (PERFWATCH_PERF_CGROUPS) would be named
+    const counted = { ...snap, perf: { ...perf, un: {}, c, cg: { '/sys/fs/cgroup/system.slice': { c, r: {}, un: {} } } } };
     for (const m of metricsOf(counted)) served.add(m.name);
 
     const missing: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * The six provisioned dashboards: generated output matches dashboards/build.mjs, the JSON is a
+ * The eight provisioned dashboards: generated output matches dashboards/build.mjs, the JSON is a
  * sound Grafana dashboard (unique ids, a layout without overlaps, known units, a $host variable),
  * every PromQL expression parses with Prometheus' grammar, and every PerfWatch target names a
  * metric of the store's catalog with labels that metric has. The Prometheus variant's `$datasource`
@@ -49,15 +49,15 @@ describe('dashboards', () => {
     }
   });
 
-  it('are three dashboards in two variants, with unique uids and titles', () => {
+  it('are four dashboards in two variants, with unique uids and titles', () => {
     expect(dashboards.map((d) => d.file)).to.deep.equal([
-      'dashboards/perfwatch/cpu-performance-counters.json', 'dashboards/perfwatch/host-overview.json', 'dashboards/perfwatch/self-monitoring.json',
-      'dashboards/prometheus/cpu-performance-counters.json', 'dashboards/prometheus/host-overview.json', 'dashboards/prometheus/self-monitoring.json',
+      'dashboards/perfwatch/containers-and-services.json', 'dashboards/perfwatch/cpu-performance-counters.json', 'dashboards/perfwatch/host-overview.json', 'dashboards/perfwatch/self-monitoring.json',
+      'dashboards/prometheus/containers-and-services.json', 'dashboards/prometheus/cpu-performance-counters.json', 'dashboards/prometheus/host-overview.json', 'dashboards/prometheus/self-monitoring.json',
     ]);
     const uids = dashboards.map((d) => d.json.uid);
     const titles = dashboards.map((d) => d.json.title);
-    expect(new Set(uids).size).to.equal(6);
-    expect(new Set(titles).size).to.equal(6);
+    expect(new Set(uids).size).to.equal(8);
+    expect(new Set(titles).size).to.equal(8);
     for (const d of dashboards) {
       expect(String(d.json.uid)).to.match(/^[a-zA-Z0-9_-]{1,40}$/);
       expect(d.json.schemaVersion, d.file).to.be.within(39, 42);

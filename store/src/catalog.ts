@@ -448,6 +448,7 @@ export interface DerivedMetric {
 const rateBy = (metric: string, by: string[], matchers?: Matcher[]): Expr => ({ op: 'rate', metric, sumBy: by, ...(matchers ? { matchers } : {}) });
 const valueBy = (metric: string, by: string[]): Expr => ({ op: 'value', metric, sumBy: by });
 const FS_LABELS = ['device', 'mountpoint', 'fstype'];
+const CG_LABELS = ['cgroup', 'container', 'unit'];
 
 export const DERIVED_METRICS: readonly DerivedMetric[] = Object.freeze([
   {
@@ -494,6 +495,22 @@ export const DERIVED_METRICS: readonly DerivedMetric[] = Object.freeze([
     name: 'perfwatch_filesystem_used_ratio', type: 'gauge', unit: 'ratio', labels: FS_LABELS,
     help: 'Share of each filesystem in use, as unprivileged users see it: 1 - perfwatch_filesystem_avail_bytes / perfwatch_filesystem_size_bytes.',
     expr: { op: 'sub', left: 1, right: { op: 'div', left: valueBy('perfwatch_filesystem_avail_bytes', FS_LABELS), right: valueBy('perfwatch_filesystem_size_bytes', FS_LABELS) } },
+  },
+  // containers and services (catalog-cgroup.ts)
+  {
+    name: 'perfwatch_container_memory_working_set_bytes', type: 'gauge', unit: 'bytes', labels: CG_LABELS,
+    help: 'Memory the cgroup cannot easily give back (cAdvisor\'s working set): usage - inactive_file.',
+    expr: { op: 'sub', left: valueBy('perfwatch_container_memory_usage_bytes', CG_LABELS), right: valueBy('perfwatch_container_memory_inactive_file_bytes', CG_LABELS) },
+  },
+  {
+    name: 'perfwatch_container_cpu_throttled_ratio', type: 'gauge', unit: 'ratio', labels: CG_LABELS,
+    help: 'Share of CFS periods in which the cgroup was throttled: rate of throttled periods / rate of periods.',
+    expr: { op: 'div', left: rateBy('perfwatch_container_cpu_cfs_throttled_periods_total', CG_LABELS), right: rateBy('perfwatch_container_cpu_cfs_periods_total', CG_LABELS) },
+  },
+  {
+    name: 'perfwatch_perf_cgroup_instructions_per_cycle', type: 'gauge', unit: '', labels: ['cgroup'],
+    help: 'Instructions retired per CPU cycle (IPC) of a cgroup\'s tasks, all CPUs: rate of its perf instructions / rate of its cpu-cycles.',
+    expr: { op: 'div', left: rateBy('perfwatch_perf_cgroup_instructions_total', ['cgroup']), right: rateBy('perfwatch_perf_cgroup_cpu_cycles_total', ['cgroup']) },
   },
 ] satisfies DerivedMetric[]);
 
