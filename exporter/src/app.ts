@@ -94,6 +94,7 @@ export async function startExporter(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await pipeline.close();
+      renderer.close();
     },
   };
 }

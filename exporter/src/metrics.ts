@@ -1,13 +1,24 @@
 /**
- * /metrics rendering: the families of the current Snapshot (exposition.ts) followed by
- * prom-client's registry of the process's own metrics, build info and the metrics other
- * components add. Two registries, one per exposition format, because prom-client renames counters
- * in place when it renders OpenMetrics and so one metric object cannot serve both.
+ * /metrics rendering: the families of the current Snapshot (exposition.ts), the exporter's own
+ * process metrics (selfmetrics.ts), then prom-client's registry of build info and the metrics
+ * other components add. Two registries, one per exposition format, because prom-client renames
+ * counters in place when it renders OpenMetrics and so one metric object cannot serve both.
+ *
+ * A page is rendered once per Snapshot and format and kept, with its gzip made the first time a
+ * client asks for it: with background collection, scrapes between two collections are served
+ * those bytes, so a scrape of a cached snapshot costs a write of a Buffer (bench/exporter.ts).
+ * Everything on the page, the process and writer metrics included, is read when the page is
+ * rendered, so one page is one moment.
  */
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { Gauge, Registry } from 'prom-client';
 import type { Snapshot } from '@perfwatch/store/snapshot';
 import { writeFamilies } from './exposition.js';
 import { snapshotFamilies } from './families.js';
+import { SelfMetrics } from './selfmetrics.js';
+
+const gzipAsync = promisify(gzip);
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -17,8 +28,6 @@ export interface BuildInfo {
   revision: string;
 }
 
-const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
-
 // prom-client's typings leave out the constructor's content-type argument.
 export function registry(openMetrics: boolean): Registry {
   const r = new Registry();
@@ -26,17 +35,24 @@ export function registry(openMetrics: boolean): Registry {
   return r;
 }
 
+/** One rendered /metrics body. */
+export interface Page {
+  contentType: string;
+  body: Buffer;
+  /** the body gzipped, made on the first call and kept */
+  gzip(): Promise<Buffer>;
+}
+
 export class MetricsRenderer {
   private readonly registries: Record<'prom' | 'om', Registry>;
+  private readonly self: SelfMetrics | undefined;
+  /** the page last rendered per format, and the Snapshot it shows */
+  private readonly pages: Record<'prom' | 'om', { snap: Snapshot; page: Promise<Page> } | undefined> = { prom: undefined, om: undefined };
 
   constructor(build: BuildInfo, opts: { processMetrics?: boolean } = {}) {
     this.registries = { prom: registry(false), om: registry(true) };
+    if (opts.processMetrics !== false) this.self = new SelfMetrics();
     for (const register of Object.values(this.registries)) {
-      if (opts.processMetrics !== false) {
-        collectDefaultMetrics({ register });
-        // Gauges named *_total, which promtool rejects; the handle counts are of little use here.
-        for (const name of LINT_FAILING_DEFAULTS) register.removeSingleMetric(name);
-      }
       new Gauge({
         name: 'perfwatch_build_info',
         help: 'Always 1; the labels say which PerfWatch build and Node.js runtime serve these metrics.',
@@ -54,12 +70,36 @@ export class MetricsRenderer {
     for (const register of Object.values(this.registries)) create(register);
   }
 
+  /** Renders now: the Snapshot's families (none when undefined), the process metrics, the registry's. */
   async render(snap: Snapshot | undefined, openMetrics: boolean): Promise<{ contentType: string; body: string }> {
     const base = openMetrics ? this.registries.om : this.registries.prom;
-    const rest = await base.metrics();
-    if (!snap) return { contentType: base.contentType, body: rest };
-    const families = writeFamilies(snapshotFamilies(snap), openMetrics);
-    return { contentType: base.contentType, body: `${families}${openMetrics ? '\n' : '\n\n'}${rest}` };
+    const sep = openMetrics ? '\n' : '\n\n';
+    let head = snap ? `${writeFamilies(snapshotFamilies(snap), openMetrics)}${sep}` : '';
+    if (this.self) head += `${this.self.render(openMetrics)}${sep}`;
+    return { contentType: base.contentType, body: `${head}${await base.metrics()}` };
+  }
+
+  /** The page of this Snapshot: rendered at the first call for it, the same bytes after that. */
+  page(snap: Snapshot, openMetrics: boolean): Promise<Page> {
+    const key = openMetrics ? 'om' : 'prom';
+    const cached = this.pages[key];
+    if (cached?.snap === snap) return cached.page;
+    const page = this.render(snap, openMetrics).then(({ contentType, body }): Page => {
+      const bytes = Buffer.from(body);
+      let gz: Promise<Buffer> | undefined;
+      return { contentType, body: bytes, gzip: () => (gz ??= gzipAsync(bytes)) };
+    });
+    this.pages[key] = { snap, page };
+    // a failed render is not kept: the next scrape tries again
+    page.catch(() => {
+      if (this.pages[key]?.page === page) this.pages[key] = undefined;
+    });
+    return page;
+  }
+
+  /** Stops the process metrics' event-loop and GC observers. */
+  close(): void {
+    this.self?.close();
   }
 }
 

@@ -1,12 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { Logger } from './log.js';
 import type { MetricsRenderer } from './metrics.js';
 import type { Sampler } from './sampler.js';
 import { errorMessage } from './errors.js';
-
-const gzipAsync = promisify(gzip);
 
 const INDEX = `<!doctype html><html><head><title>PerfWatch exporter</title></head>
 <body><h1>PerfWatch exporter</h1><p><a href="/metrics">/metrics</a> &middot; <a href="/health">/health</a></p></body></html>
@@ -36,11 +32,12 @@ export function createExporterServer(deps: { sampler: Sampler; renderer: Metrics
 
   async function metrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const snap = await sampler.current();
-    const { contentType, body } = await renderer.render(snap, wantsOpenMetrics(req.headers.accept));
-    const headers: Record<string, string | number> = { 'content-type': contentType, vary: 'Accept, Accept-Encoding' };
-    let payload: Buffer = Buffer.from(body);
+    // rendered (and gzipped) once per snapshot: scrapes between two collections get the same bytes
+    const page = await renderer.page(snap, wantsOpenMetrics(req.headers.accept));
+    const headers: Record<string, string | number> = { 'content-type': page.contentType, vary: 'Accept, Accept-Encoding' };
+    let payload = page.body;
     if (acceptsGzip(req.headers['accept-encoding'])) {
-      payload = await gzipAsync(payload);
+      payload = await page.gzip();
       headers['content-encoding'] = 'gzip';
     }
     headers['content-length'] = payload.length;
