@@ -369,7 +369,9 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     const host = envOf.exporter!.PERFWATCH_HOSTNAME!;
     const hosts = await call('GET', '/api/v1/hosts', undefined, token);
     expect((hosts.body.hosts as { name: string }[]).map((h) => h.name)).to.include(host);
-    // three snapshots, so that rates have two intervals to work with
+    // Three snapshots, so that rates have two intervals to work with, and then one step more (the
+    // query below steps 8 s): a point is the evaluation at its time, and the last one lies up to a
+    // step before `to`, where the first three snapshots must already be.
     const db = new pg.Client({ connectionString: envOf.exporter!.DATABASE_URL });
     await db.connect();
     try {
@@ -380,6 +382,7 @@ describe('docker-compose.yml run for real: db, exporter and api', function () {
     } finally {
       await db.end();
     }
+    await new Promise((r) => setTimeout(r, 8_000));
     const to = Date.now();
     let targets = 0;
     const empty = new Set<string>();
