@@ -17,7 +17,7 @@
 import type PgBoss from 'pg-boss';
 import type pg from 'pg';
 import { withoutUndefined } from './config.js';
-import { poolLogger, requireSessionPool } from './db.js';
+import { poolLogger, poolSchema, requireSessionPool, withClient } from './db.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { ensurePartitions } from './partitions.js';
@@ -69,6 +69,9 @@ export async function partitionUpkeep(pool: pg.Pool, daysAhead = JOB_DEFAULTS.pa
   };
 }
 
+/** The advisory lock registerJobs holds while it creates the queues, keyed on database + schema ($1). */
+const JOBS_LOCK_KEY = `('x' || substr(md5(current_database() || '.perfwatch.jobs.' || $1::text), 1, 16))::bit(64)::bigint`;
+
 /**
  * Creates the queues, schedules and workers. Call after boss.start(). An 'error' listener is
  * added to boss when it has none (pg-boss's background errors must never crash the process).
@@ -83,10 +86,23 @@ export async function registerJobs(boss: PgBoss, pool: pg.Pool, options: Partial
     await boss.createQueue(name, q);
     await boss.updateQueue(name, q);
   };
-  // A rollup run is bounded by maxBuckets per host; retention waits for queries using a partition.
-  await queue(JOB_QUEUES.rollups, 15 * 60);
-  await queue(JOB_QUEUES.partitions, 5 * 60);
-  await queue(JOB_QUEUES.retention, 30 * 60);
+  // pg-boss's createQueue makes a table per queue: two replicas starting together deadlock in it
+  // (#16, api/test/replicas.test.ts). One replica at a time, under a session advisory lock.
+  await withClient(
+    pool,
+    async (client) => {
+      await client.query(`SELECT pg_advisory_lock(${JOBS_LOCK_KEY})`, [poolSchema(pool)]);
+      try {
+        // A rollup run is bounded by maxBuckets per host; retention waits for queries using a partition.
+        await queue(JOB_QUEUES.rollups, 15 * 60);
+        await queue(JOB_QUEUES.partitions, 5 * 60);
+        await queue(JOB_QUEUES.retention, 30 * 60);
+      } finally {
+        await client.query(`SELECT pg_advisory_unlock(${JOBS_LOCK_KEY})`, [poolSchema(pool)]);
+      }
+    },
+    'creating the job queues',
+  );
 
   await boss.work(JOB_QUEUES.rollups, async () => {
     const now = Date.now();
