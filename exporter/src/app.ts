@@ -12,6 +12,7 @@ import type { Logger } from './log.js';
 import { MetricsRenderer } from './metrics.js';
 import { Sampler } from './sampler.js';
 import { createExporterServer } from './server.js';
+import { loadWebConfig } from './webconfig.js';
 import { SnapshotPipeline } from './snapshot.js';
 import { COLLECTORS, selectCollectors } from './collectors/registry.js';
 import type { CollectorDefinition } from './collectors/types.js';
@@ -47,7 +48,9 @@ export async function startExporter(
   const pipeline = new SnapshotPipeline(config, defs, log);
   const sampler = new Sampler(pipeline, config.intervalSeconds * 1000, log.child({ component: 'sampler' }));
   const renderer = new MetricsRenderer(buildInfo(), opts);
-  const server = createExporterServer({ sampler, renderer, log: log.child({ component: 'http' }) });
+  // read before listening: a bad web config must not leave /metrics open without TLS or auth
+  const web = config.webConfigFile === undefined ? undefined : loadWebConfig(config.webConfigFile);
+  const server = createExporterServer({ sampler, renderer, log: log.child({ component: 'http' }), web });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.listenHost, () => resolve());
@@ -86,7 +89,7 @@ export async function startExporter(
     renderer,
     pipeline,
     server,
-    url: `http://${host}:${addr.port}`,
+    url: `${web?.tls ? 'https' : 'http'}://${host}:${addr.port}`,
     async close() {
       await sampler.stop();
       // writes or spools what is still queued

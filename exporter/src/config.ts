@@ -45,6 +45,9 @@ export interface ExporterConfig {
   sysRoot: string;
   /** PERFWATCH_ROOTFS: prefix for mount points when calling statfs (/; /host/root in a container). */
   rootfs: string;
+  /** PERFWATCH_WEB_CONFIG_FILE: exporter-toolkit web config (node_exporter's --web.config.file):
+   *  TLS, client CA, bcrypt basic-auth users, headers (webconfig.ts); unset: plain HTTP, no auth. */
+  webConfigFile: string | undefined;
   /** PERFWATCH_TEXTFILE_DIR: directory whose *.prom files the textfile collector reads at every
    *  collection, node_exporter's --collector.textfile.directory (unset: none). */
   textfileDir: string | undefined;
@@ -191,6 +194,7 @@ export function loadConfig(env: Env): ExporterConfig {
     netNamespacePid: value(env, 'PERFWATCH_NET_NAMESPACE_PID') === undefined ? undefined : intVar(env, 'PERFWATCH_NET_NAMESPACE_PID', 1, 1, 4_194_304),
     sysRoot: pathVar(env, 'PERFWATCH_SYS_ROOT', DEFAULTS.sysRoot),
     rootfs: pathVar(env, 'PERFWATCH_ROOTFS', DEFAULTS.rootfs),
+    webConfigFile: value(env, 'PERFWATCH_WEB_CONFIG_FILE') === undefined ? undefined : pathVar(env, 'PERFWATCH_WEB_CONFIG_FILE', '/'),
     textfileDir: value(env, 'PERFWATCH_TEXTFILE_DIR') === undefined ? undefined : pathVar(env, 'PERFWATCH_TEXTFILE_DIR', '/'),
     collectors: listVar(env, 'PERFWATCH_COLLECTORS'),
     diskExclude: regexVar(env, 'PERFWATCH_DISK_EXCLUDE', DEFAULTS.diskExclude),

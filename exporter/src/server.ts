@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from './log.js';
 import type { MetricsRenderer } from './metrics.js';
 import type { Sampler } from './sampler.js';
 import { errorMessage } from './errors.js';
+import { BasicAuth, clientCertAllowed, type WebConfig } from './webconfig.js';
 
 const INDEX = `<!doctype html><html><head><title>PerfWatch exporter</title></head>
 <body><h1>PerfWatch exporter</h1><p><a href="/metrics">/metrics</a> &middot; <a href="/health">/health</a></p></body></html>
@@ -27,8 +29,10 @@ function acceptsGzip(header: string | undefined): boolean {
   return !!header && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*($|,))[\d.]+)?\s*($|,)/i.test(header);
 }
 
-export function createExporterServer(deps: { sampler: Sampler; renderer: MetricsRenderer; log: Logger }): Server {
-  const { sampler, renderer, log } = deps;
+/** `web`: PERFWATCH_WEB_CONFIG_FILE (webconfig.ts): TLS, client certificates, basic auth, headers. */
+export function createExporterServer(deps: { sampler: Sampler; renderer: MetricsRenderer; log: Logger; web?: WebConfig }): Server {
+  const { sampler, renderer, log, web } = deps;
+  const auth = new BasicAuth(web?.users ?? new Map());
 
   async function metrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const snap = await sampler.current();
@@ -45,7 +49,27 @@ export function createExporterServer(deps: { sampler: Sampler; renderer: Metrics
     res.end(req.method === 'HEAD' ? undefined : payload);
   }
 
-  return createServer((req, res) => {
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    for (const [k, v] of Object.entries(web?.headers ?? {})) res.setHeader(k, v);
+    if (!clientCertAllowed(web, req)) return sendError(res, 403, 'CLIENT_CERT', 'this exporter needs a client certificate its client CA signed');
+    if (!auth.enabled) return route(req, res);
+    auth.check(req).then(
+      (ok) => {
+        if (ok) return route(req, res);
+        res.setHeader('www-authenticate', 'Basic realm="perfwatch"');
+        sendError(res, 401, 'UNAUTHORIZED', 'wrong or missing user name and password');
+      },
+      (err) => {
+        log.error({ err: errorMessage(err) }, 'checking basic auth failed');
+        sendError(res, 500, 'AUTH_FAILED', 'checking the password failed; see the exporter log');
+      },
+    );
+  }
+
+  // http.Server and https.Server share the request API; typed as the former for the callers
+  return (web?.tls ? createHttpsServer(web.tls, handle) : createServer(handle)) as Server;
+
+  function route(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
@@ -68,5 +92,5 @@ export function createExporterServer(deps: { sampler: Sampler; renderer: Metrics
       default:
         return sendError(res, 404, 'NOT_FOUND', `no route ${url.pathname}; try /metrics or /health`);
     }
-  });
+  }
 }
