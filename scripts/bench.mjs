@@ -10,6 +10,7 @@ import { ensureBuilt, ensureDebianPackages, log, ROOT } from './lib.mjs';
 const BENCHES = [
   { name: 'exporter', file: 'bench/exporter.ts', what: 'CPU per scrape (collect + render), p50/p99 latency, RSS; vs prometheus-node-exporter' },
   { name: 'fidelity', file: 'bench/fidelity.ts', what: 'every family shared with prometheus-node-exporter, scraped at the same moment: counters within 0.5%, sizes and states exact, family by family' },
+  { name: 'containers', file: 'bench/containers.ts', what: 'CPU per collection of the cgroup and processes collectors over 200 containers and 1,000 processes (a fixture tree), the series they add; and on this machine' },
   { name: 'perf-read', file: 'native/bench/read-groups.ts', what: 'perf_event group read cost per CPU per collection' },
   { name: 'writer', file: 'bench/writer.ts', what: "ingest through the exporter's SnapshotWriter (spool, batches, 4 connections) vs insertSnapshots alone" },
   { name: 'storage', file: 'store/bench/storage.ts', what: 'bytes per snapshot, ingest, series query latency, retention (PostgreSQL)' },

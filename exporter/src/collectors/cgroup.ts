@@ -2,7 +2,7 @@ import type { CgroupEntry, CgroupSection } from '@perfwatch/store/snapshot';
 import { cgroupName } from '../cgroup/names.js';
 import { detectLayout, discoverCgroups } from '../cgroup/discover.js';
 import { readDockerConfig, type DockerContainer } from '../cgroup/docker.js';
-import { DeviceNames, readCgroup } from '../cgroup/read.js';
+import { DeviceNames, LimitCache, readCgroup } from '../cgroup/read.js';
 import type { ExporterConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { REDISCOVER_MS } from './plan.js';
@@ -14,8 +14,11 @@ import type { CollectorDefinition } from './types.js';
  * from one collection to the next and does not follow whoever is busiest (which would churn series).
  */
 export function selectCgroups(paths: { path: string; named: boolean }[], max: number): { kept: string[]; rest: string[] } {
+  if (paths.length <= max) return { kept: paths.map((p) => p.path), rest: [] };
   const depth = (p: string) => p.split('/').length;
-  const ordered = [...paths].sort((a, b) => Number(b.named) - Number(a.named) || depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const ordered = paths
+    .map((p) => ({ ...p, d: depth(p.path) }))
+    .sort((a, b) => Number(b.named) - Number(a.named) || a.d - b.d || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const kept = new Set(ordered.slice(0, max).map((p) => p.path));
   return { kept: paths.map((p) => p.path).filter((p) => kept.has(p)), rest: paths.map((p) => p.path).filter((p) => !kept.has(p)) };
 }
@@ -53,6 +56,7 @@ function hasAncestorIn(path: string, set: Set<string>): boolean {
 
 function create(config: ExporterConfig, log: Logger) {
   const devices = new DeviceNames(config.sysRoot);
+  const limits = new LimitCache(REDISCOVER_MS);
   // Docker's record of each container, re-read once REDISCOVER_MS old (a rename shows within it)
   let docker = new Map<string, DockerContainer | undefined>();
   let dockerAt = -Infinity;
@@ -85,8 +89,9 @@ function create(config: ExporterConfig, log: Logger) {
       );
       const g: Record<string, CgroupEntry> = {};
       let gone = 0;
+      limits.keep(new Set(kept));
       for (const p of kept) {
-        const e = readCgroup(layout, p, devices);
+        const e = readCgroup(layout, p, devices, limits, now);
         if (!e) {
           gone++;
           continue;

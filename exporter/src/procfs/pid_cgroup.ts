@@ -2,7 +2,8 @@
 // "0::/path". man 7 cgroups ("/proc/[pid]/cgroup").
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { kernelLines, quote, readKernelFile } from './util.js';
+import { readControlFile } from './read_small.js';
+import { kernelLines, quote } from './util.js';
 
 /** controller list ("cpu,cpuacct", "" for v2, "name=systemd") -> path. */
 export function parsePidCgroup(text: string, file: string): Map<string, string> {
@@ -32,5 +33,5 @@ export function mainCgroup(lines: Map<string, string>): string {
 
 export function readPidCgroup(procRoot: string, pid: string): Map<string, string> {
   const file = join(procRoot, pid, 'cgroup');
-  return parsePidCgroup(readKernelFile(file), file);
+  return parsePidCgroup(readControlFile(file), file);
 }

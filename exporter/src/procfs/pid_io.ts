@@ -2,7 +2,8 @@
 // https://www.kernel.org/doc/html/latest/filesystems/proc.html (section 3.3 /proc/<pid>/io)
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { kernelLines, parseNumber, quote, readKernelFile } from './util.js';
+import { readControlFile } from './read_small.js';
+import { kernelLines, parseNumber, quote } from './util.js';
 
 /** read_bytes and write_bytes: what the process caused to be fetched from or sent to storage. */
 export interface PidIo {
@@ -29,5 +30,5 @@ export function parsePidIo(text: string, file: string): PidIo {
 
 export function readPidIo(procRoot: string, pid: string): PidIo {
   const file = join(procRoot, pid, 'io');
-  return parsePidIo(readKernelFile(file), file);
+  return parsePidIo(readControlFile(file), file);
 }

@@ -4,7 +4,8 @@
 // after it are found from the last ')'.
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { kernelLines, parseNumber, quote, readKernelFile } from './util.js';
+import { readControlFile } from './read_small.js';
+import { kernelLines, parseNumber, quote } from './util.js';
 
 export interface PidStat {
   /** the command name, at most 15 characters (TASK_COMM_LEN - 1). */
@@ -48,5 +49,5 @@ export function parsePidStat(text: string, file: string): PidStat {
 
 export function readPidStat(procRoot: string, pid: string): PidStat {
   const file = join(procRoot, pid, 'stat');
-  return parsePidStat(readKernelFile(file), file);
+  return parsePidStat(readControlFile(file), file);
 }

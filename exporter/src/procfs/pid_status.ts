@@ -2,7 +2,8 @@
 // https://www.kernel.org/doc/html/latest/filesystems/proc.html (Table 1-2)
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { kernelLines, parseNumber, quote, readKernelFile } from './util.js';
+import { readControlFile } from './read_small.js';
+import { kernelLines, parseNumber, quote } from './util.js';
 
 /** The memory fields (VmRSS, RssAnon, RssFile, RssShmem, VmSwap, ...) in bytes; a kernel
  *  thread has none of them. */
@@ -22,5 +23,5 @@ export function parsePidStatus(text: string, file: string): Map<string, number> 
 
 export function readPidStatus(procRoot: string, pid: string): Map<string, number> {
   const file = join(procRoot, pid, 'status');
-  return parsePidStatus(readKernelFile(file), file);
+  return parsePidStatus(readControlFile(file), file);
 }
