@@ -2,9 +2,10 @@
  * Fidelity against node_exporter (issue #13): every family PerfWatch shares with node_exporter,
  * scraped at the same moment on this machine, compared series by series. Counters must agree
  * within 0.5% (they move between the two reads), sizes, states and identities exactly; gauges
- * that move by themselves (free memory, load, queue lengths) within a loose 10% and are reported
- * as such. Prints one line per family pair and exits non-zero when a counter or an exact family
- * disagrees, or a shared family is missing on one side.
+ * that move by themselves (free memory, load, connections) are shown as `moved` beyond 10% or 2
+ * units, without failing. Prints one line per family pair and exits non-zero when a counter or an
+ * exact family disagrees, or a shared family is missing on one side. `--fixture=large` (or small)
+ * compares over a fixture machine instead, where nothing moves.
  *
  * `npm run bench -- fidelity`, or `node --conditions=perfwatch-src --import tsx bench/fidelity.ts`.
  * Needs prometheus-node-exporter (Debian package); both read the real /proc and /sys, and share a
@@ -15,6 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { COLLECTORS } from '../exporter/src/collectors/registry.js';
 import { loadConfig } from '../exporter/src/config.js';
 import { createLogger } from '../exporter/src/log.js';
@@ -37,6 +39,8 @@ interface Pair {
   drop?: string[];
   /** only our series with these labels, which are then left out (node_exporter names them instead) */
   oursWhere?: Record<string, string>;
+  /** their labels whose values are compared lower-cased (node_exporter writes "Getattr") */
+  lower?: string[];
 }
 
 const TOLERANCE: Record<Kind, number> = { counter: 0.005, exact: 0, gauge: 0.1 };
@@ -46,6 +50,8 @@ const GAUGE_SLACK = 2;
 /** Where PerfWatch differs on purpose (docs/metrics.md): reported, not counted as disagreeing. */
 const KNOWN: Record<string, string> = {
   perfwatch_netclass_speed_bytes: 'a speed of -1 (unknown, virtio) is absent here; node_exporter 1.5 serves -125000',
+  perfwatch_nfsd_requests_total: 'node_exporter 1.5 fails its nfsd collector on the wdeleg_getattr line of 6.x kernels; PerfWatch keeps such lines',
+  perfwatch_nfsd_threads: 'the same: node_exporter 1.5 serves no nfsd families on a 6.x kernel',
 };
 
 function parse(text: string): Families {
@@ -104,6 +110,7 @@ function pairs(ours: Families, theirs: Families): Pair[] {
     { ours: 'perfwatch_schedstat_timeslices_total', theirs: 'node_schedstat_timeslices_total', kind: 'counter' },
     { ours: 'perfwatch_conntrack_entries', theirs: 'node_nf_conntrack_entries', kind: 'gauge' },
     { ours: 'perfwatch_conntrack_entries_limit', theirs: 'node_nf_conntrack_entries_limit', kind: 'exact' },
+    ...['found', 'invalid', 'ignore', 'insert', 'insert_failed', 'drop', 'early_drop', 'search_restart'].map((k): Pair => ({ ours: `perfwatch_conntrack_stat_${k}_total`, theirs: `node_nf_conntrack_stat_${k}`, kind: 'counter' })),
     { ours: 'perfwatch_entropy_available_bytes', theirs: 'node_entropy_available_bits', kind: 'gauge', scale: 1 / 8 },
     { ours: 'perfwatch_entropy_pool_size_bytes', theirs: 'node_entropy_pool_size_bits', kind: 'exact', scale: 1 / 8 },
     { ours: 'perfwatch_time_clocksource_available_info', theirs: 'node_time_clocksource_available_info', kind: 'exact' },
@@ -120,11 +127,36 @@ function pairs(ours: Families, theirs: Families): Pair[] {
     { ours: 'perfwatch_uname_info', theirs: 'node_uname_info', kind: 'exact' },
     { ours: 'perfwatch_os_info', theirs: 'node_os_info', kind: 'exact', drop: ['image_id', 'image_version', 'variant'] },
     { ours: 'perfwatch_hwmon_temp_celsius', theirs: 'node_hwmon_temp_celsius', kind: 'gauge' },
+    { ours: 'perfwatch_hwmon_temp_max_celsius', theirs: 'node_hwmon_temp_max_celsius', kind: 'exact' },
+    { ours: 'perfwatch_hwmon_temp_crit_celsius', theirs: 'node_hwmon_temp_crit_celsius', kind: 'exact' },
+    { ours: 'perfwatch_hwmon_temp_min_celsius', theirs: 'node_hwmon_temp_min_celsius', kind: 'exact' },
+    { ours: 'perfwatch_hwmon_in_volts', theirs: 'node_hwmon_in_volts', kind: 'gauge' },
+    { ours: 'perfwatch_hwmon_in_min_volts', theirs: 'node_hwmon_in_min_volts', kind: 'exact' },
+    { ours: 'perfwatch_hwmon_in_max_volts', theirs: 'node_hwmon_in_max_volts', kind: 'exact' },
     { ours: 'perfwatch_hwmon_fan_rpm', theirs: 'node_hwmon_fan_rpm', kind: 'gauge' },
+    { ours: 'perfwatch_hwmon_fan_min_rpm', theirs: 'node_hwmon_fan_min_rpm', kind: 'exact' },
+    { ours: 'perfwatch_hwmon_power_watts', theirs: 'node_hwmon_power_average_watt', kind: 'gauge' },
     { ours: 'perfwatch_hwmon_chip_info', theirs: 'node_hwmon_chip_names', kind: 'exact' },
+    { ours: 'perfwatch_hwmon_sensor_info', theirs: 'node_hwmon_sensor_label', kind: 'exact' },
     { ours: 'perfwatch_thermal_zone_temp_celsius', theirs: 'node_thermal_zone_temp', kind: 'gauge' },
+    { ours: 'perfwatch_thermal_cooling_device_cur_state', theirs: 'node_cooling_device_cur_state', kind: 'gauge', labels: { device: 'name' } },
+    { ours: 'perfwatch_thermal_cooling_device_max_state', theirs: 'node_cooling_device_max_state', kind: 'exact', labels: { device: 'name' } },
+    { ours: 'perfwatch_cpufreq_frequency_hertz', theirs: 'node_cpu_frequency_hertz', kind: 'gauge' },
     { ours: 'perfwatch_cpufreq_scaling_frequency_hertz', theirs: 'node_cpu_scaling_frequency_hertz', kind: 'gauge' },
     { ours: 'perfwatch_cpufreq_frequency_max_hertz', theirs: 'node_cpu_frequency_max_hertz', kind: 'exact' },
+    { ours: 'perfwatch_cpufreq_frequency_min_hertz', theirs: 'node_cpu_frequency_min_hertz', kind: 'exact' },
+    { ours: 'perfwatch_cpufreq_scaling_frequency_max_hertz', theirs: 'node_cpu_scaling_frequency_max_hertz', kind: 'exact' },
+    { ours: 'perfwatch_cpufreq_scaling_frequency_min_hertz', theirs: 'node_cpu_scaling_frequency_min_hertz', kind: 'exact' },
+    { ours: 'perfwatch_edac_uncorrectable_errors_total', theirs: 'node_edac_uncorrectable_errors_total', kind: 'counter' },
+    { ours: 'perfwatch_edac_csrow_correctable_errors_total', theirs: 'node_edac_csrow_correctable_errors_total', kind: 'counter' },
+    { ours: 'perfwatch_edac_csrow_uncorrectable_errors_total', theirs: 'node_edac_csrow_uncorrectable_errors_total', kind: 'counter' },
+    { ours: 'perfwatch_nvme_info', theirs: 'node_nvme_info', kind: 'exact' },
+    { ours: 'perfwatch_dmi_info', theirs: 'node_dmi_info', kind: 'exact' },
+    { ours: 'perfwatch_md_state', theirs: 'node_md_state', kind: 'exact' },
+    { ours: 'perfwatch_md_synced_bytes', theirs: 'node_md_blocks_synced', kind: 'exact', scale: 1024 },
+    { ours: 'perfwatch_nfs_requests_total', theirs: 'node_nfs_requests_total', kind: 'counter', labels: { version: 'proto' }, lower: ['method'] },
+    { ours: 'perfwatch_nfs_rpc_retransmissions_total', theirs: 'node_nfs_rpc_retransmissions_total', kind: 'counter' },
+    { ours: 'perfwatch_nfsd_requests_total', theirs: 'node_nfsd_requests_total', kind: 'counter', labels: { version: 'proto' }, lower: ['method'] },
     { ours: 'perfwatch_edac_correctable_errors_total', theirs: 'node_edac_correctable_errors_total', kind: 'counter' },
     { ours: 'perfwatch_bonding_slaves', theirs: 'node_bonding_slaves', kind: 'exact' },
     { ours: 'perfwatch_bonding_active_slaves', theirs: 'node_bonding_active', kind: 'exact' },
@@ -172,6 +204,10 @@ function pairs(ours: Families, theirs: Families): Pair[] {
         }
       }
     }
+    const xfs = /^perfwatch_xfs_(\w+)$/.exec(name);
+    // node_exporter serves no family for some lines (log, attr, xpc): those are not shared
+    if (xfs && theirs.has(`node_xfs_${xfs[1]}`)) p.push({ ours: name, theirs: `node_xfs_${xfs[1]}`, kind: 'counter' });
+    if (name === 'perfwatch_xfs_vnode_active') p.push({ ours: name, theirs: 'node_xfs_vnode_active_total', kind: 'exact' });
     const vm = /^perfwatch_vmstat_(\w+?)(_total)?$/.exec(name);
     if (vm && theirs.has(`node_vmstat_${vm[1]}`)) p.push({ ours: name, theirs: `node_vmstat_${vm[1]}`, kind: vm[2] ? 'counter' : 'gauge' });
     const sock = /^perfwatch_sockstat_(\w+)$/.exec(name);
@@ -184,7 +220,7 @@ function pairs(ours: Families, theirs: Families): Pair[] {
   return p;
 }
 
-function seriesOf(fams: Families, name: string, labelMap: Record<string, string>, drop: string[], scale: number, theirs: boolean, where: Record<string, string> = {}): Series {
+function seriesOf(fams: Families, name: string, labelMap: Record<string, string>, drop: string[], scale: number, theirs: boolean, where: Record<string, string> = {}, lower: string[] = []): Series {
   const out: Series = new Map();
   for (const s of fams.get(name) ?? []) {
     if (Object.entries(where).some(([k, v]) => s.labels[k] !== v)) continue;
@@ -192,7 +228,7 @@ function seriesOf(fams: Families, name: string, labelMap: Record<string, string>
     for (const [k, v] of Object.entries(s.labels)) {
       if (k in where || (theirs && drop.includes(k))) continue;
       const mapped = theirs ? k : (labelMap[k] ?? k);
-      if (mapped !== '') labels[mapped] = v;
+      if (mapped !== '') labels[mapped] = theirs && lower.includes(k) ? v.toLowerCase() : v;
     }
     out.set(key(labels), theirs ? s.value * scale : s.value);
   }
@@ -226,15 +262,23 @@ if (!nodeExporter) {
   process.exit(0);
 }
 
+// --fixture=large: both read a fixture machine (exporter/test/fixtures/<name>) through
+// node_exporter's --path.procfs/--path.sysfs/--path.rootfs, so the hardware collectors this
+// machine lacks (hwmon, thermal, cpufreq, EDAC, md, NFS, XFS, ...) are compared too, exactly:
+// nothing moves between the two reads of a fixture.
+const fixture = process.argv.find((a) => a.startsWith('--fixture='))?.slice('--fixture='.length);
+const fixtureRoot = fixture ? fileURLToPath(new URL(`../exporter/test/fixtures/${fixture}/`, import.meta.url)) : undefined;
+const roots = fixtureRoot ? { PERFWATCH_PROC_ROOT: `${fixtureRoot}proc`, PERFWATCH_SYS_ROOT: `${fixtureRoot}sys`, PERFWATCH_ROOTFS: `${fixtureRoot}rootfs` } : {};
+const rootFlags = fixtureRoot ? [`--path.procfs=${fixtureRoot}proc`, `--path.sysfs=${fixtureRoot}sys`, `--path.rootfs=${fixtureRoot}rootfs`] : [];
 const textDir = mkdtempSync(join(tmpdir(), 'perfwatch-fidelity-'));
 writeFileSync(join(textDir, 'check.prom'), '# HELP fidelity_check_textfile Written by bench/fidelity.ts.\n# TYPE fidelity_check_textfile gauge\nfidelity_check_textfile{source="bench"} 42\n');
 const port = await freePort();
-const child: ChildProcess = spawn(nodeExporter, [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', `--collector.textfile.directory=${textDir}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+const child: ChildProcess = spawn(nodeExporter, [`--web.listen-address=127.0.0.1:${port}`, '--log.level=error', `--collector.textfile.directory=${textDir}`, ...rootFlags], { stdio: ['ignore', 'ignore', 'ignore'] });
 let failures = 0;
 try {
   const url = `http://127.0.0.1:${port}/metrics`;
   await waitUp(url);
-  const config = loadConfig({ ...process.env, PERFWATCH_TEXTFILE_DIR: textDir, BACKGROUND_COLLECTION_ENABLED: 'false', PERFWATCH_LOG_LEVEL: 'silent' });
+  const config = loadConfig({ ...process.env, ...roots, PERFWATCH_TEXTFILE_DIR: textDir, BACKGROUND_COLLECTION_ENABLED: 'false', PERFWATCH_LOG_LEVEL: 'silent' });
   const pipeline = new SnapshotPipeline(config, COLLECTORS.filter((c) => c.defaultEnabled && c.name !== 'perf'), createLogger('silent'));
   await pipeline.collect(); // discovery (plans, first reads) out of the timed pair
   // the same moment: both start together
@@ -244,9 +288,14 @@ try {
   const theirs = parse(theirText);
 
   const rows: string[] = [];
-  for (const pair of pairs(ours, theirs)) {
+  // in a fixture, node_exporter's uname is still this kernel's (a syscall) and its filesystem
+  // collector wants proc/1/mounts: those pairs say nothing about the fixture
+  // and its netdev asks the kernel over netlink, not the fixture's net/dev
+  const skip = fixture ? /^perfwatch_(uname_info|filesystem_|network_)/ : /^$/;
+  console.log(fixture ? `fidelity over the ${fixture} fixture machine` : 'fidelity on this machine');
+  for (const pair of pairs(ours, theirs).filter((x) => !skip.test(x.ours))) {
     const o = seriesOf(ours, pair.ours, pair.labels ?? {}, [], 1, false, pair.oursWhere);
-    let t = seriesOf(theirs, pair.theirs, {}, pair.drop ?? [], pair.scale ?? 1, true);
+    let t = seriesOf(theirs, pair.theirs, {}, pair.drop ?? [], pair.scale ?? 1, true, {}, pair.lower);
     if (o.size === 0 && t.size === 0) continue; // neither has it on this machine
     if (KNOWN[pair.ours] !== undefined && (o.size === 0 || t.size === 0)) {
       rows.push(`known    ${pair.ours} / ${pair.theirs}: ${KNOWN[pair.ours]}`);
@@ -287,9 +336,12 @@ function compare(pair: Pair, o: Series, t: Series): string {
       worstKey = k;
     }
   }
-  const bad = worst > TOLERANCE[pair.kind] + 1e-12 || (pair.kind !== 'gauge' && (onlyOurs.length > 0 || onlyTheirs.length > 0) && both === 0);
+  const off = worst > TOLERANCE[pair.kind] + 1e-12 || (pair.kind !== 'gauge' && (onlyOurs.length > 0 || onlyTheirs.length > 0) && both === 0);
+  // a gauge that moves by itself (connections, free memory) is reported, not held to a bound:
+  // the issue's bar is counters within 0.5% and sizes and states exact
+  const bad = off && pair.kind !== 'gauge';
   if (bad) failures++;
-  const verdict = bad ? 'DIFF   ' : 'ok     ';
+  const verdict = bad ? 'DIFF   ' : off ? 'moved  ' : 'ok     ';
   const extra = [onlyOurs.length ? `${onlyOurs.length} only ours` : '', onlyTheirs.length ? `${onlyTheirs.length} only theirs` : ''].filter(Boolean).join(', ');
   return `${verdict}${pair.ours} ~ ${pair.theirs} [${pair.kind}${pair.scale && pair.scale !== 1 ? ` x${pair.scale}` : ''}]: ${both} series, max diff ${(worst * 100).toFixed(3)}%${worst ? ` at ${worstKey}` : ''}${extra ? `; ${extra}` : ''}`;
 }

@@ -124,6 +124,10 @@ const T = {
   ),
   ctEntries: def('perfwatch_conntrack_entries', 'gauge', '', [], 'ct.n', 'Connection tracking entries now (nf_conntrack_count).'),
   ctLimit: def('perfwatch_conntrack_entries_limit', 'gauge', '', [], 'ct.max', 'Most connection tracking entries the table may hold (nf_conntrack_max).'),
+  ctStats: (['found', 'invalid', 'ignore', 'insert', 'insert_failed', 'drop', 'early_drop', 'search_restart'] as const).map((k) => ({
+    k,
+    m: def(`perfwatch_conntrack_stat_${k}_total`, 'counter', '', [], `ct.st.${k}`, `Connection tracking ${k.replace('_', ' ')} events, summed over CPUs (/proc/net/stat/nf_conntrack).`),
+  })),
   // node_exporter's are *_bits; bytes here, the base unit promtool's lint asks for (256 bits = 32 bytes)
   entropyAvail: def('perfwatch_entropy_available_bytes', 'gauge', 'bytes', [], 'entropy.avail', 'Entropy the kernel estimates its random pool holds (entropy_avail, which counts bits, / 8).'),
   entropyPool: def('perfwatch_entropy_pool_size_bytes', 'gauge', 'bytes', [], 'entropy.pool', 'Size of the kernel\'s random pool (poolsize, which counts bits, / 8).'),
@@ -266,7 +270,8 @@ const XFS_LINES: Record<string, [string, string, 'gauge'?][]> = {
   abt: [['allocation_btree_lookups', 'Free-space btree lookups'], ['allocation_btree_compares', 'Free-space btree compares'], ['allocation_btree_records_inserted', 'Free-space btree records inserted'], ['allocation_btree_records_deleted', 'Free-space btree records deleted']],
   blk_map: [['block_mapping_reads', 'Block map read operations'], ['block_mapping_writes', 'Block map write operations'], ['block_mapping_unmaps', 'Block unmaps (deletes)'], ['block_mapping_extent_list_insertions', 'Extent list insertions'], ['block_mapping_extent_list_deletions', 'Extent list deletions'], ['block_mapping_extent_list_lookups', 'Extent list lookups'], ['block_mapping_extent_list_compares', 'Extent list compares']],
   bmbt: [['block_map_btree_lookups', 'Block map btree lookups'], ['block_map_btree_compares', 'Block map btree compares'], ['block_map_btree_records_inserted', 'Block map btree records inserted'], ['block_map_btree_records_deleted', 'Block map btree records deleted']],
-  dir: [['directory_operation_lookups', 'Directory lookups'], ['directory_operation_creates', 'Directory entries created'], ['directory_operation_removes', 'Directory entries removed'], ['directory_operation_getdents', 'getdents calls']],
+  // node_exporter's names, singular as its are
+  dir: [['directory_operation_lookup', 'Directory lookups'], ['directory_operation_create', 'Directory entries created'], ['directory_operation_remove', 'Directory entries removed'], ['directory_operation_getdents', 'getdents calls']],
   ig: [['inode_operation_attempts', 'Inode cache lookups'], ['inode_operation_found', 'Inode cache hits'], ['inode_operation_recycled', 'Inodes found in the cache while being reclaimed'], ['inode_operation_missed', 'Inode cache misses'], ['inode_operation_duplicates', 'Inodes inserted into the cache twice'], ['inode_operation_reclaims', 'Inodes reclaimed from the cache'], ['inode_operation_attribute_changes', 'Inode attribute changes']],
   log: [['log_operation_writes', 'Log buffer writes'], ['log_operation_blocks', 'Log blocks written'], ['log_operation_noiclogs', 'Times no in-core log buffer was free'], ['log_operation_force', 'Log forces'], ['log_operation_force_sleeps', 'Log forces that had to wait']],
   rw: [['write_calls', 'write(2) and similar calls'], ['read_calls', 'read(2) and similar calls']],
@@ -398,6 +403,7 @@ export function walkHost(s: HostSections, add: Add, L: MakeLabels): void {
   if (s.ct) {
     add(T.ctEntries, s.ct.n);
     add(T.ctLimit, s.ct.max);
+    for (const { k, m } of T.ctStats) add(m, s.ct.st?.[k]);
   }
   if (s.entropy) {
     add(T.entropyAvail, s.entropy.avail);

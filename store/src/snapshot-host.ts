@@ -113,8 +113,9 @@ export interface HostSections {
   softnet?: Record<string, number[]>;
   /** /proc/schedstat: cpu id -> SCHEDSTAT_FIELDS. */
   sched?: Record<string, number[]>;
-  /** /proc/sys/net/netfilter: conntrack entries and their limit. */
-  ct?: { n?: number; max?: number };
+  /** /proc/sys/net/netfilter: conntrack entries and their limit; `st`: /proc/net/stat/nf_conntrack
+   *  counters summed over CPUs (found, invalid, ignore, insert, insert_failed, drop, early_drop, search_restart). */
+  ct?: { n?: number; max?: number; st?: Record<string, number> };
   /** /proc/sys/kernel/random: entropy available and the pool size, bytes (the kernel counts bits). */
   entropy?: { avail?: number; pool?: number };
   /** /sys/devices/system/clocksource/clocksource0. */
