@@ -297,6 +297,9 @@ async function main(): Promise<void> {
       { label: 'regex matcher {mode=~"user|sys.*"}, 24 h', query: regex, range: DAY },
       { label: `regex matcher {mode=~"user|sys.*"}, ${D}`, query: regex, range: DAYS * DAY },
       { label: 'subquery max_over_time(rate[5m])[1h:1m], 24 h', query: subquery, range: DAY },
+      // Raw samples only (no rollup holds what they need): the steps' windows are read, not the range.
+      { label: `irate, ${D}`, query: rate.replace('rate(', 'irate('), range: DAYS * DAY },
+      { label: `deriv of the gauge, ${D}`, query: `deriv(${gauge}[5m])`, range: DAYS * DAY },
     ].filter((c) => !ONLY || new RegExp(ONLY).test(c.label));
 
     say(`\nquery_range over HTTP, ~1,000 points (step whole minutes); p50 / p95 of ${RUNS} runs after ${WARMUP} untimed, PerfWatch${peer ? ' and Prometheus alternating' : ''}:`);
