@@ -5,7 +5,8 @@
  * - the database's size (pg_database_size) and server version;
  * - per host: the last snapshot's time and age, stale when older than 3 x its interval, the
  *   collectors of that snapshot (`col`) and its perf events and why some are not counted
- *   (`perf.ev`, `perf.un`);
+ *   (`perf.ev`, `perf.un`), and the cgroup collector's count of groups with the biggest consumers
+ *   (`containers`, from the two newest snapshots);
  * - per storage tier: rows and bytes (every partition, with indexes and TOAST) and the days kept;
  * - retention: whether the daily run is scheduled, when it runs next (pg-boss's schedule table),
  *   and the last run of each tier.
@@ -155,6 +156,48 @@ export interface HostStatus {
   intervalSeconds: number | null;
   collectors: CollectorHealth[];
   perf: { events: string[]; unavailable: Record<string, string> } | null;
+  containers: ContainersStatus | null;
+}
+
+/** The cgroup collector's view of a host (issue #15): how many groups, and the biggest consumers. */
+export interface ContainersStatus {
+  /** cgroups with series of their own, and how many more were summed into "other". */
+  cgroups: number;
+  other: number;
+  /** the TOP_CONSUMERS leaf groups (no parent of another one) using the most CPU between the two
+   *  newest snapshots (cores), by memory where there is no earlier snapshot. */
+  top: { cgroup: string; name: string; cpuCores: number | null; memoryBytes: number | null }[];
+}
+
+export const TOP_CONSUMERS = 5;
+
+interface CgroupLike {
+  ctr?: unknown;
+  unit?: unknown;
+  pod?: unknown;
+  cpuu?: unknown;
+  mem?: unknown;
+}
+
+function containersOf(s: Snapshot | undefined, prev: Snapshot | undefined): ContainersStatus | null {
+  const c = (s as { cgroups?: { g?: unknown; o?: unknown } } | undefined)?.cgroups;
+  if (!c || !c.g || typeof c.g !== 'object') return null;
+  const g = c.g as Record<string, CgroupLike>;
+  const before = ((prev as { cgroups?: { g?: unknown } } | undefined)?.cgroups?.g ?? {}) as Record<string, CgroupLike>;
+  const seconds = (s!.ts - (prev?.ts ?? s!.ts)) / 1000;
+  const paths = Object.keys(g).filter((p) => p !== 'other');
+  const leaves = paths.filter((p) => !paths.some((q) => q.startsWith(`${p}/`)));
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const top = leaves.map((p) => {
+    const e = g[p]!;
+    const now = num(e.cpuu);
+    const then = num(before[p]?.cpuu);
+    const cpuCores = now !== null && then !== null && seconds > 0 && now >= then ? (now - then) / seconds : null;
+    const name = [e.ctr, e.pod, e.unit].find((x): x is string => typeof x === 'string') ?? p.slice(p.lastIndexOf('/') + 1);
+    return { cgroup: p, name, cpuCores, memoryBytes: num(e.mem) };
+  });
+  top.sort((a, b) => (b.cpuCores ?? -1) - (a.cpuCores ?? -1) || (b.memoryBytes ?? -1) - (a.memoryBytes ?? -1));
+  return { cgroups: paths.length, other: typeof c.o === 'number' ? c.o : 0, top: top.slice(0, TOP_CONSUMERS) };
 }
 
 /** The interval of a host: its snapshot's own `iv`, else the gap between its last two snapshots. */
@@ -201,16 +244,27 @@ export async function hostsStatus(pool: Pool, nowMs: number): Promise<HostStatus
                 WHERE s.host_id = h.id AND s.ts <= h.last_seen ORDER BY s.ts DESC LIMIT 2) AS x) AS recent
        FROM hosts h ORDER BY h.name`,
   );
-  // The newest snapshot of every host, decoded as the exporter made it.
+  // The two newest snapshots of every host, decoded as the exporter made them (the second for
+  // the containers' CPU between them).
   const latest = await fetchRows(
     pool,
     `SELECT ${RAW_COLUMNS}
        FROM hosts h CROSS JOIN LATERAL (
-         SELECT * FROM snapshots s WHERE s.host_id = h.id AND s.ts <= h.last_seen ORDER BY s.ts DESC LIMIT 1) AS s`,
+         SELECT * FROM snapshots s WHERE s.host_id = h.id AND s.ts <= h.last_seen ORDER BY s.ts DESC LIMIT 2) AS s`,
     [],
     'reading the latest snapshots',
   );
-  const byHost = new Map(latest.map((r) => [r.hostId, rowSnapshot(r)]));
+  const byHost = new Map<number, Snapshot>();
+  const prevByHost = new Map<number, Snapshot>();
+  for (const r of latest) {
+    const snap = rowSnapshot(r);
+    const first = byHost.get(r.hostId);
+    if (!first) byHost.set(r.hostId, snap);
+    else if (snap.ts > first.ts) {
+      byHost.set(r.hostId, snap);
+      prevByHost.set(r.hostId, first);
+    } else prevByHost.set(r.hostId, snap);
+  }
   return hosts.map((h) => {
     const snap = byHost.get(h.id);
     const intervalSeconds = hostInterval(snap, h.recent ?? []);
@@ -225,6 +279,7 @@ export async function hostsStatus(pool: Pool, nowMs: number): Promise<HostStatus
       intervalSeconds,
       collectors: collectorsOf(snap),
       perf: perfOf(snap),
+      containers: containersOf(snap, prevByHost.get(h.id)),
     };
   });
 }
@@ -346,6 +401,14 @@ export const StatusSchema = z.object({
       intervalSeconds: z.number().nullable().meta({ description: "the newest snapshot's iv, else the gap between the two newest" }),
       collectors: z.array(z.object({ name: z.string(), ok: z.boolean(), seconds: z.number(), error: z.string().optional() })),
       perf: z.object({ events: z.array(z.string()), unavailable: z.record(z.string(), z.string()) }).nullable(),
+      containers: z
+        .object({
+          cgroups: z.number().int(),
+          other: z.number().int(),
+          top: z.array(z.object({ cgroup: z.string(), name: z.string(), cpuCores: z.number().nullable(), memoryBytes: z.number().nullable() })),
+        })
+        .nullable()
+        .meta({ description: `the cgroup collector's groups with series of their own, those summed into "other", and the ${TOP_CONSUMERS} leaf groups using the most CPU between the two newest snapshots (cores; by memory without an earlier snapshot); null without the collector` }),
     }),
   ),
   storage: z.array(

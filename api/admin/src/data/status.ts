@@ -18,6 +18,12 @@ export interface HostStatus {
   intervalSeconds: number | null;
   collectors: CollectorHealth[];
   perf: { events: string[]; unavailable: Record<string, string> } | null;
+  /** the cgroup collector: groups with series, those summed into "other", the biggest consumers (CPU cores between the two newest snapshots). */
+  containers: {
+    cgroups: number;
+    other: number;
+    top: { cgroup: string; name: string; cpuCores: number | null; memoryBytes: number | null }[];
+  } | null;
 }
 
 export interface TierStorage {

@@ -318,6 +318,18 @@ export class PwStatusScreen extends LitElement {
       </ul>`;
   }
 
+  private renderContainers(h: HostStatus) {
+    const c = h.containers;
+    if (!c) return html`<span class="muted">${h.collectors.length ? 'cgroup collector not running' : '—'}</span>`;
+    return html`<span class="badge ok">${c.cgroups} cgroups${c.other ? ` + ${c.other} in other` : ''}</span>
+      <ul class="plain">
+        ${c.top.map(
+          (t) => html`<li data-cgroup=${t.cgroup} title=${t.cgroup}><code>${t.name}</code>
+            <span class="muted">${t.cpuCores === null ? '' : `${t.cpuCores.toFixed(2)} CPU`}${t.cpuCores !== null && t.memoryBytes !== null ? ' · ' : ''}${t.memoryBytes === null ? '' : bytes(t.memoryBytes)}</span></li>`,
+        )}
+      </ul>`;
+  }
+
   private renderHosts() {
     const s = this.status;
     if (this.statusError && !s) return html`<div class="empty-hosts"><pw-alert .message=${this.statusError}></pw-alert></div>`;
@@ -332,6 +344,7 @@ export class PwStatusScreen extends LitElement {
             <th scope="col">Last snapshot</th>
             <th scope="col">Collectors</th>
             <th scope="col">Perf events</th>
+            <th scope="col">Containers and services</th>
           </tr>
         </thead>
         <tbody>
@@ -352,6 +365,7 @@ export class PwStatusScreen extends LitElement {
               </td>
               <td class="stack" data-label="Collectors"><div>${this.renderCollectors(h)}</div></td>
               <td class="stack" data-label="Perf events"><div>${this.renderPerf(h)}</div></td>
+              <td class="stack" data-label="Containers and services"><div>${this.renderContainers(h)}</div></td>
             </tr>`,
           )}
         </tbody>
