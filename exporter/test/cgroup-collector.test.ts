@@ -2,7 +2,7 @@
  * The cgroup collector over the fixture trees of generate-cgroups.mjs (cgroup v2 on a systemd
  * host, Docker with the systemd driver, Kubernetes with kubelet's systemd driver, and the v1
  * hybrid layout with Docker's and kubelet's cgroupfs driver): the perfwatch_container_* part of
- * /metrics diffed against a golden file per tree (UPDATE_GOLDEN=1 rewrites them), names, the
+ * /metrics diffed against a golden file per tree and the Snapshot they come from (snapshot.golden.json), names, the
  * cardinality guards, and malformed files that fail only their own group.
  */
 import { expect } from 'chai';
@@ -45,6 +45,11 @@ describe('cgroup collector over the fixture trees', () => {
       expect(snap.col.cgroup).to.include({ ok: true });
       const text = renderSnapshotText(snap);
       golden(`${FIXTURES}cgroups/${layout}/metrics.golden.txt`, containerLines(text));
+      // the object the database stores (store/test/catalog-cgroup.test.ts walks it as a stored shape)
+      const stored = JSON.parse(JSON.stringify(snap)) as Snapshot;
+      stored.ts = 0;
+      for (const c of Object.values(stored.col)) c.s = 0;
+      golden(`${FIXTURES}cgroups/${layout}/snapshot.golden.json`, JSON.stringify(stored, null, 1) + '\n');
       const check = promtoolCheck(text);
       if (check) expect(check.output).to.equal('');
     });
