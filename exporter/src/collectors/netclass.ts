@@ -1,14 +1,19 @@
 import type { NetClassEntry } from '@perfwatch/store/snapshot';
-import { readNetClass } from '../procfs/netclass.js';
+import { readNetAddresses, readNetClass } from '../procfs/netclass.js';
+import { cachedPlan } from './plan.js';
 import type { CollectorDefinition } from './types.js';
 
 export const netclass: CollectorDefinition = {
   name: 'netclass',
   defaultEnabled: true,
   description: 'link state of each interface: operstate, carrier, speed, MTU, address, duplex (/sys/class/net; PERFWATCH_NETDEV_EXCLUDE applies)',
-  create: () => ({
+  create: () => {
+    // hardware addresses change about never: read once a minute (plan.ts); the link state every time
+    const addresses = cachedPlan('class/net', (ctx) => readNetAddresses(ctx.config.sysRoot, ctx.config.netdevExclude));
+    return {
     collect(ctx) {
-      const ifaces = ctx.optional('class/net', () => readNetClass(ctx.config.sysRoot, ctx.config.netdevExclude));
+      const known = addresses(ctx);
+      const ifaces = ctx.optional('class/net', () => readNetClass(ctx.config.sysRoot, ctx.config.netdevExclude, known));
       if (!ifaces || ifaces.length === 0) return {};
       const out: Record<string, NetClassEntry> = {};
       for (const i of ifaces) {
@@ -23,5 +28,6 @@ export const netclass: CollectorDefinition = {
       }
       return { ncls: out };
     },
-  }),
+    };
+  },
 };

@@ -17,8 +17,13 @@ export interface NetClass {
   carrierChanges?: number;
 }
 
-/** Every interface (entries of class/net that have an operstate); ENOENT without the class. */
-export function readNetClass(sysRoot: string, exclude?: RegExp): NetClass[] {
+/**
+ * Every interface (entries of class/net that have an operstate); ENOENT without the class.
+ * `addresses`: hardware addresses already known (a collector's once-a-minute discovery), so they
+ * are not read again; an interface missing from it is read. Speed and duplex are not asked of a
+ * link that is down: the kernel answers EINVAL (administratively down) or "unknown" and -1.
+ */
+export function readNetClass(sysRoot: string, exclude?: RegExp, addresses?: ReadonlyMap<string, string>): NetClass[] {
   const base = join(sysRoot, 'class/net');
   const out: NetClass[] = [];
   for (const device of listDir(base)) {
@@ -28,9 +33,10 @@ export function readNetClass(sysRoot: string, exclude?: RegExp): NetClass[] {
     const operstate = readAttr(join(dir, 'operstate'), parseSysfsString);
     if (operstate === undefined) continue;
     const e: NetClass = { device, operstate };
-    const address = readAttr(join(dir, 'address'), parseSysfsString);
-    const duplex = readAttr(join(dir, 'duplex'), parseSysfsString);
-    const speed = readAttr(join(dir, 'speed'), parseSysfsInteger);
+    const address = addresses?.get(device) ?? readAttr(join(dir, 'address'), parseSysfsString);
+    const linked = operstate !== 'down' && operstate !== 'lowerlayerdown' && operstate !== 'notpresent';
+    const duplex = linked ? readAttr(join(dir, 'duplex'), parseSysfsString) : undefined;
+    const speed = linked ? readAttr(join(dir, 'speed'), parseSysfsInteger) : undefined;
     const carrier = readAttr(join(dir, 'carrier'), parseSysfsInteger);
     const mtu = readAttr(join(dir, 'mtu'), parseSysfsInteger);
     const cc = readAttr(join(dir, 'carrier_changes'), parseSysfsInteger);
@@ -41,6 +47,18 @@ export function readNetClass(sysRoot: string, exclude?: RegExp): NetClass[] {
     if (mtu !== undefined) e.mtu = mtu;
     if (cc !== undefined) e.carrierChanges = cc;
     out.push(e);
+  }
+  return out;
+}
+
+/** interface -> hardware address, for readNetClass's `addresses`. */
+export function readNetAddresses(sysRoot: string, exclude?: RegExp): Map<string, string> {
+  const base = join(sysRoot, 'class/net');
+  const out = new Map<string, string>();
+  for (const device of listDir(base)) {
+    if (exclude?.test(device)) continue;
+    const address = readAttr(join(base, device, 'address'), parseSysfsString);
+    if (address !== undefined) out.set(device, address);
   }
   return out;
 }
