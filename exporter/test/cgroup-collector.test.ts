@@ -6,7 +6,9 @@
  * cardinality guards, and malformed files that fail only their own group.
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Snapshot } from '@perfwatch/store';
 import { cgroup, selectCgroups, sumCgroups } from '../src/collectors/cgroup.js';
 import { renderSnapshotText } from '../src/metrics.js';
@@ -159,6 +161,26 @@ describe('cgroup collector over the fixture trees', () => {
     expect(r).to.deep.equal({ kept: ['/z.service', '/a'], rest: ['/a/b/c'] });
     expect(sumCgroups([{ cpu: [1, 2], io: { sda: [1, 2, 3, 4] }, lim: 5, ctr: 'x' }, { cpu: [3, 4], io: { sda: [1, 1, 1, 1], sdb: [9, 9, 9, 9] }, ms: { rss: 3 } }]))
       .to.deep.equal({ cpu: [4, 6], io: { sda: [2, 3, 4, 5], sdb: [9, 9, 9, 9] }, ms: { rss: 3 } });
+  });
+
+  it('a group removed between two collections ends its series; a new one starts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-cg-gone-'));
+    try {
+      cpSync(`${FIXTURES}cgroups/docker`, dir, { recursive: true, verbatimSymlinks: true });
+      const pipeline = new SnapshotPipeline(testConfig({ PERFWATCH_SYS_ROOT: join(dir, 'sys'), PERFWATCH_ROOTFS: join(dir, 'rootfs') }), [cgroup], quietLogger());
+      const web = `/system.slice/docker-${WEB}.scope`;
+      const before = await pipeline.collect(0);
+      expect(before.cgroups!.g).to.have.property(web);
+      rmSync(join(dir, 'sys/fs/cgroup', web), { recursive: true });
+      cpSync(join(dir, 'sys/fs/cgroup/system.slice/docker.service'), join(dir, 'sys/fs/cgroup/system.slice/later.service'), { recursive: true });
+      const after = await pipeline.collect(0);
+      expect(after.cgroups!.g).to.not.have.property(web);
+      expect(after.cgroups!.g['/system.slice/later.service']).to.include({ unit: 'later.service' });
+      expect(after.cgroups!.n).to.equal(before.cgroups!.n);
+      expect(renderSnapshotText(after)).to.not.contain(WEB);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('no cgroup hierarchy (the small fixture machine): no section, and the collector succeeds', async () => {
