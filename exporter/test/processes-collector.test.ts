@@ -105,6 +105,11 @@ describe('processes collector', () => {
     expect(byName(await p.collect(0)).get('worker /a')!.cpu[0]).to.equal(6 + 0.5);
   });
 
+  it('PERFWATCH_PROCESS_TOP=0: no section', async () => {
+    writeProc(root, 1, { comm: 'x', cg: '/', utime: 1, stime: 1, rss: 1 });
+    expect((await pipeline(0).collect(0)).procs).to.equal(undefined);
+  });
+
   it('a proc root without processes (a fixture tree): no section, the collector succeeds', async () => {
     const snap = await new SnapshotPipeline(testConfig({}, 'small'), [processes], quietLogger()).collect(0);
     expect(snap.procs).to.equal(undefined);

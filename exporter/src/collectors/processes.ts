@@ -75,6 +75,8 @@ export function createProcessCollector(config: ExporterConfig) {
 
   return {
     collect(): { procs?: ProcessSection } {
+      // PERFWATCH_PROCESS_TOP=0: nothing to export, so nothing to read
+      if (config.processTop === 0) return {};
       const now = Date.now();
       const pids = readdirSync(config.procRoot).filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57 && /^\d+$/.test(n));
       // a proc root without a process (a fixture tree, a partial mount) is no process table
