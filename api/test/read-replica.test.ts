@@ -47,7 +47,7 @@ describe('reads from a hot standby (DATABASE_READ_URL)', function () {
     primary = createPool({ databaseUrl: pair.primaryUrl, schema: 'perfwatch' });
     // The api migrates the primary; its read pool and query worker use the standby.
     t = await startTestApi({
-      schema: { url: pair.primaryUrl, schema: 'perfwatch', pool: primary, drop: async () => undefined },
+      schema: { url: pair.primaryUrl, schema: 'perfwatch', pool: primary },
       env: { DATABASE_READ_URL: pair.standbyUrl, PERFWATCH_DB_SCHEMA: 'perfwatch', PERFWATCH_QUERY_WORKERS: '1' },
     });
     token = (await login(t.url, ADMIN.username, ADMIN.password)).token;

@@ -154,8 +154,8 @@ describe('two api replicas on one database', function () {
       const s = fakeSnapshot('replicated-live', Date.now() - 1_000, 3);
       await insertSnapshots(t.pool, [s]);
       const [onA, onB] = await Promise.all(clients.map((c) => c.snapshotOf('replicated-live')));
-      expect(onA.data).to.deep.equal(s);
-      expect(onB.data).to.deep.equal(s);
+      expect(onA!.data).to.deep.equal(s);
+      expect(onB!.data).to.deep.equal(s);
     } finally {
       for (const c of clients) c.ws.terminate();
     }

@@ -101,16 +101,43 @@ export async function snapshotGaps(pool: Queryable, q: GapQuery): Promise<HostGa
       );
       const lo = b.rows[0]?.before ?? from;
       const hi = b.rows[0]?.after ?? to;
+      // The gap index (gap-index.ts) answers for the pairs before its covered_to when it recorded
+      // every gap this threshold finds; the walk below then covers only what follows covered_to.
+      const wm = await pool.query<{ c: number; r: number; prev: number | null }>(
+        `SELECT (extract(epoch FROM covered_to) * 1000)::float8 AS c, recorded_above_ms AS r,
+                (SELECT (extract(epoch FROM max(ts)) * 1000)::float8 FROM snapshots WHERE host_id = $1 AND ts < g.covered_to) AS prev
+           FROM gap_watermarks g WHERE host_id = $1`,
+        [id],
+      );
+      const idx = wm.rows[0];
+      const indexed = idx !== undefined && Number.isFinite(idx.c) && idx.c > lo && minGapMs >= idx.r ? idx : undefined;
+      const fromIndex = indexed
+        ? (
+            await pool.query<{ a: number; b: number }>(
+              `SELECT (extract(epoch FROM gap_from) * 1000)::float8 AS a, (extract(epoch FROM gap_to) * 1000)::float8 AS b
+                 FROM snapshot_gaps
+                WHERE host_id = $1 AND gap_from >= ${MS('$2')} AND gap_to <= ${MS('$3')} AND gap_to < ${MS('$4')}
+                  AND gap_to - gap_from > $5::float8 * interval '1 millisecond'
+                ORDER BY gap_from
+                LIMIT $6`,
+              [id, lo, hi, indexed.c, minGapMs, limit],
+            )
+          ).rows
+        : [];
+      // Walked: everything, or from the last snapshot before covered_to (pairs ending at or after it).
+      const walkFrom = indexed ? Math.max(lo, indexed.prev ?? lo) : lo;
+      const tailOnly = indexed ? indexed.c : null;
       // b is null for the newest snapshot walked: when nothing follows it, a candidate open gap.
-      r = await pool.query<{ a: number; b: number | null }>(
+      const walked = await pool.query<{ a: number; b: number | null }>(
         `SELECT (extract(epoch FROM a) * 1000)::float8 AS a, (extract(epoch FROM b) * 1000)::float8 AS b
            FROM (SELECT ts AS a, lead(ts) OVER (ORDER BY ts) AS b FROM snapshots WHERE host_id = $1 AND ts >= ${MS('$2')} AND ts <= ${MS('$3')}) pairs
-          WHERE (b IS NOT NULL AND b - a > $4::float8 * interval '1 millisecond')
+          WHERE (b IS NOT NULL AND b - a > $4::float8 * interval '1 millisecond' AND ($7::float8 IS NULL OR b >= ${MS('$7')}))
              OR (b IS NULL AND a < ${MS('$5')})
           ORDER BY pairs.a
           LIMIT $6`,
-        [id, lo, hi, minGapMs, end - minGapMs, limit],
+        [id, walkFrom, hi, minGapMs, end - minGapMs, limit, tailOnly],
       );
+      r = { rows: [...fromIndex, ...walked.rows].sort((x, y) => x.a - y.a).slice(0, limit) } as unknown as pg.QueryResult<{ a: number; b: number | null }>;
     } catch (err) {
       throw wrapPgError(err, `reading the gaps of ${host}`);
     }

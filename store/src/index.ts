@@ -18,3 +18,4 @@ export * from './jobs.js';
 export * from './embedded.js';
 export * from './regex.js';
 export * from './replica.js';
+export * from './gap-index.js';

@@ -6,7 +6,7 @@
  *
  * | queue                   | schedule (UTC)       | does                                             |
  * |-------------------------|----------------------|--------------------------------------------------|
- * | perfwatch-rollups       | every minute         | runRollups 1m, then 1h                           |
+ * | perfwatch-rollups       | every minute         | runRollups 1m, then 1h; then the gap index       |
  * | perfwatch-partitions    | hourly (minute 7)    | raw and rollup partitions for the days ahead     |
  * | perfwatch-retention     | daily 03:17          | runRetention (no schedule when retention is off) |
  *
@@ -20,6 +20,7 @@ import { withoutUndefined } from './config.js';
 import { poolLogger, poolSchema, requireSessionPool, withClient } from './db.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
+import { updateGapIndex } from './gap-index.js';
 import { ensurePartitions } from './partitions.js';
 import { runRetention } from './retention.js';
 import { ensureRollupPartitions, ROLLUP_DEFAULTS, runRollups } from './rollups.js';
@@ -111,6 +112,8 @@ export async function registerJobs(boss: PgBoss, pool: pg.Pool, options: Partial
       const r = await runRollups(pool, { tier, now, maxBuckets: o.rollupMaxBuckets, graceMs: o.rollupGraceMs });
       failures.push(...r.failures.map((f) => `${tier} host ${f.hostId}: ${f.error}`));
     }
+    // The gap index follows the same new snapshots (gap-index.ts): the annotations read it.
+    await updateGapIndex(pool, { now }).catch((err: unknown) => failures.push(`gap index: ${errorMessage(err)}`));
     if (failures.length) throw new Error(`rollups failed for ${failures.length} host(s): ${failures.slice(0, 5).join('; ')}`);
   });
   await boss.work(JOB_QUEUES.partitions, async () => {

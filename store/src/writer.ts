@@ -194,6 +194,14 @@ rewind AS (
     FROM agg
    WHERE w.host_id = agg.host_id AND (w.watermark > agg.lo OR agg.lo < now() - interval '1 minute')
   RETURNING 1),
+gaps AS (
+  -- The gap index (gap-index.ts) is redone from this batch's first snapshot when the batch lands
+  -- in what it covers; a batch older than a minute waits for a run holding the row, as above.
+  UPDATE ${s}gap_watermarks g
+     SET covered_to = LEAST(g.covered_to, agg.lo), updated_at = now()
+    FROM agg
+   WHERE g.host_id = agg.host_id AND (g.covered_to > agg.lo OR agg.lo < now() - interval '1 minute')
+  RETURNING 1),
 notify AS (
   -- One notification per batch that wrote anything, with its hosts (the api's live stream,
   -- docs/api.md); delivered at commit, so a listener that reads at once sees the rows.
