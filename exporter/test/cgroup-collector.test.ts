@@ -139,6 +139,8 @@ describe('cgroup collector over the fixture trees', () => {
     expect(cron.err).to.match(/cron\.service\/blkio\.throttle\.io_serviced:1: last line cut short/);
     expect(cron.io).to.deep.equal({});
     expect(cron.cpu).to.have.length(2);
+    // its PSI from the hybrid's v2 mount, where systemd mirrors it; the docker group has none there
+    expect(cron.psi).to.deep.equal({ cpu: { some: 2.5, full: 1 }, memory: { some: 0, full: 0 }, io: { some: 0.7, full: 0.6 } });
     expect(c.n).to.equal(10);
   });
 

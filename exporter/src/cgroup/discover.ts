@@ -3,7 +3,8 @@
  * (cgroup v2, "unified" mode), else the v1 hierarchies of the controllers read here (cpuacct,
  * cpu, memory, blkio, pids; "legacy" and "hybrid" modes, where the v2 mount at
  * fs/cgroup/unified has no controllers). Found again at every collection: a directory walk of a
- * few hundred groups costs well under a millisecond.
+ * few hundred groups costs well under a millisecond. On a hybrid host the PSI files of a group
+ * are read from fs/cgroup/unified at the same path, where systemd mirrors its units.
  */
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,13 @@ export type V1Controller = (typeof V1_CONTROLLERS)[number];
 export type CgroupLayout =
   | { version: 2; root: string }
   /** controller -> its hierarchy's mount point (cpu and cpuacct are often the same "cpu,cpuacct"). */
-  | { version: 1; roots: Partial<Record<V1Controller, string>> };
+  | {
+      version: 1;
+      roots: Partial<Record<V1Controller, string>>;
+      /** the hybrid layout's v2 mount (fs/cgroup/unified): no controllers, but PSI per group where
+       *  systemd mirrors its units there; its groups are not discovered on their own. */
+      unified?: string;
+    };
 
 function isDir(p: string): boolean {
   try {
@@ -34,7 +41,9 @@ export function detectLayout(sysRoot: string): CgroupLayout | undefined {
     // cpu and cpuacct are usually links to one "cpu,cpuacct" hierarchy: walked once
     if (isDir(p)) roots[c] = realpathSync(p);
   }
-  return Object.keys(roots).length ? { version: 1, roots } : undefined;
+  if (!Object.keys(roots).length) return undefined;
+  const unified = join(base, 'unified');
+  return existsSync(join(unified, 'cgroup.procs')) ? { version: 1, roots, unified } : { version: 1, roots };
 }
 
 /** Every cgroup under root as a path relative to it ("/system.slice/nginx.service"), the root

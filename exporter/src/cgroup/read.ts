@@ -107,7 +107,7 @@ export function readCgroup(layout: CgroupLayout, path: string, devices: DeviceNa
   const r = new Reader();
   const cached = limits?.get(path, now);
   if (layout.version === 2) readV2(r, `${layout.root}${path}`, devices, cached);
-  else readV1(r, layout.roots, path, devices, cached);
+  else readV1(r, layout, path, devices, cached);
   if (r.found === 0 && r.e.err === undefined) return undefined;
   if (!cached && limits && r.e.err === undefined) {
     const v: { lim?: number; pidsl?: number } = {};
@@ -153,17 +153,22 @@ function readV2(r: Reader, dir: string, devices: DeviceNames, cached: Limits | u
     e.io = {};
     for (const [dev, v] of io) e.io[devices.name(dev)] = [v.rbytes, v.wbytes, v.rios, v.wios];
   }
+  readPsi(r, dir);
+  setIf(e, 'pids', r.read(`${dir}/pids.current`, parseSingleValue));
+  setIf(e, 'pidsl', cached ? cached.pidsl : r.read(`${dir}/pids.max`, parseSingleValue));
+}
+
+/** {cpu,memory,io}.pressure of a v2 group: total stall seconds. */
+function readPsi(r: Reader, dir: string): void {
   for (const res of ['cpu', 'memory', 'io'] as const) {
     const p = r.read(`${dir}/${res}.pressure`, parsePressure);
     if (!p) continue;
-    e.psi ??= {};
+    r.e.psi ??= {};
     const k: { some?: number; full?: number } = {};
     if (p.some) k.some = p.some.total / 1e6;
     if (p.full) k.full = p.full.total / 1e6;
-    e.psi[res] = k;
+    r.e.psi[res] = k;
   }
-  setIf(e, 'pids', r.read(`${dir}/pids.current`, parseSingleValue));
-  setIf(e, 'pidsl', cached ? cached.pidsl : r.read(`${dir}/pids.max`, parseSingleValue));
 }
 
 function memFaults(e: CgroupEntry, ms: Map<string, number> | undefined, prefix: string): void {
@@ -172,7 +177,8 @@ function memFaults(e: CgroupEntry, ms: Map<string, number> | undefined, prefix: 
   if (f !== undefined && m !== undefined) e.pgf = [f, m];
 }
 
-function readV1(r: Reader, roots: Extract<CgroupLayout, { version: 1 }>['roots'], path: string, devices: DeviceNames, cached: Limits | undefined): void {
+function readV1(r: Reader, layout: Extract<CgroupLayout, { version: 1 }>, path: string, devices: DeviceNames, cached: Limits | undefined): void {
+  const { roots } = layout;
   const e = r.e;
   if (roots.cpuacct) {
     const dir = `${roots.cpuacct}${path}`;
@@ -226,4 +232,6 @@ function readV1(r: Reader, roots: Extract<CgroupLayout, { version: 1 }>['roots']
     setIf(e, 'pids', r.read(`${dir}/pids.current`, parseSingleValue));
     setIf(e, 'pidsl', cached ? cached.pidsl : r.read(`${dir}/pids.max`, parseSingleValue));
   }
+  // a hybrid host: PSI where systemd mirrors the group in the v2 mount (absent elsewhere)
+  if (layout.unified) readPsi(r, `${layout.unified}${path}`);
 }
