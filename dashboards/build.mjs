@@ -582,7 +582,7 @@ const CONTAINERS = {
         }),
         panel('Pressure stalls by cgroup', {
           unit: 'percentunit', max: 1,
-          description: 'Share of time some task of the cgroup was stalled on CPU, memory or IO (PSI, cgroup v2 only).',
+          description: 'Share of time some task of the cgroup was stalled on CPU, memory or IO (PSI: cgroup v2, or systemd units on a hybrid host).',
           prom: [pq(cgTop(`sum by (host, cgroup, container, unit, resource) (rate(perfwatch_container_pressure_stalled_seconds_total{${H}, kind="some"}[$__rate_interval]))`), `${CG_LEGEND} {{resource}}`)],
           history: [pw('perfwatch_container_pressure_stalled_seconds_total', { by: [...CG_BY, 'resource'], matchers: [m('kind', '=', 'some')], legend: `${CG_LEGEND} {{resource}}` })],
         }),
