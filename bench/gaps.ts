@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const built = await updateGapIndex(pool, { now });
   const buildMs = performance.now() - started;
   const gapRows = (await pool.query<{ n: string }>('SELECT count(*) AS n FROM snapshot_gaps')).rows[0]!.n;
-  say(`index build (one-off, every host from its first snapshot): ${(buildMs / 1000).toFixed(1)} s, ${built.steps} host-days, ${gapRows} gap rows`);
+  say(`index build (one-off, every host from its first snapshot): ${(buildMs / 1000).toFixed(1)} s in ${built.steps} transactions (a day of every host each), ${gapRows} gap rows`);
 
   say('\n| query | gaps found | walking every snapshot (before) | with the gap index (after) |');
   say('|---|---|---|---|');

@@ -18,7 +18,6 @@
 import type pg from 'pg';
 import { poolLogger, withTransaction } from './db.js';
 import { StoreError, wrapPgError } from './errors.js';
-import { usualIntervalMs } from './gaps.js';
 
 /** The smallest recording threshold: shorter spacings are jitter, not outages. */
 export const MIN_RECORDED_GAP_MS = 10_000;
@@ -30,7 +29,7 @@ export interface GapIndexOptions {
   graceMs?: number;
   /** these hosts only (default every host that has written). */
   hostIds?: number[];
-  /** one transaction covers at most this much time of one host, ms (a day): a first run over a
+  /** one transaction covers at most this much time of each host, ms (a day): a first run over a
    *  long history goes day by day, each day committed. */
   stepMs?: number;
 }
@@ -39,7 +38,7 @@ export interface GapIndexResult {
   hosts: number;
   /** gap rows written. */
   gaps: number;
-  /** host-steps done (transactions). */
+  /** transactions (each extends every host that is behind by up to stepMs). */
   steps: number;
 }
 
@@ -56,61 +55,85 @@ export async function updateGapIndex(pool: pg.Pool, opts: GapIndexOptions = {}):
   if (!Number.isFinite(stepMs) || stepMs < 60_000) throw new StoreError('INVALID_ARGUMENT', `stepMs must be at least 60000 (got ${stepMs})`);
   const target = now - graceMs;
   const result: GapIndexResult = { hosts: 0, gaps: 0, steps: 0 };
-  let hosts;
+  let hosts: number[];
   try {
-    hosts = await pool.query<{ id: number }>(`SELECT id FROM hosts WHERE last_seen IS NOT NULL AND ($1::int[] IS NULL OR id = ANY($1::int[])) ORDER BY id`, [opts.hostIds ?? null]);
+    const r = await pool.query<{ id: number }>(`SELECT id FROM hosts WHERE last_seen IS NOT NULL AND ($1::int[] IS NULL OR id = ANY($1::int[])) ORDER BY id`, [opts.hostIds ?? null]);
+    hosts = r.rows.map((h) => h.id);
   } catch (err) {
     throw wrapPgError(err, 'listing hosts for the gap index');
   }
-  for (const { id } of hosts.rows) {
-    result.hosts++;
-    for (;;) {
-      const step = await withTransaction(pool, (c) => indexStep(c, id, target, stepMs), `gap index of host ${id}`);
-      result.gaps += step.gaps;
-      result.steps++;
-      if (step.done) break;
-    }
+  result.hosts = hosts.length;
+  // Every host in one transaction per step, a few statements whatever their number (#16).
+  while (hosts.length) {
+    const step = await withTransaction(pool, (c) => indexStep(c, hosts, target, stepMs), 'extending the gap index');
+    result.gaps += step.gaps;
+    result.steps++;
+    hosts = step.unfinished;
   }
   if (result.gaps) poolLogger(pool).debug({ ...result }, 'gap index extended');
   return result;
 }
 
-/** One transaction: extends one host's coverage by at most stepMs towards target. */
-async function indexStep(c: pg.ClientBase, hostId: number, target: number, stepMs: number): Promise<{ gaps: number; done: boolean }> {
-  await c.query('INSERT INTO gap_watermarks (host_id) VALUES ($1) ON CONFLICT (host_id) DO NOTHING', [hostId]);
-  const wm = await c.query<{ c: number; r: number }>(
-    `SELECT (extract(epoch FROM covered_to) * 1000)::float8 AS c, recorded_above_ms AS r FROM gap_watermarks WHERE host_id = $1 FOR UPDATE`,
-    [hostId],
+/** One transaction: extends the hosts' coverage by at most stepMs towards target; returns those not there yet. */
+async function indexStep(c: pg.ClientBase, hostIds: number[], target: number, stepMs: number): Promise<{ gaps: number; unfinished: number[] }> {
+  await c.query('INSERT INTO gap_watermarks (host_id) SELECT unnest($1::int[]) ON CONFLICT (host_id) DO NOTHING', [hostIds]);
+  // Locked in id order (a late batch touching one of these rows waits for this transaction).
+  const wm = await c.query<{ id: number; c: number; first: number | null }>(
+    `SELECT w.host_id AS id, (extract(epoch FROM w.covered_to) * 1000)::float8 AS c,
+            CASE WHEN w.covered_to = '-infinity' THEN (SELECT (extract(epoch FROM min(ts)) * 1000)::float8 FROM snapshots WHERE host_id = w.host_id) END AS first
+       FROM gap_watermarks w WHERE w.host_id = ANY($1::int[]) ORDER BY w.host_id FOR UPDATE OF w`,
+    [hostIds],
   );
-  let covered = wm.rows[0]!.c;
-  if (covered >= target) return { gaps: 0, done: true };
-  if (!Number.isFinite(covered)) {
+  const due: { id: number; covered: number; until: number }[] = [];
+  for (const r of wm.rows) {
     // Never indexed: before its first snapshot there is nothing to record.
-    const first = await c.query<{ ms: number | null }>(`SELECT (extract(epoch FROM min(ts)) * 1000)::float8 AS ms FROM snapshots WHERE host_id = $1`, [hostId]);
-    const ms = first.rows[0]?.ms;
-    if (ms === null || ms === undefined) return { gaps: 0, done: true };
-    covered = Math.min(ms, target);
+    const covered = Number.isFinite(r.c) ? r.c : r.first === null ? undefined : Math.min(r.first, target);
+    if (covered === undefined || covered >= target) continue;
+    due.push({ id: r.id, covered, until: Math.min(target, covered + stepMs) });
   }
-  const until = Math.min(target, covered + stepMs);
-  const interval = await usualIntervalMs(c, hostId, until);
-  const recordAbove = Math.max(MIN_RECORDED_GAP_MS, 2 * (interval ?? 0));
+  if (due.length === 0) return { gaps: 0, unfinished: [] };
+  const ids = due.map((d) => d.id);
+  const covered = due.map((d) => d.covered);
+  const until = due.map((d) => d.until);
+  // The recording threshold: max(10 s, 2 x the usual interval before `until`, as gaps.ts computes it).
+  const iv = await c.query<{ id: number; ms: number | null }>(
+    `SELECT p.id, iv.ms
+       FROM unnest($1::int[], $2::float8[]) AS p(id, until)
+       LEFT JOIN LATERAL (
+         SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY d) AS ms
+           FROM (SELECT (extract(epoch FROM ts - lag(ts) OVER (ORDER BY ts)) * 1000)::float8 AS d
+                   FROM (SELECT ts FROM snapshots WHERE host_id = p.id AND ts < ${MS('p.until')} ORDER BY ts DESC LIMIT 200) last) spacing
+          WHERE d IS NOT NULL) iv ON true`,
+    [ids, until],
+  );
+  const intervalOf = new Map(iv.rows.map((r) => [r.id, r.ms]));
+  const recordAbove = ids.map((id) => Math.max(MIN_RECORDED_GAP_MS, 2 * (intervalOf.get(id) ?? 0)));
   // Rows at or past covered_to are stale (a replay moved it back): redone from the last snapshot before it.
-  await c.query(`DELETE FROM snapshot_gaps WHERE host_id = $1 AND gap_to >= ${MS('$2')}`, [hostId, covered]);
+  await c.query(
+    `DELETE FROM snapshot_gaps g USING unnest($1::int[], $2::float8[]) AS p(id, c) WHERE g.host_id = p.id AND g.gap_to >= ${MS('p.c')}`,
+    [ids, covered],
+  );
   const ins = await c.query(
     `INSERT INTO snapshot_gaps (host_id, gap_from, gap_to)
-     SELECT $1, a, b
-       FROM (SELECT ts AS a, lead(ts) OVER (ORDER BY ts) AS b
-               FROM snapshots
-              WHERE host_id = $1
-                AND ts >= coalesce((SELECT max(ts) FROM snapshots WHERE host_id = $1 AND ts < ${MS('$2')}), ${MS('$2')})
-                AND ts < ${MS('$3')}) pairs
-      WHERE b IS NOT NULL AND b >= ${MS('$2')} AND b - a > $4::float8 * interval '1 millisecond'
+     SELECT p.id, x.a, x.b
+       FROM unnest($1::int[], $2::float8[], $3::float8[], $4::float8[]) AS p(id, c, until, rec)
+       CROSS JOIN LATERAL (
+         SELECT a, b
+           FROM (SELECT ts AS a, lead(ts) OVER (ORDER BY ts) AS b
+                   FROM snapshots
+                  WHERE host_id = p.id
+                    AND ts >= coalesce((SELECT max(ts) FROM snapshots WHERE host_id = p.id AND ts < ${MS('p.c')}), ${MS('p.c')})
+                    AND ts < ${MS('p.until')}) pairs
+          WHERE b IS NOT NULL AND b >= ${MS('p.c')} AND b - a > p.rec * interval '1 millisecond') x
      ON CONFLICT (host_id, gap_from) DO UPDATE SET gap_to = EXCLUDED.gap_to`,
-    [hostId, covered, until, recordAbove],
+    [ids, covered, until, recordAbove],
   );
   await c.query(
-    `UPDATE gap_watermarks SET covered_to = ${MS('$2')}, recorded_above_ms = greatest(recorded_above_ms, $3::float8), updated_at = now() WHERE host_id = $1`,
-    [hostId, until, recordAbove],
+    `UPDATE gap_watermarks w
+        SET covered_to = ${MS('p.until')}, recorded_above_ms = greatest(w.recorded_above_ms, p.rec), updated_at = now()
+       FROM unnest($1::int[], $2::float8[], $3::float8[]) AS p(id, until, rec)
+      WHERE w.host_id = p.id`,
+    [ids, until, recordAbove],
   );
-  return { gaps: ins.rowCount ?? 0, done: until >= target };
+  return { gaps: ins.rowCount ?? 0, unfinished: due.filter((d) => d.until < target).map((d) => d.id) };
 }

@@ -50,7 +50,6 @@ export interface HostGap {
 /** The least default threshold: a few missed collections of a fast host are not an outage. */
 export const MIN_DEFAULT_GAP_MS = 30_000;
 const INTERVAL_SAMPLE = 200;
-const HOSTS_PARALLEL = 4;
 /** SQL of a timestamptz from a Unix ms parameter. */
 const MS = (param: string) => `('epoch'::timestamptz + ${param}::float8 * interval '1 millisecond')`;
 
@@ -85,74 +84,90 @@ export async function snapshotGaps(pool: Queryable, q: GapQuery): Promise<HostGa
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new StoreError('INVALID_ARGUMENT', 'limitPerHost must be 1..100000');
   if (q.hosts !== 'all' && (!Array.isArray(q.hosts) || q.hosts.some((h) => typeof h !== 'string'))) throw new StoreError('INVALID_ARGUMENT', "hosts must be 'all' or an array of host names");
   const hosts = [...(await hostIdsByName(pool, q.hosts))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (hosts.length === 0) return [];
   const end = Math.min(to, now);
-  const perHost = async ([host, id]: [string, number]): Promise<HostGap[]> => {
-    const out: HostGap[] = [];
-    const intervalMs = await usualIntervalMs(pool, id, to);
-    const minGapMs = q.minGapMs ?? Math.max(MIN_DEFAULT_GAP_MS, 3 * (intervalMs ?? 0));
-    let r: pg.QueryResult<{ a: number; b: number | null }>;
-    try {
-      // The snapshot before the range and the first at or after its end bound one ordered index
-      // walk (literal bounds: partitions pruned and read in order, so lead() needs no sort).
-      const b = await pool.query<{ before: number | null; after: number | null }>(
-        `SELECT (SELECT (extract(epoch FROM max(ts)) * 1000)::float8 FROM snapshots WHERE host_id = $1 AND ts < ${MS('$2')}) AS before,
-                (SELECT (extract(epoch FROM min(ts)) * 1000)::float8 FROM snapshots WHERE host_id = $1 AND ts >= ${MS('$3')}) AS after`,
-        [id, from, to],
-      );
-      const lo = b.rows[0]?.before ?? from;
-      const hi = b.rows[0]?.after ?? to;
+  const ids = hosts.map(([, id]) => id);
+  try {
+    // Three statements for all hosts together, whatever their number (#16): what each host needs
+    // to know (usual interval, the snapshots around the range, the gap index's coverage), the
+    // index rows, and the walks (past covered_to, or the whole range where the index cannot answer).
+    const info = await pool.query<{ id: number; interval: number | null; before: number | null; after: number | null; c: number | null; r: number | null; prev: number | null }>(
+      `SELECT h.id, iv.ms AS interval, bnd.before, bnd.after, g.c, g.r, g.prev
+         FROM unnest($1::int[]) AS h(id)
+         LEFT JOIN LATERAL (
+           SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY d) AS ms
+             FROM (SELECT (extract(epoch FROM ts - lag(ts) OVER (ORDER BY ts)) * 1000)::float8 AS d
+                     FROM (SELECT ts FROM snapshots WHERE host_id = h.id AND ts < ${MS('$3')} ORDER BY ts DESC LIMIT ${INTERVAL_SAMPLE}) last) spacing
+            WHERE d IS NOT NULL) iv ON true
+         LEFT JOIN LATERAL (
+           SELECT (SELECT (extract(epoch FROM max(ts)) * 1000)::float8 FROM snapshots WHERE host_id = h.id AND ts < ${MS('$2')}) AS before,
+                  (SELECT (extract(epoch FROM min(ts)) * 1000)::float8 FROM snapshots WHERE host_id = h.id AND ts >= ${MS('$3')}) AS after) bnd ON true
+         LEFT JOIN LATERAL (
+           SELECT (extract(epoch FROM w.covered_to) * 1000)::float8 AS c, w.recorded_above_ms AS r,
+                  (SELECT (extract(epoch FROM max(ts)) * 1000)::float8 FROM snapshots WHERE host_id = h.id AND ts < w.covered_to) AS prev
+             FROM gap_watermarks w WHERE w.host_id = h.id) g ON true`,
+      [ids, from, to],
+    );
+    const byId = new Map(info.rows.map((r) => [r.id, r]));
+    const plan = hosts.map(([host, id]) => {
+      const r = byId.get(id)!;
+      const intervalMs = r.interval;
+      const minGapMs = q.minGapMs ?? Math.max(MIN_DEFAULT_GAP_MS, 3 * (intervalMs ?? 0));
+      const lo = r.before ?? from;
+      const hi = r.after ?? to;
       // The gap index (gap-index.ts) answers for the pairs before its covered_to when it recorded
-      // every gap this threshold finds; the walk below then covers only what follows covered_to.
-      const wm = await pool.query<{ c: number; r: number; prev: number | null }>(
-        `SELECT (extract(epoch FROM covered_to) * 1000)::float8 AS c, recorded_above_ms AS r,
-                (SELECT (extract(epoch FROM max(ts)) * 1000)::float8 FROM snapshots WHERE host_id = $1 AND ts < g.covered_to) AS prev
-           FROM gap_watermarks g WHERE host_id = $1`,
-        [id],
-      );
-      const idx = wm.rows[0];
-      const indexed = idx !== undefined && Number.isFinite(idx.c) && idx.c > lo && minGapMs >= idx.r ? idx : undefined;
-      const fromIndex = indexed
-        ? (
-            await pool.query<{ a: number; b: number }>(
-              `SELECT (extract(epoch FROM gap_from) * 1000)::float8 AS a, (extract(epoch FROM gap_to) * 1000)::float8 AS b
-                 FROM snapshot_gaps
-                WHERE host_id = $1 AND gap_from >= ${MS('$2')} AND gap_to <= ${MS('$3')} AND gap_to < ${MS('$4')}
-                  AND gap_to - gap_from > $5::float8 * interval '1 millisecond'
-                ORDER BY gap_from
-                LIMIT $6`,
-              [id, lo, hi, indexed.c, minGapMs, limit],
-            )
-          ).rows
-        : [];
-      // Walked: everything, or from the last snapshot before covered_to (pairs ending at or after it).
-      const walkFrom = indexed ? Math.max(lo, indexed.prev ?? lo) : lo;
-      const tailOnly = indexed ? indexed.c : null;
-      // b is null for the newest snapshot walked: when nothing follows it, a candidate open gap.
-      const walked = await pool.query<{ a: number; b: number | null }>(
-        `SELECT (extract(epoch FROM a) * 1000)::float8 AS a, (extract(epoch FROM b) * 1000)::float8 AS b
-           FROM (SELECT ts AS a, lead(ts) OVER (ORDER BY ts) AS b FROM snapshots WHERE host_id = $1 AND ts >= ${MS('$2')} AND ts <= ${MS('$3')}) pairs
-          WHERE (b IS NOT NULL AND b - a > $4::float8 * interval '1 millisecond' AND ($7::float8 IS NULL OR b >= ${MS('$7')}))
-             OR (b IS NULL AND a < ${MS('$5')})
-          ORDER BY pairs.a
-          LIMIT $6`,
-        [id, walkFrom, hi, minGapMs, end - minGapMs, limit, tailOnly],
-      );
-      r = { rows: [...fromIndex, ...walked.rows].sort((x, y) => x.a - y.a).slice(0, limit) } as unknown as pg.QueryResult<{ a: number; b: number | null }>;
-    } catch (err) {
-      throw wrapPgError(err, `reading the gaps of ${host}`);
+      // every gap this threshold finds; the walk then covers only what follows covered_to.
+      const indexed = r.c !== null && Number.isFinite(r.c) && r.c > lo && r.r !== null && minGapMs >= r.r;
+      return { host, id, intervalMs, minGapMs, lo, hi, c: indexed ? r.c! : null, walkFrom: indexed ? Math.max(lo, r.prev ?? lo) : lo };
+    });
+    const idx = plan.filter((p) => p.c !== null);
+    const fromIndex = idx.length
+      ? (
+          await pool.query<{ id: number; a: number; b: number }>(
+            `SELECT p.id, (extract(epoch FROM x.gap_from) * 1000)::float8 AS a, (extract(epoch FROM x.gap_to) * 1000)::float8 AS b
+               FROM unnest($1::int[], $2::float8[], $3::float8[], $4::float8[], $5::float8[]) AS p(id, lo, hi, c, g)
+               CROSS JOIN LATERAL (
+                 SELECT gap_from, gap_to FROM snapshot_gaps
+                  WHERE host_id = p.id AND gap_from >= ${MS('p.lo')} AND gap_to <= ${MS('p.hi')} AND gap_to < ${MS('p.c')}
+                    AND gap_to - gap_from > p.g * interval '1 millisecond'
+                  ORDER BY gap_from LIMIT $6) x`,
+            [idx.map((p) => p.id), idx.map((p) => p.lo), idx.map((p) => p.hi), idx.map((p) => p.c), idx.map((p) => p.minGapMs), limit],
+          )
+        ).rows
+      : [];
+    // b is null for the newest snapshot walked: when nothing follows it, a candidate open gap.
+    const walked = await pool.query<{ id: number; a: number; b: number | null }>(
+      `SELECT p.id, (extract(epoch FROM x.a) * 1000)::float8 AS a, (extract(epoch FROM x.b) * 1000)::float8 AS b
+         FROM unnest($1::int[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[]) AS p(id, lo, hi, g, open_before, c)
+         CROSS JOIN LATERAL (
+           SELECT a, b
+             FROM (SELECT ts AS a, lead(ts) OVER (ORDER BY ts) AS b FROM snapshots WHERE host_id = p.id AND ts >= ${MS('p.lo')} AND ts <= ${MS('p.hi')}) pairs
+            WHERE (b IS NOT NULL AND b - a > p.g * interval '1 millisecond' AND (p.c IS NULL OR b >= ${MS('p.c')}))
+               OR (b IS NULL AND a < ${MS('p.open_before')})
+            ORDER BY pairs.a
+            LIMIT $7) x`,
+      [plan.map((p) => p.id), plan.map((p) => p.walkFrom), plan.map((p) => p.hi), plan.map((p) => p.minGapMs), plan.map((p) => end - p.minGapMs), plan.map((p) => p.c), limit],
+    );
+    const rowsOf = new Map<number, { a: number; b: number | null }[]>();
+    for (const r of [...fromIndex, ...walked.rows]) {
+      let list = rowsOf.get(r.id);
+      if (!list) rowsOf.set(r.id, (list = []));
+      list.push(r);
     }
-    for (const row of r.rows) {
-      if (row.b !== null) {
-        out.push({ host, from: row.a, to: row.b, open: false, minGapMs, intervalMs });
-      } else if (row.a < end - minGapMs) {
-        // The newest snapshot overall (nothing at or after `to` either): silent since then.
-        out.push({ host, from: row.a, to: end, open: true, minGapMs, intervalMs });
+    const out: HostGap[] = [];
+    for (const p of plan) {
+      const rows = (rowsOf.get(p.id) ?? []).sort((x, y) => x.a - y.a).slice(0, limit);
+      for (const row of rows) {
+        if (row.b !== null) {
+          out.push({ host: p.host, from: row.a, to: row.b, open: false, minGapMs: p.minGapMs, intervalMs: p.intervalMs });
+        } else if (row.a < end - p.minGapMs) {
+          // The newest snapshot overall (nothing at or after `to` either): silent since then.
+          out.push({ host: p.host, from: row.a, to: end, open: true, minGapMs: p.minGapMs, intervalMs: p.intervalMs });
+        }
       }
     }
     return out;
-  };
-  // A few hosts at a time: each is a handful of short statements and one index walk.
-  const out: HostGap[] = [];
-  for (let i = 0; i < hosts.length; i += HOSTS_PARALLEL) out.push(...(await Promise.all(hosts.slice(i, i + HOSTS_PARALLEL).map(perHost))).flat());
-  return out;
+  } catch (err) {
+    throw wrapPgError(err, `reading the gaps of ${hosts.length} host(s)`);
+  }
 }
