@@ -11,7 +11,7 @@
  * rendered, so one page is one moment.
  */
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { constants, gzip } from 'node:zlib';
 import { Gauge, Registry } from 'prom-client';
 import type { Snapshot } from '@perfwatch/store/snapshot';
 import { writeFamilies } from './exposition.js';
@@ -19,6 +19,9 @@ import { snapshotFamilies } from './families.js';
 import { SelfMetrics } from './selfmetrics.js';
 
 const gzipAsync = promisify(gzip);
+// Fastest level: a ~130 KB page gzips in ~0.7 ms to 19 KB instead of ~1.7 ms to 17 KB at the
+// default level 6; with scrapes every 15 s each scrape pays for one, and the bytes go over a LAN.
+const GZIP_OPTIONS = { level: constants.Z_BEST_SPEED };
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -87,7 +90,7 @@ export class MetricsRenderer {
     const page = this.render(snap, openMetrics).then(({ contentType, body }): Page => {
       const bytes = Buffer.from(body);
       let gz: Promise<Buffer> | undefined;
-      return { contentType, body: bytes, gzip: () => (gz ??= gzipAsync(bytes)) };
+      return { contentType, body: bytes, gzip: () => (gz ??= gzipAsync(bytes, GZIP_OPTIONS)) };
     });
     this.pages[key] = { snap, page };
     // a failed render is not kept: the next scrape tries again
