@@ -12,10 +12,13 @@
  * 2. The every-scrape mode (BACKGROUND_COLLECTION_ENABLED=false, no writer): every scrape
  *    collects and renders, node_exporter's way; CPU per scrape, p50/p99 with 1 and 4 clients.
  *
+ * 3. Where a collection's CPU goes: each default collector alone in this process, warm, on this
+ *    machine (process.cpuUsage over repeated collections), and the render of the whole snapshot.
+ *
  * CPU is the process's utime + stime (/proc/<pid>/stat), never wall time. The machine may be
  * shared: each figure is the median of its rounds, and every ratio compares figures of one run.
  *
- *   BENCH_EXPORTER_MODE=default|every-scrape|both (both)  BENCH_ROUNDS=3  BENCH_WARMUP_SECONDS=60
+ *   BENCH_EXPORTER_MODE=default|every-scrape|collectors|both (both: all three)  BENCH_ROUNDS=3  BENCH_WARMUP_SECONDS=60
  *   BENCH_IDLE_SECONDS=30  BENCH_FAST_SECONDS=30  BENCH_SLOW_SECONDS=60  BENCH_SCRAPES=300
  *   BENCH_LATENCY_SCRAPES=300  TEST_DATABASE_URL (else the machine's PostgreSQL, else embedded)
  */
@@ -26,7 +29,13 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import pino from 'pino';
 import { runCleanups, testServer } from '../store/test/helpers.js';
+import { COLLECTORS, selectCollectors } from '../exporter/src/collectors/registry.js';
+import { loadConfig } from '../exporter/src/config.js';
+import { snapshotFamilies } from '../exporter/src/families.js';
+import { writeFamilies } from '../exporter/src/exposition.js';
+import { SnapshotPipeline } from '../exporter/src/snapshot.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MODE = process.env.BENCH_EXPORTER_MODE ?? 'both';
@@ -389,8 +398,40 @@ async function everyScrapeMode(): Promise<EveryScrape[]> {
   return results;
 }
 
+// ---------------------------------------------------------------------------------------------
+// 3. per collector, in process
+
+async function collectorCosts(): Promise<Record<string, number>> {
+  const config = loadConfig({ ...process.env, PERFWATCH_LOG_LEVEL: 'silent' });
+  const log = pino({ level: 'silent' });
+  const cpuOf = async (n: number, f: () => unknown): Promise<number> => {
+    for (let i = 0; i < 10; i++) await f();
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) await f();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000 / n;
+  };
+  const costs: Record<string, number> = {};
+  const defs = selectCollectors(undefined, COLLECTORS);
+  for (const def of defs) {
+    const p = new SnapshotPipeline(config, [def], log);
+    costs[def.name] = await cpuOf(50, () => p.collect());
+    await p.close();
+  }
+  const all = new SnapshotPipeline(config, defs, log);
+  costs['(all, one pipeline)'] = await cpuOf(50, () => all.collect());
+  const snap = await all.collect();
+  await all.close();
+  costs['(render the snapshot, text)'] = await cpuOf(50, () => writeFamilies(snapshotFamilies(snap), false));
+  console.log("where a collection's CPU goes: each default collector alone, warm, in this process (ms per collection)");
+  const sorted = Object.entries(costs).sort((a, b) => b[1] - a[1]);
+  for (const [name, v] of sorted) console.log(`  ${name.padEnd(30)} ${v.toFixed(3).padStart(8)}`);
+  return costs;
+}
+
 const out: Record<string, unknown> = { bench: 'exporter' };
 if (!nodeExporterPath()) console.log('node_exporter: not installed (Debian package prometheus-node-exporter); no ratios this run');
 if (MODE === 'both' || MODE === 'default') out.defaultMode = await defaultMode();
 if (MODE === 'both' || MODE === 'every-scrape') out.results = await everyScrapeMode();
+if (MODE === 'both' || MODE === 'collectors') out.collectorCpuMs = await collectorCosts();
 console.log(`BENCH_JSON ${JSON.stringify(out)}`);
