@@ -30,7 +30,9 @@ const RATE_WINDOW = 60_000;
 function rateAt(value: (s: SeedSnapshot) => number, snaps: Map<number, SeedSnapshot>, t: number): number | undefined {
   const first = snaps.get(t - RATE_WINDOW + STEP);
   const cur = snaps.get(t);
-  if (!first || !cur) return undefined;
+  if (!first || !cur) {
+    return undefined;
+  }
   return (value(cur) - value(first)) / ((RATE_WINDOW - STEP) / 1000);
 }
 
