@@ -232,7 +232,10 @@ describe('query', () => {
         const cur = snaps.get(t)!;
         const rates = Object.keys(cur.cpu.t).map((cpu) => rateAt((s) => s.cpu.t[cpu]![0]!, snaps, t));
         if (rates.every((r) => r !== undefined)) {
-          expect(valueField(f).values[i]).toBeCloseTo(rates.reduce((a, b) => a! + b!, 0)!, 9);
+          expect(valueField(f).values[i]).toBeCloseTo(
+            rates.reduce((a, b) => a! + b!, 0)!,
+            9
+          );
           compared++;
         }
       });
