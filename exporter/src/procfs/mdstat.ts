@@ -3,9 +3,11 @@
 // an indented status line `<blocks> blocks ... [n/m] [UU_]`, optional bitmap and progress lines
 // (`[==>...]  recovery = 12.6% (246848/1953382400) ...`, `resync=DELAYED`), a blank line; and
 // "unused devices: ..." at the end. https://raid.wiki.kernel.org/index.php/Mdstat
-import { readFileSync } from 'node:fs';
+// Never empty, even without arrays ("Personalities :" and "unused devices: <none>"); a file that
+// does not end with the "unused devices" line was cut short, and arrays after the cut would vanish.
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
+import { kernelLines, quote, readKernelFile } from './util.js';
 
 export interface MdArray {
   device: string;
@@ -33,6 +35,8 @@ const WAITING = /\b(recovery|resync|check|reshape|repair)\s*=\s*(DELAYED|PENDING
 
 export function parseMdstat(text: string, file: string): MdArray[] {
   const out: MdArray[] = [];
+  const all = kernelLines(text, file);
+  // blank lines end an array's block, so the lines are walked as the kernel printed them
   const lines = text.split('\n');
   if (!/^Personalities\s*:/.test(lines[0] ?? '')) throw new ParseError(file, 1, 'expected the "Personalities :" line');
   let cur: MdArray | undefined;
@@ -46,13 +50,13 @@ export function parseMdstat(text: string, file: string): MdArray[] {
     if (head) {
       const tokens = head[2]!.trim().split(/\s+/);
       const state = tokens.shift();
-      if (state !== 'active' && state !== 'inactive') throw new ParseError(file, n, `expected active or inactive, got ${JSON.stringify(state)}`);
+      if (state !== 'active' && state !== 'inactive') throw new ParseError(file, n, `expected active or inactive, got ${quote(state ?? '')}`);
       while (tokens[0]?.startsWith('(')) tokens.shift(); // (read-only), (auto-read-only)
       const a: MdArray = { device: head[1]!, state, active: 0, failed: 0, spare: 0 };
       if (tokens[0] !== undefined && !MEMBER.test(tokens[0])) a.level = tokens.shift();
       for (const t of tokens) {
         const m = MEMBER.exec(t);
-        if (!m) throw new ParseError(file, n, `not a member device: ${JSON.stringify(t)}`);
+        if (!m) throw new ParseError(file, n, `not a member device: ${quote(t)}`);
         const flags = m[3]!;
         if (flags.includes('(F)')) a.failed++;
         else if (flags.includes('(S)') || flags.includes('(J)') || flags.includes('(R)')) a.spare++;
@@ -67,7 +71,7 @@ export function parseMdstat(text: string, file: string): MdArray[] {
       cur = a;
       return;
     }
-    if (!/^\s/.test(line)) throw new ParseError(file, n, `unexpected line ${JSON.stringify(line.slice(0, 40))}`);
+    if (!/^\s/.test(line)) throw new ParseError(file, n, `unexpected line ${quote(line, 40)}`);
     if (!cur) throw new ParseError(file, n, 'status line without an array line before it');
     const blocks = /^\s+(\d+) blocks\b/.exec(line);
     if (blocks) {
@@ -86,10 +90,12 @@ export function parseMdstat(text: string, file: string): MdArray[] {
     if (w) cur.action = `${w[1]}=${w[2]}`;
     // bitmap lines and anything else indented: not kept
   });
+  const [last, lastN] = all[all.length - 1]!;
+  if (!last.startsWith('unused devices:')) throw new ParseError(file, lastN, `expected the "unused devices:" line last, got ${quote(last)}`);
   return out;
 }
 
 export function readMdstat(procRoot: string): MdArray[] {
   const file = join(procRoot, 'mdstat');
-  return parseMdstat(readFileSync(file, 'utf8'), file);
+  return parseMdstat(readKernelFile(file), file);
 }

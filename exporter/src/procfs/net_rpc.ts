@@ -5,21 +5,20 @@
 // in 5.x) and `proc4ops <count> <values>` indexed by NFSv4 operation number (RFC 8881, RFC 7862).
 // Lines this parser does not know are kept: kernels add them (`wdeleg_getattr`).
 // https://www.kernel.org/doc/html/latest/filesystems/nfs/ (and nfsstat(8))
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { fields, lines, parseNumber } from './util.js';
+import { fields, kernelLines, parseNumber, quote, readKernelFile } from './util.js';
 
 /** keyword -> its numbers; for procN and proc4ops the leading count is checked and dropped. */
 export type RpcStats = Record<string, number[]>;
 
 export function parseRpcStats(text: string, file: string): RpcStats {
   const out: RpcStats = {};
-  const all = lines(text);
-  if (all.length === 0) throw new ParseError(file, 1, 'empty file (the kernel always prints the net and rpc lines)');
+  // never empty: the kernel always prints the net and rpc lines
+  const all = kernelLines(text, file);
   for (const [line, n] of all) {
     const [key = '', ...tokens] = fields(line);
-    if (!/^[a-z][a-z0-9_]*$/.test(key)) throw new ParseError(file, n, `expected a keyword, got ${JSON.stringify(key)}`);
+    if (!/^[a-z][a-z0-9_]*$/.test(key)) throw new ParseError(file, n, `expected a keyword, got ${quote(key)}`);
     if (key in out) throw new ParseError(file, n, `second ${key} line`);
     const nums = tokens.map((t) => parseNumber(t, file, n));
     if (/^proc\d+(ops)?$/.test(key)) {
@@ -34,5 +33,5 @@ export function parseRpcStats(text: string, file: string): RpcStats {
 
 export function readRpcStats(procRoot: string, which: 'nfs' | 'nfsd'): RpcStats {
   const file = join(procRoot, 'net/rpc', which);
-  return parseRpcStats(readFileSync(file, 'utf8'), file);
+  return parseRpcStats(readKernelFile(file), file);
 }

@@ -1,9 +1,14 @@
-// sysfs attributes: "one value per file", printed as text with a trailing newline
-// (https://www.kernel.org/doc/html/latest/filesystems/sysfs.html). The helpers below read one
-// attribute and check that it holds exactly what the kernel writes there, so the hwmon, thermal,
-// cpufreq, powercap and net class readers stay a few lines each.
+// sysfs attributes: "one value per file", printed as text with a trailing newline into a buffer of
+// one page (https://www.kernel.org/doc/html/latest/filesystems/sysfs.html). The helpers below read
+// one attribute and check that it holds exactly what the kernel writes there (one line ending in
+// a newline, no NUL byte, at most a page), so the hwmon, thermal, cpufreq, powercap, net class,
+// btrfs, edac, nvme, dmi and power_supply readers stay a few lines each. The same holds for the
+// one-value files of /proc/sys (entropy_avail, nf_conntrack_count, hostname) read through them.
+// An empty file is legitimate only for a list whose show() prints nothing when the list is empty
+// (bonding_masters without bonds, <bond>/bonding/slaves without slaves): parseSysfsList says so.
 import { readdirSync, readFileSync } from 'node:fs';
 import { ParseError } from './errors.js';
+import { quote } from './util.js';
 
 const INTEGER = /^-?\d+$/;
 
@@ -15,12 +20,27 @@ const INTEGER = /^-?\d+$/;
  */
 const NO_VALUE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EINVAL', 'ENODEV', 'ENXIO', 'EIO', 'EAGAIN', 'EOPNOTSUPP', 'ENODATA', 'EBUSY']);
 
-/** The text of one attribute: a single line; the trailing newline is dropped. */
+/** A sysfs show() fills at most one page (PAGE_SIZE, 4 KiB on x86; up to 64 KiB on arm64/ppc64). */
+const MAX_ATTR = 64 * 1024;
+
+/**
+ * The text of one attribute: a single line ending in a newline, which is dropped. Empty (0 bytes),
+ * a NUL byte, a last line without its newline (a read cut short) or more than a page are not what
+ * the kernel writes there: errors naming the file and line.
+ */
 export function parseSysfsLine(text: string, file: string): string {
-  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
-  const nl = body.indexOf('\n');
-  if (nl >= 0) throw new ParseError(file, 2, 'expected a single line');
-  return body;
+  if (text === '') throw new ParseError(file, 1, 'empty attribute (the kernel ends every attribute with a newline)');
+  return checkedLine(text, file);
+}
+
+function checkedLine(text: string, file: string): string {
+  if (text.length > MAX_ATTR) throw new ParseError(file, 1, `${text.length} characters (a sysfs attribute holds at most a page)`);
+  const nul = text.indexOf('\0');
+  if (nul >= 0) throw new ParseError(file, text.slice(0, nul).split('\n').length, 'a NUL byte: binary data, not the text the kernel writes');
+  const nl = text.indexOf('\n');
+  if (nl < 0) throw new ParseError(file, 1, `cut short (no newline at the end): ${quote(text)}`);
+  if (nl !== text.length - 1) throw new ParseError(file, 2, 'expected a single line');
+  return text.slice(0, -1);
 }
 
 /** A non-empty single-line string attribute (name, type, operstate, scaling_governor). */
@@ -38,9 +58,13 @@ export function parseSysfsInteger(text: string, file: string): number {
   return Number(s);
 }
 
-/** A whitespace-separated list attribute (available_clocksource); empty when the line is empty. */
+/**
+ * A whitespace-separated list attribute (available_clocksource, bonding_masters, bonding/slaves);
+ * empty when the line is empty. The bonding lists are legitimately an empty file (0 bytes): their
+ * show() replaces the last separator with the newline, so an empty list prints nothing at all.
+ */
 export function parseSysfsList(text: string, file: string): string[] {
-  const s = parseSysfsLine(text, file).trim();
+  const s = text === '' ? '' : checkedLine(text, file).trim();
   return s === '' ? [] : s.split(/\s+/);
 }
 
@@ -56,6 +80,8 @@ export function readAttr<T>(file: string, parse: (text: string, file: string) =>
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if (noValue(err)) return undefined;
+    // Node's EISDIR names neither the file nor what was expected there
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new ParseError(file, 0, 'a directory, not the kernel file');
     throw err;
   }
   return parse(text, file);

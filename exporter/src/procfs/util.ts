@@ -64,6 +64,8 @@ export interface KernelLinesOptions {
   emptyOk?: boolean;
   /** longest line that can be what the kernel writes (default MAX_LINE). */
   maxLine?: number;
+  /** a last line without its newline is accepted: for files people write (os-release), not the kernel. */
+  unterminatedOk?: boolean;
 }
 
 /**
@@ -81,7 +83,10 @@ export function kernelLines(text: string, file: string, opts: KernelLinesOptions
     const nl = text.indexOf('\n', start);
     const end = nl < 0 ? text.length : nl;
     if (end - start > maxLine) throw new ParseError(file, n, `line of ${end - start} characters (at most ${maxLine} expected)`);
-    if (nl < 0) throw new ParseError(file, n, `last line cut short (no newline at the end): ${quote(text.slice(start))}`);
+    if (nl < 0) {
+      if (opts.unterminatedOk) break;
+      throw new ParseError(file, n, `last line cut short (no newline at the end): ${quote(text.slice(start))}`);
+    }
     start = nl + 1;
   }
   const out = lines(text);

@@ -3,21 +3,20 @@
 // `blk_map`, `bmbt`, `dir`, `trans`, `ig`, `log`, `push_ail`, `xstrat`, `rw`, `attr`, `icluster`,
 // `vnodes`, `buf`, the v2 btree lines, `qm`, `xpc` (bytes) and `debug`.
 // https://xfs.wiki.kernel.org/index.php/Runtime_Stats
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { fields, lines, parseNumber } from './util.js';
+import { fields, kernelLines, parseNumber, quote, readKernelFile } from './util.js';
 import { listDir } from './sysfs.js';
 
 export type XfsStats = Record<string, number[]>;
 
 export function parseXfsStats(text: string, file: string): XfsStats {
   const out: XfsStats = {};
-  const all = lines(text);
-  if (all.length === 0) throw new ParseError(file, 1, 'empty file');
+  // never empty: extent_alloc and the other keyword lines are printed whatever the counts
+  const all = kernelLines(text, file);
   for (const [line, n] of all) {
     const [key = '', ...tokens] = fields(line);
-    if (!/^[a-z][a-z0-9_]*$/.test(key)) throw new ParseError(file, n, `expected a keyword, got ${JSON.stringify(key)}`);
+    if (!/^[a-z][a-z0-9_]*$/.test(key)) throw new ParseError(file, n, `expected a keyword, got ${quote(key)}`);
     if (tokens.length === 0) throw new ParseError(file, n, `${key} without values`);
     if (key in out) throw new ParseError(file, n, `second ${key} line`);
     out[key] = tokens.map((t) => parseNumber(t, file, n));
@@ -33,7 +32,7 @@ export function readXfs(sysRoot: string): Record<string, XfsStats> {
     const file = join(base, dev, 'stats/stats');
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readKernelFile(file);
     } catch (err) {
       // /sys/fs/xfs/stats (the global one) and /sys/fs/xfs/features are not devices
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') continue;

@@ -3,24 +3,23 @@
 // uint64, 3 int64 (the numbers kept here; strings and histograms are left out). Per pool,
 // <pool>/state holds the pool's health as one word (ONLINE, DEGRADED, ...).
 // https://openzfs.github.io/openzfs-docs/ (module/os/linux/spl/spl-kstat.c)
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from './errors.js';
-import { fields, lines, parseNumber } from './util.js';
+import { fields, kernelLines, parseNumber, quote, readKernelFile } from './util.js';
 import { listDir, parseSysfsString, readAttr } from './sysfs.js';
 
 const NUMERIC_TYPES = new Set(['1', '2', '3', '4', '5', '6']); // int32 / uint32 / int64 / uint64 / long / ulong
 
 export function parseKstat(text: string, file: string): Record<string, number> {
-  const all = lines(text);
-  const [header, cols] = all;
-  if (!header) throw new ParseError(file, 1, 'empty file');
-  if (!/^\d+ \d+ 0x[0-9a-f]+ \d+ \d+ \d+ \d+$/.test(header[0].trim())) throw new ParseError(file, header[1], `expected the kstat header, got ${JSON.stringify(header[0])}`);
+  // never empty: the header and the "name type data" line come before any row
+  const all = kernelLines(text, file);
+  const [header, cols] = all as [[string, number], [string, number] | undefined];
+  if (!/^\d+ \d+ 0x[0-9a-f]+ \d+ \d+ \d+ \d+$/.test(header[0].trim())) throw new ParseError(file, header[1], `expected the kstat header, got ${quote(header[0])}`);
   if (!cols || fields(cols[0]).join(' ') !== 'name type data') throw new ParseError(file, cols?.[1] ?? 2, 'expected "name type data"');
   const out: Record<string, number> = {};
   for (const [line, n] of all.slice(2)) {
     const [name, type, ...data] = fields(line);
-    if (name === undefined || type === undefined || !/^\d+$/.test(type)) throw new ParseError(file, n, `expected "<name> <type> <data>", got ${JSON.stringify(line)}`);
+    if (name === undefined || type === undefined || !/^\d+$/.test(type)) throw new ParseError(file, n, `expected "<name> <type> <data>", got ${quote(line)}`);
     if (!NUMERIC_TYPES.has(type)) continue;
     if (data.length !== 1) throw new ParseError(file, n, `expected one value for ${name}, got ${data.length}`);
     out[name] = parseNumber(data[0], file, n);
@@ -39,7 +38,7 @@ export function readZfs(procRoot: string): { kstats: Record<string, Record<strin
   for (const k of ZFS_KSTATS) {
     if (!entries.includes(k)) continue;
     const file = join(base, k);
-    kstats[k] = parseKstat(readFileSync(file, 'utf8'), file);
+    kstats[k] = parseKstat(readKernelFile(file), file);
   }
   const pools: Record<string, string> = {};
   for (const e of entries) {

@@ -7,7 +7,7 @@ import { readBtrfs } from '../../src/procfs/btrfs.js';
 import { parseXfsStats, readXfs, type XfsStats } from '../../src/procfs/xfs.js';
 import { parseKstat, readZfs } from '../../src/procfs/zfs.js';
 import { FIXTURES } from '../helpers.js';
-import { runTable, type Case } from './table.js';
+import { itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 function tree(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'pw-fs-'));
@@ -42,6 +42,17 @@ const kstatCases: Case<Record<string, number>>[] = [
 describe('procfs: xfs, btrfs, zfs', () => {
   describe('parseXfsStats', () => runTable(XFS_FILE, (t) => parseXfsStats(t, XFS_FILE), xfsCases));
   describe('parseKstat', () => runTable(KSTAT_FILE, (t) => parseKstat(t, KSTAT_FILE), kstatCases));
+  describe('parseXfsStats: what the kernel never writes', () => {
+    runTable(XFS_FILE, (t) => parseXfsStats(t, XFS_FILE), malformedCases('extent_alloc 1 2 3 4\nrw 10 20\nxpc 100 200 300\n', { nan: { input: 'rw 1 NaN\n', line: 1 } }));
+    itRejectsDirectory((root) => readXfs(join(root, 'sys')), 'sys/fs/xfs/sda1/stats/stats');
+  });
+  describe('parseKstat: what the kernel never writes', () => {
+    runTable(KSTAT_FILE, (t) => parseKstat(t, KSTAT_FILE), [
+      ...malformedCases<Record<string, number>>(`${KH}hits                            4    12345\nc_max                           4    8589934592\n`, { nan: { input: `${KH}hits 4 NaN\n`, line: 3 } }),
+      { name: 'malformed: the column line cut off after the header', input: KH.split('\n')[0] + '\n', error: { line: 2, contains: 'name type data' } },
+    ]);
+    itRejectsDirectory((root) => readZfs(root), 'spl/kstat/zfs/arcstats');
+  });
 
   it('xfs: each device of the large fixture; the global stats directory is no device; none in the VM', () => {
     const devs = readXfs(`${FIXTURES}large/sys`);

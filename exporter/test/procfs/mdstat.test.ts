@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { parseMdstat, readMdstat, type MdArray } from '../../src/procfs/mdstat.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/mdstat';
 const P = 'Personalities : [raid1] [raid6] [raid5] [raid4] [raid0] [raid10] \n';
@@ -30,11 +30,16 @@ const cases: Case<MdArray[]>[] = [
     ],
   },
   { name: 'no arrays: the md module loaded, nothing assembled', input: 'Personalities : \nunused devices: <none>\n', expect: [] },
-  { name: 'empty file (error: the kernel always prints Personalities)', input: '', error: { line: 1, contains: 'Personalities' } },
+  { name: 'empty file (error: the kernel always prints Personalities)', input: '', error: { line: 1, contains: 'empty file' } },
   { name: 'unknown array state', input: `${P}md0 : degraded raid1 sda[0]\n`, error: { line: 2, contains: '"degraded"' } },
   { name: 'a member without its index', input: `${P}md0 : active raid1 sda sdb[1]\n`, error: { line: 2, contains: '"sda"' } },
   { name: 'a status line before any array', input: `${P}      1953382400 blocks super 1.2 [2/2] [UU]\n`, error: { line: 2, contains: 'without an array line' } },
   { name: 'garbage at column 0', input: `${P}hello\n`, error: { line: 2, contains: 'unexpected line' } },
+  {
+    name: 'cut short at a line boundary: no "unused devices" line last (arrays after the cut would vanish)',
+    input: `${P}md0 : active raid1 sdb1[1] sda1[0]\n      1953382400 blocks super 1.2 [2/2] [UU]\n`,
+    error: { line: 3, contains: 'unused devices' },
+  },
 ];
 
 describe('procfs/mdstat', () => {
@@ -46,4 +51,10 @@ describe('procfs/mdstat', () => {
   });
 
   itPropagatesEnoent(readMdstat);
+  runTable(
+    FILE,
+    (t) => parseMdstat(t, FILE),
+    malformedCases(`${P}md0 : active raid1 sdb1[1] sda1[0]\n      1953382400 blocks super 1.2 [2/2] [UU]\n\nunused devices: <none>\n`),
+  );
+  itRejectsDirectory(readMdstat, 'mdstat');
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseRpcStats, readRpcStats, type RpcStats } from '../../src/procfs/net_rpc.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/net/rpc/nfsd';
 
@@ -36,4 +36,6 @@ describe('procfs/net_rpc (nfs, nfsd)', () => {
   });
 
   itPropagatesEnoent((root) => readRpcStats(root, 'nfs'));
+  runTable(FILE, (t) => parseRpcStats(t, FILE), malformedCases('net 18628 0 18628 6\nrpc 18628 0 0 0 0\nproc4 2 2 10853\n', { nan: { input: 'net 0 0 0 0\nrpc 1 NaN 0\n', line: 2 } }));
+  itRejectsDirectory((root) => readRpcStats(root, 'nfsd'), 'net/rpc/nfsd');
 });

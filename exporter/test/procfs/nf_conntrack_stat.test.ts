@@ -1,5 +1,5 @@
 import { parseNfConntrackStat, readNfConntrackStat } from '../../src/procfs/nf_conntrack_stat.js';
-import { itPropagatesEnoent, runTable, type Case } from './table.js';
+import { itPropagatesEnoent, itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/proc/net/stat/nf_conntrack';
 const H6 = 'entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart\n';
@@ -27,4 +27,11 @@ const cases: Case<Record<string, number>>[] = [
 describe('procfs/nf_conntrack_stat', () => {
   runTable(FILE, (t) => parseNfConntrackStat(t, FILE), cases);
   itPropagatesEnoent(readNfConntrackStat);
+  // the values are hex, so NaN where one belongs is caught as "not an 8-digit hex value"
+  runTable(FILE, (t) => parseNfConntrackStat(t, FILE), [
+    ...malformedCases<Record<string, number>>(H6 + row(Array(17).fill(3)) + row(Array(17).fill(4))),
+    { name: 'malformed: NaN where a number belongs', input: H6 + row(Array(16).fill(0)).replace(/\n$/, ' NaN\n'), error: { line: 2, contains: '"NaN"' } },
+    { name: 'malformed: a CPU line cut short at a line boundary has too few columns', input: `${H6}${row(Array(17).fill(3)).slice(0, 40)}\n`, error: { line: 2, contains: 'expected 17 columns' } },
+  ]);
+  itRejectsDirectory(readNfConntrackStat, 'net/stat/nf_conntrack');
 });

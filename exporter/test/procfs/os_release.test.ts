@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseOsRelease, readOsRelease } from '../../src/procfs/os_release.js';
-import { runTable, type Case } from './table.js';
+import { itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
 const FILE = '/etc/os-release';
 
@@ -23,10 +23,24 @@ const cases: Case<Record<string, string>>[] = [
   { name: 'lower-case key', input: 'name=x\n', error: { line: 1, contains: 'KEY=value' } },
   { name: 'unterminated quote', input: 'NAME="Ubuntu\n', error: { line: 1, contains: 'unterminated' } },
   { name: 'unquoted value with a space', input: 'NAME=Arch Linux\n', error: { line: 1, contains: 'shell characters' } },
+  // written by people, not the kernel: an editor may leave the last newline out
+  { name: 'no newline after the last line (accepted)', input: 'ID=debian\nVERSION_ID="12"', expect: { ID: 'debian', VERSION_ID: '12' } },
 ];
+
+const SAMPLE = 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n';
 
 describe('procfs/os_release', () => {
   runTable(FILE, (t) => parseOsRelease(t, FILE), cases);
+  // every malformed case but the cut-short last line, which os-release may legitimately have
+  runTable(
+    FILE,
+    (t) => parseOsRelease(t, FILE),
+    [
+      ...malformedCases<Record<string, string>>(SAMPLE).filter((c) => !c.name.includes('cut short')),
+      { name: 'malformed: a 4 KiB+ line', input: `ID=${'x'.repeat(5000)}\n`, error: { line: 1, contains: 'line of 5003 characters' } },
+    ],
+  );
+  itRejectsDirectory(readOsRelease, 'etc/os-release');
 
   it('reader: falls back to usr/lib/os-release, and ENOENT when neither exists', () => {
     const root = mkdtempSync(join(tmpdir(), 'pw-os-'));
