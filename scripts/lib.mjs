@@ -2,7 +2,7 @@
 // fresh clone before anything is installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // Node builtins only at load time, like this file; it imports vite in its own build process.
@@ -61,6 +61,16 @@ export function markInstalled(dir = ROOT, files = ROOT_INSTALL_FILES) {
   writeFileSync(join(dir, 'node_modules', '.perfwatch-install'), hashFiles(dir, files));
 }
 
+/** The native addon is missing, or older than a source of it (a checkout that pulled a new binding). */
+function nativeStale() {
+  const addon = join(ROOT, 'native', 'build', 'Release', 'perfwatch_native.node');
+  if (!existsSync(addon)) return true;
+  const built = statSync(addon).mtimeMs;
+  const src = join(ROOT, 'native', 'src');
+  const sources = [join(ROOT, 'native', 'binding.gyp'), ...readdirSync(src).map((f) => join(src, f))];
+  return sources.some((f) => statSync(f).mtimeMs > built);
+}
+
 /** Installs dependencies when node_modules is missing or stale; builds the native addon and TypeScript. */
 export function ensureBuilt({ quiet = false } = {}) {
   const major = Number(process.versions.node.split('.')[0]);
@@ -70,8 +80,8 @@ export function ensureBuilt({ quiet = false } = {}) {
     run('npm', ['install', '--no-audit', '--no-fund']);
     return true;
   });
-  if (existsSync(join(ROOT, 'native', 'binding.gyp')) && !existsSync(join(ROOT, 'native', 'build', 'Release', 'perfwatch_native.node'))) {
-    log('building the native perf_event addon (node-gyp)...');
+  if (existsSync(join(ROOT, 'native', 'binding.gyp')) && nativeStale()) {
+    log('building the native addon (node-gyp)...');
     run('node', ['build.mjs'], { cwd: join(ROOT, 'native') });
   }
   if (!quiet) log('compiling TypeScript (tsc -b)...');

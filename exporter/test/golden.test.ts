@@ -32,8 +32,8 @@ export function maskSnapshot(s: Snapshot): unknown {
 
 async function collect(fixture: string): Promise<Snapshot> {
   const config = testConfig({}, fixture);
-  // perf counts real syscalls, not fixture files: perf-collector.test.ts covers it.
-  const pipeline = new SnapshotPipeline(config, COLLECTORS.filter((c) => c.defaultEnabled && c.name !== 'perf'), quietLogger());
+  // perf and timex make real syscalls, not fixture reads: perf-collector.test.ts and timex.test.ts cover them.
+  const pipeline = new SnapshotPipeline(config, COLLECTORS.filter((c) => c.defaultEnabled && c.name !== 'perf' && c.name !== 'timex'), quietLogger());
   return pipeline.collect(0);
 }
 

@@ -15,7 +15,9 @@ export type { Capabilities, OpenFailure, PerfErrorCode, PerfReason, PerfTarget, 
 export { PerfGroup, openGroup, probeEvent, probeEvents, resolveEvent, systemFacts, targetArgs, tryOpenGroup } from './group.js';
 export type { EventInput, EventProbe, OpenGroupOptions, OpenResult, PerfCount, PerfReading } from './group.js';
 export { ADDON_PATH, loadNative, nativeStatus } from './native.js';
-export type { NativeStatus } from './native.js';
+export type { NativeStatus, RawTimex } from './native.js';
+export { readTimex, TIME_ERROR, timexOf } from './timex.js';
+export type { Timex } from './timex.js';
 export {
   CAP,
   capabilitiesFromMask,

@@ -18,6 +18,30 @@ export interface NativeBinding {
     options: { excludeKernel?: boolean; excludeHv?: boolean },
   ) => NativeGroup;
   rlimitNofile(): { soft: number; hard: number };
+  adjtimex(): RawTimex;
+}
+
+/** struct timex as adjtimex(2) fills it with modes = 0, and the call's return value (`state`). */
+export interface RawTimex {
+  state: number;
+  status: number;
+  offset: number;
+  freq: number;
+  maxerror: number;
+  esterror: number;
+  constant: number;
+  precision: number;
+  tolerance: number;
+  tick: number;
+  ppsfreq: number;
+  jitter: number;
+  shift: number;
+  stabil: number;
+  jitcnt: number;
+  calcnt: number;
+  errcnt: number;
+  stbcnt: number;
+  tai: number;
 }
 
 export interface NativeGroup {

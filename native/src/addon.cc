@@ -1,6 +1,7 @@
-// Module entry: exports { PerfGroup, rlimitNofile }.
+// Module entry: exports { PerfGroup, rlimitNofile, adjtimex }.
 #include <napi.h>
 #include <sys/resource.h>
+#include <sys/timex.h>
 
 #include <cerrno>
 #include <limits>
@@ -30,12 +31,50 @@ Napi::Value RlimitNofile(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// adjtimex() -> the kernel's clock discipline state (adjtimex(2) with modes = 0: reads only, no
+// privilege needed): { state, status, offset, freq, maxerror, esterror, constant, precision,
+// tolerance, tick, ppsfreq, jitter, shift, stabil, jitcnt, calcnt, errcnt, stbcnt, tai }, every
+// field as the kernel gives it (units and scaling are lib/timex.ts's). Node has no such call.
+Napi::Value Adjtimex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct timex tx{};
+  tx.modes = 0;
+  int state = adjtimex(&tx);
+  if (state < 0) {
+    ThrowErrno(env, errno, "adjtimex", -1, 0);
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  auto set = [&](const char* name, double v) { out.Set(name, Napi::Number::New(env, v)); };
+  set("state", state);
+  set("status", tx.status);
+  set("offset", static_cast<double>(tx.offset));
+  set("freq", static_cast<double>(tx.freq));
+  set("maxerror", static_cast<double>(tx.maxerror));
+  set("esterror", static_cast<double>(tx.esterror));
+  set("constant", static_cast<double>(tx.constant));
+  set("precision", static_cast<double>(tx.precision));
+  set("tolerance", static_cast<double>(tx.tolerance));
+  set("tick", static_cast<double>(tx.tick));
+  set("ppsfreq", static_cast<double>(tx.ppsfreq));
+  set("jitter", static_cast<double>(tx.jitter));
+  set("shift", tx.shift);
+  set("stabil", static_cast<double>(tx.stabil));
+  set("jitcnt", static_cast<double>(tx.jitcnt));
+  set("calcnt", static_cast<double>(tx.calcnt));
+  set("errcnt", static_cast<double>(tx.errcnt));
+  set("stbcnt", static_cast<double>(tx.stbcnt));
+  set("tai", tx.tai);
+  return out;
+}
+
 }  // namespace
 }  // namespace perfwatch
 
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("PerfGroup", perfwatch::PerfGroup::Init(env));
   exports.Set("rlimitNofile", Napi::Function::New<perfwatch::RlimitNofile>(env, "rlimitNofile"));
+  exports.Set("adjtimex", Napi::Function::New<perfwatch::Adjtimex>(env, "adjtimex"));
   return exports;
 }
 

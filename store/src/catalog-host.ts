@@ -10,7 +10,7 @@
  * (docs/metrics.md maps them to node_exporter's).
  */
 import type { Labels, MetricInfo, SampleValue } from './catalog.js';
-import { SCHEDSTAT_FIELDS, SOFTNET_FIELDS, type HostSections } from './snapshot-host.js';
+import { SCHEDSTAT_FIELDS, SOFTNET_FIELDS, TIMEX_FIELDS, type HostSections } from './snapshot-host.js';
 
 type Add = (m: MetricInfo, v: unknown, labels?: Labels) => void;
 type MakeLabels = (...kv: string[]) => Labels;
@@ -85,6 +85,41 @@ const PSU_VALUES: [string, string, MetricInfo['type'], MetricInfo['unit'], strin
   ['cycle_count', 'cycles', 'gauge', '', 'Charge cycles the battery has been through'],
   ['temp', 'temp_celsius', 'gauge', 'celsius', 'Temperature'],
 ];
+
+// ---- timex and time (adjtimex(2); node_exporter's timex and time collectors) -------------------
+
+const TIMEX_HELP: Record<(typeof TIMEX_FIELDS)[number], string> = {
+  sync_status: '1 when the kernel considers the clock synchronized (adjtimex did not return TIME_ERROR), 0 otherwise.',
+  offset_seconds: 'Time offset between the local system and the reference clock.',
+  frequency_adjustment_ratio: 'Local clock frequency adjustment, as a ratio (1 + freq).',
+  maxerror_seconds: 'Maximum error of the clock.',
+  estimated_error_seconds: 'Estimated error of the clock.',
+  status: 'Clock command and status bits (STA_*; adjtimex(2)).',
+  loop_time_constant: 'Phase-locked loop time constant.',
+  tick_seconds: 'Time between clock ticks.',
+  pps_frequency_hertz: 'Pulse-per-second frequency.',
+  pps_jitter_seconds: 'Pulse-per-second jitter.',
+  pps_shift_seconds: 'Pulse-per-second interval duration (log2 seconds).',
+  pps_stability_hertz: 'Pulse-per-second stability, the average of relative frequency changes.',
+  pps_jitter_total: 'Pulse-per-second intervals whose jitter passed the limit.',
+  pps_calibration_total: 'Pulse-per-second calibration intervals.',
+  pps_error_total: 'Pulse-per-second calibration errors.',
+  pps_stability_exceeded_total: 'Pulse-per-second intervals whose stability passed the limit.',
+  tai_offset_seconds: 'International Atomic Time (TAI) offset from UTC.',
+};
+
+const TIMEX = TIMEX_FIELDS.map((f, i) =>
+  def(
+    `perfwatch_timex_${f}`,
+    f.endsWith('_total') ? 'counter' : 'gauge',
+    f.endsWith('_seconds') ? 'seconds' : f.endsWith('_hertz') ? 'hertz' : f.endsWith('_ratio') ? 'ratio' : '',
+    [],
+    `tx.v[${i}]`,
+    `${TIMEX_HELP[f]} (adjtimex(2))`,
+  ),
+);
+const TIME_NOW = def('perfwatch_time_seconds', 'gauge', 'seconds', [], 'tx.now', 'System time when the collector ran, seconds since the Unix epoch.');
+const TIME_ZONE = def('perfwatch_time_zone_offset_seconds', 'gauge', 'seconds', ['time_zone'], 'tx.tzoff', 'Offset of the local time zone from UTC.');
 
 // ---- the rest ----------------------------------------------------------------------------------
 
@@ -408,6 +443,11 @@ export function walkHost(s: HostSections, add: Add, L: MakeLabels): void {
   if (s.entropy) {
     add(T.entropyAvail, s.entropy.avail);
     add(T.entropyPool, s.entropy.pool);
+  }
+  if (s.tx) {
+    TIMEX.forEach((m, i) => add(m, s.tx!.v[i]));
+    add(TIME_NOW, s.tx.now);
+    add(TIME_ZONE, s.tx.tzoff, L('time_zone', s.tx.tz));
   }
   if (s.clock) {
     for (const c of s.clock.avail) add(T.clockAvail, 1, L('device', '0', 'clocksource', c));

@@ -120,6 +120,10 @@ export interface HostSections {
   entropy?: { avail?: number; pool?: number };
   /** /sys/devices/system/clocksource/clocksource0. */
   clock?: { cur: string; avail: string[] };
+  /** adjtimex(2), in base units as node_exporter's timex collector gives them (native/lib/timex.ts):
+   *  TIMEX_FIELDS in order; and the system clock when read (seconds since the epoch) with the
+   *  local time zone's name and offset from UTC (seconds). */
+  tx?: { v: number[]; now: number; tz: string; tzoff: number };
   /** /sys/class/net: interface -> link state. */
   ncls?: Record<string, NetClassEntry>;
   /** /proc/net/udp and udp6: summed [tx_queue, rx_queue] bytes, per IP version. */
@@ -172,3 +176,10 @@ export interface MdSection {
   act?: string;
   done?: number;
 }
+
+/** The values of `tx.v`, in order, with their node_exporter names (node_timex_<name>). */
+export const TIMEX_FIELDS = [
+  'sync_status', 'offset_seconds', 'frequency_adjustment_ratio', 'maxerror_seconds', 'estimated_error_seconds', 'status',
+  'loop_time_constant', 'tick_seconds', 'pps_frequency_hertz', 'pps_jitter_seconds', 'pps_shift_seconds', 'pps_stability_hertz',
+  'pps_jitter_total', 'pps_calibration_total', 'pps_error_total', 'pps_stability_exceeded_total', 'tai_offset_seconds',
+] as const;

@@ -33,6 +33,7 @@ import { softnet } from './softnet.js';
 import { textfile } from './textfile.js';
 import { thermal } from './thermal.js';
 import { time } from './time.js';
+import { timex } from './timex.js';
 import type { CollectorDefinition } from './types.js';
 import { udpQueues } from './udp_queues.js';
 import { uname } from './uname.js';
@@ -47,7 +48,7 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   // containers, systemd units and pods, top processes (store/src/snapshot-cgroup.ts)
   cgroup, processes,
   // node_exporter's hardware, kernel and textfile collectors (their sections: store/src/snapshot-host.ts)
-  hwmon, thermal, cpufreq, rapl, edac, nvme, dmi, powersupplyclass, softnet, schedstat, conntrack, entropy, time, netclass,
+  hwmon, thermal, cpufreq, rapl, edac, nvme, dmi, powersupplyclass, softnet, schedstat, conntrack, entropy, time, timex, netclass,
   bonding, udpQueues, arp, mdadm, nfs, nfsd, xfs, btrfs, zfs, os, uname, textfile,
 ];
 

@@ -3,8 +3,7 @@ import { parseSysfsList, parseSysfsString, readAttr } from '../procfs/sysfs.js';
 import { cachedPlan } from './plan.js';
 import type { CollectorDefinition } from './types.js';
 
-// The clock offset and sync status of node_exporter's timex need adjtimex(2), which Node does not
-// expose; they are not collected (docs/metrics.md).
+// The clock offset and sync status (node_exporter's timex) and the system time: timex.ts.
 export const time: CollectorDefinition = {
   name: 'time',
   defaultEnabled: true,
