@@ -6,14 +6,14 @@
  * cardinality guards, and malformed files that fail only their own group.
  */
 import { expect } from 'chai';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Snapshot } from '@perfwatch/store';
 import { cgroup, selectCgroups, sumCgroups } from '../src/collectors/cgroup.js';
 import { renderSnapshotText } from '../src/metrics.js';
 import { SnapshotPipeline } from '../src/snapshot.js';
-import { FIXTURES, promtoolCheck, quietLogger, testConfig } from './helpers.js';
+import { FIXTURES, golden, promtoolCheck, quietLogger, testConfig } from './helpers.js';
 
 async function collect(layout: string, env: Record<string, string> = {}): Promise<Snapshot> {
   const config = testConfig(env, `cgroups/${layout}`);
@@ -22,20 +22,6 @@ async function collect(layout: string, env: Record<string, string> = {}): Promis
 
 function containerLines(text: string): string {
   return text.split('\n').filter((l) => /^(# (HELP|TYPE) )?perfwatch_container_/.test(l)).join('\n') + '\n';
-}
-
-function golden(path: string, actual: string): void {
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) {
-    writeFileSync(path, actual);
-    if (process.env.UPDATE_GOLDEN !== '1') throw new Error(`${path} did not exist; written now: check it and commit it`);
-  }
-  const want = readFileSync(path, 'utf8');
-  if (want !== actual) {
-    const a = actual.split('\n');
-    const w = want.split('\n');
-    const i = a.findIndex((l, n) => l !== w[n]);
-    expect.fail(`${path} differs first at line ${i + 1}:\n  want: ${w[i]}\n  got:  ${a[i]}\n(UPDATE_GOLDEN=1 rewrites it)`);
-  }
 }
 
 const WEB = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';

@@ -4,12 +4,12 @@
  * checkout, so they are masked; everything else, names, labels, values, order, is pinned.
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Snapshot } from '@perfwatch/store';
 import { COLLECTORS } from '../src/collectors/registry.js';
 import { renderSnapshotText } from '../src/metrics.js';
 import { SnapshotPipeline } from '../src/snapshot.js';
-import { FIXTURES, promtoolCheck, quietLogger, testConfig } from './helpers.js';
+import { FIXTURES, golden, promtoolCheck, quietLogger, testConfig } from './helpers.js';
 
 const MASKED = /^(perfwatch_scrape_collector_duration_seconds|perfwatch_filesystem_(size_bytes|free_bytes|avail_bytes|files|files_free))(\{.*\})? .*$/;
 
@@ -35,20 +35,6 @@ async function collect(fixture: string): Promise<Snapshot> {
   // perf and timex make real syscalls, not fixture reads: perf-collector.test.ts and timex.test.ts cover them.
   const pipeline = new SnapshotPipeline(config, COLLECTORS.filter((c) => c.defaultEnabled && c.name !== 'perf' && c.name !== 'timex'), quietLogger());
   return pipeline.collect(0);
-}
-
-function golden(path: string, actual: string): void {
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) {
-    writeFileSync(path, actual);
-    if (process.env.UPDATE_GOLDEN !== '1') throw new Error(`${path} did not exist; written now: check it and commit it`);
-  }
-  const want = readFileSync(path, 'utf8');
-  if (want !== actual) {
-    const a = actual.split('\n');
-    const w = want.split('\n');
-    const i = a.findIndex((l, n) => l !== w[n]);
-    expect.fail(`${path} differs first at line ${i + 1}:\n  want: ${w[i]}\n  got:  ${a[i]}\n(UPDATE_GOLDEN=1 npm test -- exporter rewrites it)`);
-  }
 }
 
 for (const fixture of ['small', 'large']) {

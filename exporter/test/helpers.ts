@@ -1,3 +1,5 @@
+import { expect } from 'chai';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -43,4 +45,22 @@ export function parseExposition(text: string): Map<string, number> {
     m.set(line.slice(0, i), Number(line.slice(i + 1)));
   }
   return m;
+}
+
+/**
+ * Compares `actual` with the golden file at `path` (UPDATE_GOLDEN=1, or a missing file, writes it;
+ * a missing one also fails, so that a new golden is looked at before it is committed).
+ */
+export function golden(path: string, actual: string): void {
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) {
+    writeFileSync(path, actual);
+    if (process.env.UPDATE_GOLDEN !== '1') throw new Error(`${path} did not exist; written now: check it and commit it`);
+  }
+  const want = readFileSync(path, 'utf8');
+  if (want !== actual) {
+    const a = actual.split('\n');
+    const w = want.split('\n');
+    const i = a.findIndex((l, n) => l !== w[n]);
+    expect.fail(`${path} differs first at line ${i + 1}:\n  want: ${w[i]}\n  got:  ${a[i]}\n(UPDATE_GOLDEN=1 npm test -- exporter rewrites it)`);
+  }
 }
