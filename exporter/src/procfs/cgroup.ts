@@ -80,10 +80,15 @@ export function parseIoStat(text: string, file: string): Map<string, IoCounts> {
  * v1 blkio.throttle.io_service_bytes / io_serviced (and the blkio.io_* ones of CFQ/BFQ):
  * "8:0 Read 123" per device and operation, then "Total N" (or, where nothing was done, only
  * "Total 0"). Returns device -> [read, write]; Sync/Async/Discard/Total per device are left out.
+ * The kernel always ends with the "Total" line (blkcg_print_blkgs), so a file without it was cut
+ * short at a line boundary, and devices after the cut would vanish.
  */
 export function parseBlkio(text: string, file: string): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>();
-  for (const [line, n] of kernelLines(text, file)) {
+  const all = kernelLines(text, file);
+  const [last, lastN] = all[all.length - 1]!;
+  if (!last.startsWith('Total ')) throw new ParseError(file, lastN, `expected the "Total" line last, got ${quote(last)}`);
+  for (const [line, n] of all) {
     const f = fields(line);
     if (f[0] === 'Total' && f.length === 2) {
       parseNumber(f[1], file, n, 'Total');

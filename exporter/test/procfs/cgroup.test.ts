@@ -31,7 +31,7 @@ describe('procfs/cgroup: single values (memory.current, memory.max, pids.max, li
     { name: 'v1 "no limit" (PAGE_COUNTER_MAX pages) is absent', input: '9223372036854771712\n', expect: undefined },
     { name: 'two lines', input: '1\n2\n', error: { line: 2, contains: 'single line' } },
     { name: 'text', input: 'unlimited\n', error: { line: 1, contains: '"unlimited"' } },
-    ...malformedCases<number | undefined>('536870912\n', { nan: { input: 'NaN\n', line: 1 } }).filter((c) => !c.name.includes('1 MB')),
+    ...malformedCases<number | undefined>('536870912\n', { nan: { input: 'NaN\n', line: 1 } }),
   ]);
 });
 
@@ -61,8 +61,9 @@ describe('procfs/cgroup: blkio.throttle.* (v1)', () => {
       expect: { '8:0': [40960, 81920] },
     },
     { name: 'nothing done yet: "Total 0" alone', input: 'Total 0\n', expect: {} },
-    { name: 'operation without a value', input: '8:0 Read\n', error: { line: 1, contains: 'expected "major:minor Op value"' } },
-    ...malformedCases<Record<string, [number, number]>>('8:0 Read 40960\nTotal 40960\n', { nan: { input: '8:0 Read NaN\n', line: 1 } }),
+    { name: 'operation without a value', input: '8:0 Read\n8:0 Write 0\nTotal 0\n', error: { line: 1, contains: 'expected "major:minor Op value"' } },
+    { name: 'cut short at a line boundary: no "Total" line last', input: '8:0 Read 40960\n8:0 Write 81920\n', error: { line: 2, contains: '"Total" line last' } },
+    ...malformedCases<Record<string, [number, number]>>('8:0 Read 40960\nTotal 40960\n', { nan: { input: '8:0 Read NaN\nTotal 0\n', line: 1 } }),
   ]);
 });
 
