@@ -1,6 +1,6 @@
 /** The textfile collector: PERFWATCH_TEXTFILE_DIR/*.prom into the Snapshot, /metrics and history. */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { metricInfo, snapshotSamples } from '@perfwatch/store';
@@ -8,6 +8,7 @@ import { textfile } from '../src/collectors/textfile.js';
 import { renderSnapshotText } from '../src/metrics.js';
 import { SnapshotPipeline } from '../src/snapshot.js';
 import { promtoolCheck, quietLogger, testConfig } from './helpers.js';
+import { randomBytes } from './procfs/table.js';
 
 function dir(files: Record<string, string>): string {
   const d = mkdtempSync(join(tmpdir(), 'pw-textfile-'));
@@ -91,6 +92,44 @@ describe('textfile collector', () => {
     expect(text).to.include('perfwatch_textfile_scrape_error 1\n');
     expect(text).to.not.include('perfwatch_textfile_mtime_seconds');
   });
+
+  // issue #20: the inputs no kernel writes, as a *.prom file beside a good one. The text format is
+  // user input with its own rules (an empty file, a NaN value and a long label value are valid
+  // there, as in node_exporter), so each case is either served or reported; none fails the collector.
+  const GOOD = '# TYPE a_total counter\na_total 1\n';
+  const corrupt: [name: string, write: (p: string) => void, expected: RegExp | 'valid'][] = [
+    ['empty', (p) => writeFileSync(p, ''), 'valid'],
+    ['random bytes', (p) => writeFileSync(p, randomBytes(4096, 7)), /x\.prom:\d+: /],
+    ['NaN text', (p) => writeFileSync(p, 'NaN\n'), /x\.prom:1: no value for NaN/],
+    ['a NaN value', (p) => writeFileSync(p, 'x NaN\n'), 'valid'],
+    ['a 1 MB line', (p) => writeFileSync(p, `${'7'.repeat(1 << 20)}\n${GOOD}`), /x\.prom:1: expected a metric name/],
+    ['a NUL byte', (p) => writeFileSync(p, 'x 1\n\0\n'), /x\.prom:2: /],
+    ['last line cut short', (p) => writeFileSync(p, GOOD.slice(0, -3)), /x\.prom:2: the last line has no newline/],
+    ['a directory', (p) => mkdirSync(p), /x\.prom: a directory, not a text file$/],
+  ];
+  for (const [name, write, expected] of corrupt) {
+    it(`a *.prom file, ${name}: ${expected === 'valid' ? 'served (valid text format)' : 'reported with the file and line, the good file still served'}`, async () => {
+      const d = dir({ 'good.prom': GOOD });
+      try {
+        write(join(d, 'x.prom'));
+        const { snap, text } = await collect({ PERFWATCH_TEXTFILE_DIR: d });
+        expect(snap.col.textfile).to.include({ ok: true });
+        expect(text).to.include('a_total 1\n');
+        const x = snap.tf!.files[join(d, 'x.prom')];
+        expect(x, 'x.prom in the report').to.not.equal(undefined);
+        if (expected === 'valid') {
+          expect(x!.err).to.equal(undefined);
+          expect(snap.tf!.err).to.equal(0);
+        } else {
+          expect(x!.err).to.match(expected);
+          expect(snap.tf!.err).to.equal(1);
+          expect(text).to.include('perfwatch_textfile_scrape_error 1\n');
+        }
+      } finally {
+        rmSync(d, { recursive: true });
+      }
+    });
+  }
 
   it('PERFWATCH_TEXTFILE_DIR must be absolute', () => {
     expect(() => testConfig({ PERFWATCH_TEXTFILE_DIR: 'relative/dir' })).to.throw('PERFWATCH_TEXTFILE_DIR');

@@ -70,7 +70,8 @@ export function collectTextfiles(dir: string): TextfileSection {
     let mt: number | undefined;
     try {
       const st = statSync(file, { bigint: true });
-      if (!st.isFile()) continue;
+      // reported as node_exporter does (its read fails there); not read, since a FIFO would block
+      if (!st.isFile()) throw new Error(`${file}: ${st.isDirectory() ? 'a directory' : 'not a regular file'}, not a text file`);
       // whole seconds, as node_exporter serves them
       mt = Number(st.mtimeNs / 1_000_000_000n);
       const parsed = parseTextFormat(readFileSync(file, 'utf8'), file);
