@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ensureBuilt, ensureDebianPackages, log, ROOT } from './lib.mjs';
 
 const BENCHES = [
-  { name: 'exporter', file: 'bench/exporter.ts', what: 'CPU per scrape (collect + render), p50/p99 latency, RSS; vs prometheus-node-exporter' },
+  { name: 'exporter', file: 'bench/exporter.ts', what: 'default mode (background collection every 5 s, writer on, scraped every 1 s and 15 s): CPU per second, per collection, per cached scrape, p50/p99, RSS/VmHWM; then the every-scrape mode; each vs prometheus-node-exporter (BENCH_EXPORTER_MODE picks one)' },
   { name: 'fidelity', file: 'bench/fidelity.ts', what: 'every family shared with prometheus-node-exporter, scraped at the same moment: counters within 0.5%, sizes and states exact, family by family' },
   { name: 'containers', file: 'bench/containers.ts', what: 'CPU per collection of the cgroup and processes collectors over 200 containers and 1,000 processes (a fixture tree), the series they add; and on this machine' },
   { name: 'perf-read', file: 'native/bench/read-groups.ts', what: 'perf_event group read cost per CPU per collection' },
