@@ -1,9 +1,9 @@
 /**
  * The annotations' gap search before and after the gap index (#16): `npx tsx bench/gaps.ts`
- * (HOSTS=100 LONG_HOSTS=3 LONG_DAYS=30 by default).
+ * (HOSTS=100 HOURS=24 LONG_HOSTS=3 LONG_DAYS=30 by default).
  *
  * Data, written with one SQL statement per host into a schema of its own on the test PostgreSQL
- * (store/test/helpers.ts testServer): HOSTS hosts at 5 s over the last 24 h, LONG_HOSTS of them
+ * (store/test/helpers.ts testServer): HOSTS hosts at 5 s over the last HOURS hours, LONG_HOSTS of them
  * over the last LONG_DAYS days, each silent 10 minutes every 6 hours (4 gaps a day). Then, for
  * each query: the search as it was (walking every snapshot of the range: the index left empty),
  * the one-off build of the index (what the first job run after the upgrade does), the search with
@@ -14,6 +14,7 @@ import { ensurePartitions, insertSnapshots, snapshotGaps, updateGapIndex, type G
 import { fakeSnapshot, runCleanups, testSchema } from '../store/test/helpers.js';
 
 const HOSTS = Number(process.env.HOSTS ?? 100);
+const HOURS = Number(process.env.HOURS ?? 24);
 const LONG_HOSTS = Number(process.env.LONG_HOSTS ?? 3);
 const LONG_DAYS = Number(process.env.LONG_DAYS ?? 30);
 const RUNS = 5;
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   await insertSnapshots(pool, names.map((h) => fakeSnapshot(h, end)));
   let started = performance.now();
   for (const [i, name] of names.entries()) {
-    const days = i < LONG_HOSTS ? LONG_DAYS : 1;
+    const days = i < LONG_HOSTS ? LONG_DAYS : HOURS / 24;
     await pool.query(
       `INSERT INTO snapshots (host_id, ts, shape_id, vals)
        SELECT s.host_id, g.ts, s.shape_id, s.vals
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   await pool.query(`UPDATE hosts SET first_seen = (SELECT min(ts) FROM snapshots WHERE host_id = hosts.id)`);
   await pool.query('ANALYZE snapshots');
   const rows = (await pool.query<{ n: string }>('SELECT count(*) AS n FROM snapshots')).rows[0]!.n;
-  say(`data: ${HOSTS} hosts x 24 h, ${LONG_HOSTS} of them x ${LONG_DAYS} days, 5 s, 10-minute silences every 6 h: ${Number(rows).toLocaleString('en')} snapshots (${((performance.now() - started) / 1000).toFixed(0)} s to write)`);
+  say(`data: ${HOSTS} hosts x ${HOURS} h, ${LONG_HOSTS} of them x ${LONG_DAYS} days, 5 s, 10-minute silences every 6 h: ${Number(rows).toLocaleString('en')} snapshots (${((performance.now() - started) / 1000).toFixed(0)} s to write)`);
 
   const now = end + 3 * 60_000;
   const queries: [string, GapQuery][] = [

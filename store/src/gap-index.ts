@@ -128,12 +128,15 @@ async function indexStep(c: pg.ClientBase, hostIds: number[], target: number, st
      ON CONFLICT (host_id, gap_from) DO UPDATE SET gap_to = EXCLUDED.gap_to`,
     [ids, covered, until, recordAbove],
   );
+  // With the usual interval and the last snapshot before covered_to, a search of a recent range
+  // reads nothing before covered_to (gaps.ts).
   await c.query(
     `UPDATE gap_watermarks w
-        SET covered_to = ${MS('p.until')}, recorded_above_ms = greatest(w.recorded_above_ms, p.rec), updated_at = now()
-       FROM unnest($1::int[], $2::float8[], $3::float8[]) AS p(id, until, rec)
+        SET covered_to = ${MS('p.until')}, recorded_above_ms = greatest(w.recorded_above_ms, p.rec), interval_ms = p.iv,
+            last_ts = (SELECT max(ts) FROM snapshots WHERE host_id = p.id AND ts < ${MS('p.until')}), updated_at = now()
+       FROM unnest($1::int[], $2::float8[], $3::float8[], $4::float8[]) AS p(id, until, rec, iv)
       WHERE w.host_id = p.id`,
-    [ids, until, recordAbove],
+    [ids, until, recordAbove, ids.map((id) => intervalOf.get(id) ?? null)],
   );
   return { gaps: ins.rowCount ?? 0, unfinished: due.filter((d) => d.until < target).map((d) => d.id) };
 }

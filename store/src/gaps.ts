@@ -88,7 +88,73 @@ export async function snapshotGaps(pool: Queryable, q: GapQuery): Promise<HostGa
   const end = Math.min(to, now);
   const ids = hosts.map(([, id]) => id);
   try {
-    // Three statements for all hosts together, whatever their number (#16): what each host needs
+    // Fast path (#16): over a range that reaches the gap index's covered_to, a host whose index
+    // run left its usual interval and its last snapshot before covered_to is answered from its gap
+    // rows and a walk of what follows covered_to (two or three minutes): nothing else is read.
+    const wm = await pool.query<{ id: number; c: number; r: number; iv: number | null; last: number | null }>(
+      `SELECT host_id AS id, (extract(epoch FROM covered_to) * 1000)::float8 AS c, recorded_above_ms AS r, interval_ms AS iv,
+              (extract(epoch FROM last_ts) * 1000)::float8 AS last
+         FROM gap_watermarks WHERE host_id = ANY($1::int[])`,
+      [ids],
+    );
+    const fast = new Map<number, { minGapMs: number; intervalMs: number | null; c: number; last: number }>();
+    for (const w of wm.rows) {
+      if (!Number.isFinite(w.c) || w.last === null || !(w.c > from) || to < w.c) continue;
+      const minGapMs = q.minGapMs ?? Math.max(MIN_DEFAULT_GAP_MS, 3 * (w.iv ?? 0));
+      if (minGapMs >= w.r) fast.set(w.id, { minGapMs, intervalMs: w.iv, c: w.c, last: w.last });
+    }
+    const fastIds = [...fast.keys()];
+    const arr = (ids: number[], f: (h: { minGapMs: number; c: number; last: number }) => number) => ids.map((id) => f(fast.get(id)!));
+    // Their gap rows, in one statement (one row per gap).
+    const indexRows = fastIds.length
+      ? (
+          await pool.query<{ id: number; a: number; b: number }>(
+            `SELECT g.host_id AS id, (extract(epoch FROM g.gap_from) * 1000)::float8 AS a, (extract(epoch FROM g.gap_to) * 1000)::float8 AS b
+               FROM snapshot_gaps g JOIN unnest($1::int[], $2::float8[], $3::float8[]) AS p(id, g, c) ON g.host_id = p.id
+              WHERE g.gap_to >= ${MS('$4')} AND g.gap_from < ${MS('$5')} AND g.gap_to < ${MS('p.c')}
+                AND g.gap_to - g.gap_from > p.g * interval '1 millisecond'`,
+            [fastIds, arr(fastIds, (h) => h.minGapMs), arr(fastIds, (h) => h.c), from, to],
+          )
+        ).rows
+      : [];
+    // What follows covered_to: since to >= covered_to, at most now - covered_to (two or three
+    // minutes) of each host. Hosts that reported within 10 minutes of covered_to in one scan of
+    // that stretch; the others (silent for longer) one walk each from their last snapshot.
+    const cMin = Math.min(...fastIds.map((id) => fast.get(id)!.c));
+    const live = fastIds.filter((id) => fast.get(id)!.last >= cMin - 600_000);
+    const stale = fastIds.filter((id) => fast.get(id)!.last < cMin - 600_000);
+    const tailWhere = `(b IS NOT NULL AND b >= ${MS('p.c')} AND b >= ${MS('$6')} AND a < ${MS('$7')} AND b - a > p.g * interval '1 millisecond')
+                       OR (b IS NULL AND a < ${MS('p.open_before')} AND a < ${MS('$7')})`;
+    const tailParams = (ids: number[]) => [ids, arr(ids, (h) => h.minGapMs), arr(ids, (h) => h.c), arr(ids, (h) => h.last), arr(ids, (h) => end - h.minGapMs), from, to];
+    const liveRows = live.length
+      ? (
+          await pool.query<{ id: number; a: number; b: number | null }>(
+            `SELECT p.id, (extract(epoch FROM w.a) * 1000)::float8 AS a, (extract(epoch FROM w.b) * 1000)::float8 AS b
+               FROM (SELECT host_id, ts AS a, lead(ts) OVER (PARTITION BY host_id ORDER BY ts) AS b
+                       FROM snapshots WHERE host_id = ANY($1::int[]) AND ts >= ${MS('$8')}) w
+               JOIN unnest($1::int[], $2::float8[], $3::float8[], $4::float8[], $5::float8[]) AS p(id, g, c, last, open_before) ON p.id = w.host_id
+              WHERE w.a >= ${MS('p.last')} AND (${tailWhere})`,
+            [...tailParams(live), Math.min(...live.map((id) => fast.get(id)!.last))],
+          )
+        ).rows
+      : [];
+    const staleRows = stale.length
+      ? (
+          await pool.query<{ id: number; a: number; b: number | null }>(
+            `SELECT p.id, (extract(epoch FROM x.a) * 1000)::float8 AS a, (extract(epoch FROM x.b) * 1000)::float8 AS b
+               FROM unnest($1::int[], $2::float8[], $3::float8[], $4::float8[], $5::float8[]) AS p(id, g, c, last, open_before)
+               CROSS JOIN LATERAL (
+                 SELECT a, b
+                   FROM (SELECT ts AS a, lead(ts) OVER (ORDER BY ts) AS b FROM snapshots WHERE host_id = p.id AND ts >= ${MS('p.last')}) pairs
+                  WHERE ${tailWhere}) x`,
+            tailParams(stale),
+          )
+        ).rows
+      : [];
+    const fastRows = [...indexRows, ...liveRows, ...staleRows];
+    const slowHosts = hosts.filter(([, id]) => !fast.has(id));
+    const slowIds = slowHosts.map(([, id]) => id);
+    // The other hosts: three statements for all of them together, whatever their number: what each host needs
     // to know (usual interval, the snapshots around the range, the gap index's coverage), the
     // index rows, and the walks (past covered_to, or the whole range where the index cannot answer).
     const info = await pool.query<{ id: number; interval: number | null; before: number | null; after: number | null; c: number | null; r: number | null; prev: number | null }>(
@@ -106,10 +172,10 @@ export async function snapshotGaps(pool: Queryable, q: GapQuery): Promise<HostGa
            SELECT (extract(epoch FROM w.covered_to) * 1000)::float8 AS c, w.recorded_above_ms AS r,
                   (SELECT (extract(epoch FROM max(ts)) * 1000)::float8 FROM snapshots WHERE host_id = h.id AND ts < w.covered_to) AS prev
              FROM gap_watermarks w WHERE w.host_id = h.id) g ON true`,
-      [ids, from, to],
+      [slowIds, from, to],
     );
     const byId = new Map(info.rows.map((r) => [r.id, r]));
-    const plan = hosts.map(([host, id]) => {
+    const plan = slowHosts.map(([host, id]) => {
       const r = byId.get(id)!;
       const intervalMs = r.interval;
       const minGapMs = q.minGapMs ?? Math.max(MIN_DEFAULT_GAP_MS, 3 * (intervalMs ?? 0));
@@ -136,7 +202,7 @@ export async function snapshotGaps(pool: Queryable, q: GapQuery): Promise<HostGa
         ).rows
       : [];
     // b is null for the newest snapshot walked: when nothing follows it, a candidate open gap.
-    const walked = await pool.query<{ id: number; a: number; b: number | null }>(
+    const walked = !plan.length ? { rows: [] } : await pool.query<{ id: number; a: number; b: number | null }>(
       `SELECT p.id, (extract(epoch FROM x.a) * 1000)::float8 AS a, (extract(epoch FROM x.b) * 1000)::float8 AS b
          FROM unnest($1::int[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[]) AS p(id, lo, hi, g, open_before, c)
          CROSS JOIN LATERAL (
@@ -149,13 +215,15 @@ export async function snapshotGaps(pool: Queryable, q: GapQuery): Promise<HostGa
       [plan.map((p) => p.id), plan.map((p) => p.walkFrom), plan.map((p) => p.hi), plan.map((p) => p.minGapMs), plan.map((p) => end - p.minGapMs), plan.map((p) => p.c), limit],
     );
     const rowsOf = new Map<number, { a: number; b: number | null }[]>();
-    for (const r of [...fromIndex, ...walked.rows]) {
+    for (const r of [...fastRows, ...fromIndex, ...walked.rows]) {
       let list = rowsOf.get(r.id);
       if (!list) rowsOf.set(r.id, (list = []));
       list.push(r);
     }
     const out: HostGap[] = [];
-    for (const p of plan) {
+    const slowPlan = new Map(plan.map((p) => [p.id, p]));
+    const all = hosts.map(([host, id]) => slowPlan.get(id) ?? { host, id, minGapMs: fast.get(id)!.minGapMs, intervalMs: fast.get(id)!.intervalMs });
+    for (const p of all) {
       const rows = (rowsOf.get(p.id) ?? []).sort((x, y) => x.a - y.a).slice(0, limit);
       for (const row of rows) {
         if (row.b !== null) {

@@ -198,7 +198,8 @@ gaps AS (
   -- The gap index (gap-index.ts) is redone from this batch's first snapshot when the batch lands
   -- in what it covers; a batch older than a minute waits for a run holding the row, as above.
   UPDATE ${s}gap_watermarks g
-     SET covered_to = LEAST(g.covered_to, agg.lo), updated_at = now()
+     SET covered_to = LEAST(g.covered_to, agg.lo), updated_at = now(),
+         last_ts = CASE WHEN g.covered_to > agg.lo THEN NULL ELSE g.last_ts END
     FROM agg
    WHERE g.host_id = agg.host_id AND (g.covered_to > agg.lo OR agg.lo < now() - interval '1 minute')
   RETURNING 1),

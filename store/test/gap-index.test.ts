@@ -39,12 +39,15 @@ describe('gap index', function () {
     const a = [...every5s(T0, 720), ...every5s(T0 + 70 * MIN, 1440), ...every5s(T0 + 190 * MIN + 40 * S, 3600)];
     // "b": every 60 s for 9 h, one missing at 4 h (a 2-minute spacing), a 30-minute hole at 6 h.
     const b = Array.from({ length: 540 }, (_, i) => T0 + i * MIN).filter((ts) => ts !== T0 + 4 * HOUR && !(ts > T0 + 6 * HOUR && ts < T0 + 6 * HOUR + 30 * MIN));
-    for (const batch of [snaps('a', a), snaps('b', b)]) for (let i = 0; i < batch.length; i += 500) await insertSnapshots(t.pool, batch.slice(i, i + 500));
+    // "c": 5 s for the first hour only, then silent: long before covered_to (the search walks it
+    // from its last snapshot on its own).
+    const c = every5s(T0, 720);
+    for (const batch of [snaps('a', a), snaps('b', b), snaps('c', c)]) for (let i = 0; i < batch.length; i += 500) await insertSnapshots(t.pool, batch.slice(i, i + 500));
   });
 
   it('indexes up to now - grace and answers as the walk does, inside, across and past the coverage', async () => {
     const r = await updateGapIndex(t.pool, { now: NOW - 3 * HOUR, stepMs: 2 * HOUR });
-    expect(r.hosts).to.equal(2);
+    expect(r.hosts).to.equal(3);
     const rows = await t.pool.query<{ host_id: number; n: number }>('SELECT host_id, count(*)::int AS n FROM snapshot_gaps GROUP BY host_id ORDER BY host_id');
     // a: the 10-minute and the 40-second silences; b: every spacing of 60 s is above 10 s... but
     // its threshold is 2 x 60 s: the 2-minute spacing is not above it, the 30-minute hole is.
@@ -92,5 +95,10 @@ describe('gap index', function () {
     const span = (gaps: HostGap[]) => gaps.map((g) => [g.from - T0, g.to - T0]);
     expect(span(await snapshotGaps(t.pool, q))).to.deep.equal([[3595 * S, 70 * MIN]]);
     expect(span(await walked(q))).to.deep.equal([[30 * MIN, 70 * MIN]]);
+    // A range up to now takes the fast path (the interval and last snapshot kept by the index run):
+    // the same gap, from the rows.
+    const kept = await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM gap_watermarks WHERE last_ts IS NOT NULL AND interval_ms IS NOT NULL');
+    expect(kept.rows[0]!.n).to.equal(3);
+    expect(span(await snapshotGaps(t.pool, { ...q, to: NOW }))[0]).to.deep.equal([3595 * S, 70 * MIN]);
   });
 });
