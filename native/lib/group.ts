@@ -97,6 +97,30 @@ export function systemFacts(): SystemFacts {
   };
 }
 
+/**
+ * systemFacts() for explaining a failure, read once per synchronous run: the perf collector's
+ * re-check tries every group it could not open, and on a host without a PMU each hardware group
+ * fails on every re-check; ~0.5 ms of reads per failure made one re-check cost ~2.5 ms, for the
+ * same facts each time (but the open fd count, read again). Forgotten at the next microtask, so a
+ * later failure reads them afresh.
+ */
+let factsThisRun: SystemFacts | undefined;
+function factsForFailure(): SystemFacts {
+  if (factsThisRun === undefined) {
+    factsThisRun = systemFacts();
+    queueMicrotask(() => (factsThisRun = undefined));
+    return factsThisRun;
+  }
+  // the one fact that changes as groups open: read it again
+  let openFds: number | undefined;
+  try {
+    openFds = openFdCount();
+  } catch {
+    // as systemFacts: a fact that cannot be read stays undefined
+  }
+  return { ...factsThisRun, openFds };
+}
+
 interface NativeFailure {
   errno: string;
   syscall: string;
@@ -229,7 +253,7 @@ export function openGroup(options: OpenGroupOptions): PerfGroup {
         fdsNeeded: events.length + (cgroupPath === null ? 0 : 1),
         excludeKernel: flags.excludeKernel,
       },
-      systemFacts(),
+      factsForFailure(),
     );
     // Keep the native error (errno, syscall, eventIndex) as the cause for debugging.
     Object.defineProperty(failure, 'cause', { value: err, enumerable: false, configurable: true, writable: true });
