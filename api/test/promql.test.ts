@@ -631,6 +631,25 @@ describe('Prometheus query API (/prometheus)', function () {
       expect(bad.body.errorType).to.equal('bad_data');
     });
 
+    it('without match[], labels and label values come from hosts, shapes and rollups: the same as listing every series', async () => {
+      // match[]={__name__=~".+"} lists every series (the general path); no match[] takes the fast one.
+      const every = { 'match[]': '{__name__=~".+"}' };
+      const names = await q('/api/v1/labels', {});
+      expect(names.status, names.text).to.equal(200);
+      expect(names.body.data).to.deep.equal((await q('/api/v1/labels', every)).body.data);
+      expect(names.body.data).to.include.members(['__name__', 'host', 'cpu', 'mode', 'device']);
+      for (const label of ['__name__', 'host', 'cpu', 'mode', 'device', 'mountpoint', 'collector', 'nope']) {
+        const fast = await q(`/api/v1/label/${label}/values`, {});
+        const slow = await q(`/api/v1/label/${label}/values`, every);
+        expect(fast.body.data, label).to.deep.equal(slow.body.data);
+        if (label !== 'nope') expect(fast.body.data.length, label).to.be.greaterThan(0);
+      }
+      // a range without data: nothing either way
+      const outside = { start: (T0 - 2 * HOUR) / 1000, end: (T0 - HOUR) / 1000 };
+      expect((await q('/api/v1/labels', outside)).body.data).to.deep.equal([]);
+      expect((await q('/api/v1/label/mode/values', outside)).body.data).to.deep.equal([]);
+    });
+
     it('metadata and buildinfo', async () => {
       const m = await q('/api/v1/metadata', { metric: CPU });
       expect(m.body.data).to.deep.equal({ [CPU]: [{ type: 'counter', help: 'Seconds each CPU spent in each mode (user and nice include guest time).', unit: 'seconds' }] });

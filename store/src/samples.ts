@@ -148,6 +148,7 @@ async function walkRaw(
   visit: (e: ShapePick['entries'][number], ts: number, value: number, isBefore: boolean) => void,
   onRow?: (ts: number, intervalMs: number) => void,
   spans?: readonly (readonly [number, number])[],
+  rows?: Awaited<ReturnType<typeof fetchRows>>,
 ): Promise<void> {
   const host = span.name;
   const pick = picker(sel, host);
@@ -178,6 +179,11 @@ async function walkRaw(
       ),
       true,
     );
+  }
+  if (rows) {
+    // Read already, with other hosts' (readRawSamples: many hosts over a short range).
+    await eat(rows, false);
+    return;
   }
   // Only where the host has data: a range of centuries is a few slices, not millions.
   let k = 0;
@@ -248,6 +254,34 @@ export class SampleLimitError extends Error {
   }
 }
 
+/** From this many hosts on, a short read fetches the rows of many hosts per statement. */
+const MANY_HOSTS = 8;
+const HOSTS_PER_STATEMENT = 250;
+
+/**
+ * The raw rows of these hosts in [from, to], by host, in time order: a statement per
+ * HOSTS_PER_STATEMENT hosts instead of one per host (an instant query over a fleet of 1,000 hosts
+ * is then 4 statements, not 1,000).
+ */
+async function rowsOfHosts(pool: Queryable, sel: SampleSelector, ids: number[], from: number, to: number): Promise<Map<number, Awaited<ReturnType<typeof fetchRows>>>> {
+  const byHost = new Map<number, Awaited<ReturnType<typeof fetchRows>>>();
+  for (let i = 0; i < ids.length; i += HOSTS_PER_STATEMENT) {
+    checkDeadline(sel);
+    const rows = await fetchRows(
+      pool,
+      `SELECT ${RAW_COLUMNS} FROM snapshots s WHERE s.host_id = ANY($1::int[]) AND s.ts >= $2::timestamptz AND s.ts <= $3::timestamptz ORDER BY s.host_id, s.ts`,
+      [ids.slice(i, i + HOSTS_PER_STATEMENT), iso(from), iso(to)],
+      'reading snapshots of many hosts',
+    );
+    for (const row of rows) {
+      let l = byHost.get(row.hostId);
+      if (!l) byHost.set(row.hostId, (l = []));
+      l.push(row);
+    }
+  }
+  return byHost;
+}
+
 /**
  * Raw samples of every series matching the selector with ts in [from, to] (ms), by series.
  * Throws SampleLimitError as soon as more than `limit` samples are loaded. `spans` (without
@@ -265,6 +299,7 @@ export async function readRawSamples(
   const hosts = await hostsInRange(pool, from, to, sel.host);
   const out = new Map<string, Building>();
   let loaded = 0;
+  const batched = hosts.size > MANY_HOSTS && to - from <= SLICE_MS && !opts.spans ? await rowsOfHosts(pool, sel, [...hosts.keys()], from, to) : undefined;
   await Promise.all(
     [...hosts].map(async ([id, span]) => {
       // Staleness: the series of the host's previous snapshot, and that snapshot's time and interval.
@@ -299,6 +334,7 @@ export async function readRawSamples(
         // (Before the first row `cur` is empty: closing it only records the row.)
         opts.staleness ? closeRow : undefined,
         opts.staleness ? undefined : opts.spans,
+        batched ? (batched.get(id) ?? []) : undefined,
       );
       if (opts.staleness) closeRow(Number.NaN, 0);
     }),
@@ -577,4 +613,56 @@ export async function listSeries(pool: pg.Pool, sel: SampleSelector, from: numbe
     throw wrapPgError(err, 'listing series');
   }
   return [...out.values()];
+}
+
+/**
+ * The values of one label over every series of the hosts that wrote in [from, to] (what
+ * listSeries over every series would give, without listing the series): `host` from the hosts
+ * table, `__name__` and the others from each stored shape's samples and the rolled-up series
+ * (SQL's DISTINCT). A fleet's `$host` variable is then one statement, not every series of every
+ * host. Empty values are left out, as Prometheus leaves them out.
+ */
+export async function labelValuesInRange(pool: pg.Pool, name: string, from: number, to: number): Promise<string[]> {
+  const hosts = await hostsInRange(pool, from, to);
+  if (name === 'host') return [...new Set([...hosts.values()].map((h) => h.name))].sort();
+  const ids = [...hosts.keys()];
+  if (!ids.length) return [];
+  const out = new Set<string>();
+  try {
+    const [shapeIds, rolled] = await Promise.all([
+      pool.query<{ id: number }>('SELECT id FROM snapshot_shapes WHERE host_id = ANY($1::int[])', [ids]),
+      name === '__name__'
+        ? pool.query<{ v: string }>('SELECT DISTINCT metric AS v FROM series WHERE host_id = ANY($1::int[])', [ids])
+        : pool.query<{ v: string }>('SELECT DISTINCT labels ->> $2 AS v FROM series WHERE host_id = ANY($1::int[]) AND labels ? $2', [ids, name]),
+    ]);
+    for (const r of rolled.rows) out.add(r.v);
+    const shapes = await loadShapes(pool, shapeIds.rows.map((r) => r.id));
+    for (const shape of shapes.values()) {
+      for (const e of shape.plan()) out.add(name === '__name__' ? e.metric.name : (e.labels[name] ?? ''));
+    }
+  } catch (err) {
+    throw wrapPgError(err, `listing the values of label ${name}`);
+  }
+  out.delete('');
+  return [...out].sort();
+}
+
+/** The label names over every series of the hosts that wrote in [from, to] (`__name__` and `host` included). */
+export async function labelNamesInRange(pool: pg.Pool, from: number, to: number): Promise<string[]> {
+  const hosts = await hostsInRange(pool, from, to);
+  const ids = [...hosts.keys()];
+  if (!ids.length) return [];
+  const out = new Set<string>(['__name__', 'host']);
+  try {
+    const [shapeIds, rolled] = await Promise.all([
+      pool.query<{ id: number }>('SELECT id FROM snapshot_shapes WHERE host_id = ANY($1::int[])', [ids]),
+      pool.query<{ k: string }>("SELECT DISTINCT k FROM series, jsonb_object_keys(labels) AS k WHERE host_id = ANY($1::int[]) AND labels ->> k <> ''", [ids]),
+    ]);
+    for (const r of rolled.rows) out.add(r.k);
+    const shapes = await loadShapes(pool, shapeIds.rows.map((r) => r.id));
+    for (const shape of shapes.values()) for (const e of shape.plan()) for (const [k, v] of Object.entries(e.labels)) if (v !== '') out.add(k);
+  } catch (err) {
+    throw wrapPgError(err, 'listing label names');
+  }
+  return [...out].sort();
 }

@@ -2,7 +2,8 @@
  * Raw sample reads restricted to windows (readRawSamples' `spans`, what a range function reads when
  * its steps are longer than its window): exactly the samples of the full read that lie inside one
  * of the windows (lo, hi], also where a window crosses the boundary of two 6-hour read slices, and
- * none for windows outside the data.
+ * none for windows outside the data. And a short read of many hosts (fetched a statement per 250
+ * hosts) gives every host exactly what reading it alone gives, staleness ends included.
  */
 import { expect } from 'chai';
 import { insertSnapshots, readRawSamples, type RawSeries } from '../src/index.js';
@@ -56,5 +57,29 @@ describe('raw samples in windows', function () {
   it('no window inside the data: no samples', async () => {
     const r = await readRawSamples(t.pool, sel, T0 - 3 * HOUR, T0 + 48 * HOUR, Infinity, { spans: [[T0 - 2 * HOUR, T0 - HOUR], [T0 + 30 * HOUR, T0 + 31 * HOUR]] });
     expect(r).to.deep.equal([]);
+  });
+
+  it('many hosts over a short range: each host as when read alone, staleness included', async () => {
+    const hosts = Array.from({ length: 12 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+    const start = T0 + 2 * 24 * HOUR;
+    for (const [i, host] of hosts.entries()) {
+      // host m05 stops 10 minutes early (an outage at the end: its series go stale)
+      const n = host === 'm05' ? 20 : 30;
+      await insertSnapshots(t.pool, simulate(fixtureSnapshot('small', { compact: true }), host, start + i * 1000, n, { intervalMs: MIN, seed: 10 + i }));
+    }
+    const many = { metric: 'perfwatch_load_average_1m', match: () => true };
+    const opts = { staleness: true, now: start + 2 * HOUR };
+    const all = await readRawSamples(t.pool, many, start, start + 40 * MIN, Infinity, opts);
+    expect(all.map((s) => s.labels.host).sort()).to.deep.equal(hosts);
+    for (const host of hosts) {
+      const alone = await readRawSamples(t.pool, { ...many, host: (h: string) => h === host }, start, start + 40 * MIN, Infinity, opts);
+      expect(alone).to.have.length(1);
+      const mine = all.find((s) => s.labels.host === host)!;
+      expect({ t: mine.t, v: mine.v, end: mine.end }).to.deep.equal({ t: alone[0]!.t, v: alone[0]!.v, end: alone[0]!.end });
+      expect(mine.t).to.have.length(host === 'm05' ? 20 : 30);
+    }
+    // m05's last sample goes stale one interval (the snapshots' `iv`) after it: it wrote nothing more
+    const m05 = all.find((s) => s.labels.host === 'm05')!;
+    expect(m05.end!.at(-1)).to.equal(m05.t.at(-1)! + fixtureSnapshot('small', { compact: true }).iv * 1000);
   });
 });

@@ -12,7 +12,7 @@
  * --http.config.file can send.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { FIXED_METRICS, labelsKey, listSeries, metricInfo, StoreError, type Labels, type Pool } from '@perfwatch/store';
+import { FIXED_METRICS, labelNamesInRange, labelsKey, labelValuesInRange, listSeries, metricInfo, StoreError, type Labels, type Pool } from '@perfwatch/store';
 import type { Principal } from '../auth/types.js';
 import { ApiError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -309,7 +309,9 @@ export function promqlRouter(deps: PromqlDeps): Router {
       : [await listSeries(deps.pool, { metric: () => true, match: () => true }, start, end)];
     for (const list of lists) {
       for (const s of list) {
-        const l = { __name__: s.metric, ...s.labels };
+        // A label with an empty value is no label (Prometheus never stores one).
+        const l: Labels = { __name__: s.metric };
+        for (const [k, v] of Object.entries(s.labels)) if (v !== '') l[k] = v;
         found.set(labelsKey(l), l);
       }
     }
@@ -327,6 +329,11 @@ export function promqlRouter(deps: PromqlDeps): Router {
   handle('/api/v1/series', async (p) => limited(p, (await seriesOf(p, false)).map(metricOf)));
 
   handle('/api/v1/labels', async (p) => {
+    // Without match[]: straight from the hosts, shapes and rolled-up series (no series listing).
+    if (!many(p, 'match[]').length) {
+      const { start, end } = range(p);
+      return limited(p, await labelNamesInRange(deps.pool, start, end));
+    }
     const names = new Set<string>();
     for (const l of await seriesOf(p, true)) for (const k of Object.keys(l)) names.add(k);
     return limited(p, [...names].sort());
@@ -335,6 +342,10 @@ export function promqlRouter(deps: PromqlDeps): Router {
   handle('/api/v1/label/:name/values', async (p, req) => {
     const name = String(req.params.name);
     if (!LABEL_NAME_RE.test(name)) throw badData(`invalid label name: ${JSON.stringify(name.slice(0, 100))}`);
+    if (!many(p, 'match[]').length) {
+      const { start, end } = range(p);
+      return limited(p, await labelValuesInRange(deps.pool, name, start, end));
+    }
     const values = new Set<string>();
     for (const l of await seriesOf(p, true)) if (l[name] !== undefined && l[name] !== '') values.add(l[name]!);
     return limited(p, [...values].sort());
