@@ -257,22 +257,29 @@ export class SampleLimitError extends Error {
 /** From this many hosts on, a short read fetches the rows of many hosts per statement. */
 const MANY_HOSTS = 8;
 const HOSTS_PER_STATEMENT = 250;
+const STATEMENTS_AT_ONCE = 4;
 
-/**
- * The raw rows of these hosts in [from, to], by host, in time order: a statement per
- * HOSTS_PER_STATEMENT hosts instead of one per host (an instant query over a fleet of 1,000 hosts
- * is then 4 statements, not 1,000).
- */
-async function rowsOfHosts(pool: Queryable, sel: SampleSelector, ids: number[], from: number, to: number): Promise<Map<number, Awaited<ReturnType<typeof fetchRows>>>> {
-  const byHost = new Map<number, Awaited<ReturnType<typeof fetchRows>>>();
-  for (let i = 0; i < ids.length; i += HOSTS_PER_STATEMENT) {
-    checkDeadline(sel);
-    const rows = await fetchRows(
-      pool,
-      `SELECT ${RAW_COLUMNS} FROM snapshots s WHERE s.host_id = ANY($1::int[]) AND s.ts >= $2::timestamptz AND s.ts <= $3::timestamptz ORDER BY s.host_id, s.ts`,
-      [ids.slice(i, i + HOSTS_PER_STATEMENT), iso(from), iso(to)],
-      'reading snapshots of many hosts',
-    );
+type Rows = Awaited<ReturnType<typeof fetchRows>>;
+
+/** One statement per HOSTS_PER_STATEMENT hosts, up to STATEMENTS_AT_ONCE of them at a time. */
+async function inChunks(sel: SampleSelector, ids: number[], read: (chunk: number[]) => Promise<Rows>): Promise<Rows[]> {
+  const chunks: number[][] = [];
+  for (let i = 0; i < ids.length; i += HOSTS_PER_STATEMENT) chunks.push(ids.slice(i, i + HOSTS_PER_STATEMENT));
+  const out: Rows[] = new Array(chunks.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < chunks.length; i = next++) {
+      checkDeadline(sel);
+      out[i] = await read(chunks[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(STATEMENTS_AT_ONCE, chunks.length) }, worker));
+  return out;
+}
+
+function byHostOf(results: Rows[]): Map<number, Rows> {
+  const byHost = new Map<number, Rows>();
+  for (const rows of results) {
     for (const row of rows) {
       let l = byHost.get(row.hostId);
       if (!l) byHost.set(row.hostId, (l = []));
@@ -283,13 +290,53 @@ async function rowsOfHosts(pool: Queryable, sel: SampleSelector, ids: number[], 
 }
 
 /**
+ * The raw rows of these hosts in [from, to], by host, in time order: a statement per
+ * HOSTS_PER_STATEMENT hosts instead of one per host (an instant query over a fleet of 1,000 hosts
+ * is then 4 statements, not 1,000).
+ */
+async function rowsOfHosts(pool: Queryable, sel: SampleSelector, ids: number[], from: number, to: number): Promise<Map<number, Awaited<ReturnType<typeof fetchRows>>>> {
+  return byHostOf(await inChunks(sel, ids, (chunk) =>
+    fetchRows(
+      pool,
+      `SELECT ${RAW_COLUMNS} FROM snapshots s WHERE s.host_id = ANY($1::int[]) AND s.ts >= $2::timestamptz AND s.ts <= $3::timestamptz ORDER BY s.host_id, s.ts`,
+      [chunk, iso(from), iso(to)],
+      'reading snapshots of many hosts',
+    ),
+  ));
+}
+
+/**
+ * For one evaluation time t: each host's last row in [from, t] and its first row in (t, to], all
+ * a selector evaluated at t needs (the last sample of each series, and whether it went stale:
+ * the next snapshot lacking it, or coming too late), instead of every row of the lookback.
+ */
+async function latestRowsOfHosts(pool: Queryable, sel: SampleSelector, ids: number[], from: number, t: number, to: number): Promise<Map<number, Awaited<ReturnType<typeof fetchRows>>>> {
+  const byHost = byHostOf(await inChunks(sel, ids, (chunk) =>
+    fetchRows(
+      pool,
+      `(SELECT DISTINCT ON (s.host_id) ${RAW_COLUMNS} FROM snapshots s
+         WHERE s.host_id = ANY($1::int[]) AND s.ts >= $2::timestamptz AND s.ts <= $3::timestamptz ORDER BY s.host_id, s.ts DESC)
+       UNION ALL
+       (SELECT DISTINCT ON (s.host_id) ${RAW_COLUMNS} FROM snapshots s
+         WHERE s.host_id = ANY($1::int[]) AND s.ts > $3::timestamptz AND s.ts <= $4::timestamptz ORDER BY s.host_id, s.ts)`,
+      [chunk, iso(from), iso(t), iso(to)],
+      'reading the latest snapshots of hosts',
+    ),
+  ));
+  for (const l of byHost.values()) l.sort((a, b) => a.ts - b.ts);
+  return byHost;
+}
+
+/**
  * Raw samples of every series matching the selector with ts in [from, to] (ms), by series.
  * Throws SampleLimitError as soon as more than `limit` samples are loaded. `spans` (without
- * staleness): only the samples inside these windows (lo, hi], sorted and disjoint.
+ * staleness): only the samples inside these windows (lo, hi], sorted and disjoint. `latest` (with
+ * staleness, for a selector evaluated at that one time): only each host's last snapshot at or
+ * before it and the one after (which tells whether the last samples went stale).
  */
 export async function readRawSamples(
   pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY,
-  opts: { staleness?: boolean; now?: number; spans?: readonly (readonly [number, number])[] } = {},
+  opts: { staleness?: boolean; now?: number; spans?: readonly (readonly [number, number])[]; latest?: number } = {},
 ): Promise<RawSeries[]> {
   checkDeadline(sel);
   // A host's last snapshot read is followed by an outage when no snapshot came within 1.5
@@ -299,7 +346,12 @@ export async function readRawSamples(
   const hosts = await hostsInRange(pool, from, to, sel.host);
   const out = new Map<string, Building>();
   let loaded = 0;
-  const batched = hosts.size > MANY_HOSTS && to - from <= SLICE_MS && !opts.spans ? await rowsOfHosts(pool, sel, [...hosts.keys()], from, to) : undefined;
+  const batched =
+    opts.latest !== undefined
+      ? await latestRowsOfHosts(pool, sel, [...hosts.keys()], from, opts.latest, to)
+      : hosts.size > MANY_HOSTS && to - from <= SLICE_MS && !opts.spans
+        ? await rowsOfHosts(pool, sel, [...hosts.keys()], from, to)
+        : undefined;
   await Promise.all(
     [...hosts].map(async ([id, span]) => {
       // Staleness: the series of the host's previous snapshot, and that snapshot's time and interval.

@@ -277,14 +277,14 @@ interface Loaded {
 }
 
 /** Raw samples of the selector's series with time in [from, to] (only in `spans` when given), ordered by labels. */
-async function loadRaw(ctx: Ctx, sel: VectorSelector, from: number, to: number, staleness: boolean, spans?: [number, number][]): Promise<Loaded[]> {
+async function loadRaw(ctx: Ctx, sel: VectorSelector, from: number, to: number, staleness: boolean, spans?: [number, number][], latest?: number): Promise<Loaded[]> {
   checkDeadline(ctx);
   ctx.q.tiers.add('raw');
   const budget = MAX_SAMPLES_LOADED - ctx.q.loaded;
   // Staleness: read a little past `to`, so that whether the last sample before it was followed by
   // an outage (no snapshot within 1.5 intervals) is known (intervals up to STALENESS_PEEK_MS / 1.5).
   const readTo = staleness ? to + STALENESS_PEEK_MS : to;
-  const raw = await readRawSamples(ctx.q.pool, sampleSelector(sel, ctx.q.opts.deadline), from, readTo, budget, { staleness, now: ctx.q.opts.now ?? Date.now(), ...(spans ? { spans } : {}) }).catch(tooMany);
+  const raw = await readRawSamples(ctx.q.pool, sampleSelector(sel, ctx.q.opts.deadline), from, readTo, budget, { staleness, now: ctx.q.opts.now ?? Date.now(), ...(spans ? { spans } : {}), ...(latest !== undefined ? { latest } : {}) }).catch(tooMany);
   let count = 0;
   const out: Loaded[] = raw.map((r) => {
     count += r.t.length;
@@ -375,7 +375,8 @@ async function vectorSelector(ctx: Ctx, sel: VectorSelector, timestamps = false)
     if (r < lo) lo = r;
     if (r > hi) hi = r;
   }
-  for (const r of await loadRaw(ctx, sel, lo - LOOKBACK_MS + 1, hi, true)) {
+  // One evaluation time (an instant query, or @): each host's last snapshot before it and the next.
+  for (const r of await loadRaw(ctx, sel, lo - LOOKBACK_MS + 1, hi, true, undefined, lo === hi ? hi : undefined)) {
     await pause(ctx);
     const s = newSeries(r.labels, ctx.n);
     for (let k = 0; k < ctx.n; k++) {
