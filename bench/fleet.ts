@@ -10,7 +10,7 @@
  * PostgreSQL's connections (pg_stat_activity, sampled every 5 s) and CPU (its processes in /proc,
  * when it runs on this machine), pgbouncer's client and server connections.
  *
- * Then, at HOSTS hosts, the api (in this process, its own pool, PromQL in its thread): the hosts
+ * Then, at HOSTS hosts, the api (in this process, its own pool, queries in its worker threads as by default): the hosts
  * list, the `$host` variable (PromQL label values and the JSON API's), the status screen, the
  * annotations over 24 h and 30 days (the gap index built first, as the job does), and one query
  * over all hosts (instant and over the run). Each 3 times; the median and the slowest.
@@ -143,7 +143,6 @@ async function main(): Promise<void> {
     PERFWATCH_API_PORT: '0',
     PERFWATCH_API_HOST: '127.0.0.1',
     PERFWATCH_UI_PORT: 'off',
-    PERFWATCH_QUERY_WORKERS: '0',
     PERFWATCH_SCRYPT_N: '1024',
     ADMIN_USERNAME: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,

@@ -18,6 +18,8 @@ const BENCHES = [
   { name: 'promql', file: 'api/bench/promql.ts', what: 'PromQL query_range over HTTP (/prometheus) vs Prometheus 2.42 on the same 30 days of 5 s data: p50/p95 and ratios for gauges, rates, sum by (mode), topk, a regex matcher, a subquery (default tiers, then raw forced)' },
   { name: 'live', file: 'api/bench/live.ts', what: 'live stream fan-out to 100 WebSocket clients: commit-to-receipt latency, messages/s, api CPU and RSS' },
   { name: 'admin-size', file: 'api/admin/bench-size.mjs', what: 'admin UI JS bundle, gzipped (budget 100 KB)' },
+  { name: 'fleet', file: 'bench/fleet.ts', what: '1,000 hosts (HOSTS) writing every 5 s for 10 minutes (DURATION_S) through pgbouncer into one PostgreSQL: ingest lag, snapshots lost, connections and CPU; then the api at that many hosts (hosts list, $host, status, annotations, queries over every host)' },
+  { name: 'gaps', file: 'bench/gaps.ts', what: 'the annotations gap search walking every snapshot vs the gap index, 1 to 1,000 hosts (HOSTS, HOURS)' },
   { name: 'soak', file: 'bench/soak.ts', what: 'exporter (writing history) and api under 10 scrapes/s + 2 queries/s for BENCH_SOAK_MINUTES (10): RSS of each, slope per minute after warm-up, errors' },
 ];
 
@@ -27,6 +29,7 @@ try {
   ensureDebianPackages([
     ['prometheus-node-exporter', 'prometheus-node-exporter'],
     ['prometheus', 'promtool'],
+    ['pgbouncer', 'pgbouncer'],
   ]);
 } catch (err) {
   process.stderr.write(`[perfwatch] ${err.message}\n`);
