@@ -5,7 +5,7 @@
 set -eu
 : "${DB_HOST:=db}" "${DB_PORT:=5432}" "${DB_NAME:?}" "${DB_USER:?}" "${DB_PASSWORD:?}"
 : "${POOL_SIZE:=20}" "${MAX_CLIENT_CONN:=2000}"
-dir=/tmp/pgbouncer
+dir=$(mktemp -d -t pgbouncer.XXXXXX)
 mkdir -p "$dir"
 umask 077
 printf '"%s" "%s"\n' "$DB_USER" "$DB_PASSWORD" > "$dir/users.txt"
