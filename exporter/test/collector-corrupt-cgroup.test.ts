@@ -11,29 +11,14 @@
  * here; they go through parseSingleValue like memory.current.
  */
 import { expect } from 'chai';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startExporter, type Exporter } from '../src/app.js';
+import { corruptions, successes, withCorrupted, type Corruption, type CorruptionName } from './corrupt.js';
 import { FIXTURES, parseExposition, quietLogger, scrape, testConfig } from './helpers.js';
-import { randomBytes } from './procfs/table.js';
 
-type CorruptionName = 'empty' | 'random bytes' | 'NaN text' | 'a 1 MB line' | 'last line cut short' | 'a directory';
-
-const CORRUPTIONS: { name: CorruptionName; apply(path: string, good: string): void }[] = [
-  { name: 'empty', apply: (p) => writeFileSync(p, '') },
-  { name: 'random bytes', apply: (p) => writeFileSync(p, randomBytes(4096, 11)) },
-  { name: 'NaN text', apply: (p) => writeFileSync(p, 'NaN\n') },
-  { name: 'a 1 MB line', apply: (p, good) => writeFileSync(p, `${'7'.repeat(1 << 20)}\n${good}`) },
-  { name: 'last line cut short', apply: (p, good) => writeFileSync(p, good.slice(0, -3)) },
-  {
-    name: 'a directory',
-    apply: (p) => {
-      rmSync(p);
-      mkdirSync(p);
-    },
-  },
-];
+const CORRUPTIONS = corruptions(11);
 
 const GROUP = '/system.slice/sshd.service';
 /** control files of GROUP read on every collection; legit: corruptions that are what the kernel writes. */
@@ -83,7 +68,7 @@ describe('corrupted cgroup control files and /proc/<pid> files', function () {
     );
     const r = await scrape(`${exporter.url}/metrics`);
     expect(r.status).to.equal(200);
-    healthy = metrics(r.body, /^perfwatch_scrape_collector_success\{collector="([^"]+)"\}$/);
+    healthy = successes(r.body);
     expect(healthy.get('cgroup')).to.equal(1);
     expect(healthy.get('processes')).to.equal(1);
     expect(exporter.sampler.last!.procs!.g.map((g) => g.c).sort()).to.deep.equal(['cron', 'sshd']);
@@ -105,18 +90,14 @@ describe('corrupted cgroup control files and /proc/<pid> files', function () {
     return out;
   }
 
-  async function corrupted(path: string, corruption: (typeof CORRUPTIONS)[number], check: (body: string) => void): Promise<void> {
-    const good = readFileSync(path, 'utf8');
-    try {
-      corruption.apply(path, good);
+  async function corrupted(path: string, corruption: Corruption, check: (body: string) => void): Promise<void> {
+    await withCorrupted(path, corruption, async () => {
       const r = await scrape(`${exporter.url}/metrics`);
       expect(r.status).to.equal(200);
       check(r.body);
-    } finally {
-      rmSync(path, { recursive: true, force: true });
-      writeFileSync(path, good);
-    }
+    });
   }
+
 
   for (const { file, legit = [] } of CGROUP_FILES) {
     for (const corruption of CORRUPTIONS) {
@@ -124,7 +105,7 @@ describe('corrupted cgroup control files and /proc/<pid> files', function () {
       it(`${GROUP}/${file}, ${corruption.name}: 200, ${ok ? 'no read error (what the kernel may write)' : 'read_error 1 for that group only, its err names the file'}`, async () => {
         const path = join(dir, 'sys/fs/cgroup', GROUP, file);
         await corrupted(path, corruption, (body) => {
-          expect(metrics(body, /^perfwatch_scrape_collector_success\{collector="([^"]+)"\}$/)).to.deep.equal(healthy);
+          expect(successes(body)).to.deep.equal(healthy);
           const errors = metrics(body, /^perfwatch_container_read_error\{cgroup="([^"]+)"/);
           expect(errors.size).to.be.greaterThan(3);
           for (const [g, v] of errors) {
@@ -156,7 +137,7 @@ describe('corrupted cgroup control files and /proc/<pid> files', function () {
         }
         try {
           await corrupted(path, corruption, (body) => {
-            const now = metrics(body, /^perfwatch_scrape_collector_success\{collector="([^"]+)"\}$/);
+            const now = successes(body);
             expect(now.get('cgroup')).to.equal(1);
             expect(now.get('processes')).to.equal(0);
             const col = exporter.sampler.last!.col.processes!;
@@ -174,7 +155,7 @@ describe('corrupted cgroup control files and /proc/<pid> files', function () {
   it('the intact trees again: both collectors 1, no read error for the group', async () => {
     const r = await scrape(`${exporter.url}/metrics`);
     expect(r.status).to.equal(200);
-    expect(metrics(r.body, /^perfwatch_scrape_collector_success\{collector="([^"]+)"\}$/)).to.deep.equal(healthy);
+    expect(successes(r.body)).to.deep.equal(healthy);
     expect(exporter.sampler.last!.cgroups!.g[GROUP]!.err).to.equal(undefined);
   });
 });

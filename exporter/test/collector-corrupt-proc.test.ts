@@ -6,12 +6,12 @@
  * what the kernel writes (diskstats without disks, an empty mount table), the collector stays 1.
  */
 import { expect } from 'chai';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startExporter, type Exporter } from '../src/app.js';
-import { FIXTURES, parseExposition, quietLogger, scrape, testConfig } from './helpers.js';
-import { randomBytes } from './procfs/table.js';
+import { corruptions, expectOnlyCollectorFails, successes } from './corrupt.js';
+import { FIXTURES, quietLogger, scrape, testConfig } from './helpers.js';
 
 /** kernel file (under the proc root) -> the collector that reads it */
 const FILES: [file: string, collector: string][] = [
@@ -40,21 +40,7 @@ const FILES: [file: string, collector: string][] = [
 /** Where the kernel does write the file empty (the parsers' headers say so). */
 const EMPTY_OK = new Set(['diskstats', 'self/mounts']);
 
-type Corruption = { name: string; apply(path: string, good: string): void };
-const CORRUPTIONS: Corruption[] = [
-  { name: 'empty', apply: (p) => writeFileSync(p, '') },
-  { name: 'random bytes', apply: (p) => writeFileSync(p, randomBytes(4096, 7)) },
-  { name: 'NaN text', apply: (p) => writeFileSync(p, 'NaN\n') },
-  { name: 'a 1 MB line', apply: (p, good) => writeFileSync(p, `${'7'.repeat(1 << 20)}\n${good}`) },
-  { name: 'last line cut short', apply: (p, good) => writeFileSync(p, good.slice(0, -3)) },
-  {
-    name: 'a directory',
-    apply: (p) => {
-      rmSync(p);
-      mkdirSync(p);
-    },
-  },
-];
+const CORRUPTIONS = corruptions(7);
 
 describe('a corrupted proc root', function () {
   this.timeout(120_000);
@@ -83,45 +69,12 @@ describe('a corrupted proc root', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function successes(body: string): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [k, v] of parseExposition(body)) {
-      const m = /^perfwatch_scrape_collector_success\{collector="([^"]+)"\}$/.exec(k);
-      if (m) out.set(m[1]!, v);
-    }
-    return out;
-  }
 
   for (const [file, collector] of FILES) {
     for (const corruption of CORRUPTIONS) {
       const legit = corruption.name === 'empty' && EMPTY_OK.has(file);
       it(`${file}, ${corruption.name}: 200, ${legit ? `${collector} still 1 (legitimately empty)` : `${collector} 0 with the file and line, the others 1`}`, async () => {
-        const path = join(dir, 'proc', file);
-        const good = readFileSync(path, 'utf8');
-        try {
-          corruption.apply(path, good);
-          const r = await scrape(`${exporter.url}/metrics`);
-          expect(r.status).to.equal(200);
-          const now = successes(r.body);
-          const col = exporter.sampler.last!.col[collector]!;
-          for (const [c, v] of healthy) {
-            if (c === collector) continue;
-            expect(now.get(c), `collector ${c}`).to.equal(v);
-          }
-          if (legit) {
-            expect(now.get(collector)).to.equal(1);
-            expect(col.ok).to.equal(true);
-            return;
-          }
-          expect(now.get(collector), `perfwatch_scrape_collector_success{collector="${collector}"}`).to.equal(0);
-          expect(col.ok).to.equal(false);
-          // The reason names the file and, for content, the line: `<path>:<n>: ...`.
-          if (corruption.name === 'a directory') expect(col.err).to.equal(`${path}: a directory, not the kernel file`);
-          else expect(col.err).to.match(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: `));
-        } finally {
-          rmSync(path, { recursive: true, force: true });
-          writeFileSync(path, good);
-        }
+        await expectOnlyCollectorFails(exporter, healthy, join(dir, 'proc', file), collector, corruption, legit);
       });
     }
   }

@@ -14,14 +14,12 @@
  * corruption only at the next discovery, and goes through the same parsers.
  */
 import { expect } from 'chai';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startExporter, type Exporter } from '../src/app.js';
-import { FIXTURES, parseExposition, quietLogger, scrape, testConfig } from './helpers.js';
-import { randomBytes } from './procfs/table.js';
-
-type CorruptionName = 'empty' | 'random bytes' | 'NaN text' | 'a 1 MB line' | 'last line cut short' | 'a directory';
+import { corruptions, expectOnlyCollectorFails, successes, type CorruptionName } from './corrupt.js';
+import { FIXTURES, quietLogger, scrape, testConfig } from './helpers.js';
 
 interface Target {
   /** under the copied fixture root (proc/..., sys/...) */
@@ -65,20 +63,7 @@ const EXTRA: Record<string, string> = {
   'proc/spl/kstat/zfs/tank/state': 'ONLINE\n',
 };
 
-const CORRUPTIONS: { name: CorruptionName; apply(path: string, good: string): void }[] = [
-  { name: 'empty', apply: (p) => writeFileSync(p, '') },
-  { name: 'random bytes', apply: (p) => writeFileSync(p, randomBytes(4096, 7)) },
-  { name: 'NaN text', apply: (p) => writeFileSync(p, 'NaN\n') },
-  { name: 'a 1 MB line', apply: (p, good) => writeFileSync(p, `${'7'.repeat(1 << 20)}\n${good}`) },
-  { name: 'last line cut short', apply: (p, good) => writeFileSync(p, good.slice(0, -3)) },
-  {
-    name: 'a directory',
-    apply: (p) => {
-      rmSync(p);
-      mkdirSync(p);
-    },
-  },
-];
+const CORRUPTIONS = corruptions(7);
 
 describe('a corrupted proc and sys root (the newer parsers)', function () {
   this.timeout(300_000);
@@ -109,44 +94,12 @@ describe('a corrupted proc and sys root (the newer parsers)', function () {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function successes(body: string): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [k, v] of parseExposition(body)) {
-      const m = /^perfwatch_scrape_collector_success\{collector="([^"]+)"\}$/.exec(k);
-      if (m) out.set(m[1]!, v);
-    }
-    return out;
-  }
 
   for (const { file, collector, legit = [] } of TARGETS) {
     for (const corruption of CORRUPTIONS) {
       const ok = legit.includes(corruption.name);
       it(`${file}, ${corruption.name}: 200, ${ok ? `${collector} still 1 (what the kernel may write)` : `${collector} 0 with the file, the others as before`}`, async () => {
-        const path = join(dir, file);
-        const good = readFileSync(path, 'utf8');
-        try {
-          corruption.apply(path, good);
-          const r = await scrape(`${exporter.url}/metrics`);
-          expect(r.status).to.equal(200);
-          const now = successes(r.body);
-          const col = exporter.sampler.last!.col[collector]!;
-          for (const [c, v] of healthy) {
-            if (c === collector) continue;
-            expect(now.get(c), `collector ${c}`).to.equal(v);
-          }
-          if (ok) {
-            expect(now.get(collector)).to.equal(1);
-            expect(col.ok).to.equal(true);
-            return;
-          }
-          expect(now.get(collector), `perfwatch_scrape_collector_success{collector="${collector}"}`).to.equal(0);
-          expect(col.ok).to.equal(false);
-          if (corruption.name === 'a directory') expect(col.err).to.equal(`${path}: a directory, not the kernel file`);
-          else expect(col.err).to.match(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: `));
-        } finally {
-          rmSync(path, { recursive: true, force: true });
-          writeFileSync(path, good);
-        }
+        await expectOnlyCollectorFails(exporter, healthy, join(dir, file), collector, corruption, ok);
       });
     }
   }
