@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -63,4 +65,14 @@ export function golden(path: string, actual: string): void {
     const i = a.findIndex((l, n) => l !== w[n]);
     expect.fail(`${path} differs first at line ${i + 1}:\n  want: ${w[i]}\n  got:  ${a[i]}\n(UPDATE_GOLDEN=1 npm test -- exporter rewrites it)`);
   }
+}
+
+/** A fresh temporary tree holding these files (relative path -> text): a small fake /sys or /proc. */
+export function fileTree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'perfwatch-tree-'));
+  for (const [p, text] of Object.entries(files)) {
+    mkdirSync(join(root, p, '..'), { recursive: true });
+    writeFileSync(join(root, p), text);
+  }
+  return root;
 }

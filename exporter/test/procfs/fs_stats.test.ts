@@ -1,22 +1,12 @@
 /** xfs, btrfs and zfs statistics: the parsers' tables, and the readers over fake trees. */
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readBtrfs } from '../../src/procfs/btrfs.js';
 import { parseXfsStats, readXfs, type XfsStats } from '../../src/procfs/xfs.js';
 import { parseKstat, readZfs } from '../../src/procfs/zfs.js';
-import { FIXTURES } from '../helpers.js';
+import { FIXTURES, fileTree } from '../helpers.js';
 import { itRejectsDirectory, malformedCases, runTable, type Case } from './table.js';
 
-function tree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'pw-fs-'));
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(join(root, p, '..'), { recursive: true });
-    writeFileSync(join(root, p), text);
-  }
-  return root;
-}
 
 const XFS_FILE = '/sys/fs/xfs/sda1/stats/stats';
 const xfsCases: Case<XfsStats>[] = [
@@ -64,7 +54,7 @@ describe('procfs: xfs, btrfs, zfs', () => {
   it('btrfs: block groups, the global reserve and member sizes; features/ is no filesystem', () => {
     const uuid = '3f4c8e2a-1b2c-4d5e-8f90-a1b2c3d4e5f6';
     const g = (t: string, v: number) => ({ [`fs/btrfs/${uuid}/allocation/${t}/total_bytes`]: `${v}\n`, [`fs/btrfs/${uuid}/allocation/${t}/bytes_used`]: `${v / 2}\n`, [`fs/btrfs/${uuid}/allocation/${t}/disk_total`]: `${v * 2}\n` });
-    const root = tree({
+    const root = fileTree({
       'fs/btrfs/features/raid1c34': '0\n', [`fs/btrfs/${uuid}/label`]: 'pool\n', [`fs/btrfs/${uuid}/allocation/global_rsv_size`]: '536870912\n',
       ...g('data', 1073741824), ...g('metadata', 268435456), [`fs/btrfs/${uuid}/devices/sdb/size`]: '3907029168\n',
     });
@@ -75,7 +65,7 @@ describe('procfs: xfs, btrfs, zfs', () => {
   });
 
   it('zfs: the kept kstats and the state of each pool; ENOENT without the module', () => {
-    const root = tree({
+    const root = fileTree({
       'spl/kstat/zfs/arcstats': `${KH}hits 4 100\nsize 4 2147483648\n`, 'spl/kstat/zfs/dmu_tx': `${KH}dmu_tx_assigned 4 7\n`,
       'spl/kstat/zfs/fm': `${KH}erpt-dropped 4 0\n`, 'spl/kstat/zfs/tank/state': 'ONLINE\n', 'spl/kstat/zfs/tank/io': 'not read\n',
     });

@@ -1,25 +1,16 @@
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCpufreq } from '../../src/procfs/cpufreq.js';
 import { chipLabel, cleanName, discoverHwmon, readHwmon, readHwmonValues } from '../../src/procfs/hwmon.js';
 import { readNetClass } from '../../src/procfs/netclass.js';
 import { readRapl } from '../../src/procfs/powercap.js';
 import { readThermal } from '../../src/procfs/thermal.js';
-import { FIXTURES } from '../helpers.js';
+import { FIXTURES, fileTree } from '../helpers.js';
 
 const LARGE = `${FIXTURES}large/sys`;
 const SMALL = `${FIXTURES}small/sys`;
 
-function tree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'pw-sys-'));
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(join(root, p, '..'), { recursive: true });
-    writeFileSync(join(root, p), text);
-  }
-  return root;
-}
 
 describe('procfs/hwmon', () => {
   it('chip labels are node_exporter\'s: <bus>_<device> of the device link, else the driver name', () => {
@@ -45,7 +36,7 @@ describe('procfs/hwmon', () => {
   });
 
   it('old drivers keep their attributes in device/; a duplicate chip label is kept apart', () => {
-    const root = tree({
+    const root = fileTree({
       'class/hwmon/hwmon0/name': 'acpitz\n', 'class/hwmon/hwmon0/temp1_input': '27800\n',
       'class/hwmon/hwmon1/name': 'acpitz\n', 'class/hwmon/hwmon1/temp1_input': '29800\n',
       'class/hwmon/hwmon2/name': 'w83627hf\n', 'devices/platform/w83627hf.656/fan1_input': '2700\n',
@@ -57,7 +48,7 @@ describe('procfs/hwmon', () => {
   });
 
   it('a discovery re-reads inputs and alarms only: thresholds and labels wait for the next one', () => {
-    const root = tree({ 'class/hwmon/hwmon0/name': 'k10temp\n', 'class/hwmon/hwmon0/temp1_input': '41000\n', 'class/hwmon/hwmon0/temp1_max': '70000\n', 'class/hwmon/hwmon0/temp1_label': 'Tctl\n' });
+    const root = fileTree({ 'class/hwmon/hwmon0/name': 'k10temp\n', 'class/hwmon/hwmon0/temp1_input': '41000\n', 'class/hwmon/hwmon0/temp1_max': '70000\n', 'class/hwmon/hwmon0/temp1_label': 'Tctl\n' });
     const plan = discoverHwmon(root);
     writeFileSync(join(root, 'class/hwmon/hwmon0/temp1_input'), '43500\n');
     writeFileSync(join(root, 'class/hwmon/hwmon0/temp1_max'), '90000\n');
@@ -66,7 +57,7 @@ describe('procfs/hwmon', () => {
   });
 
   it('a malformed reading is an error naming the file; a missing class is ENOENT', () => {
-    const root = tree({ 'class/hwmon/hwmon0/name': 'x\n', 'class/hwmon/hwmon0/temp1_input': 'N/A\n' });
+    const root = fileTree({ 'class/hwmon/hwmon0/name': 'x\n', 'class/hwmon/hwmon0/temp1_input': 'N/A\n' });
     expect(() => readHwmon(root)).to.throw(/temp1_input:1: not an integer: "N\/A"/);
     expect(() => readHwmon(SMALL)).to.throw().with.property('code', 'ENOENT');
   });
@@ -86,7 +77,7 @@ describe('procfs/thermal, cpufreq, powercap, netclass (sysfs readers)', () => {
     expect(cpus).to.have.length(64);
     expect(cpus[0]).to.include({ cpu: '0', min: 1e9, max: 3.9e9, smin: 1e9, smax: 3.9e9, governor: 'schedutil' });
     expect(readCpufreq(SMALL)).to.deep.equal([]);
-    const root = tree({ 'devices/system/cpu/cpu0/cpufreq/scaling_cur_freq': '800000\n' });
+    const root = fileTree({ 'devices/system/cpu/cpu0/cpufreq/scaling_cur_freq': '800000\n' });
     expect(readCpufreq(root)).to.deep.equal([{ cpu: '0', scur: 8e8 }]);
   });
 

@@ -1,25 +1,14 @@
 /** The readers of edac, nvme, dmi, power_supply and bonding over the fixtures and small fake trees. */
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { readBonding } from '../../src/procfs/bonding.js';
 import { readDmi, readNvme } from '../../src/procfs/class_info.js';
 import { readEdac } from '../../src/procfs/edac.js';
 import { readPowerSupplies } from '../../src/procfs/power_supply.js';
-import { FIXTURES } from '../helpers.js';
+import { FIXTURES, fileTree } from '../helpers.js';
 
 const LARGE = `${FIXTURES}large/sys`;
 const SMALL = `${FIXTURES}small/sys`;
 
-function tree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'pw-sys-'));
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(join(root, p, '..'), { recursive: true });
-    writeFileSync(join(root, p), text);
-  }
-  return root;
-}
 
 describe('procfs: edac, nvme, dmi, power_supply, bonding', () => {
   it('edac: controllers, csrows and the noinfo counts as csrow "unknown"; absent in a VM', () => {
@@ -40,7 +29,7 @@ describe('procfs: edac, nvme, dmi, power_supply, bonding', () => {
   });
 
   it('power_supply: a laptop battery and adapter in base units; the empty class of a server', () => {
-    const root = tree({
+    const root = fileTree({
       'class/power_supply/AC/type': 'Mains\n', 'class/power_supply/AC/online': '1\n',
       'class/power_supply/BAT0/type': 'Battery\n', 'class/power_supply/BAT0/status': 'Charging\n', 'class/power_supply/BAT0/present': '1\n',
       'class/power_supply/BAT0/capacity': '87\n', 'class/power_supply/BAT0/energy_now': '45000000\n', 'class/power_supply/BAT0/power_now': '12500000\n',
@@ -55,7 +44,7 @@ describe('procfs: edac, nvme, dmi, power_supply, bonding', () => {
 
   it('bonding: slaves and those with MII up; no bonding_masters is ENOENT', () => {
     expect(readBonding(LARGE)).to.deep.equal([{ master: 'bond0', slaves: 2, active: 2 }]);
-    const root = tree({ 'class/net/bonding_masters': 'bond0 bond1\n', 'class/net/bond0/bonding/slaves': 'eth0 eth1\n', 'class/net/eth0/bonding_slave/mii_status': 'up\n', 'class/net/eth1/bonding_slave/mii_status': 'down\n', 'class/net/bond1/bonding/slaves': '\n' });
+    const root = fileTree({ 'class/net/bonding_masters': 'bond0 bond1\n', 'class/net/bond0/bonding/slaves': 'eth0 eth1\n', 'class/net/eth0/bonding_slave/mii_status': 'up\n', 'class/net/eth1/bonding_slave/mii_status': 'down\n', 'class/net/bond1/bonding/slaves': '\n' });
     expect(readBonding(root)).to.deep.equal([{ master: 'bond0', slaves: 2, active: 1 }, { master: 'bond1', slaves: 0, active: 0 }]);
     expect(() => readBonding(SMALL)).to.throw().with.property('code', 'ENOENT');
   });
