@@ -17,7 +17,7 @@ import { metricInfo } from './catalog.js';
 import { decodeValues } from './codec.js';
 import { wrapPgError } from './errors.js';
 import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, readWatermarks, rollupSegments, TIER_SPECS, type RollupTier, type TierSpec } from './rollups.js';
-import { fetchRows, loadShapes, RAW_COLUMNS, type Shape } from './snapshots.js';
+import { fetchRows, loadShapes, RAW_COLUMNS, type PlanEntry, type Shape } from './snapshots.js';
 
 type Queryable = pg.Pool | pg.ClientBase;
 
@@ -668,6 +668,24 @@ export async function listSeries(pool: pg.Pool, sel: SampleSelector, from: numbe
 }
 
 /**
+ * What every series of the hosts that wrote in [from, to] says, without listing the series: `rolled`
+ * (one SQL statement over the rolled-up series, DISTINCT in the database, given the host ids) and
+ * `each` called with every sample of every stored shape of those hosts. False when no host wrote.
+ */
+async function overSeries(pool: pg.Pool, from: number, to: number, what: string, rolled: (ids: number[]) => Promise<void>, each: (e: PlanEntry) => void): Promise<boolean> {
+  const ids = [...(await hostsInRange(pool, from, to)).keys()];
+  if (!ids.length) return false;
+  try {
+    const [shapeIds] = await Promise.all([pool.query<{ id: number }>('SELECT id FROM snapshot_shapes WHERE host_id = ANY($1::int[])', [ids]), rolled(ids)]);
+    const shapes = await loadShapes(pool, shapeIds.rows.map((r) => r.id));
+    for (const shape of shapes.values()) for (const e of shape.plan()) each(e);
+  } catch (err) {
+    throw wrapPgError(err, what);
+  }
+  return true;
+}
+
+/**
  * The values of one label over every series of the hosts that wrote in [from, to] (what
  * listSeries over every series would give, without listing the series): `host` from the hosts
  * table, `__name__` and the others from each stored shape's samples and the rolled-up series
@@ -675,46 +693,35 @@ export async function listSeries(pool: pg.Pool, sel: SampleSelector, from: numbe
  * host. Empty values are left out, as Prometheus leaves them out.
  */
 export async function labelValuesInRange(pool: pg.Pool, name: string, from: number, to: number): Promise<string[]> {
-  const hosts = await hostsInRange(pool, from, to);
-  if (name === 'host') return [...new Set([...hosts.values()].map((h) => h.name))].sort();
-  const ids = [...hosts.keys()];
-  if (!ids.length) return [];
+  if (name === 'host') return [...new Set([...(await hostsInRange(pool, from, to)).values()].map((h) => h.name))].sort();
   const out = new Set<string>();
-  try {
-    const [shapeIds, rolled] = await Promise.all([
-      pool.query<{ id: number }>('SELECT id FROM snapshot_shapes WHERE host_id = ANY($1::int[])', [ids]),
-      name === '__name__'
-        ? pool.query<{ v: string }>('SELECT DISTINCT metric AS v FROM series WHERE host_id = ANY($1::int[])', [ids])
-        : pool.query<{ v: string }>('SELECT DISTINCT labels ->> $2 AS v FROM series WHERE host_id = ANY($1::int[]) AND labels ? $2', [ids, name]),
-    ]);
-    for (const r of rolled.rows) out.add(r.v);
-    const shapes = await loadShapes(pool, shapeIds.rows.map((r) => r.id));
-    for (const shape of shapes.values()) {
-      for (const e of shape.plan()) out.add(name === '__name__' ? e.metric.name : (e.labels[name] ?? ''));
-    }
-  } catch (err) {
-    throw wrapPgError(err, `listing the values of label ${name}`);
-  }
+  await overSeries(
+    pool, from, to, `listing the values of label ${name}`,
+    async (ids) => {
+      const r =
+        name === '__name__'
+          ? await pool.query<{ v: string }>('SELECT DISTINCT metric AS v FROM series WHERE host_id = ANY($1::int[])', [ids])
+          : await pool.query<{ v: string }>('SELECT DISTINCT labels ->> $2 AS v FROM series WHERE host_id = ANY($1::int[]) AND labels ? $2', [ids, name]);
+      for (const row of r.rows) out.add(row.v);
+    },
+    (e) => out.add(name === '__name__' ? e.metric.name : (e.labels[name] ?? '')),
+  );
   out.delete('');
   return [...out].sort();
 }
 
 /** The label names over every series of the hosts that wrote in [from, to] (`__name__` and `host` included). */
 export async function labelNamesInRange(pool: pg.Pool, from: number, to: number): Promise<string[]> {
-  const hosts = await hostsInRange(pool, from, to);
-  const ids = [...hosts.keys()];
-  if (!ids.length) return [];
-  const out = new Set<string>(['__name__', 'host']);
-  try {
-    const [shapeIds, rolled] = await Promise.all([
-      pool.query<{ id: number }>('SELECT id FROM snapshot_shapes WHERE host_id = ANY($1::int[])', [ids]),
-      pool.query<{ k: string }>("SELECT DISTINCT k FROM series, jsonb_object_keys(labels) AS k WHERE host_id = ANY($1::int[]) AND labels ->> k <> ''", [ids]),
-    ]);
-    for (const r of rolled.rows) out.add(r.k);
-    const shapes = await loadShapes(pool, shapeIds.rows.map((r) => r.id));
-    for (const shape of shapes.values()) for (const e of shape.plan()) for (const [k, v] of Object.entries(e.labels)) if (v !== '') out.add(k);
-  } catch (err) {
-    throw wrapPgError(err, 'listing label names');
-  }
-  return [...out].sort();
+  const out = new Set<string>();
+  const any = await overSeries(
+    pool, from, to, 'listing label names',
+    async (ids) => {
+      const r = await pool.query<{ k: string }>("SELECT DISTINCT k FROM series, jsonb_object_keys(labels) AS k WHERE host_id = ANY($1::int[]) AND labels ->> k <> ''", [ids]);
+      for (const row of r.rows) out.add(row.k);
+    },
+    (e) => {
+      for (const [k, v] of Object.entries(e.labels)) if (v !== '') out.add(k);
+    },
+  );
+  return any ? [...new Set(['__name__', 'host', ...out])].sort() : [];
 }
