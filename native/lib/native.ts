@@ -19,6 +19,9 @@ export interface NativeBinding {
   ) => NativeGroup;
   rlimitNofile(): { soft: number; hard: number };
   adjtimex(): RawTimex;
+  /** src/files.cc: the files' lengths (or -errno) into `lens`, their bytes into `buf` (total
+   *  returned) or, when they outgrow it, into a new Buffer returned. Absent from an older build. */
+  readFiles?(paths: string, count: number, buf: Buffer, lens: Int32Array): number | Buffer;
 }
 
 /** struct timex as adjtimex(2) fills it with modes = 0, and the call's return value (`state`). */

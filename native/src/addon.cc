@@ -1,4 +1,4 @@
-// Module entry: exports { PerfGroup, rlimitNofile, adjtimex }.
+// Module entry: exports { PerfGroup, rlimitNofile, adjtimex, readFiles }.
 #include <napi.h>
 #include <sys/resource.h>
 #include <sys/timex.h>
@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "errors.h"
+#include "files.h"
 #include "perf_group.h"
 
 namespace perfwatch {
@@ -75,6 +76,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("PerfGroup", perfwatch::PerfGroup::Init(env));
   exports.Set("rlimitNofile", Napi::Function::New<perfwatch::RlimitNofile>(env, "rlimitNofile"));
   exports.Set("adjtimex", Napi::Function::New<perfwatch::Adjtimex>(env, "adjtimex"));
+  exports.Set("readFiles", Napi::Function::New<perfwatch::ReadFiles>(env, "readFiles"));
   return exports;
 }
 

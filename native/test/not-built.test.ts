@@ -21,10 +21,12 @@ describe('addon not built', function () {
     for (const f of readdirSync(lib)) if (f.endsWith('.ts')) copyFileSync(join(lib, f), join(dir, 'lib', f));
     writeFileSync(
       join(dir, 'use.mts'),
-      `import { fdLimit, nativeStatus, openGroup, probeEvent, PerfError } from './lib/index.ts';
+      `import { fdLimit, nativeStatus, openGroup, probeEvent, PerfError, readFiles, readFilesAvailable } from './lib/index.ts';
 const s = nativeStatus();
 let thrown: unknown;
 try { openGroup({ events: ['task-clock'], target: { cpu: 0 } }); } catch (e) { thrown = e; }
+let readThrown: unknown;
+try { readFiles(['/proc/self/stat']); } catch (e) { readThrown = e; }
 console.log(JSON.stringify({
   available: s.available,
   reason: s.available ? null : s.reason,
@@ -33,6 +35,8 @@ console.log(JSON.stringify({
   thrownCode: (thrown as PerfError).code,
   probe: probeEvent('task-clock', { cpu: 0 }),
   fdLimit: fdLimit(),
+  readFilesAvailable: readFilesAvailable(),
+  readReason: (readThrown as PerfError).reason,
 }));
 `,
     );
@@ -52,5 +56,7 @@ console.log(JSON.stringify({
     expect(out.probe).to.include({ available: false, reason: 'native addon not built' });
     // Helpers that have a /proc fallback keep working.
     expect(out.fdLimit.soft).to.be.a('number');
+    // readFiles says beforehand that it cannot, so a caller reads file by file instead
+    expect(out).to.include({ readFilesAvailable: false, readReason: 'native addon not built' });
   });
 });
