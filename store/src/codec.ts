@@ -208,6 +208,32 @@ function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
+// A raw double read through these (a DataView per value costs more than the copy).
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The big-endian IEEE double at p. */
+function rawDouble(b: Uint8Array, p: number): number {
+  for (let k = 0; k < 8; k++) F64_BYTES[LITTLE_ENDIAN ? 7 - k : k] = b[p + k]!;
+  return F64[0]!;
+}
+
+/** The value of a decimal slot: mantissa m (zigzag decoded) over 10^scale. */
+function scaled(m: number, scale: number): number {
+  if (scale === 0) return m;
+  if (scale > 0 && scale <= 22) return m / POW10[scale]!;
+  if (scale < 0 && scale >= -22) return m * POW10[-scale]!;
+  return Number(`${m}e${-scale}`);
+}
+
+/** The zigzag mantissa of `len` big-endian bytes at p. */
+function mantissa(b: Uint8Array, p: number, len: number): number {
+  let z = 0;
+  for (let k = 0; k < len; k++) z = z * 256 + b[p + k]!;
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+}
+
 /**
  * Decodes the values of a row into `out` (n = slots of its shape), the row ts going where the
  * shape has the top-level ts. Only the first `upTo` slots are decoded when given (queries that
@@ -232,15 +258,45 @@ export function decodeValues(vals: Uint8Array, n: number, rowTsMs: number, out: 
       continue;
     }
     const scale = c <= 12 ? c : (vals[p++]! << 24) >> 24;
-    let z = 0;
-    for (let k = 0; k < len; k++) z = z * 256 + vals[p++]!;
-    const m = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-    if (scale === 0) out[i] = m;
-    else if (scale > 0 && scale <= 22) out[i] = m / POW10[scale]!;
-    else if (scale < 0 && scale >= -22) out[i] = m * POW10[-scale]!;
-    else out[i] = Number(`${m}e${-scale}`);
+    out[i] = scaled(mantissa(vals, p, len), scale);
+    p += len;
   }
   return out;
+}
+
+/**
+ * Decodes only the slots `want` (ascending, distinct) of a row into out[slot], skipping the
+ * payloads of the others by their headers alone: a query wanting 16 CPU values of a 426-slot row
+ * reads its headers up to the last of them and 16 payloads. The row need not be whole: its
+ * headers from `hdr` (at least up to the last wanted slot), its payloads from `pay` (at least up
+ * to the end of the last wanted one), both within b[.., end) (what readRawSamples fetches: a
+ * prefix of the headers and of the payloads). Gives the same values as decodeValues, bit for bit.
+ */
+export function decodeSlots(b: Uint8Array, hdr: number, pay: number, end: number, want: ArrayLike<number>, rowTsMs: number, out: Float64Array): void {
+  const m = want.length;
+  if (m === 0) return;
+  const last = want[m - 1]!;
+  if (hdr + last >= end || hdr + last >= pay) throw new StoreError('DB_QUERY_FAILED', `snapshot values end before the header of slot ${last}`);
+  let p = pay;
+  let j = 0;
+  let next = want[0]!;
+  for (let i = 0; i <= last; i++) {
+    const h = b[hdr + i]!;
+    const c = h & 15;
+    // Payload bytes: the mantissa's (the header's high nibble; 8 for a raw double), the scale's.
+    const len = (h >> 4) + (c === SCALE8 ? 1 : 0);
+    if (i !== next) {
+      p += len;
+      continue;
+    }
+    if (p + len > end) throw new StoreError('DB_QUERY_FAILED', `snapshot values end inside the payload of slot ${i}`);
+    if (c === ROW_TS) out[i] = rowTsMs;
+    else if (c === RAW) out[i] = rawDouble(b, p);
+    else if (c === SCALE8) out[i] = scaled(mantissa(b, p + 1, len - 1), (b[p]! << 24) >> 24);
+    else out[i] = scaled(mantissa(b, p, len), c);
+    p += len;
+    next = ++j < m ? want[j]! : -1;
+  }
 }
 
 /** Formats a number the way it stands in JSON text (finite only). */

@@ -3,8 +3,8 @@
  * exactly, number for number, and stay small.
  */
 import { expect } from 'chai';
-import { decodeSnapshot, decodeValues, encodeSnapshot, parseShape, Slot, StoreError, type Snapshot } from '../src/index.js';
-import { fixtureSnapshot, simulate } from './synth.js';
+import { decodeSlots, decodeSnapshot, decodeValues, encodeSnapshot, parseShape, Slot, StoreError, type Snapshot } from '../src/index.js';
+import { fixtureSnapshot, rng, simulate } from './synth.js';
 
 function roundTrip(s: object, ts = 0): unknown {
   const e = encodeSnapshot(s);
@@ -112,5 +112,53 @@ describe('snapshot codec', () => {
     };
     walk(parseShape(e.frags));
     expect(slots).to.equal(n);
+  });
+
+  it('decodes chosen slots alone, of a whole row or of its prefix as a packed read cuts it, as decodeValues does bit for bit (every header kind)', () => {
+    const r = rng(7);
+    // One kind of number per header kind: zero (L = 0), small and 7-byte integers (c 0), decimals
+    // (c 1..9), 1e20 and such (c 13, scale < 0), measured doubles (c 15), and the row's ts (c 14).
+    const kinds: (() => number)[] = [
+      () => 0,
+      () => Math.floor(r() * 300) - 150,
+      () => Math.floor(r() * 2 ** 52) * (r() < 0.5 ? -1 : 1),
+      () => Math.round((r() - 0.5) * 1e6) / 100,
+      () => Math.round(r() * 1e9) / 1e9,
+      () => Math.floor(r() * 1000) * 1e20,
+      () => r() * 1e-3 + r() * 1e-12,
+      () => -r(),
+    ];
+    const headers = new Set<number>();
+    for (let round = 0; round < 300; round++) {
+      const n = 1 + Math.floor(r() * 60);
+      const nums: Record<string, number> = {};
+      for (let i = 0; i < n; i++) nums[`k${i}`] = kinds[Math.floor(r() * kinds.length)]!();
+      const ts = 1_800_000_000_000 + Math.floor(r() * 1e6);
+      // the top-level ts is a slot taking the row's ts; put it between numbers now and then
+      const s = r() < 0.5 ? { v: 1, host: 'h', ts, iv: 5, col: {}, m: nums } : { v: 1, host: 'h', iv: 5, col: {}, m: nums, ts };
+      const e = encodeSnapshot(s);
+      const slots = e.frags.length - 1;
+      for (let i = 0; i < slots; i++) headers.add(e.vals[i]! & 15);
+      const all = decodeValues(e.vals, slots, ts);
+      const want = Array.from({ length: slots }, (_, i) => i).filter(() => r() < 0.3);
+      const out = new Float64Array(slots).fill(Number.NaN);
+      decodeSlots(e.vals, 0, slots, e.vals.length, want, ts, out);
+      for (const i of want) expect(Object.is(out[i], all[i]), `slot ${i} of ${slots}`).to.equal(true);
+      // Cut as readRawSamples' packed read does: the first k headers, then the first 8k payload bytes, behind a 16-byte row header.
+      const k = want.length ? want[want.length - 1]! + 1 : 0;
+      const cut = Buffer.concat([Buffer.alloc(16), e.vals.subarray(0, k), e.vals.subarray(slots, slots + 8 * k)]);
+      const out2 = new Float64Array(slots).fill(Number.NaN);
+      decodeSlots(cut, 16, 16 + k, cut.length, want, ts, out2);
+      for (const i of want) expect(Object.is(out2[i], all[i]), `slot ${i} of ${slots}, cut`).to.equal(true);
+      // A row cut short of a wanted payload is an error, never a wrong value.
+      if (want.length && cut.length > 16 + k) {
+        const short = cut.subarray(0, cut.length - 1);
+        const last = want[want.length - 1]!;
+        const lastLen = (e.vals[last]! >> 4) + ((e.vals[last]! & 15) === 13 ? 1 : 0);
+        const used = e.vals.subarray(0, last).reduce((sum, h) => sum + (h >> 4) + ((h & 15) === 13 ? 1 : 0), 0) + lastLen;
+        if (16 + k + used > short.length) expect(() => decodeSlots(short, 16, 16 + k, short.length, want, ts, new Float64Array(slots))).to.throw(StoreError, /end inside the payload/);
+      }
+    }
+    expect([...headers].sort((a, b) => a - b)).to.include.members([0, 1, 2, 9, 13, 14, 15]);
   });
 });

@@ -82,4 +82,43 @@ describe('raw samples in windows', function () {
     const m05 = all.find((s) => s.labels.host === 'm05')!;
     expect(m05.end!.at(-1)).to.equal(m05.t.at(-1)! + fixtureSnapshot('small', { compact: true }).iv * 1000);
   });
+
+  it('many hosts, packed reads cut to the slots wanted: each host as read alone, for one metric, every metric, a changed shape and JSONB rows', async () => {
+    const hosts = Array.from({ length: 10 }, (_, i) => `p${String(i).padStart(2, '0')}`);
+    const start = T0 + 4 * 24 * HOUR;
+    for (const [i, host] of hosts.entries()) {
+      const snaps = simulate(fixtureSnapshot('small', { compact: true }), host, start + i * 1000, 30, { intervalMs: MIN, seed: 40 + i });
+      // p03: a collector error for 5 minutes (another shape, with another slot count, mid-range)
+      if (host === 'p03') for (const s of snaps.slice(10, 15)) s.col.cpu = { ok: false, s: 0.25, err: 'read /proc/stat: EIO' };
+      await insertSnapshots(t.pool, snaps);
+    }
+    // p09: rows stored as JSONB before migration 0003 after its first snapshot
+    const legacy = simulate(fixtureSnapshot('small', { compact: true }), 'p09', start + 9 * 1000 + 30 * MIN, 5, { intervalMs: MIN, seed: 49 });
+    for (const s of legacy) {
+      await t.pool.query(`INSERT INTO snapshots (host_id, ts, data_v1) SELECT id, $1::timestamptz, $2::jsonb FROM hosts WHERE name = 'p09'`, [new Date(s.ts).toISOString(), JSON.stringify(s)]);
+    }
+    await t.pool.query(`UPDATE hosts SET last_seen = $1 WHERE name = 'p09'`, [new Date(legacy.at(-1)!.ts)]);
+    const selectors = [
+      { metric: 'perfwatch_cpu_seconds_total', match: () => true },
+      { metric: (n: string) => n.startsWith('perfwatch_'), match: () => true },
+      { metric: 'perfwatch_scrape_collector_duration_seconds', match: (_: string, l: Record<string, string>) => l.collector === 'cpu' || l.host === 'p01' },
+    ];
+    for (const staleness of [false, true]) {
+      for (const sel of selectors) {
+        const opts = { staleness, now: start + 2 * HOUR };
+        const all = await readRawSamples(t.pool, sel, start, start + 40 * MIN, Infinity, opts);
+        expect(new Set(all.map((s) => s.labels.host))).to.have.property('size', hosts.length);
+        for (const host of hosts) {
+          const alone = await readRawSamples(t.pool, { ...sel, host: (h: string) => h === host }, start, start + 40 * MIN, Infinity, opts);
+          const mine = all.filter((s) => s.labels.host === host);
+          expect(mine.map(key).sort(), host).to.deep.equal(alone.map(key).sort());
+          for (const a of alone) {
+            const m = mine.find((x) => key(x) === key(a) && x.metric.name === a.metric.name)!;
+            expect({ t: m.t, v: m.v, end: m.end }, `${host} ${key(a)}`).to.deep.equal({ t: a.t, v: a.v, end: a.end });
+          }
+        }
+        if (sel === selectors[0]) expect(all.find((s) => s.labels.host === 'p09')!.t).to.have.length(35);
+      }
+    }
+  });
 });
