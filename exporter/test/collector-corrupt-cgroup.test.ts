@@ -8,10 +8,12 @@
  *   itself stays 1. An empty io.stat is what a group without I/O has.
  * - A /proc/<pid> file fails the processes collector (success 0, the file and line as its reason).
  * Limits (memory.max, pids.max) are read once a minute (LimitCache), so they are not corrupted
- * here; they go through parseSingleValue like memory.current.
+ * here; they go through parseSingleValue like memory.current. The files other than cpu.stat are
+ * read when the group's CPU usage moved (cgroup/read.ts), so the group runs while each of them is
+ * corrupted: its cpu.stat's usage_usec moves too.
  */
 import { expect } from 'chai';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startExporter, type Exporter } from '../src/app.js';
@@ -21,7 +23,7 @@ import { FIXTURES, parseExposition, quietLogger, scrape, testConfig } from './he
 const CORRUPTIONS = corruptions(11);
 
 const GROUP = '/system.slice/sshd.service';
-/** control files of GROUP read on every collection; legit: corruptions that are what the kernel writes. */
+/** control files of GROUP read on every collection where it ran; legit: corruptions that are what the kernel writes. */
 const CGROUP_FILES: { file: string; legit?: CorruptionName[] }[] = [
   { file: 'cpu.stat' },
   { file: 'memory.current' },
@@ -98,13 +100,27 @@ describe('corrupted cgroup control files and /proc/<pid> files', function () {
     });
   }
 
+  /** GROUP's tasks ran: its usage_usec moves, to a value no scrape saw before (put back afterwards). */
+  let moves = 0;
+  async function running<T>(work: () => Promise<T>): Promise<T> {
+    const file = join(dir, 'sys/fs/cgroup', GROUP, 'cpu.stat');
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, good.replace(/^usage_usec (\d+)$/m, (_, n: string) => `usage_usec ${Number(n) + ++moves}`));
+    try {
+      return await work();
+    } finally {
+      writeFileSync(file, good);
+    }
+  }
+
 
   for (const { file, legit = [] } of CGROUP_FILES) {
     for (const corruption of CORRUPTIONS) {
       const ok = legit.includes(corruption.name);
       it(`${GROUP}/${file}, ${corruption.name}: 200, ${ok ? 'no read error (what the kernel may write)' : 'read_error 1 for that group only, its err names the file'}`, async () => {
         const path = join(dir, 'sys/fs/cgroup', GROUP, file);
-        await corrupted(path, corruption, (body) => {
+        const run = file === 'cpu.stat' ? (w: () => Promise<void>) => w() : running;
+        await run(() => corrupted(path, corruption, (body) => {
           expect(successes(body)).to.deep.equal(healthy);
           const errors = metrics(body, /^perfwatch_container_read_error\{cgroup="([^"]+)"/);
           expect(errors.size).to.be.greaterThan(3);
@@ -117,10 +133,26 @@ describe('corrupted cgroup control files and /proc/<pid> files', function () {
           if (ok) expect(err).to.equal(undefined);
           else if (corruption.name === 'a directory') expect(err).to.equal(`${path}: a directory, not the kernel file`);
           else expect(err).to.match(new RegExp(`^${esc(path)}:\\d+: `));
-        });
+        }));
       });
     }
   }
+
+  it("a group that did not run keeps its last values of the files other than cpu.stat (read again once it runs)", async () => {
+    const path = join(dir, 'sys/fs/cgroup', GROUP, 'memory.current');
+    await scrape(`${exporter.url}/metrics`);
+    const before = exporter.sampler.last!.cgroups!.g[GROUP]!;
+    await withCorrupted(path, CORRUPTIONS.find((c) => c.name === 'NaN text')!, async () => {
+      await scrape(`${exporter.url}/metrics`);
+      const idle = exporter.sampler.last!.cgroups!.g[GROUP]!;
+      expect(idle.err).to.equal(undefined);
+      expect(idle.mem).to.equal(before.mem);
+      await running(async () => {
+        await scrape(`${exporter.url}/metrics`);
+        expect(exporter.sampler.last!.cgroups!.g[GROUP]!.err).to.match(new RegExp(`^${esc(path)}:1: `));
+      });
+    });
+  });
 
   // /proc/<pid>/cgroup is read when a process is first seen (then once a minute): a process that
   // appears for the test, pid 300, has its cgroup file corrupted

@@ -13,7 +13,7 @@ import { loadNative, nativeStatus } from './native.js';
 /** A file's text, or the errno (a positive number: ENOENT 2, EISDIR 21...) of its open or read. */
 export type FileText = string | number;
 
-let buf = Buffer.allocUnsafe(256 * 1024);
+let buf: Buffer = Buffer.allocUnsafe(256 * 1024);
 let lens = new Int32Array(4096);
 /** A batch bigger than this does not keep its buffer for the next call. */
 const KEEP_MAX = 16 << 20;

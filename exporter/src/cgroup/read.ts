@@ -5,13 +5,24 @@
  * such message and leaves only that file's values out, so one malformed file fails only its own
  * group, and only partly. A group whose directory is gone (removed between the walk and the
  * read) comes back undefined: its series end.
+ *
+ * A collection reads the files of every group in two batches (procfs/read_small.ts
+ * readControlFiles: one native call each where the addon is built). First the CPU files
+ * (v2 cpu.stat; v1 cpuacct.stat, cpuacct.usage, cpu.stat), exact at every collection; then the
+ * others (memory, io, PSI, pids) of the groups whose CPU usage moved since the last collection,
+ * that are new, whose last read failed, or whose values are older than SLOW_MAX_AGE_MS: a group
+ * whose tasks did not run has kept the values of its last read, served again (as cAdvisor's
+ * dynamic housekeeping reads an idle container less often). What can still move in a group
+ * that did not run (memory reclaimed or swapped out, writeback of its dirty pages, a stall with
+ * every task waiting, a task moved in) shows at most SLOW_MAX_AGE_MS late; counters stay exact
+ * as of their read and never go back. docs/metrics.md says so.
  */
 import { readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { CgroupEntry, CgroupMemField } from '@perfwatch/store/snapshot';
 import { parseBlkio, parseFlatKeyed, parseIoStat, parseSingleValue } from '../procfs/cgroup.js';
 import { parsePressure } from '../procfs/pressure.js';
-import { readControlFile } from '../procfs/read_small.js';
+import { errnoCode, controlFileError, readControlFiles, type ControlText } from '../procfs/read_small.js';
 import type { CgroupLayout } from './discover.js';
 
 /** cpuacct.stat counts in USER_HZ, which the kernel ABI fixes at 100. */
@@ -68,22 +79,28 @@ export class LimitCache {
   }
 }
 
+/**
+ * A group's files as a batch read them. The same read functions run twice: once to list the
+ * files they read (`plan`), once over the batch's texts in that order (`serve`), so the
+ * decisions made in them (a cached limit) must not change between the two.
+ */
 class Reader {
   readonly e: CgroupEntry = {};
   /** files read (present); 0 at the end means the group is gone. */
   found = 0;
   missing = 0;
+  constructor(private readonly batch: Batch) {}
   read<T>(file: string, parse: (text: string, file: string) => T): T | undefined {
-    let text: string;
-    try {
-      text = readControlFile(file);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code && ABSENT.has(code)) {
-        this.missing++;
-        return undefined;
-      }
-      this.fail(err);
+    const b = this.batch;
+    if (b.texts === undefined) {
+      b.files.push(file);
+      return undefined;
+    }
+    if (b.files[b.i] !== file) throw new Error(`cgroup read: ${file} out of its batch's order (${b.files[b.i]})`);
+    const text = b.texts[b.i++]!;
+    if (typeof text === 'number') {
+      if (ABSENT.has(errnoCode(text))) this.missing++;
+      else this.fail(controlFileError(file, text));
       return undefined;
     }
     this.found++;
@@ -99,26 +116,148 @@ class Reader {
   }
 }
 
+/** The files of one batch: listed (texts undefined), then read. */
+interface Batch {
+  files: string[];
+  texts?: ControlText[];
+  i: number;
+}
+
+function newBatch(): Batch {
+  return { files: [], i: 0 };
+}
+
+function readBatch(b: Batch): void {
+  b.texts = readControlFiles(b.files);
+  b.i = 0;
+}
+
+/** Values of a group's memory, io, PSI and pids files: what a group that did not run keeps. */
+type Slow = Omit<CgroupEntry, 'cpu' | 'cpuu' | 'thr' | 'err' | 'ctr' | 'img' | 'id' | 'unit' | 'pod' | 'qos'>;
+
+/** Longest a group that did not run serves the values of its memory, io, PSI and pids files. */
+export const SLOW_MAX_AGE_MS = 30_000;
+
+interface GroupState {
+  /** CPU usage (cpuu) at the last collection. */
+  usage: number | undefined;
+  /** when the slow files are due again even if the group does not run. */
+  due: number;
+  slow: Slow;
+  found: number;
+}
+
+/** A per-group period in [max/2, max], from the path: groups discovered together do not all come due together. */
+function periodOf(path: string, max: number): number {
+  let h = 0;
+  for (let i = 0; i < path.length; i++) h = (Math.imul(h, 31) + path.charCodeAt(i)) | 0;
+  return max / 2 + ((h >>> 0) % 1024) * (max / 2 / 1024);
+}
+
+/**
+ * Reads groups across collections: the limits of each once LimitCache's age, and the slow files
+ * of a group only when it ran (above). forget() drops the groups gone.
+ */
+export class CgroupReader {
+  private readonly state = new Map<string, GroupState>();
+  constructor(
+    private readonly devices: DeviceNames,
+    private readonly limits = new LimitCache(),
+    private readonly slowMaxAgeMs = SLOW_MAX_AGE_MS,
+  ) {}
+
+  /** keeps the state of these groups only. */
+  keep(paths: Set<string>): void {
+    this.limits.keep(paths);
+    for (const p of this.state.keys()) if (!paths.has(p)) this.state.delete(p);
+  }
+
+  /** Each group's entry, undefined for a group that is gone. */
+  read(layout: CgroupLayout, paths: readonly string[], now: number): (CgroupEntry | undefined)[] {
+    const fast = newBatch();
+    for (const p of paths) readCpu(new Reader(fast), layout, p);
+    readBatch(fast);
+    const cpu = paths.map((p) => {
+      const r = new Reader(fast);
+      readCpu(r, layout, p);
+      return r;
+    });
+    const slow = newBatch();
+    const due: boolean[] = [];
+    const cached: (Limits | undefined)[] = [];
+    paths.forEach((p, k) => {
+      const st = this.state.get(p);
+      const usage = cpu[k]!.e.cpuu;
+      // no usage to tell by, a new group, one that ran, or values too old: read again
+      const d = st === undefined || usage === undefined || usage !== st.usage || now >= st.due;
+      due.push(d);
+      cached.push(d ? this.limits.get(p, now) : undefined);
+      if (d) readRest(new Reader(slow), layout, p, this.devices, cached[k]);
+    });
+    readBatch(slow);
+    return paths.map((p, k) => {
+      const c = cpu[k]!;
+      const st = this.state.get(p);
+      let rest: Slow & { err?: string };
+      let found: number;
+      if (due[k]) {
+        const r = new Reader(slow);
+        readRest(r, layout, p, this.devices, cached[k]);
+        rest = r.e;
+        found = r.found;
+        if (r.e.err === undefined) {
+          if (!cached[k]) this.limits.set(p, now, pick(r.e));
+          this.state.set(p, { usage: c.e.cpuu, due: now + periodOf(p, this.slowMaxAgeMs), slow: r.e, found });
+        } else {
+          // a failed read is not kept: read again next time
+          this.state.delete(p);
+        }
+      } else {
+        st!.usage = c.e.cpuu;
+        rest = st!.slow;
+        found = st!.found;
+      }
+      if (c.found + found === 0 && c.e.err === undefined && rest.err === undefined) {
+        this.state.delete(p);
+        return undefined;
+      }
+      // in the order of the reads, the first error kept (as when one Reader read them all)
+      const e: CgroupEntry = { ...c.e, ...rest };
+      if (c.e.err !== undefined) e.err = c.e.err;
+      return e;
+    });
+  }
+}
+
+function pick(e: CgroupEntry): Limits {
+  const v: Limits = {};
+  if (e.lim !== undefined) v.lim = e.lim;
+  if (e.pidsl !== undefined) v.pidsl = e.pidsl;
+  return v;
+}
+
 function setIf<T extends object, K extends keyof T>(e: T, k: K, v: T[K] | undefined): void {
   if (v !== undefined) e[k] = v;
 }
 
-export function readCgroup(layout: CgroupLayout, path: string, devices: DeviceNames, limits?: LimitCache, now = Date.now()): CgroupEntry | undefined {
-  const r = new Reader();
-  const cached = limits?.get(path, now);
-  if (layout.version === 2) readV2(r, `${layout.root}${path}`, devices, cached);
-  else readV1(r, layout, path, devices, cached);
-  if (r.found === 0 && r.e.err === undefined) return undefined;
-  if (!cached && limits && r.e.err === undefined) {
-    const v: { lim?: number; pidsl?: number } = {};
-    if (r.e.lim !== undefined) v.lim = r.e.lim;
-    if (r.e.pidsl !== undefined) v.pidsl = r.e.pidsl;
-    limits.set(path, now, v);
-  }
-  return r.e;
+/** One group's entry, read now (no state kept): undefined when it is gone. */
+export function readCgroup(layout: CgroupLayout, path: string, devices: DeviceNames): CgroupEntry | undefined {
+  return new CgroupReader(devices).read(layout, [path], Date.now())[0];
 }
 
-function readV2(r: Reader, dir: string, devices: DeviceNames, cached: Limits | undefined): void {
+/** The CPU files: every collection. */
+function readCpu(r: Reader, layout: CgroupLayout, path: string): void {
+  if (layout.version === 2) readV2Cpu(r, `${layout.root}${path}`);
+  else readV1Cpu(r, layout, path);
+}
+
+/** The others: when the group ran, or is due. */
+function readRest(r: Reader, layout: CgroupLayout, path: string, devices: DeviceNames, cached: Limits | undefined): void {
+  if (layout.version === 2) readV2Rest(r, `${layout.root}${path}`, devices, cached);
+  else readV1Rest(r, layout, path, devices, cached);
+}
+
+function readV2Cpu(r: Reader, dir: string): void {
   const e = r.e;
   const cpu = r.read(`${dir}/cpu.stat`, parseFlatKeyed);
   if (cpu) {
@@ -132,6 +271,10 @@ function readV2(r: Reader, dir: string, devices: DeviceNames, cached: Limits | u
     const ts = cpu.get('throttled_usec');
     if (p !== undefined && t !== undefined && ts !== undefined) e.thr = [p, t, ts / 1e6];
   }
+}
+
+function readV2Rest(r: Reader, dir: string, devices: DeviceNames, cached: Limits | undefined): void {
+  const e = r.e;
   setIf(e, 'mem', r.read(`${dir}/memory.current`, parseSingleValue));
   setIf(e, 'lim', cached ? cached.lim : r.read(`${dir}/memory.max`, parseSingleValue));
   const ms = r.read(`${dir}/memory.stat`, parseFlatKeyed);
@@ -177,7 +320,7 @@ function memFaults(e: CgroupEntry, ms: Map<string, number> | undefined, prefix: 
   if (f !== undefined && m !== undefined) e.pgf = [f, m];
 }
 
-function readV1(r: Reader, layout: Extract<CgroupLayout, { version: 1 }>, path: string, devices: DeviceNames, cached: Limits | undefined): void {
+function readV1Cpu(r: Reader, layout: Extract<CgroupLayout, { version: 1 }>, path: string): void {
   const { roots } = layout;
   const e = r.e;
   if (roots.cpuacct) {
@@ -196,6 +339,11 @@ function readV1(r: Reader, layout: Extract<CgroupLayout, { version: 1 }>, path: 
     const ts = st?.get('throttled_time');
     if (p !== undefined && t !== undefined && ts !== undefined) e.thr = [p, t, ts / 1e9];
   }
+}
+
+function readV1Rest(r: Reader, layout: Extract<CgroupLayout, { version: 1 }>, path: string, devices: DeviceNames, cached: Limits | undefined): void {
+  const { roots } = layout;
+  const e = r.e;
   if (roots.memory) {
     const dir = `${roots.memory}${path}`;
     setIf(e, 'mem', r.read(`${dir}/memory.usage_in_bytes`, parseSingleValue));

@@ -2,7 +2,7 @@ import type { CgroupEntry, CgroupSection } from '@perfwatch/store/snapshot';
 import { cgroupName } from '../cgroup/names.js';
 import { detectLayout, discoverCgroups } from '../cgroup/discover.js';
 import { readDockerConfig, type DockerContainer } from '../cgroup/docker.js';
-import { DeviceNames, LimitCache, readCgroup } from '../cgroup/read.js';
+import { CgroupReader, DeviceNames, LimitCache } from '../cgroup/read.js';
 import type { ExporterConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { REDISCOVER_MS } from './plan.js';
@@ -54,9 +54,9 @@ function hasAncestorIn(path: string, set: Set<string>): boolean {
   return false;
 }
 
-function create(config: ExporterConfig, log: Logger) {
-  const devices = new DeviceNames(config.sysRoot);
-  const limits = new LimitCache(REDISCOVER_MS);
+/** The collector; `clock` is injectable for the bench (collections 5 s apart, run back to back). */
+export function createCgroupCollector(config: ExporterConfig, log: Logger, clock: () => number = Date.now) {
+  const reader = new CgroupReader(new DeviceNames(config.sysRoot), new LimitCache(REDISCOVER_MS));
   // Docker's record of each container, re-read once REDISCOVER_MS old (a rename shows within it)
   let docker = new Map<string, DockerContainer | undefined>();
   let dockerAt = -Infinity;
@@ -76,7 +76,7 @@ function create(config: ExporterConfig, log: Logger) {
     collect(): { cgroups?: CgroupSection } {
       const layout = detectLayout(config.sysRoot);
       if (!layout) return {};
-      const now = Date.now();
+      const now = clock();
       if (now - dockerAt >= REDISCOVER_MS) {
         docker = new Map();
         dockerAt = now;
@@ -89,12 +89,18 @@ function create(config: ExporterConfig, log: Logger) {
       );
       const g: Record<string, CgroupEntry> = {};
       let gone = 0;
-      limits.keep(new Set(kept));
-      for (const p of kept) {
-        const e = readCgroup(layout, p, devices, limits, now);
+      // Counters are hierarchical (a group's include its children's): only the topmost of the
+      // groups left over are summed, so none is counted twice within "other".
+      const left = new Set(rest);
+      const top = rest.filter((p) => !hasAncestorIn(p, left));
+      reader.keep(new Set([...kept, ...top]));
+      // one batch of reads for the kept groups and the summed ones
+      const read = reader.read(layout, [...kept, ...top], now);
+      kept.forEach((p, k) => {
+        const e = read[k];
         if (!e) {
           gone++;
-          continue;
+          return;
         }
         const n = names.get(p)!;
         const d = n.id === undefined ? undefined : dockerOf(n.id);
@@ -106,16 +112,8 @@ function create(config: ExporterConfig, log: Logger) {
         if (n.pod !== undefined) named.pod = n.pod;
         if (n.qos !== undefined) named.qos = n.qos;
         g[p] = { ...named, ...e };
-      }
-      // Counters are hierarchical (a group's include its children's): only the topmost of the
-      // groups left over are summed, so none is counted twice within "other".
-      const left = new Set(rest);
-      const others: CgroupEntry[] = [];
-      for (const p of rest) {
-        if (hasAncestorIn(p, left)) continue;
-        const e = readCgroup(layout, p, devices);
-        if (e) others.push(e);
-      }
+      });
+      const others = read.slice(kept.length).filter((e): e is CgroupEntry => e !== undefined);
       if (others.length) g.other = sumCgroups(others);
       return { cgroups: { v: layout.version, g, n: all.length - gone, o: rest.length } };
     },
@@ -127,5 +125,5 @@ export const cgroup: CollectorDefinition = {
   defaultEnabled: true,
   description:
     'per-cgroup CPU, throttling, memory, OOM events, IO, PSI and pids of containers, systemd units and pods (<sys>/fs/cgroup, v2 or v1); PERFWATCH_CGROUP_INCLUDE, _EXCLUDE, _MAX',
-  create,
+  create: (config, log) => createCgroupCollector(config, log),
 };
