@@ -105,6 +105,23 @@ describe('processes collector', () => {
     expect(byName(await p.collect(0)).get('worker /a')!.cpu[0]).to.equal(6 + 0.5);
   });
 
+  it('no swap device in <proc>/swaps: status is not read, swap 0 where a process has memory, absent for kernel threads', async () => {
+    writeProc(root, 100, { comm: 'nginx', cg: '/a', utime: 1, stime: 1, rss: 10, swapKb: 8 });
+    writeProc(root, 2, { comm: 'kthreadd', cg: '/', utime: 1, stime: 1, rss: 0 });
+    // a kernel thread: PF_KTHREAD (0x200000) in the flags field
+    writeFileSync(join(root, '2', 'stat'), '2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 1 1 0 0 20 0 1 0 2 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n');
+    writeFileSync(join(root, '2', 'status'), 'Name:\tkthreadd\n');
+    writeFileSync(join(root, 'swaps'), 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n');
+    const g = byName(await pipeline().collect(0));
+    expect(g.get('nginx /a')!.swap).to.equal(0);
+    expect(g.get('kthreadd /')).to.not.have.property('swap');
+    // with a swap device listed, status is read again (VmSwap 8 kB)
+    writeFileSync(join(root, 'swaps'), 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/sda2 partition 1024 8 -2\n');
+    const h = byName(await pipeline().collect(0));
+    expect(h.get('nginx /a')!.swap).to.equal(8192);
+    expect(h.get('kthreadd /')).to.not.have.property('swap');
+  });
+
   it('PERFWATCH_PROCESS_TOP=0: no section', async () => {
     writeProc(root, 1, { comm: 'x', cg: '/', utime: 1, stime: 1, rss: 1 });
     expect((await pipeline(0).collect(0)).procs).to.equal(undefined);

@@ -3,7 +3,10 @@
  * never labels, so a fork-heavy host does not grow series without bound), as process-exporter's
  * name groups. One /proc/<pid>/stat read per process per collection; /proc/<pid>/cgroup only
  * for a process not seen before, one whose command changed (exec) or once REDISCOVER_MS old;
- * /proc/<pid>/status and io only for the processes of the groups exported.
+ * /proc/<pid>/status and io only for the processes of the groups exported, and status (for
+ * VmSwap) not where <proc>/swaps lists no swap device (every VmSwap is 0 then) nor for a kernel
+ * thread (no VmSwap line). Each kind of file is read in one batch (readControlFiles: one call
+ * to the native addon where it is built).
  *
  * A group's CPU is a counter: what its processes used since the exporter first saw them, with
  * the share of a process that exits or leaves the group kept, so it never goes down while the
@@ -13,10 +16,13 @@ import { readdirSync } from 'node:fs';
 import type { ProcessGroup, ProcessSection } from '@perfwatch/store/snapshot';
 import type { ExporterConfig } from '../config.js';
 import { pageSize } from '../pagesize.js';
-import { readPidCgroup, mainCgroup } from '../procfs/pid_cgroup.js';
-import { readPidIo } from '../procfs/pid_io.js';
-import { readPidStat } from '../procfs/pid_stat.js';
-import { readPidStatus } from '../procfs/pid_status.js';
+import { join } from 'node:path';
+import { mainCgroup, parsePidCgroup } from '../procfs/pid_cgroup.js';
+import { parsePidIo } from '../procfs/pid_io.js';
+import { parsePidStat, PF_KTHREAD, type PidStat } from '../procfs/pid_stat.js';
+import { parsePidStatus } from '../procfs/pid_status.js';
+import { controlFileError, errnoCode, readControlFiles, type ControlText } from '../procfs/read_small.js';
+import { hasSwapDevice, parseSwaps } from '../procfs/swaps.js';
 import { REDISCOVER_MS } from './plan.js';
 import type { CollectorDefinition } from './types.js';
 
@@ -38,15 +44,35 @@ interface Live {
   c: string;
   cg: string;
   pids: string[];
+  /** whether a process of the group has memory (not a kernel thread, nor a zombie): a VmSwap line. */
+  mm: boolean;
   ticks: [number, number];
   rss: number;
   thr: number;
 }
 
 /** Whether a /proc/<pid> read failed because the process is gone (or is being reaped). */
-function gone(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
+function gone(errno: number): boolean {
+  const code = errnoCode(errno);
   return code === 'ENOENT' || code === 'ESRCH';
+}
+
+/** A file's text, undefined where the process is gone; any other failure thrown, naming the file. */
+function textOf(t: ControlText, file: string): string | undefined {
+  if (typeof t === 'string') return t;
+  if (gone(t)) return undefined;
+  throw controlFileError(file, t);
+}
+
+/** Whether <proc>/swaps lists a swap device; undefined where the file is not there (a fixture tree). */
+function swapOn(procRoot: string): boolean | undefined {
+  const file = join(procRoot, 'swaps');
+  const [t] = readControlFiles([file]);
+  if (typeof t === 'number') {
+    if (errnoCode(t) === 'ENOENT') return undefined;
+    throw controlFileError(file, t);
+  }
+  return hasSwapDevice(parseSwaps(t!, file));
 }
 
 /** The keys of the top `n` by each measure, their union in the order of the first. */
@@ -83,13 +109,32 @@ export function createProcessCollector(config: ExporterConfig) {
       if (pids.length === 0) return {};
       const live = new Map<string, Live>();
       const seen = new Set<string>();
-      for (const pid of pids) {
-        let st;
-        try {
-          st = readPidStat(config.procRoot, pid);
-        } catch (err) {
-          if (gone(err)) continue;
-          throw err;
+      const base = join(config.procRoot, '/');
+      const statFiles = pids.map((pid) => `${base}${pid}/stat`);
+      const statTexts = readControlFiles(statFiles);
+      const stats: (PidStat | undefined)[] = pids.map((_, k) => {
+        const text = textOf(statTexts[k]!, statFiles[k]!);
+        return text === undefined ? undefined : parsePidStat(text, statFiles[k]!);
+      });
+      // /proc/<pid>/cgroup of the processes new, exec'd, or whose last read is REDISCOVER_MS old
+      const reread = pids.map((pid, k) => {
+        const st = stats[k];
+        if (!st) return false;
+        const t = tracked.get(pid);
+        return !t || t.start !== st.starttime || t.comm !== st.comm || now - t.cgAt >= REDISCOVER_MS;
+      });
+      const cgFiles = pids.filter((_, k) => reread[k]).map((pid) => `${base}${pid}/cgroup`);
+      const cgTexts = readControlFiles(cgFiles);
+      let c = 0;
+      pids.forEach((pid, k) => {
+        const st = stats[k];
+        if (!st) return;
+        let cg: string | undefined;
+        if (reread[k]) {
+          const file = cgFiles[c]!;
+          const text = textOf(cgTexts[c++]!, file);
+          if (text === undefined) return;
+          cg = mainCgroup(parsePidCgroup(text, file));
         }
         seen.add(pid);
         let t = tracked.get(pid);
@@ -98,46 +143,36 @@ export function createProcessCollector(config: ExporterConfig) {
           leave(t);
           t = undefined;
         }
-        let cg = t?.cg;
-        const reread = !t || t.comm !== st.comm || now - t.cgAt >= REDISCOVER_MS;
-        if (reread) {
-          try {
-            cg = mainCgroup(readPidCgroup(config.procRoot, pid));
-          } catch (err) {
-            if (gone(err)) {
-              seen.delete(pid);
-              continue;
-            }
-            throw err;
-          }
-        }
+        cg ??= t!.cg;
         const key = `${st.comm}\u0000${cg}`;
         const ticks: [number, number] = [st.utime, st.stime];
         if (!t) {
-          t = { start: st.starttime, comm: st.comm, cg: cg!, cgAt: now, key, base: [0, 0], last: ticks };
+          t = { start: st.starttime, comm: st.comm, cg, cgAt: now, key, base: [0, 0], last: ticks };
           // a process first seen keeps its CPU from before (it ran in this group); one that
           // joined by exec or a move counts from then (below)
           tracked.set(pid, t);
         } else {
-          if (reread) t.cgAt = now;
+          if (reread[k]) t.cgAt = now;
           if (t.key !== key) {
             t.last = ticks;
             leave(t);
             t.base = ticks;
             t.key = key;
             t.comm = st.comm;
-            t.cg = cg!;
+            t.cg = cg;
           }
         }
         t.last = ticks;
         let g = live.get(key);
-        if (!g) live.set(key, (g = { c: st.comm, cg: cg!, pids: [], ticks: [0, 0], rss: 0, thr: 0 }));
+        if (!g) live.set(key, (g = { c: st.comm, cg, pids: [], mm: false, ticks: [0, 0], rss: 0, thr: 0 }));
         g.pids.push(pid);
+        // a kernel thread, a zombie (and a task past exit_mm) have no memory and no Vm* lines
+        if ((st.flags & PF_KTHREAD) === 0 && st.state !== 'Z' && st.state !== 'X') g.mm = true;
         g.ticks[0] += ticks[0] - t.base[0];
         g.ticks[1] += ticks[1] - t.base[1];
         g.rss += st.rss * page;
         g.thr += st.threads;
-      }
+      });
       for (const [pid, t] of tracked) {
         if (!seen.has(pid)) {
           leave(t);
@@ -155,30 +190,42 @@ export function createProcessCollector(config: ExporterConfig) {
       });
       prev = new Map(entries.map((e) => [e.key, e.u + e.s]));
       const top = topGroups(entries, config.processTop, (e) => e.recent, (e) => e.g.rss);
+      // no swap device: every VmSwap is 0, status need not be read
+      const swap = swapOn(config.procRoot);
+      const files: string[] = [];
+      for (const { g } of top) {
+        for (const pid of g.pids) {
+          if (swap !== false) files.push(`${base}${pid}/status`);
+          files.push(`${base}${pid}/io`);
+        }
+      }
+      const texts = readControlFiles(files);
+      let f = 0;
       const out: ProcessGroup[] = top.map(({ g, u, s }) => {
         const pg: ProcessGroup = { c: g.c, cg: g.cg, cpu: [u / USER_HZ, s / USER_HZ], rss: g.rss, n: g.pids.length, thr: g.thr };
-        let swap: number | undefined;
+        let swapped: number | undefined = swap === false && g.mm ? 0 : undefined;
         let io: [number, number] | undefined = [0, 0];
-        for (const pid of g.pids) {
-          try {
-            const v = readPidStatus(config.procRoot, pid).get('VmSwap');
-            if (v !== undefined) swap = (swap ?? 0) + v;
-          } catch (err) {
-            if (!gone(err)) throw err;
+        for (let i = 0; i < g.pids.length; i++) {
+          if (swap !== false) {
+            const file = files[f]!;
+            const text = textOf(texts[f++]!, file);
+            const v = text === undefined ? undefined : parsePidStatus(text, file).get('VmSwap');
+            if (v !== undefined) swapped = (swapped ?? 0) + v;
           }
-          if (io) {
-            try {
-              const x = readPidIo(config.procRoot, pid);
-              io[0] += x.readBytes;
-              io[1] += x.writeBytes;
-            } catch (err) {
-              // EACCES: another user's process while not root; ENOENT: no task I/O accounting
-              if (!gone(err) && (err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
-              if (!gone(err)) io = undefined;
-            }
+          const file = files[f]!;
+          const t = texts[f++]!;
+          if (!io) continue;
+          // EACCES: another user's process while not root; ENOENT: no task I/O accounting
+          if (typeof t === 'number' && errnoCode(t) === 'EACCES') io = undefined;
+          else {
+            const text = textOf(t, file);
+            if (text === undefined) continue;
+            const x = parsePidIo(text, file);
+            io[0] += x.readBytes;
+            io[1] += x.writeBytes;
           }
         }
-        if (swap !== undefined) pg.swap = swap;
+        if (swapped !== undefined) pg.swap = swapped;
         if (io) pg.io = io;
         return pg;
       });

@@ -12,6 +12,8 @@ export interface PidStat {
   comm: string;
   /** R, S, D, Z, T, t, X, I, ... */
   state: string;
+  /** PF_* flags (include/linux/sched.h); PF_KTHREAD marks a kernel thread. */
+  flags: number;
   ppid: number;
   /** clock ticks (USER_HZ) in user and kernel mode. */
   utime: number;
@@ -22,6 +24,9 @@ export interface PidStat {
   /** resident set size in pages. */
   rss: number;
 }
+
+/** include/linux/sched.h: a kernel thread (no memory of its own, no Vm* lines in status). */
+export const PF_KTHREAD = 0x00200000;
 
 export function parsePidStat(text: string, file: string): PidStat {
   const all = kernelLines(text, file, { maxLine: 4096 });
@@ -39,6 +44,7 @@ export function parsePidStat(text: string, file: string): PidStat {
     comm: line.slice(open + 2, close),
     state: rest[0]!,
     ppid: num(4, 'ppid'),
+    flags: num(9, 'flags'),
     utime: num(14, 'utime'),
     stime: num(15, 'stime'),
     threads: num(20, 'num_threads'),

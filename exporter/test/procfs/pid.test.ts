@@ -10,9 +10,9 @@ const TAIL = '4184 4184 22089 0 -1 4194560 5153 0 0 0 712 93 0 0 20 0 11 0 18411
 
 describe('procfs/pid_stat', () => {
   runTable<PidStat>(STAT, (t) => parsePidStat(t, STAT), [
-    { name: 'a node process', input: `4242 (node) S ${TAIL}`, expect: { comm: 'node', state: 'S', ppid: 4184, utime: 712, stime: 93, threads: 11, starttime: 184110, rss: 12345 } },
-    { name: 'comm with spaces and a ")" (found from the last ") ")', input: `4242 (tmux: a) b) R ${TAIL}`, expect: { comm: 'tmux: a) b', state: 'R', ppid: 4184, utime: 712, stime: 93, threads: 11, starttime: 184110, rss: 12345 } },
-    { name: 'a kernel thread (rss 0)', input: `2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 1 0 0 20 0 1 0 2 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n`, expect: { comm: 'kthreadd', state: 'S', ppid: 0, utime: 0, stime: 1, threads: 1, starttime: 2, rss: 0 } },
+    { name: 'a node process', input: `4242 (node) S ${TAIL}`, expect: { comm: 'node', state: 'S', ppid: 4184, flags: 4194560, utime: 712, stime: 93, threads: 11, starttime: 184110, rss: 12345 } },
+    { name: 'comm with spaces and a ")" (found from the last ") ")', input: `4242 (tmux: a) b) R ${TAIL}`, expect: { comm: 'tmux: a) b', state: 'R', ppid: 4184, flags: 4194560, utime: 712, stime: 93, threads: 11, starttime: 184110, rss: 12345 } },
+    { name: 'a kernel thread (rss 0, PF_KTHREAD in flags)', input: `2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 1 0 0 20 0 1 0 2 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n`, expect: { comm: 'kthreadd', state: 'S', ppid: 0, flags: 2129984, utime: 0, stime: 1, threads: 1, starttime: 2, rss: 0 } },
     { name: 'no parentheses', input: `4242 node S ${TAIL}`, error: { line: 1, contains: 'no "(comm)"' } },
     { name: 'cut after starttime', input: '4242 (node) S 1 1 1 0 -1 0 0 0 0 0 712 93 0 0 20 0 11 0 184110\n', error: { line: 1, contains: 'at least 24 fields' } },
     { name: 'two lines', input: `4242 (node) S ${TAIL}4242 (node) S ${TAIL}`, error: { line: 2, contains: 'single line' } },
