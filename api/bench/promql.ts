@@ -1,6 +1,7 @@
 /**
- * PromQL benchmark: GET /prometheus/api/v1/query_range over HTTP with an API token, against an
- * api started in this process on a fresh schema of the test PostgreSQL, side by side with a real
+ * PromQL benchmark: GET /prometheus/api/v1/query_range over HTTP with an API token, against the
+ * api in its own process (api/dist when built, as in production) on a fresh schema of the test
+ * PostgreSQL, side by side with a real
  * Prometheus (Debian's 2.42, api/test/prometheus-peer.ts) holding the same samples, in the same
  * run. Prints the data set, then per query the p50 and p95 latency of PerfWatch in its default
  * mode (auto: rollup tiers where it picks them) and of Prometheus, timed alternately with the same
@@ -46,12 +47,12 @@ import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readRawSamples } from '@perfwatch/store';
-import pino from 'pino';
 import { benchSchema, buildReference, dataEnd, DAY, fmt, HOUR, MIN, percentile, say, serverVersion, stopwatch, url, vacuumAnalyze } from '../../store/bench/lib.js';
 import { prometheusBinary, startPrometheus, wireSeries, type PeerSeries, type PrometheusPeer } from '../test/prometheus-peer.js';
-import { loadConfig } from '../src/config.js';
-import { startApi } from '../src/service.js';
-import { apiToken, login } from './lib.js';
+import { DEFAULTS } from '../src/config.js';
+import { apiCommand, apiToken, login, spawnApi } from './lib.js';
+
+const PASSWORD = 'bench-promql-password-1';
 
 const DAYS = Number(process.env.BENCH_PROMQL_DAYS ?? 30);
 const RUNS = Number(process.env.BENCH_PROMQL_RUNS ?? 20);
@@ -251,14 +252,16 @@ async function main(): Promise<void> {
   const dataS = (performance.now() - tData) / 1000;
   say(`data built in ${fmt(dataS, 0)} s (PerfWatch${peer ? ' and Prometheus' : ''})`);
 
-  const env = {
-    DATABASE_URL: url, PERFWATCH_DB_SCHEMA: schema, PERFWATCH_API_PORT: '0', PERFWATCH_API_HOST: '127.0.0.1',
-    PERFWATCH_SCRYPT_N: '1024', ADMIN_USERNAME: 'admin', ADMIN_PASSWORD: 'bench-promql-password-1',
-  };
-  const config = loadConfig(env);
-  const api = await startApi(config, pino({ level: 'warn' }), { announce: () => undefined, processMetrics: false, shutdownGraceMs: 1000 });
+  // The api as its own process, as in production (and as Prometheus runs): a client in the api's
+  // process would share its thread, charging PerfWatch the client's work that Prometheus is not.
+  // Built (api/dist) when the build is fresh, else the source through tsx.
+  const command = apiCommand('built');
+  say(`api: ${command.what}, its own process; queries in ${DEFAULTS.queryWorkers} worker thread(s) (the default here)`);
+  const api = await spawnApi({ schema, password: PASSWORD, command });
+  await api.ready();
+  const apiUrl = api.base;
   try {
-    const token = await apiToken(api.url, await login(api.url, 'bench-promql-password-1'), { name: 'bench' });
+    const token = await apiToken(apiUrl, await login(apiUrl, PASSWORD), { name: 'bench' });
 
     /** One query_range of `base` (same client code for both): its series and the tier header. */
     const ask = async (base: string, headers: Record<string, string>, qs: URLSearchParams) => {
@@ -267,7 +270,7 @@ async function main(): Promise<void> {
       if (r.status !== 200 || body.status !== 'success') throw new Error(`${qs.get('query')}: ${r.status} ${body.error}`);
       return { result: body.data!.result, tier: r.headers.get('x-perfwatch-tier') };
     };
-    const pwBase = `${api.url}/prometheus`;
+    const pwBase = `${apiUrl}/prometheus`;
     const auth = { authorization: `Bearer ${token}` };
     const timed = async (fn: () => Promise<unknown>) => {
       const t0 = performance.now();
@@ -408,12 +411,13 @@ async function main(): Promise<void> {
         say(`\n  /health (from another process) while ${sum} over ${D} reads raw samples, ${mode} (${fmt(took / 1000, 1)} s): ${lat.length} answers, p50 ${fmt(pct(0.5), 1)} ms, p99 ${fmt(pct(0.99), 1)} ms, max ${fmt(lat[lat.length - 1] ?? Number.NaN, 1)} ms (target: under 100 ms)`);
         rows.push({ query: `/health during the heaviest query, ${mode}`, healthAnswers: lat.length, p50: pct(0.5), p99: pct(0.99), max: lat[lat.length - 1], heavySeconds: took / 1000 });
       };
-      await healthDuring(api.url, auth, `default: evaluated in ${config.queryWorkers} worker thread(s)`);
-      const inThread = await startApi(loadConfig({ ...env, PERFWATCH_QUERY_WORKERS: '0' }), pino({ level: 'warn' }), { announce: () => undefined, processMetrics: false, shutdownGraceMs: 1000 });
+      await healthDuring(apiUrl, auth, `default: evaluated in ${DEFAULTS.queryWorkers} worker thread(s)`);
+      const inThread = await spawnApi({ schema, password: PASSWORD, command, env: { PERFWATCH_QUERY_WORKERS: '0' } });
       try {
-        await healthDuring(inThread.url, auth, "PERFWATCH_QUERY_WORKERS=0: evaluated in the api's thread");
+        await inThread.ready();
+        await healthDuring(inThread.base, auth, "PERFWATCH_QUERY_WORKERS=0: evaluated in the api's thread");
       } finally {
-        await inThread.close();
+        await inThread.stop();
       }
     }
 
@@ -434,7 +438,7 @@ async function main(): Promise<void> {
     }
     say(`BENCH_JSON ${JSON.stringify({ bench: 'promql', days: DAYS, runs: RUNS, prometheus: peer?.version, peerSeries: fed?.series, peerSamples: fed?.samples, dataSeconds: dataS, results: rows })}`);
   } finally {
-    await api.close();
+    await api.stop();
   }
 }
 

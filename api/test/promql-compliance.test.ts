@@ -35,10 +35,7 @@ import { QUERIES, queryNames } from './promql-queries.js';
  * Queries that do not match yet -> the first difference (short). Emptied as the engine catches up;
  * a listed query that matches is reported in the closing note so it can be removed.
  */
-const KNOWN_MISSES: Record<string, string> = {
-  'holt_winters(perfwatch_memory_mem_available_bytes[15m], 0.5, 0.5)': 'unknown function "holt_winters": Prometheus 3 renamed it double_exponential_smoothing, which matches',
-  'holt_winters(perfwatch_load_average_1m[1h], 0.1, 0.9)': 'unknown function "holt_winters": Prometheus 3 renamed it double_exponential_smoothing, which matches',
-};
+const KNOWN_MISSES: Record<string, string> = {};
 
 // ---- the synthetic history ----------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import { promisify } from 'node:util';
 import { insertSnapshots, runRollups, type Snapshot } from '@perfwatch/store';
 import { fixtureSnapshot, HostSim } from '../../store/test/synth.js';
 import { ADMIN, call, createUser, login, startTestApi, type Res, type TestApi } from './helpers.js';
+import { parsePromQL } from '../src/promql/parse.js';
+import { RecentCredentials } from '../src/promql/router.js';
 
 type L = Record<string, string>;
 interface RS { labels: L; t: number[]; v: number[] }
@@ -704,7 +706,7 @@ describe('Prometheus query API (/prometheus)', function () {
     const cases: [string, string, Record<string, string | number>, number, string, RegExp][] = [
       ['parse error', '/api/v1/query', { query: 'sum(' }, 400, 'bad_data', /^invalid parameter "query": 1:5: parse error: unexpected end of input$/],
       ['no query', '/api/v1/query', {}, 400, 'bad_data', /invalid parameter "query".*no expression found in input/],
-      ['unknown function', '/api/v1/query', { query: 'holt_winters(x[5m], 0.5, 0.5)' }, 400, 'bad_data', /unknown function with name "holt_winters"/],
+      ['unknown function', '/api/v1/query', { query: 'no_such_function(x[5m], 0.5, 0.5)' }, 400, 'bad_data', /unknown function with name "no_such_function"/],
       ['unsupported experimental function', '/api/v1/query', { query: 'info(x)' }, 400, 'bad_data', /not supported by PerfWatch's PromQL engine: info\(\)/],
       ['unsupported experimental aggregation', '/api/v1/query', { query: 'limit_ratio(0.5, x)' }, 400, 'bad_data', /limit_ratio \(experimental\)/],
       ['set operator with a scalar', '/api/v1/query', { query: '1 and x' }, 400, 'bad_data', /set operator "and" not allowed in binary scalar expression/],
@@ -799,6 +801,60 @@ describe('Prometheus query API (/prometheus)', function () {
       expect(await ok(`Bearer ${c.body.token}`)).to.equal(200);
       expect((await call(t.url, 'DELETE', `/api/v1/tokens/${c.body.id}`, { token: admin.token })).status).to.be.oneOf([200, 204]);
       expect(await ok(`Bearer ${c.body.token}`)).to.equal(401);
+    });
+
+    it('a token revoked after use: its next query (started while the token is checked) sends nothing of the answer', async () => {
+      const admin = await login(t.url, ADMIN.username, ADMIN.password);
+      const c = await call(t.url, 'POST', '/api/v1/tokens', { token: admin.token, body: { name: 'revoked-mid-use', role: 'viewer' } });
+      const ask = () => q('/api/v1/query_range', { query: 'perfwatch_load_average_1m', start: T0 / 1000, end: (T0 + HOUR) / 1000, step: 60 }, { auth: `Bearer ${c.body.token}` });
+      const before = await ask();
+      expect(before.status).to.equal(200);
+      expect(before.body.data.result.length).to.be.greaterThan(0);
+      expect(before.headers.get('x-perfwatch-tier')).to.be.a('string');
+      expect((await call(t.url, 'DELETE', `/api/v1/tokens/${c.body.id}`, { token: admin.token })).status).to.be.oneOf([200, 204]);
+      for (let i = 0; i < 2; i++) {
+        const after = await ask();
+        expect(after.status).to.equal(401);
+        expect(after.body).to.deep.equal({ status: 'error', errorType: 'unauthorized', error: after.body.error });
+        expect(after.headers.get('x-perfwatch-tier')).to.equal(null);
+      }
+    });
+  });
+
+  describe("holt_winters, Prometheus 2's name of double_exponential_smoothing", () => {
+    it('parses as the new name; errors after it point into the query as written; strings and label values are left alone', () => {
+      const fn = (q: string) => { const e = parsePromQL(q); return e.kind === 'call' ? e.fn : e.kind; };
+      expect(fn('holt_winters(x[5m], 0.5, 0.5)')).to.equal('double_exponential_smoothing');
+      expect(JSON.stringify(parsePromQL('holt_winters (x[5m], 0.5, 0.5) + holt_winters(y[1m], 0.1, 0.2)'))).to.equal(JSON.stringify(parsePromQL('double_exponential_smoothing(x[5m], 0.5, 0.5) + double_exponential_smoothing(y[1m], 0.1, 0.2)')));
+      expect(() => parsePromQL('holt_winters(x[5m], 0.5, 0.5) + holt_winters(x[5m], 0.5, 0.5) + nope(x)')).to.throw('1:65: parse error: unknown function with name "nope"');
+      expect(() => parsePromQL('holt_winters(x[5m], 0.5, 0.5) +\n  )')).to.throw(/^2:3: /);
+      const sel = parsePromQL('x{a="holt_winters(x[5m], 0.5, 0.5)"}');
+      expect(sel.kind === 'vector' && sel.matchers.find((m) => m.label === 'a')?.value).to.equal('holt_winters(x[5m], 0.5, 0.5)');
+      expect(() => parsePromQL('holt_winterz(x[5m], 0.5, 0.5)')).to.throw('unknown function with name "holt_winterz"');
+    });
+  });
+
+  describe('RecentCredentials (which requests start their work while their token is checked)', () => {
+    it('remembers a credential for its ttl, forgets it on a failure, and holds at most `max`', () => {
+      let now = 1_000;
+      const r = new RecentCredentials(60_000, 3, () => now);
+      expect(r.has('a')).to.equal(false);
+      r.valid('a');
+      expect(r.has('a')).to.equal(true);
+      expect(r.has('b')).to.equal(false);
+      now += 59_999;
+      expect(r.has('a')).to.equal(true);
+      now += 1;
+      expect(r.has('a')).to.equal(false);
+      r.valid('a');
+      r.invalid('a');
+      expect(r.has('a')).to.equal(false);
+      for (const k of ['a', 'b', 'c', 'd']) r.valid(k);
+      expect(['a', 'b', 'c', 'd'].map((k) => r.has(k))).to.deep.equal([false, true, true, true]);
+      // validated again: the newest, so the next one over the bound pushes out another
+      r.valid('b');
+      r.valid('e');
+      expect(['b', 'c', 'd', 'e'].map((k) => r.has(k))).to.deep.equal([true, false, true, true]);
     });
   });
 

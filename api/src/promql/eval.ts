@@ -227,6 +227,8 @@ function refTimes(ctx: Ctx, offset: number, at: number | undefined): Float64Arra
 function atTime(at: VectorSelector['at']): number | undefined {
   if (!at) return undefined;
   if ('time' in at) return at.time;
+    // host="a": the selector names its only host (an empty name matches no host: every host has one).
+    ...(hostMatchers.some((m) => m.op === '=') ? { hostNames: [hostMatchers.find((m) => m.op === '=')!.value] } : {}),
   throw new Error('unresolved @ preprocessor');
 }
 

@@ -50,6 +50,12 @@ const UNSUPPORTED_NODES: Record<string, string> = {
   SmoothedExpr: 'the smoothed modifier (experimental)',
   FillModifier: 'fill modifiers (experimental)',
 };
+/**
+ * Functions Prometheus 3 renamed, by their old name: parsed as the new one, so queries written for
+ * Prometheus 2 keep working (Prometheus 3's grammar knows only the new names).
+ */
+const RENAMED_FUNCTIONS: Record<string, string> = { __proto__: null, holt_winters: 'double_exponential_smoothing' } as unknown as Record<string, string>;
+
 const UNSUPPORTED_FUNCTIONS: Record<string, string> = {
   info: 'info() (experimental: it needs info metrics, which PerfWatch history has none of)',
   histogram_quantiles: 'histogram_quantiles() (experimental)',
@@ -58,10 +64,16 @@ const UNSUPPORTED_FUNCTIONS: Record<string, string> = {
 };
 
 class Parser {
-  constructor(readonly text: string) {}
+  /** `original`: the query as written, when `text` renamed a function in it (`renamed`'s splices). */
+  constructor(readonly text: string, private readonly original = text, private readonly splices: readonly { at: number; delta: number }[] = []) {}
 
   pos(offset: number): { line: number; col: number } {
-    const before = this.text.slice(0, offset);
+    // back to where it was in the query as written
+    for (let i = this.splices.length - 1; i >= 0; i--) {
+      const sp = this.splices[i]!;
+      if (offset > sp.at) offset = Math.max(sp.at, offset - sp.delta);
+    }
+    const before = this.original.slice(0, offset);
     const line = before.split('\n').length;
     return { line, col: offset - before.lastIndexOf('\n') };
   }
@@ -407,11 +419,8 @@ class Parser {
   }
 }
 
-/** Parses a PromQL expression; throws QueryError (bad_data) for syntax errors and what is not supported. */
-export function parsePromQL(text: string): Expr {
-  if (text.length > 10_000) throw new QueryError('the query is longer than 10,000 characters');
-  const tree = parser.parse(text);
-  const p = new Parser(text);
+/** Where the first syntax error of a parse is. */
+function firstError(tree: ReturnType<typeof parser.parse>): { from: number; to: number } | undefined {
   let err: { from: number; to: number } | undefined;
   tree.iterate({
     enter(n) {
@@ -423,9 +432,33 @@ export function parsePromQL(text: string): Expr {
       return undefined;
     },
   });
+  return err;
+}
+
+/** Parses a PromQL expression; throws QueryError (bad_data) for syntax errors and what is not supported. */
+export function parsePromQL(text: string): Expr {
+  if (text.length > 10_000) throw new QueryError('the query is longer than 10,000 characters');
+  const original = text;
+  const splices: { at: number; delta: number }[] = [];
+  let tree;
+  let err: { from: number; to: number } | undefined;
+  let before: RegExpExecArray | null = null;
+  for (;;) {
+    tree = parser.parse(text);
+    err = firstError(tree);
+    if (!err) break;
+    // A function the grammar does not know, followed by "(": a renamed one is parsed by its new name.
+    const e = err;
+    before = text[e.from] === '(' ? /([a-zA-Z_][a-zA-Z0-9_]*)\s*$/.exec(text.slice(0, e.from)) : null;
+    const now = before ? RENAMED_FUNCTIONS[before[1]!] : undefined;
+    if (!before || now === undefined || splices.length >= 100) break;
+    const at = e.from - before[0].length;
+    text = text.slice(0, at) + now + text.slice(at + before[1]!.length);
+    splices.push({ at, delta: now.length - before[1]!.length });
+  }
+  const p = new Parser(text, original, splices);
   if (!text.trim()) throw new QueryError('no expression found in input', { line: 1, col: 1 });
   if (err) {
-    const before = /([a-zA-Z_][a-zA-Z0-9_]*)\s*$/.exec(text.slice(0, err.from));
     if (text[err.from] === '(' && before) p.fail(err.from - before[0].length, `unknown function with name "${before[1]}"`);
     const at = text.slice(err.from, Math.max(err.to, err.from + 1)).trim();
     p.fail(err.from, at ? `unexpected "${at.slice(0, 40)}"` : 'unexpected end of input');

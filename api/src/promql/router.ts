@@ -11,6 +11,7 @@
  * API token as the password (any user name): what Grafana's Prometheus datasource and promtool's
  * --http.config.file can send.
  */
+import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { FIXED_METRICS, labelNamesInRange, labelsKey, labelValuesInRange, listSeries, metricInfo, StoreError, type Labels, type Pool } from '@perfwatch/store';
 import type { Principal } from '../auth/types.js';
@@ -207,6 +208,40 @@ export function toPromError(err: unknown): PromError | undefined {
   return undefined;
 }
 
+/**
+ * Credentials (their SHA-256) that passed the database check within the last minutes: a request
+ * with one of them starts its work while its own check runs, instead of after it (one round trip
+ * less per query). Every request is still checked; a credential that fails once is forgotten, so a
+ * revoked token gets at most one piece of work started, and its answer is never sent. A credential
+ * never seen, or not for `ttlMs`, waits for its check first, so nobody without a valid token makes
+ * the api work.
+ */
+export class RecentCredentials {
+  private readonly seen = new Map<string, number>();
+  constructor(private readonly ttlMs = 10 * 60_000, private readonly max = 10_000, private readonly now: () => number = Date.now) {}
+  private static key(credential: string): string {
+    return createHash('sha256').update(credential).digest('base64');
+  }
+  has(credential: string): boolean {
+    const k = RecentCredentials.key(credential);
+    const until = this.seen.get(k);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.seen.delete(k);
+    return false;
+  }
+  valid(credential: string): void {
+    const k = RecentCredentials.key(credential);
+    this.seen.delete(k);
+    // Oldest first in a Map: over the bound, the one validated longest ago goes.
+    if (this.seen.size >= this.max) this.seen.delete(this.seen.keys().next().value!);
+    this.seen.set(k, this.now() + this.ttlMs);
+  }
+  invalid(credential: string): void {
+    this.seen.delete(RecentCredentials.key(credential));
+  }
+}
+
 // ---- the router -----------------------------------------------------------------------------------------------
 
 export function promqlRouter(deps: PromqlDeps): Router {
@@ -214,7 +249,8 @@ export function promqlRouter(deps: PromqlDeps): Router {
   // Form bodies are parsed once, by the app (promqlFormParser): a body parsed already is not read again.
   router.use(promqlFormParser(deps.bodyLimitBytes));
 
-  const authenticate = async (req: Request): Promise<Principal> => {
+  /** The request's credential (an API token or access token); a 401 PromError when it has none. */
+  const credentialOf = (req: Request): string => {
     const h = req.headers.authorization;
     if (h === undefined) throw new PromError('unauthorized', 'authentication required: send Authorization: Bearer <API token>, or basic auth with an API token as the password', { headers: { 'www-authenticate': CHALLENGE } });
     let credential: string | undefined;
@@ -227,17 +263,45 @@ export function promqlRouter(deps: PromqlDeps): Router {
       credential = colon < 0 ? undefined : decoded.slice(colon + 1);
     }
     if (!credential) throw new PromError('unauthorized', 'the Authorization header must be "Bearer <token>" or basic auth with a token as the password', { headers: { 'www-authenticate': CHALLENGE } });
-    const p = await deps.authenticate(credential);
-    if (p.mustChangePassword) throw new PromError('forbidden', 'change your password first (PASSWORD_CHANGE_REQUIRED): POST /api/v1/auth/password');
-    return p;
+    return credential;
+  };
+
+  const recent = new RecentCredentials();
+  /** Checks the credential against the database (every request); remembers the outcome in `recent`. */
+  const authenticate = async (credential: string): Promise<Principal> => {
+    try {
+      const p = await deps.authenticate(credential);
+      if (p.mustChangePassword) throw new PromError('forbidden', 'change your password first (PASSWORD_CHANGE_REQUIRED): POST /api/v1/auth/password');
+      recent.valid(credential);
+      return p;
+    } catch (err) {
+      recent.invalid(credential);
+      throw err;
+    }
   };
 
   const handle = (path: string, fn: (p: Params, req: Request) => Promise<unknown>) => {
     const h = async (req: Request, res: Response) => {
       res.locals.route = `/prometheus${path}`;
       try {
-        await authenticate(req);
-        send(res, await fn(params(req), req));
+        const credential = credentialOf(req);
+        if (recent.has(credential)) {
+          // A credential that passed moments ago: its check (still made, against the database)
+          // and the work run together, and nothing of the work is sent unless the check passes.
+          const work = fn(params(req), req);
+          // (handled from the start: it may fail while the check is still out)
+          work.catch(() => undefined);
+          try {
+            await authenticate(credential);
+          } catch (err) {
+            res.removeHeader('x-perfwatch-tier');
+            throw err;
+          }
+          send(res, await work);
+        } else {
+          await authenticate(credential);
+          send(res, await fn(params(req), req));
+        }
       } catch (err) {
         const e = toPromError(err);
         if (!e) {
