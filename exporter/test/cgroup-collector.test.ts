@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Snapshot } from '@perfwatch/store';
 import { cgroup, selectCgroups, sumCgroups } from '../src/collectors/cgroup.js';
+import { walkCgroups, walkCgroupsFs } from '../src/cgroup/discover.js';
 import { renderSnapshotText } from '../src/metrics.js';
 import { SnapshotPipeline } from '../src/snapshot.js';
 import { FIXTURES, golden, promtoolCheck, quietLogger, testConfig } from './helpers.js';
@@ -176,5 +177,15 @@ describe('cgroup collector over the fixture trees', () => {
     const snap = await new SnapshotPipeline(testConfig({}, 'small'), [cgroup], quietLogger()).collect(0);
     expect(snap.cgroups).to.equal(undefined);
     expect(snap.col.cgroup).to.include({ ok: true });
+  });
+});
+
+describe('cgroup discovery', () => {
+  it('walkCgroups (the addon\'s listDirs where built) finds what readdirSync finds, in the same order', () => {
+    for (const root of [`${FIXTURES}cgroups/v2/sys/fs/cgroup`, `${FIXTURES}cgroups/v1/sys/fs/cgroup/memory`, `${FIXTURES}cgroups/docker/sys/fs/cgroup`]) {
+      const fs = [...walkCgroupsFs(root)].sort();
+      expect(fs.length).to.be.greaterThan(3);
+      expect([...walkCgroups(root)].sort()).to.deep.equal(fs);
+    }
   });
 });

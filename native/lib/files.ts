@@ -60,3 +60,22 @@ export function readFiles(paths: readonly string[]): FileText[] {
   }
   return out;
 }
+
+/** Whether listDirs works here. */
+export function listDirsAvailable(): boolean {
+  const s = nativeStatus();
+  return s.available && typeof s.binding.listDirs === 'function';
+}
+
+/**
+ * Every directory below `root` as a path from it ("/a", "/a/b"), sorted; root itself left out and
+ * a directory removed during the walk skipped. Throws an Error with `code` (the errno's name)
+ * where a directory cannot be listed, PerfError 'native addon not built' without the addon.
+ */
+export function listDirs(root: string): string[] {
+  const binding = loadNative();
+  if (typeof binding.listDirs !== 'function') {
+    throw new PerfError('native addon not built', 'the addon was built before listDirs existed', { fix: 'run `node build.mjs --force` in native/' });
+  }
+  return binding.listDirs(root).sort();
+}

@@ -22,6 +22,8 @@ export interface NativeBinding {
   /** src/files.cc: the files' lengths (or -errno) into `lens`, their bytes into `buf` (total
    *  returned) or, when they outgrow it, into a new Buffer returned. Absent from an older build. */
   readFiles?(paths: string, count: number, buf: Buffer, lens: Int32Array): number | Buffer;
+  /** src/files.cc: every directory below root, as "/a/b" from it, unordered. Absent from an older build. */
+  listDirs?(root: string): string[];
 }
 
 /** struct timex as adjtimex(2) fills it with modes = 0, and the call's return value (`state`). */

@@ -1,4 +1,4 @@
-// Module entry: exports { PerfGroup, rlimitNofile, adjtimex, readFiles }.
+// Module entry: exports { PerfGroup, rlimitNofile, adjtimex, readFiles, listDirs }.
 #include <napi.h>
 #include <sys/resource.h>
 #include <sys/timex.h>
@@ -77,6 +77,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("rlimitNofile", Napi::Function::New<perfwatch::RlimitNofile>(env, "rlimitNofile"));
   exports.Set("adjtimex", Napi::Function::New<perfwatch::Adjtimex>(env, "adjtimex"));
   exports.Set("readFiles", Napi::Function::New<perfwatch::ReadFiles>(env, "readFiles"));
+  exports.Set("listDirs", Napi::Function::New<perfwatch::ListDirs>(env, "listDirs"));
   return exports;
 }
 

@@ -1,4 +1,4 @@
-// readFiles(): many small files read in one call (files.cc).
+// readFiles(): many small files read in one call; listDirs(): a directory tree's directories (files.cc).
 #pragma once
 
 #include <napi.h>
@@ -6,5 +6,6 @@
 namespace perfwatch {
 
 Napi::Value ReadFiles(const Napi::CallbackInfo& info);
+Napi::Value ListDirs(const Napi::CallbackInfo& info);
 
 }  // namespace perfwatch

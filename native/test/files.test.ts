@@ -1,11 +1,11 @@
 /** readFiles (src/files.cc): many small files in one call, each whole, or its errno. */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { openFdCount, readFiles, readFilesAvailable } from '../lib/index.js';
+import { listDirs, listDirsAvailable, openFdCount, readFiles, readFilesAvailable } from '../lib/index.js';
 import { skip } from './helpers.js';
 
 const { ENOENT, EISDIR, ENOTDIR, ELOOP } = constants.errno;
@@ -84,5 +84,37 @@ describe('readFiles', function () {
     expect(readFiles([fifo, join(dir, 'a')])).to.deep.equal(['', 'user_usec 1\nsystem_usec 2\n']);
     for (let i = 0; i < 100; i++) readFiles([join(dir, 'a'), join(dir, 'missing'), join(dir, 'sub')]);
     expect(openFdCount()).to.equal(before);
+  });
+});
+
+describe('listDirs', function () {
+  let dir = '';
+  before(function () {
+    if (!listDirsAvailable()) skip(this, 'the addon is not built (or built without listDirs)');
+    dir = mkdtempSync(join(tmpdir(), 'perfwatch-listdirs-'));
+    for (const d of ['b/x/y', 'a', 'b/w', 'c.scope']) mkdirSync(join(dir, d), { recursive: true });
+    for (const f of ['cpu.stat', 'b/cpu.stat', 'b/x/memory.stat']) writeFileSync(join(dir, f), '');
+    symlinkSync(join(dir, 'b'), join(dir, 'link'));
+  });
+  after(function () {
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every directory below the root, sorted, files and symlinks left out', function () {
+    expect(listDirs(dir)).to.deep.equal(['/a', '/b', '/b/w', '/b/x', '/b/x/y', '/c.scope']);
+  });
+
+  it('a root that is not there: none', function () {
+    expect(listDirs(join(dir, 'gone'))).to.deep.equal([]);
+  });
+
+  it("a directory that cannot be listed: an Error with the errno's code and the path", function () {
+    if (process.getuid?.() === 0) skip(this, 'root lists every directory');
+    chmodSync(join(dir, 'a'), 0);
+    try {
+      expect(() => listDirs(dir)).to.throw(/opendir: .*\/a$/).with.property('code', 'EACCES');
+    } finally {
+      chmodSync(join(dir, 'a'), 0o755);
+    }
   });
 });
