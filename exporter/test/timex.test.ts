@@ -54,18 +54,52 @@ describe('timex collector', function () {
     expect(micro.syncStatus).to.equal(0);
   });
 
-  it("answers as node_exporter's timex and time collectors do, scraped at the same moment", async function () {
-    const bin = spawnSync('sh', ['-c', 'command -v prometheus-node-exporter || command -v node_exporter'], { encoding: 'utf8' }).stdout.trim();
-    if (!bin) this.skip();
+  const nodeExporter = () => spawnSync('sh', ['-c', 'command -v prometheus-node-exporter || command -v node_exporter'], { encoding: 'utf8' }).stdout.trim();
+
+  /** node_exporter's timex and time collectors on a free port (with `env` added), its /metrics URL once it answers. */
+  async function startNodeExporter(bin: string, env: Record<string, string> = {}) {
     const port = await freePort();
-    const child = spawn(bin, [`--web.listen-address=127.0.0.1:${port}`, '--collector.disable-defaults', '--collector.timex', '--collector.time', '--log.level=error'], { stdio: 'ignore' });
-    try {
-      const url = `http://127.0.0.1:${port}/metrics`;
-      let up = false;
-      for (let i = 0; i < 100 && !up; i++) {
-        up = await fetch(url).then((r) => r.ok, () => false);
-        if (!up) await new Promise((r) => setTimeout(r, 50));
+    const child = spawn(bin, [`--web.listen-address=127.0.0.1:${port}`, '--collector.disable-defaults', '--collector.timex', '--collector.time', '--log.level=error'], { stdio: 'ignore', env: { ...process.env, ...env } });
+    const url = `http://127.0.0.1:${port}/metrics`;
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      up = await fetch(url).then((r) => r.ok, () => false);
+      if (!up) await new Promise((r) => setTimeout(r, 50));
+    }
+    return { child, url, up };
+  }
+
+  it("the time zone as node_exporter labels it (the abbreviation, Go's Zone()) and its offset, under several TZ settings", async function () {
+    const bin = nodeExporter();
+    if (!bin) this.skip();
+    const saved = process.env.TZ;
+    // Zones with and without summer time, east and west, a half hour; TZ="" is UTC.
+    for (const tz of ['Europe/Berlin', 'America/Los_Angeles', 'Asia/Kolkata', 'Australia/Adelaide', '']) {
+      const ne = await startNodeExporter(bin, { TZ: tz });
+      try {
+        expect(ne.up, 'node_exporter answers').to.equal(true);
+        process.env.TZ = tz;
+        const pipeline = new SnapshotPipeline(testConfig(), COLLECTORS.filter((c) => c.name === 'timex'), quietLogger());
+        const [theirs, snap] = await Promise.all([fetch(ne.url).then((r) => r.text()), pipeline.collect()]);
+        await pipeline.close();
+        const zoneOf = (m: Map<string, number>, prefix: string) => [...m].find(([k]) => k.startsWith(prefix))!;
+        const [ours, ourValue] = zoneOf(samples(await renderSnapshotText(snap)), 'perfwatch_time_zone_offset_seconds');
+        const [node, nodeValue] = zoneOf(samples(theirs), 'node_time_zone_offset_seconds');
+        expect(ours.slice('perfwatch_'.length), `TZ=${tz}`).to.equal(node.slice('node_'.length));
+        expect(ourValue, `TZ=${tz}`).to.equal(nodeValue);
+      } finally {
+        if (saved === undefined) delete process.env.TZ;
+        else process.env.TZ = saved;
+        ne.child.kill();
       }
+    }
+  });
+
+  it("answers as node_exporter's timex and time collectors do, scraped at the same moment", async function () {
+    const bin = nodeExporter();
+    if (!bin) this.skip();
+    const { child, url, up } = await startNodeExporter(bin);
+    try {
       expect(up, 'node_exporter answers').to.equal(true);
       const pipeline = new SnapshotPipeline(testConfig(), COLLECTORS.filter((c) => c.name === 'timex'), quietLogger());
       const [theirs, snap] = await Promise.all([fetch(url).then((r) => r.text()), pipeline.collect()]);

@@ -18,7 +18,7 @@ export { listDirs, listDirsAvailable, readFiles, readFilesAvailable } from './fi
 export type { FileText } from './files.js';
 export { ADDON_PATH, loadNative, nativeStatus } from './native.js';
 export type { NativeStatus, RawTimex } from './native.js';
-export { readTimex, TIME_ERROR, timexOf } from './timex.js';
+export { localZone, readTimex, TIME_ERROR, timexOf } from './timex.js';
 export type { Timex } from './timex.js';
 export {
   CAP,

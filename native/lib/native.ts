@@ -19,6 +19,8 @@ export interface NativeBinding {
   ) => NativeGroup;
   rlimitNofile(): { soft: number; hard: number };
   adjtimex(): RawTimex;
+  /** the local time zone's abbreviation and offset east of UTC (s) now, from localtime_r. Absent from an older build. */
+  localZone?(): { name: string; offset: number };
   /** src/files.cc: the files' lengths (or -errno) into `lens`, their bytes into `buf` (total
    *  returned) or, when they outgrow it, into a new Buffer returned. Absent from an older build. */
   readFiles?(paths: string, count: number, buf: Buffer, lens: Int32Array): number | Buffer;

@@ -5,6 +5,7 @@
  * microseconds otherwise; `freq`, `ppsfreq` and `stabil` are parts per million with a 16-bit
  * binary fraction (adjtimex(2), NOTES).
  */
+import { PerfError } from './errors.js';
 import { loadNative, type RawTimex } from './native.js';
 
 /** adjtimex's return value when the clock is not synchronized. */
@@ -57,6 +58,18 @@ export function timexOf(t: RawTimex): Timex {
     ppsStabilityExceededTotal: t.stbcnt,
     taiOffsetSeconds: t.tai,
   };
+}
+
+/**
+ * The local time zone now: its abbreviation ("UTC", "CET", "PDT": what node_exporter's time
+ * collector labels with, from Go's time.Now().Zone()) and its offset east of UTC in seconds, from
+ * the C library (TZ, else /etc/localtime). Throws PerfError 'native addon not built' (an addon
+ * built before this call existed counts as not built).
+ */
+export function localZone(): { name: string; offset: number } {
+  const b = loadNative();
+  if (!b.localZone) throw new PerfError('native addon not built', 'the native addon predates localZone(): rebuild it (npm run build)');
+  return b.localZone();
 }
 
 /** Reads the clock's state now. Throws PerfError 'native addon not built', or the call's errno error. */

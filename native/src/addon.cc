@@ -1,7 +1,8 @@
-// Module entry: exports { PerfGroup, rlimitNofile, adjtimex, readFiles, listDirs }.
+// Module entry: exports { PerfGroup, rlimitNofile, adjtimex, localZone, readFiles, listDirs }.
 #include <napi.h>
 #include <sys/resource.h>
 #include <sys/timex.h>
+#include <time.h>
 
 #include <cerrno>
 #include <limits>
@@ -69,6 +70,25 @@ Napi::Value Adjtimex(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// localZone() -> { name, offset }: the local time zone's abbreviation now ("UTC", "CET", "PDT")
+// and its offset east of UTC in seconds, from the C library (tzset: TZ, else /etc/localtime; UTC
+// when neither gives a zone), which is what Go's time.Now().Zone() gives node_exporter's time
+// collector. Node has it only through ICU (Intl), whose time zone data cost the exporter ~7 MB.
+Napi::Value LocalZone(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  tzset();
+  time_t now = time(nullptr);
+  struct tm tm{};
+  if (localtime_r(&now, &tm) == nullptr) {
+    ThrowErrno(env, errno, "localtime_r", -1, 0);
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("name", Napi::String::New(env, tm.tm_zone != nullptr ? tm.tm_zone : "UTC"));
+  out.Set("offset", Napi::Number::New(env, static_cast<double>(tm.tm_gmtoff)));
+  return out;
+}
+
 }  // namespace
 }  // namespace perfwatch
 
@@ -76,6 +96,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("PerfGroup", perfwatch::PerfGroup::Init(env));
   exports.Set("rlimitNofile", Napi::Function::New<perfwatch::RlimitNofile>(env, "rlimitNofile"));
   exports.Set("adjtimex", Napi::Function::New<perfwatch::Adjtimex>(env, "adjtimex"));
+  exports.Set("localZone", Napi::Function::New<perfwatch::LocalZone>(env, "localZone"));
   exports.Set("readFiles", Napi::Function::New<perfwatch::ReadFiles>(env, "readFiles"));
   exports.Set("listDirs", Napi::Function::New<perfwatch::ListDirs>(env, "listDirs"));
   return exports;

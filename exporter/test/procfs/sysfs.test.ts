@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSysfsInteger, parseSysfsList, parseSysfsString, readAttr } from '../../src/procfs/sysfs.js';
+import { naturalCompare, parseSysfsInteger, parseSysfsList, parseSysfsString, readAttr } from '../../src/procfs/sysfs.js';
 import { randomBytes, runTable, type Case } from './table.js';
 
 const FILE = '/sys/class/hwmon/hwmon1/temp1_input';
@@ -77,5 +77,46 @@ describe('procfs/sysfs attributes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pw-sysfs-'));
     writeFileSync(join(dir, 'mtu'), 'x\n');
     expect(() => readAttr(join(dir, 'mtu'), parseSysfsInteger)).to.throw(`${join(dir, 'mtu')}:1:`);
+  });
+});
+
+describe('naturalCompare (sysfs names in natural order)', () => {
+  it('orders digit runs as numbers and the rest by code unit', () => {
+    const names = ['temp10_input', 'temp2_input', 'temp1_input', 'fan1_input', 'in0_input', 'cpu10', 'cpu9', 'cpu1', 'hwmon11', 'hwmon2', 'card0-DP-1', 'card0-HDMI-A-1', 'nvme0n1', 'nvme0n10', 'nvme0n2', 'policy0', 'x007', 'x7', 'x06'];
+    expect([...names].sort(naturalCompare)).to.deep.equal([
+      'card0-DP-1', 'card0-HDMI-A-1', 'cpu1', 'cpu9', 'cpu10', 'fan1_input', 'hwmon2', 'hwmon11', 'in0_input', 'nvme0n1', 'nvme0n2', 'nvme0n10', 'policy0',
+      'temp1_input', 'temp2_input', 'temp10_input', 'x06', 'x7', 'x007',
+    ]);
+  });
+
+  it('is a consistent order: antisymmetric, zero only for equal strings, transitive over random names', () => {
+    const alphabet = 'ab_-0019:.';
+    const rnd = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join('');
+    const names = Array.from({ length: 300 }, () => rnd(1 + Math.floor(Math.random() * 6)));
+    for (const a of names) {
+      for (const b of names) {
+        const ab = Math.sign(naturalCompare(a, b));
+        expect(ab, `${a} ${b}`).to.equal(-Math.sign(naturalCompare(b, a)));
+        expect(ab === 0, `${a} ${b}`).to.equal(a === b);
+      }
+    }
+    const sorted = [...names].sort(naturalCompare);
+    for (let i = 1; i < sorted.length; i++) for (let j = i; j < sorted.length; j += 37) expect(naturalCompare(sorted[i - 1]!, sorted[j]!) <= 0, `${sorted[i - 1]} ${sorted[j]}`).to.equal(true);
+  });
+
+  it('agrees with the ICU collator it replaced on names of lower-case letters and digits', () => {
+    const icu = new Intl.Collator('en', { numeric: true });
+    const alphabet = 'abct0123456789';
+    const rnd = () => `x${Array.from({ length: Math.floor(Math.random() * 8) }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join('')}`;
+    let compared = 0;
+    for (let k = 0; k < 3000; k++) {
+      const [a, b] = [rnd(), rnd()];
+      const theirs = Math.sign(icu.compare(a, b));
+      // (ICU calls x01 and x1 equal; naturalCompare puts the shorter first)
+      if (theirs === 0) continue;
+      expect(Math.sign(naturalCompare(a, b)), `${a} ${b}`).to.equal(theirs);
+      compared++;
+    }
+    expect(compared).to.be.greaterThan(2500);
   });
 });
