@@ -264,27 +264,36 @@ export function decodeValues(vals: Uint8Array, n: number, rowTsMs: number, out: 
   return out;
 }
 
+/** The payload bytes of a slot with header h: the mantissa's (the high nibble; 8 for a raw double), and a scale byte. */
+export function payloadLength(h: number): number {
+  return (h >> 4) + ((h & 15) === SCALE8 ? 1 : 0);
+}
+
 /**
  * Decodes only the slots `want` (ascending, distinct) of a row into out[slot], skipping the
  * payloads of the others by their headers alone: a query wanting 16 CPU values of a 426-slot row
- * reads its headers up to the last of them and 16 payloads. The row need not be whole: its
- * headers from `hdr` (at least up to the last wanted slot), its payloads from `pay` (at least up
- * to the end of the last wanted one), both within b[.., end) (what readRawSamples fetches: a
- * prefix of the headers and of the payloads). Gives the same values as decodeValues, bit for bit.
+ * reads its headers up to the last of them and 16 payloads. The row need not be whole (what
+ * readRawSamples fetches of many hosts): slot i's header is at h[hdr + i] (for i up to the last
+ * wanted slot), and the payloads from slot `first` on start at b[pay] (up to at least the end of
+ * the last wanted one, before `end`). A whole row: decodeSlots(v, 0, v, n, v.length, 0, ...).
+ * Gives the same values as decodeValues, bit for bit.
  */
-export function decodeSlots(b: Uint8Array, hdr: number, pay: number, end: number, want: ArrayLike<number>, rowTsMs: number, out: Float64Array): void {
+export function decodeSlots(
+  h: Uint8Array, hdr: number, b: Uint8Array, pay: number, end: number, first: number, want: ArrayLike<number>, rowTsMs: number, out: Float64Array,
+): void {
   const m = want.length;
   if (m === 0) return;
   const last = want[m - 1]!;
-  if (hdr + last >= end || hdr + last >= pay) throw new StoreError('DB_QUERY_FAILED', `snapshot values end before the header of slot ${last}`);
+  if (want[0]! < first) throw new StoreError('INVALID_ARGUMENT', `slot ${want[0]} is before the first slot read, ${first}`);
+  // Headers in the same buffer as the payloads come before them.
+  if (hdr + last >= (h === b ? pay : h.length)) throw new StoreError('DB_QUERY_FAILED', `snapshot values end before the header of slot ${last}`);
   let p = pay;
   let j = 0;
   let next = want[0]!;
-  for (let i = 0; i <= last; i++) {
-    const h = b[hdr + i]!;
-    const c = h & 15;
-    // Payload bytes: the mantissa's (the header's high nibble; 8 for a raw double), the scale's.
-    const len = (h >> 4) + (c === SCALE8 ? 1 : 0);
+  for (let i = first; i <= last; i++) {
+    const x = h[hdr + i]!;
+    const c = x & 15;
+    const len = (x >> 4) + (c === SCALE8 ? 1 : 0);
     if (i !== next) {
       p += len;
       continue;

@@ -11,10 +11,10 @@
  *
  * Labels handed to the selector and returned include `host`; the metric name is separate.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import type { Labels, MetricInfo } from './catalog.js';
 import { metricInfo } from './catalog.js';
-import { decodeSlots } from './codec.js';
+import { decodeSlots, payloadLength } from './codec.js';
 import { StoreError, wrapPgError } from './errors.js';
 import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, readWatermarks, rollupSegments, TIER_SPECS, type RollupTier, type TierSpec } from './rollups.js';
 import { fetchRows, loadShapes, RAW_COLUMNS, type PlanEntry, type RawRow, type Shape } from './snapshots.js';
@@ -117,7 +117,8 @@ export async function hostsInRange(pool: Queryable, from: number, to: number, ho
 }
 
 interface ShapePick {
-  entries: { slot: number; value: number; key: string; metric: MetricInfo; labels: Labels }[];
+  /** `sink`: what the caller keeps for the entry's series during one read (readRawSamples: its columns). */
+  entries: { slot: number; value: number; key: string; metric: MetricInfo; labels: Labels; sink?: unknown }[];
   /** the slots to decode, ascending: the entries', and the interval's when the picker was asked for it. */
   slots: Int32Array;
 }
@@ -135,7 +136,7 @@ function picker(sel: SampleSelector, host: string, interval: boolean): Picker {
     let p = cache.get(shape);
     if (!p) {
       const entries: ShapePick['entries'] = [];
-      for (const e of shape.plan()) {
+      for (const e of typeof sel.metric === 'string' ? shape.planOf(sel.metric) : shape.plan()) {
         if (!names(e.metric.name)) continue;
         const labels = { ...e.labels, host };
         if (!sel.match(e.metric.name, labels)) continue;
@@ -156,29 +157,35 @@ function prefixOf(slots: Int32Array): number {
 }
 
 /**
- * Rows one at a time, as walkRaw decodes them: the row's ts and shape, and where in `b` its
- * headers (`hdr`) and payloads (`pay`, up to `end`) are. Over rows read whole (fetchRows) or packed
- * many to a buffer (packedRowsOfHosts), without an object per row.
+ * Rows one at a time, as walkRaw decodes them (decodeSlots): the row's ts and shape, where slot
+ * i's header is (h[hdr + i]), and where its payloads from slot `first` on are (b[pay], up to
+ * `end`). Over rows read whole (fetchRows) or packed many to a buffer (packedRowsOfHosts), without
+ * an object per row.
  */
 interface RowCursor {
   next(): boolean;
+  /** how many rows the cursor has in all. */
+  count: number;
   ts: number;
   shape: Shape;
-  b: Uint8Array;
+  h: Uint8Array;
   hdr: number;
+  b: Uint8Array;
   pay: number;
   end: number;
+  first: number;
 }
 
 function rowsCursor(rows: readonly RawRow[]): RowCursor {
   let i = -1;
   const c: RowCursor = {
-    ts: 0, shape: undefined as unknown as Shape, b: new Uint8Array(0), hdr: 0, pay: 0, end: 0,
+    ts: 0, shape: undefined as unknown as Shape, h: new Uint8Array(0), hdr: 0, b: new Uint8Array(0), pay: 0, end: 0, first: 0, count: rows.length,
     next() {
       const row = rows[++i];
       if (!row) return false;
       c.ts = row.ts;
       c.shape = row.shape;
+      c.h = row.vals;
       c.b = row.vals;
       c.pay = row.shape.n;
       c.end = row.vals.length;
@@ -196,7 +203,7 @@ function rowsCursor(rows: readonly RawRow[]): RowCursor {
  */
 async function walkRaw(
   pool: Queryable, sel: SampleSelector, hostId: number, span: HostSpan, from: number, to: number, before: boolean,
-  visit: (e: ShapePick['entries'][number], ts: number, value: number, isBefore: boolean) => void,
+  visit: (e: ShapePick['entries'][number], ts: number, value: number, isBefore: boolean, rows: number) => void,
   onRow?: (ts: number, intervalMs: number) => void,
   spans?: readonly (readonly [number, number])[],
   rows?: RowCursor | readonly RawRow[],
@@ -215,12 +222,12 @@ async function walkRaw(
       if (!p.entries.length && !onRow) continue;
       if (vals.length < c.shape.n) vals = new Float64Array(c.shape.n);
       // Only the slots wanted: their payloads found by the headers before them.
-      decodeSlots(c.b, c.hdr, c.pay, c.end, p.slots, c.ts, vals);
+      decodeSlots(c.h, c.hdr, c.b, c.pay, c.end, c.first, p.slots, c.ts, vals);
       if (onRow && !isBefore) {
         const iv = c.shape.interval();
         onRow(c.ts, (iv.slot < 0 ? iv.value : vals[iv.slot]!) * 1000);
       }
-      for (const e of p.entries) visit(e, c.ts, e.slot < 0 ? e.value : vals[e.slot]!, isBefore);
+      for (const e of p.entries) visit(e, c.ts, e.slot < 0 ? e.value : vals[e.slot]!, isBefore, c.count);
     }
   };
   if (before) {
@@ -347,94 +354,219 @@ function byHostOf(results: Rows[]): Map<number, Rows> {
 const MAX_PLANNED_SHAPES = 5_000;
 // A slot's payload is at most 8 bytes (a raw double; a scale byte and 7 of mantissa).
 const MAX_PAYLOAD = 8;
+/** A packed row's form (its first byte). */
+const WHOLE = 0;
+const PREFIX = 1;
+const KNOWN = 2;
+
+/**
+ * Per shape, the headers of its slots as the last packed read saw them in its newest row (up to
+ * the last slot that read wanted). The next read sends those before the first slot it wants and
+ * the database compares: a row whose headers there are the same needs only its headers and
+ * payloads from that slot on, the payloads' offset given by the headers before. (Those of the
+ * wanted slots themselves change too often to be known: a counter's scale is that of its
+ * shortest decimal, 12.3 or 12.34 from one snapshot to the next.)
+ */
+const KNOWN_HEADERS = new WeakMap<Shape, Uint8Array>();
+
+/** What a packed read asks of the rows of one shape. */
+interface ShapeCut {
+  /** slots [0, k) are needed (the last wanted slot + 1); `first`: the first wanted slot (k when none). */
+  k: number;
+  first: number;
+  /** headers of the slots before `first` as known, and the payload offset of slot `first` they give. */
+  known?: { h: Uint8Array; offset: number };
+}
 
 /**
  * The rows of these hosts in [from, to] (ms), packed: one result row per host, its snapshots in
- * time order in one bytea (as base64), each as float8 ms, int4 shape id, int4 length and its
- * values. A statement per HOSTS_PER_STATEMENT hosts (an instant query over a fleet of 1,000 hosts
- * is then 4 statements, not 1,000), and per snapshot only the bytes the selector's slots need
- * (`picks`, per host): of a shape whose slots wanted end at slot k, the first k headers and the
- * first 8k bytes of the payloads, which hold the payloads of those k slots (a CPU selector needs
- * about 550 of a 2-CPU snapshot's 1,430 bytes). Shapes not planned before the statement (more than
- * MAX_PLANNED_SHAPES of them, or new since) come whole.
+ * time order in one bytea (as base64), each as its ts (timestamptz_send), int4 shape id, int4
+ * length, then one byte saying which form, and the values. A statement per HOSTS_PER_STATEMENT
+ * hosts (an instant query over a fleet of 1,000 hosts is then 4 statements, not 1,000), and of each
+ * snapshot only the bytes the selector's slots need (`picks`, per host), in one of three forms:
+ *   PREFIX   the first k headers (k past the last slot wanted) and the first 8k bytes of the
+ *           payloads, which hold those of the k slots (a CPU selector: about 550 of a 2-CPU
+ *           snapshot's 1,430 bytes); its headers are then known for the next read;
+ *   KNOWN   the headers before the first slot wanted, f, are those this process saw last in the
+ *           shape (KNOWN_HEADERS, compared by the database): the headers of slots [f, k) and
+ *           8(k - f) bytes of payloads from slot f's, whose offset those before give (about 180
+ *           bytes: the 40 collector durations before the CPU values are skipped);
+ *   WHOLE    the row as stored, for a shape not planned before the statement (more than
+ *           MAX_PLANNED_SHAPES of them, or new since).
+ * Values decode the same from each form (decodeSlots), bit for bit.
  *
  * Per row, node-postgres's cost was the rows' objects, their base64 strings and buffers, and
  * their garbage collection (a 10-minute read of 1,000 hosts: 120,000 rows, 230 MB of base64,
- * about 2 s of the 2.0-2.5 s the query took); packed, that is 1,000 strings of a third the bytes.
- * A host with rows stored as JSONB (before migration 0003) is 'legacy': the caller reads it as before.
+ * most of the 2.0-2.5 s the query took). A host with rows stored as JSONB (before migration
+ * 0003) is 'legacy': the caller reads it as before.
  */
 async function packedRowsOfHosts(
   pool: Queryable, sel: SampleSelector, ids: number[], picks: Map<number, Picker>, from: number, to: number,
-): Promise<Map<number, RowCursor | 'legacy'>> {
+  deliver: (hostId: number, rows: RowCursor | 'legacy') => void,
+): Promise<void> {
   let shapes: Map<number, Shape>;
-  const cut = new Map<number, number>();
+  const cuts = new Map<number, ShapeCut>();
   try {
     const listed = await pool.query<{ id: number; host_id: number }>('SELECT id, host_id FROM snapshot_shapes WHERE host_id = ANY($1::int[]) ORDER BY id DESC LIMIT $2', [ids, MAX_PLANNED_SHAPES]);
     shapes = await loadShapes(pool, listed.rows.map((r) => r.id));
     for (const r of listed.rows) {
       const shape = shapes.get(r.id)!;
-      const k = prefixOf(picks.get(r.host_id)!(shape).slots);
-      if (k < shape.n) cut.set(r.id, k);
+      const slots = picks.get(r.host_id)!(shape).slots;
+      const k = prefixOf(slots);
+      const cut: ShapeCut = { k, first: slots.length ? slots[0]! : k };
+      const h = KNOWN_HEADERS.get(shape);
+      if (h && h.length >= cut.first && cut.first > 0) {
+        const known = h.subarray(0, cut.first);
+        cut.known = { h: known, offset: known.reduce((sum, x) => sum + payloadLength(x), 0) };
+      }
+      cuts.set(r.id, cut);
     }
   } catch (err) {
     throw wrapPgError(err, 'planning a read of many hosts');
   }
-  const cutIds = [...cut.keys()];
-  const results = await inChunks(sel, ids, async (chunk) => {
+  const cutIds = [...cuts.keys()];
+  const col = <T>(f: (c: ShapeCut) => T) => cutIds.map((id) => f(cuts.get(id)!));
+  const params = [
+    cutIds, cutIds.map((id) => shapes.get(id)!.n), col((c) => c.k),
+    col((c) => c.first), col((c) => (c.known ? Buffer.from(c.known.h.buffer, c.known.h.byteOffset, c.known.h.length) : null)), col((c) => c.known?.offset ?? 0),
+  ];
+  // Each statement's hosts are handed on as soon as it has come (and its shapes are known), to be
+  // decoded while the database works on the next ones.
+  await inChunks(sel, ids, async (chunk) => {
+    const buffers: [number, Buffer][] = [];
     try {
-      const r = await pool.query<{ host_id: number; legacy: boolean; packed: string | null }>(
-        `SELECT s.host_id, bool_or(s.vals IS NULL) AS legacy,
-                encode(string_agg(float8send((extract(epoch FROM s.ts) * 1000)::float8) || int4send(s.shape_id) || int4send(octet_length(x.v)) || x.v, ''::bytea ORDER BY s.ts), 'base64') AS packed
-           FROM snapshots s
-           LEFT JOIN unnest($4::int[], $5::int[], $6::int[]) AS c(id, n, k) ON c.id = s.shape_id
-           CROSS JOIN LATERAL (SELECT CASE WHEN c.id IS NULL THEN s.vals
-                                           ELSE substring(s.vals FROM 1 FOR c.k) || substring(s.vals FROM c.n + 1 FOR ${MAX_PAYLOAD} * c.k) END AS v) x
-          WHERE s.host_id = ANY($1::int[]) AND s.ts >= $2::timestamptz AND s.ts <= $3::timestamptz
-          GROUP BY s.host_id`,
-        [chunk, iso(from), iso(to), cutIds, cutIds.map((id) => shapes.get(id)!.n), cutIds.map((id) => cut.get(id)!)],
+      // Host by host (LATERAL): each host's rows come by the index and are aggregated alone; one
+      // GROUP BY over the chunk sorted all its rows, values included, on disk (43 MB for 250
+      // hosts). The ts as timestamptz_send's int8 (µs since 2000): extract(epoch)'s numeric cost more.
+      await eachRow<{ host_id: number; legacy: boolean | null; packed: string | null }>(
+        pool,
+        `SELECT h.id AS host_id, p.legacy, encode(p.packed, 'base64') AS packed
+           FROM unnest($1::int[]) AS h(id)
+           CROSS JOIN LATERAL (
+             SELECT bool_or(s.vals IS NULL) AS legacy,
+                    string_agg(timestamptz_send(s.ts) || int4send(s.shape_id) || int4send(octet_length(x.v)) || x.v, ''::bytea ORDER BY s.ts) AS packed
+               FROM snapshots s
+               LEFT JOIN unnest($4::int[], $5::int[], $6::int[], $7::int[], $8::bytea[], $9::int[]) AS c(id, n, k, f, h, o) ON c.id = s.shape_id
+               CROSS JOIN LATERAL (SELECT CASE
+                   WHEN c.id IS NULL THEN '\\x0${WHOLE}'::bytea || s.vals
+                   WHEN c.h IS NOT NULL AND substring(s.vals FROM 1 FOR c.f) = c.h
+                     THEN '\\x0${KNOWN}'::bytea || substring(s.vals FROM c.f + 1 FOR c.k - c.f) || substring(s.vals FROM c.n + 1 + c.o FOR ${MAX_PAYLOAD} * (c.k - c.f))
+                   ELSE '\\x0${PREFIX}'::bytea || substring(s.vals FROM 1 FOR c.k) || substring(s.vals FROM c.n + 1 FOR ${MAX_PAYLOAD} * c.k) END AS v) x
+              WHERE s.host_id = h.id AND s.ts >= $2::timestamptz AND s.ts <= $3::timestamptz) p`,
+        [chunk, iso(from), iso(to), ...params],
+        // Each host's base64 into bytes as it arrives: the strings die young instead of living
+        // (and being copied by the collector) until the statement's last row.
+        (row) => {
+          if (row.legacy) deliver(row.host_id, 'legacy');
+          else if (row.packed !== null) buffers.push([row.host_id, Buffer.from(row.packed, 'base64')]);
+        },
       );
-      return r.rows;
     } catch (err) {
       throw wrapPgError(err, 'reading snapshots of many hosts');
     }
-  });
-  const out = new Map<number, RowCursor | 'legacy'>();
-  const buffers: [number, Buffer][] = [];
-  const unplanned = new Set<number>();
-  for (const rows of results) {
-    for (const row of rows) {
-      if (row.legacy) {
-        out.set(row.host_id, 'legacy');
-        continue;
-      }
-      const b = Buffer.from(row.packed!, 'base64');
-      buffers.push([row.host_id, b]);
-      for (let p = 0; p < b.length; p += 16 + b.readInt32BE(p + 12)) {
+    const unplanned = new Set<number>();
+    const counts = buffers.map(([, b]) => {
+      let n = 0;
+      for (let p = 0; p < b.length; p += 16 + b.readInt32BE(p + 12), n++) {
         const id = b.readInt32BE(p + 8);
         if (!shapes.has(id)) unplanned.add(id);
       }
-    }
-  }
-  if (unplanned.size) for (const [id, shape] of await loadShapes(pool, unplanned)) shapes.set(id, shape);
-  for (const [hostId, b] of buffers) out.set(hostId, packedCursor(b, shapes, cut));
-  return out;
+      return n;
+    });
+    if (unplanned.size) for (const [id, shape] of await loadShapes(pool, unplanned)) shapes.set(id, shape);
+    buffers.forEach(([hostId, b], i) => deliver(hostId, packedCursor(b, counts[i]!, shapes, cuts)));
+  });
 }
 
-/** The rows of a packed buffer (packedRowsOfHosts); `cut`: shape id -> the slots its rows were cut to. */
-function packedCursor(b: Buffer, shapes: Map<number, Shape>, cut: Map<number, number>): RowCursor {
+/**
+ * Runs a statement and hands each row to `each` as it arrives; node-postgres keeps none (its
+ * result would hold every row until the last came).
+ */
+async function eachRow<R extends pg.QueryResultRow>(pool: Queryable, text: string, values: unknown[], each: (row: R) => void): Promise<void> {
+  const client = pool instanceof pg.Pool ? await pool.connect() : pool;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let failed: unknown;
+      const q = new pg.Query<R>(text, values);
+      q.on('row', (row: R) => {
+        if (failed !== undefined) return;
+        try {
+          each(row);
+        } catch (err) {
+          failed = err;
+        }
+      });
+      q.on('error', reject);
+      q.on('end', () => (failed === undefined ? resolve() : reject(failed as Error)));
+      client.query(q);
+    });
+  } finally {
+    if (client !== pool) (client as pg.PoolClient).release();
+  }
+}
+
+const PG_EPOCH_US = 946_684_800_000_000;
+
+/**
+ * The Unix ms of a timestamptz_send value at p (int8 µs since 2000-01-01): the double that
+ * (extract(epoch FROM ts) * 1000)::float8 gives, the exact decimal correctly rounded (an exact
+ * integer over 1000 is; beyond 2^53 µs, as text, which Number also rounds correctly).
+ */
+function pgTimestampMs(b: Buffer, p: number): number {
+  const us = b.readInt32BE(p) * 4_294_967_296 + b.readUInt32BE(p + 4);
+  const x = us + PG_EPOCH_US;
+  if (Math.abs(us) <= Number.MAX_SAFE_INTEGER && Math.abs(x) <= Number.MAX_SAFE_INTEGER) return x / 1000;
+  const big = b.readBigInt64BE(p) + BigInt(PG_EPOCH_US);
+  const abs = big < 0n ? -big : big;
+  return Number(`${big < 0n ? '-' : ''}${abs / 1000n}.${String(abs % 1000n).padStart(3, '0')}`);
+}
+
+/**
+ * The rows of a packed buffer (packedRowsOfHosts). The headers of each shape's newest PREFIX row
+ * become its KNOWN_HEADERS once the cursor has gone through them.
+ */
+function packedCursor(b: Buffer, count: number, shapes: Map<number, Shape>, cuts: Map<number, ShapeCut>): RowCursor {
   let p = 0;
+  const learned = new Map<Shape, [number, number]>();
   const c: RowCursor = {
-    ts: 0, shape: undefined as unknown as Shape, b, hdr: 0, pay: 0, end: 0,
+    ts: 0, shape: undefined as unknown as Shape, h: b, hdr: 0, b, pay: 0, end: 0, first: 0, count,
     next() {
-      if (p >= b.length) return false;
-      c.ts = b.readDoubleBE(p);
+      if (p >= b.length) {
+        for (const [shape, [at, k]] of learned) {
+          // Longer headers known that agree stay (another selector's read wants more of them).
+          const had = KNOWN_HEADERS.get(shape);
+          if (!had || had.length <= k || Buffer.compare(b.subarray(at, at + k), had.subarray(0, k)) !== 0) KNOWN_HEADERS.set(shape, Uint8Array.prototype.slice.call(b, at, at + k));
+        }
+        learned.clear();
+        return false;
+      }
+      c.ts = pgTimestampMs(b, p);
       const id = b.readInt32BE(p + 8);
       const len = b.readInt32BE(p + 12);
+      const form = b[p + 16];
+      const at = p + 17;
+      c.end = p + 16 + len;
+      if (len < 1 || c.end > b.length) throw new StoreError('DB_QUERY_FAILED', 'a packed read of snapshots ends inside a row');
       c.shape = shapes.get(id)!;
-      c.hdr = p + 16;
-      c.pay = c.hdr + (cut.get(id) ?? c.shape.n);
-      c.end = c.hdr + len;
-      if (c.end > b.length) throw new StoreError('DB_QUERY_FAILED', 'a packed read of snapshots ends inside a row');
+      const cut = cuts.get(id);
+      if (form === KNOWN && cut?.known) {
+        // slot i's header at b[at + i - first]
+        c.h = b;
+        c.hdr = at - cut.first;
+        c.pay = at + cut.k - cut.first;
+        c.first = cut.first;
+      } else if (form === PREFIX && cut) {
+        c.h = b;
+        c.hdr = at;
+        c.pay = at + cut.k;
+        c.first = 0;
+        learned.set(c.shape, [at, cut.k]);
+      } else if (form === WHOLE) {
+        c.h = b;
+        c.hdr = at;
+        c.pay = at + c.shape.n;
+        c.first = 0;
+      } else throw new StoreError('DB_QUERY_FAILED', `a packed read of snapshots has a row of form ${form} for shape ${id}`);
       p = c.end;
       return true;
     },
@@ -484,53 +616,68 @@ export async function readRawSamples(
   const out = new Map<string, Building>();
   let loaded = 0;
   const picks = new Map([...hosts].map(([id, h]) => [id, picker(sel, h.name, opts.staleness === true)]));
-  const batched: Map<number, RowCursor | readonly RawRow[] | 'legacy'> | undefined =
-    opts.latest !== undefined
-      ? await latestRowsOfHosts(pool, sel, [...hosts.keys()], from, opts.latest, to)
-      : hosts.size > MANY_HOSTS && to - from <= SLICE_MS && !opts.spans
-        ? await packedRowsOfHosts(pool, sel, [...hosts.keys()], picks, from, to)
-        : undefined;
-  await Promise.all(
-    [...hosts].map(async ([id, span]) => {
-      // Staleness: the series of the host's previous snapshot, and that snapshot's time and interval.
-      let cur: Building[] = [];
-      let prevTs = Number.NaN;
-      let prevIv = 0;
-      const closeRow = (ts: number, iv: number) => {
-        // `cur` holds the series of the row at prevTs; a new row at ts (NaN: no more rows up to `to`).
-        // (A snapshot without a known interval never goes stale: the lookback ends it.)
-        const outage = prevIv > 0 && (Number.isNaN(ts) ? prevTs + 1.5 * prevIv <= known : ts - prevTs > 1.5 * prevIv);
-        if (outage) for (const s of cur) s.end!.setLast(prevTs + prevIv);
-        // A regular next snapshot: the series it lacks go stale at its time (those it has are
-        // replaced by their new sample then, so the end can be set for all).
-        if (!Number.isNaN(ts) && !outage && prevIv > 0) for (const s of cur) s.end!.setLast(ts);
-        cur = [];
-        prevTs = ts;
-        prevIv = iv;
-      };
-      await walkRaw(
-        pool, sel, id, span, from, to, false,
-        (e, ts, v) => {
-          if (++loaded > limit) throw new SampleLimitError(limit);
-          let s = out.get(e.key);
-          if (!s) out.set(e.key, (s = { metric: e.metric, labels: e.labels, t: new Column(), v: new Column(), ...(opts.staleness ? { end: new Column() } : {}) }));
-          s.t.push(ts);
-          s.v.push(v);
-          if (opts.staleness) {
-            s.end!.push(Number.POSITIVE_INFINITY);
-            cur.push(s);
-          }
-        },
-        // (Before the first row `cur` is empty: closing it only records the row.)
-        opts.staleness ? closeRow : undefined,
-        opts.staleness ? undefined : opts.spans,
-        // A host with JSONB rows (before migration 0003) is read by itself.
-        batched ? ((r) => (r === 'legacy' ? undefined : r ?? []))(batched.get(id)) : undefined,
-        picks.get(id),
-      );
-      if (opts.staleness) closeRow(Number.NaN, 0);
-    }),
-  );
+  /** One host's samples: from `rows` when read with other hosts', else read here (undefined). */
+  const walkHost = async (id: number, span: HostSpan, rows: RowCursor | readonly RawRow[] | undefined) => {
+    // Staleness: the series of the host's previous snapshot, and that snapshot's time and interval.
+    let cur: Building[] = [];
+    let prevTs = Number.NaN;
+    let prevIv = 0;
+    const closeRow = (ts: number, iv: number) => {
+      // `cur` holds the series of the row at prevTs; a new row at ts (NaN: no more rows up to `to`).
+      // (A snapshot without a known interval never goes stale: the lookback ends it.)
+      const outage = prevIv > 0 && (Number.isNaN(ts) ? prevTs + 1.5 * prevIv <= known : ts - prevTs > 1.5 * prevIv);
+      if (outage) for (const s of cur) s.end!.setLast(prevTs + prevIv);
+      // A regular next snapshot: the series it lacks go stale at its time (those it has are
+      // replaced by their new sample then, so the end can be set for all).
+      if (!Number.isNaN(ts) && !outage && prevIv > 0) for (const s of cur) s.end!.setLast(ts);
+      cur = [];
+      prevTs = ts;
+      prevIv = iv;
+    };
+    await walkRaw(
+      pool, sel, id, span, from, to, false,
+      (e, ts, v, _isBefore, hint) => {
+        if (++loaded > limit) throw new SampleLimitError(limit);
+        // The entry's series, found by its key once per read (entries are this read's own).
+        let s = e.sink as Building | undefined;
+        if (!s) {
+          s = out.get(e.key);
+          if (!s) out.set(e.key, (s = { metric: e.metric, labels: e.labels, t: new Column(hint), v: new Column(hint), ...(opts.staleness ? { end: new Column(hint) } : {}) }));
+          e.sink = s;
+        }
+        s.t.push(ts);
+        s.v.push(v);
+        if (opts.staleness) {
+          s.end!.push(Number.POSITIVE_INFINITY);
+          cur.push(s);
+        }
+      },
+      // (Before the first row `cur` is empty: closing it only records the row.)
+      opts.staleness ? closeRow : undefined,
+      opts.staleness ? undefined : opts.spans,
+      rows,
+      picks.get(id),
+    );
+    if (opts.staleness) closeRow(Number.NaN, 0);
+  };
+  if (opts.latest !== undefined) {
+    const batched = await latestRowsOfHosts(pool, sel, [...hosts.keys()], from, opts.latest, to);
+    await Promise.all([...hosts].map(([id, span]) => walkHost(id, span, batched.get(id) ?? [])));
+  } else if (hosts.size > MANY_HOSTS && to - from <= SLICE_MS && !opts.spans) {
+    // Hosts as their statement delivers them (none: no rows in the range); a host with JSONB rows
+    // (before migration 0003) is read by itself.
+    const walks: Promise<void>[] = [];
+    const done = packedRowsOfHosts(pool, sel, [...hosts.keys()], picks, from, to, (id, rows) => {
+      const w = walkHost(id, hosts.get(id)!, rows === 'legacy' ? undefined : rows);
+      // Handled (by Promise.all below) even when it fails before the statements end.
+      w.catch(() => undefined);
+      walks.push(w);
+    });
+    await done;
+    await Promise.all(walks);
+  } else {
+    await Promise.all([...hosts].map(([id, span]) => walkHost(id, span, undefined)));
+  }
   const series: RawSeries[] = [];
   const breathe = breather(1);
   for (const s of out.values()) {
@@ -550,18 +697,25 @@ const COLUMN_CHUNK = 16_384;
 
 class Column {
   private full: number[][] = [];
-  private cur: number[] = [];
+  private cur: number[];
+  private len = 0;
+  /** `hint`: the samples expected (the rows of the host read), so that the array is made once, not grown. */
+  constructor(hint = 0) {
+    this.cur = hint > 0 ? new Array<number>(Math.min(hint, COLUMN_CHUNK)) : [];
+  }
   push(x: number): void {
-    if (this.cur.length === COLUMN_CHUNK) {
+    if (this.len === COLUMN_CHUNK) {
       this.full.push(this.cur);
       this.cur = [];
+      this.len = 0;
     }
-    this.cur.push(x);
+    this.cur[this.len++] = x;
   }
   setLast(x: number): void {
-    this.cur[this.cur.length - 1] = x;
+    this.cur[this.len - 1] = x;
   }
   toArray(): number[] {
+    this.cur.length = this.len;
     if (!this.full.length) return this.cur;
     const out = new Array<number>(this.full.length * COLUMN_CHUNK + this.cur.length);
     let k = 0;

@@ -29,12 +29,15 @@ export interface Shape {
   n: number;
   /** every sample of the shape, computed on first use. */
   plan(): readonly PlanEntry[];
+  /** the samples of one metric (of plan(), in its order), indexed on first use: a selector of one metric need not go through all. */
+  planOf(metric: string): readonly PlanEntry[];
   /** where the snapshot's collection interval (`iv`, seconds) is: a slot, or the constant `value` (slot -1). */
   interval(): { slot: number; value: number };
 }
 
 function makeShape(id: number, frags: readonly string[]): Shape {
   let plan: PlanEntry[] | undefined;
+  let byMetric: Map<string, PlanEntry[]> | undefined;
   let interval: { slot: number; value: number } | undefined;
   return {
     id,
@@ -47,6 +50,17 @@ function makeShape(id: number, frags: readonly string[]): Shape {
         plan = p;
       }
       return plan;
+    },
+    planOf(metric) {
+      if (!byMetric) {
+        byMetric = new Map();
+        for (const e of this.plan()) {
+          let l = byMetric.get(e.metric.name);
+          if (!l) byMetric.set(e.metric.name, (l = []));
+          l.push(e);
+        }
+      }
+      return byMetric.get(metric) ?? [];
     },
     interval() {
       if (!interval) {
