@@ -156,8 +156,11 @@ export function keyOf(l: Labels): string {
 
 /** Prometheus's labels.Compare: label by label in name order, name then value; a prefix first. */
 export function compareLabels(a: Labels, b: Labels): number {
-  const ka = Object.keys(a).sort();
-  const kb = Object.keys(b).sort();
+  return compareSorted(a, Object.keys(a).sort(), b, Object.keys(b).sort());
+}
+
+/** compareLabels given each side's names sorted. */
+function compareSorted(a: Labels, ka: readonly string[], b: Labels, kb: readonly string[]): number {
   const n = Math.min(ka.length, kb.length);
   for (let i = 0; i < n; i++) {
     if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
@@ -166,6 +169,18 @@ export function compareLabels(a: Labels, b: Labels): number {
     if (va !== vb) return va < vb ? -1 : 1;
   }
   return ka.length - kb.length;
+}
+
+/**
+ * Sorts items by their labels as compareLabels orders them (stable), each label set's names
+ * sorted once instead of at every comparison: sorting a selector's 16,000 series by
+ * compareLabels made 180 MB of garbage (two sorted name arrays per comparison).
+ */
+function sortByLabels<T extends { labels: Labels }>(items: T[]): T[] {
+  const keyed = items.map((x) => ({ x, names: Object.keys(x.labels).sort() }));
+  keyed.sort((a, b) => compareSorted(a.x.labels, a.names, b.x.labels, b.names));
+  for (let i = 0; i < keyed.length; i++) items[i] = keyed[i]!.x;
+  return items;
 }
 
 function labelsText(l: Labels): string {
@@ -212,6 +227,8 @@ export function sampleSelector(sel: VectorSelector, deadline?: number): SampleSe
   return {
     metric: sel.name ?? ((name: string) => nameMatchers.every((m) => m.test(name))),
     ...(hostMatchers.length ? { host: (h: string) => hostMatchers.every((m) => m.test(h)) } : {}),
+    // host="a": the selector names its only host (an empty name matches no host: every host has one).
+    ...(hostMatchers.some((m) => m.op === '=') ? { hostNames: [hostMatchers.find((m) => m.op === '=')!.value] } : {}),
     match: (name, labels) => nameMatchers.every((m) => m.test(name)) && others.every((m) => m.test(labels[m.label] ?? '')),
     ...(deadline !== undefined ? { deadline } : {}),
   };
@@ -227,8 +244,6 @@ function refTimes(ctx: Ctx, offset: number, at: number | undefined): Float64Arra
 function atTime(at: VectorSelector['at']): number | undefined {
   if (!at) return undefined;
   if ('time' in at) return at.time;
-    // host="a": the selector names its only host (an empty name matches no host: every host has one).
-    ...(hostMatchers.some((m) => m.op === '=') ? { hostNames: [hostMatchers.find((m) => m.op === '=')!.value] } : {}),
   throw new Error('unresolved @ preprocessor');
 }
 
@@ -294,7 +309,7 @@ async function loadRaw(ctx: Ctx, sel: VectorSelector, from: number, to: number, 
   });
   ctx.q.loaded += count;
   checkSize(ctx, out.length);
-  return out.sort((a, b) => compareLabels(a.labels, b.labels));
+  return sortByLabels(out);
 }
 
 /** A stored series' labels as PromQL sees them: with __name__, and without empty values (Prometheus has none). */
@@ -342,7 +357,7 @@ async function loadBuckets(ctx: Ctx, sel: VectorSelector, window: number, tier: 
   const series = await readBuckets(ctx.q.pool, sampleSelector(sel, ctx.q.opts.deadline), from, e1, tier, columnsFor(fn, sel), (start) => need[(start - from) / MINUTE] === 1).catch(tooMany);
   checkSize(ctx, series.length);
   for (const b of series) b.labels = withName(b.metric.name, b.labels);
-  return series.sort((a, b) => compareLabels(a.labels, b.labels));
+  return sortByLabels(series);
 }
 
 /**
