@@ -35,6 +35,12 @@ export interface SampleSelector {
   match: (metric: string, labels: Labels) => boolean;
   /** Unix ms after which reading stops with DeadlineError (checked before each statement). */
   deadline?: number;
+  /**
+   * The selector's identity (its metric and matchers as text), when it has one: selectors with
+   * the same key select the same series, so which samples of a shape it wants is worked out
+   * once, not at every read (a fleet's 1,000 shapes: ~60 ms a read).
+   */
+  key?: string;
 }
 
 /** A read passed its selector's deadline. */
@@ -125,30 +131,50 @@ interface ShapePick {
 
 type Picker = (shape: Shape) => ShapePick;
 
+/** Picks of selectors with a key, per shape (KEPT_PICKS of them at most, the newest). */
+const PICKS = new WeakMap<Shape, Map<string, ShapePick>>();
+const KEPT_PICKS = 32;
+
 /**
- * Which samples of a shape the selector wants (computed once per shape and call); `interval`:
- * its slots include the snapshot's interval (staleness needs it).
+ * Which samples of a shape the selector wants (computed once per shape and call, or taken from
+ * PICKS); `interval`: its slots include the snapshot's interval (staleness needs it). Each call
+ * has entries of its own (their `sink` is the call's).
  */
 function picker(sel: SampleSelector, host: string, interval: boolean): Picker {
-  const names = nameTest(sel);
   const cache = new Map<Shape, ShapePick>();
+  const key = sel.key === undefined ? undefined : `${interval ? 1 : 0}${host}\u0000${sel.key}`;
   return (shape) => {
     let p = cache.get(shape);
     if (!p) {
-      const entries: ShapePick['entries'] = [];
-      for (const e of typeof sel.metric === 'string' ? shape.planOf(sel.metric) : shape.plan()) {
-        if (!names(e.metric.name)) continue;
-        const labels = { ...e.labels, host };
-        if (!sel.match(e.metric.name, labels)) continue;
-        entries.push({ slot: e.slot, value: e.value, key: `${e.metric.name}\u0000${labelsKey(labels)}`, metric: e.metric, labels });
+      let kept = key === undefined ? undefined : PICKS.get(shape);
+      let q = key === undefined ? undefined : kept?.get(key);
+      if (!q) {
+        q = pickOf(sel, host, interval, shape);
+        if (key !== undefined) {
+          if (!kept) PICKS.set(shape, (kept = new Map()));
+          if (kept.size >= KEPT_PICKS) kept.delete(kept.keys().next().value!);
+          kept.set(key, q);
+        }
       }
-      const slots = new Set(entries.map((e) => e.slot).filter((i) => i >= 0));
-      if (interval && shape.interval().slot >= 0) slots.add(shape.interval().slot);
-      p = { entries, slots: Int32Array.from([...slots].sort((a, b) => a - b)) };
+      p = { entries: q.entries.map((e) => ({ ...e })), slots: q.slots };
       cache.set(shape, p);
     }
     return p;
   };
+}
+
+function pickOf(sel: SampleSelector, host: string, interval: boolean, shape: Shape): ShapePick {
+  const names = nameTest(sel);
+  const entries: ShapePick['entries'] = [];
+  for (const e of typeof sel.metric === 'string' ? shape.planOf(sel.metric) : shape.plan()) {
+    if (!names(e.metric.name)) continue;
+    const labels = { ...e.labels, host };
+    if (!sel.match(e.metric.name, labels)) continue;
+    entries.push({ slot: e.slot, value: e.value, key: `${e.metric.name}\u0000${labelsKey(labels)}`, metric: e.metric, labels });
+  }
+  const slots = new Set(entries.map((e) => e.slot).filter((i) => i >= 0));
+  if (interval && shape.interval().slot >= 0) slots.add(shape.interval().slot);
+  return { entries, slots: Int32Array.from([...slots].sort((a, b) => a - b)) };
 }
 
 /** How many leading slots of a row a pick needs (its last slot + 1). */
@@ -701,7 +727,13 @@ class Column {
   private len = 0;
   /** `hint`: the samples expected (the rows of the host read), so that the array is made once, not grown. */
   constructor(hint = 0) {
-    this.cur = hint > 0 ? new Array<number>(Math.min(hint, COLUMN_CHUNK)) : [];
+    this.cur = [];
+    // Holding doubles from the start (new Array(n) holds small integers, and its first double
+    // would copy it into a double array).
+    if (hint > 1) {
+      this.cur.push(0.5);
+      this.cur.length = Math.min(hint, COLUMN_CHUNK);
+    }
   }
   push(x: number): void {
     if (this.len === COLUMN_CHUNK) {

@@ -83,7 +83,7 @@ describe('raw samples in windows', function () {
     expect(m05.end!.at(-1)).to.equal(m05.t.at(-1)! + fixtureSnapshot('small', { compact: true }).iv * 1000);
   });
 
-  it('many hosts, packed reads cut to the slots wanted (a prefix, or the payloads alone where the headers are known): each host as read alone, for one metric, every metric, a changed shape and JSONB rows', async () => {
+  it('many hosts, packed reads cut to the slots wanted (a prefix, or the payloads alone where the headers are known): each host as read alone, for one metric, every metric, a changed shape and JSONB rows, picks kept by key', async () => {
     const hosts = Array.from({ length: 10 }, (_, i) => `p${String(i).padStart(2, '0')}`);
     const start = T0 + 4 * 24 * HOUR;
     for (const [i, host] of hosts.entries()) {
@@ -98,10 +98,11 @@ describe('raw samples in windows', function () {
       await t.pool.query(`INSERT INTO snapshots (host_id, ts, data_v1) SELECT id, $1::timestamptz, $2::jsonb FROM hosts WHERE name = 'p09'`, [new Date(s.ts).toISOString(), JSON.stringify(s)]);
     }
     await t.pool.query(`UPDATE hosts SET last_seen = $1 WHERE name = 'p09'`, [new Date(legacy.at(-1)!.ts)]);
+    // (Keys: the second read of each takes the picks of the first.)
     const selectors = [
-      { metric: 'perfwatch_cpu_seconds_total', match: () => true },
+      { metric: 'perfwatch_cpu_seconds_total', match: () => true, key: 'cpu' },
       { metric: (n: string) => n.startsWith('perfwatch_'), match: () => true },
-      { metric: 'perfwatch_scrape_collector_duration_seconds', match: (_: string, l: Record<string, string>) => l.collector === 'cpu' || l.host === 'p01' },
+      { metric: 'perfwatch_scrape_collector_duration_seconds', match: (_: string, l: Record<string, string>) => l.collector === 'cpu' || l.host === 'p01', key: 'durations' },
     ];
     // Each read twice: the first learns the shapes' headers (rows come cut to a prefix), the second
     // sends them (rows whose headers are the same come as their wanted payloads alone).
