@@ -111,7 +111,8 @@ export function createCgroupCollector(config: ExporterConfig, log: Logger, clock
         if (n.unit !== undefined) named.unit = n.unit;
         if (n.pod !== undefined) named.pod = n.pod;
         if (n.qos !== undefined) named.qos = n.qos;
-        g[p] = { ...named, ...e };
+        // not { ...named, ...e }: the same, 50 times slower (cgroup/read.ts)
+        g[p] = Object.assign(named, e);
       });
       const others = read.slice(kept.length).filter((e): e is CgroupEntry => e !== undefined);
       if (others.length) g.other = sumCgroups(others);
