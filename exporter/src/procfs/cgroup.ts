@@ -9,14 +9,65 @@
 //   throttled_time ns), memory.usage_in_bytes, memory.limit_in_bytes, memory.stat,
 //   memory.oom_control, blkio.throttle.io_service_bytes, blkio.throttle.io_serviced, pids.*.
 import { ParseError } from './errors.js';
-import { fields, kernelLines, parseNumber, quote } from './util.js';
+import { decimalAt, fieldEnd, fields, kernelLines, MAX_LINE, parseNumber, quote } from './util.js';
 
 /**
  * "key value" per line (cpu.stat, memory.stat, memory.events, cpuacct.stat, memory.oom_control),
- * in the kernel's order (keys may hold a dot: core_sched.force_idle_usec). A key the kernel does not print is absent. memory.events.local and a
+ * in the kernel's order (keys may hold a dot: core_sched.force_idle_usec). A key the kernel does
+ * not print is absent; a key printed twice keeps its last value. memory.events.local and a
  * cgroup whose controller prints nothing yet still print their keys, so an empty file is an error.
  */
 export function parseFlatKeyed(text: string, file: string): Map<string, number> {
+  const out = new Map<string, number>();
+  return scanFlatKeyed(text, undefined, out, undefined) ? out : parseFlatKeyedLines(text, file);
+}
+
+/**
+ * The values of `keys` in a flat-keyed file, in their order (undefined: not printed), without the
+ * Map of every key: checked as parseFlatKeyed checks it, every line (not only the keys wanted).
+ */
+export function pickFlatKeyed(text: string, file: string, keys: readonly string[]): (number | undefined)[] {
+  const vals: (number | undefined)[] = [];
+  for (let k = 0; k < keys.length; k++) vals.push(undefined);
+  if (scanFlatKeyed(text, keys, undefined, vals)) return vals;
+  const all = parseFlatKeyedLines(text, file);
+  return keys.map((k) => all.get(k));
+}
+
+/** The fast path of parseFlatKeyed (util.ts decimalAt): false where the text is not byte for byte what the kernel writes. */
+function scanFlatKeyed(text: string, keys: readonly string[] | undefined, map: Map<string, number> | undefined, vals: (number | undefined)[] | undefined): boolean {
+  const len = text.length;
+  if (len === 0 || text.charCodeAt(len - 1) !== 10) return false;
+  for (let s = 0; s < len; ) {
+    const nl = text.indexOf('\n', s);
+    if (nl - s > MAX_LINE) return false;
+    let c = text.charCodeAt(s);
+    if (c < 97 || c > 122) return false; // a-z
+    let i = s + 1;
+    for (; i < nl; i++) {
+      c = text.charCodeAt(i);
+      if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 46)) break; // a-z 0-9 _ .
+    }
+    if (i >= nl || c !== 32) return false;
+    const v = decimalAt(text, i + 1, nl);
+    if (v !== v) return false;
+    if (map !== undefined) map.set(text.slice(s, i), v);
+    else {
+      for (let k = 0; k < keys!.length; k++) {
+        const key = keys![k]!;
+        if (key.length === i - s && text.startsWith(key, s)) {
+          vals![k] = v;
+          break;
+        }
+      }
+    }
+    s = nl + 1;
+  }
+  return true;
+}
+
+/** parseFlatKeyed line by line: the reference of the fast path, and the parse of whatever it does not take. */
+export function parseFlatKeyedLines(text: string, file: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const [line, n] of kernelLines(text, file)) {
     const f = fields(line);
@@ -34,6 +85,18 @@ export function parseFlatKeyed(text: string, file: string): Map<string, number> 
  * value at or above 2^62 bytes).
  */
 export function parseSingleValue(text: string, file: string): number | undefined {
+  // the fast path: "max\n" or digits and a newline, at most 64 characters
+  const len = text.length;
+  if (len >= 2 && len <= 65 && text.charCodeAt(len - 1) === 10) {
+    if (len === 4 && text.startsWith('max')) return undefined;
+    const v = decimalAt(text, 0, len - 1);
+    if (v === v) return v >= 2 ** 62 ? undefined : v;
+  }
+  return parseSingleValueLines(text, file);
+}
+
+/** parseSingleValue line by line: the reference of its fast path, and the parse of whatever that does not take. */
+export function parseSingleValueLines(text: string, file: string): number | undefined {
   const all = kernelLines(text, file, { maxLine: 64 });
   if (all.length !== 1) throw new ParseError(file, all[1]![1], 'expected a single line');
   const [line, n] = all[0]!;
@@ -60,6 +123,57 @@ const DEVICE = /^\d+:\d+$/;
  * An empty io.stat is what a cgroup without I/O has.
  */
 export function parseIoStat(text: string, file: string): Map<string, IoCounts> {
+  return scanIoStat(text) ?? parseIoStatLines(text, file);
+}
+
+/** The fast path of parseIoStat: undefined where the text is not byte for byte what the kernel writes. */
+function scanIoStat(text: string): Map<string, IoCounts> | undefined {
+  const out = new Map<string, IoCounts>();
+  const len = text.length;
+  if (len === 0) return out;
+  if (text.charCodeAt(len - 1) !== 10) return undefined;
+  for (let s = 0; s < len; ) {
+    const nl = text.indexOf('\n', s);
+    if (nl - s > MAX_LINE) return undefined;
+    // major:minor
+    let i = s;
+    while (i < nl && isDigit(text.charCodeAt(i))) i++;
+    if (i === s || text.charCodeAt(i) !== 58) return undefined;
+    const minor = ++i;
+    while (i < nl && isDigit(text.charCodeAt(i))) i++;
+    if (i === minor) return undefined;
+    const dev = text.slice(s, i);
+    const v: IoCounts = { rbytes: 0, wbytes: 0, rios: 0, wios: 0 };
+    // " key=value" pairs
+    while (i < nl) {
+      if (text.charCodeAt(i) !== 32) return undefined;
+      const k = i + 1;
+      const end = fieldEnd(text, k, nl);
+      if (end < nl && text.charCodeAt(end) !== 32) return undefined;
+      const eq = text.indexOf('=', k);
+      if (eq <= k || eq >= end) return undefined;
+      const kl = eq - k;
+      const key = kl === 6 ? (text.startsWith('rbytes', k) ? 'rbytes' : text.startsWith('wbytes', k) ? 'wbytes' : undefined)
+        : kl === 4 ? (text.startsWith('rios', k) ? 'rios' : text.startsWith('wios', k) ? 'wios' : undefined) : undefined;
+      if (key !== undefined) {
+        const x = decimalAt(text, eq + 1, end);
+        if (x !== x) return undefined;
+        v[key] = x;
+      }
+      i = end;
+    }
+    out.set(dev, v);
+    s = nl + 1;
+  }
+  return out;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** parseIoStat line by line: the reference of the fast path, and the parse of whatever it does not take. */
+export function parseIoStatLines(text: string, file: string): Map<string, IoCounts> {
   const out = new Map<string, IoCounts>();
   for (const [line, n] of kernelLines(text, file, { emptyOk: true })) {
     const [dev = '', ...pairs] = fields(line);
