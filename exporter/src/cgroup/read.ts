@@ -20,7 +20,7 @@
 import { readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { CgroupEntry, CgroupMemField } from '@perfwatch/store/snapshot';
-import { parseBlkio, parseFlatKeyed, parseIoStat, parseSingleValue } from '../procfs/cgroup.js';
+import { parseBlkio, parseFlatKeyed, parseIoStat, parseSingleValue, pickFlatKeyed } from '../procfs/cgroup.js';
 import { parsePressure } from '../procfs/pressure.js';
 import { errnoCode, controlFileError, readControlFiles, type ControlText } from '../procfs/read_small.js';
 import type { CgroupLayout } from './discover.js';
@@ -36,6 +36,21 @@ const V2_MEM: [string, CgroupMemField][] = [
   ['anon', 'rss'], ['file', 'cache'], ['file_mapped', 'mapped_file'], ['shmem', 'shmem'], ['kernel', 'kernel'],
   ['file_dirty', 'dirty'], ['file_writeback', 'writeback'], ['inactive_file', 'inactive_file'],
 ];
+
+// The keys read from each flat-keyed file, picked as it is parsed (pickFlatKeyed: no Map of all
+// ~30 keys of memory.stat), and the parse of each.
+const V2_MEM_KEYS = [...V2_MEM.map(([k]) => k), 'pgfault', 'pgmajfault'];
+const V2_CPU_KEYS = ['user_usec', 'system_usec', 'usage_usec', 'nr_periods', 'nr_throttled', 'throttled_usec'];
+const EVENTS_KEYS = ['oom', 'oom_kill'];
+const CPUACCT_KEYS = ['user', 'system'];
+const V1_CPU_KEYS = ['nr_periods', 'nr_throttled', 'throttled_time'];
+const OOM_CONTROL_KEYS = ['oom_kill'];
+const parseV2MemStat = (t: string, f: string) => pickFlatKeyed(t, f, V2_MEM_KEYS);
+const parseV2CpuStat = (t: string, f: string) => pickFlatKeyed(t, f, V2_CPU_KEYS);
+const parseMemoryEvents = (t: string, f: string) => pickFlatKeyed(t, f, EVENTS_KEYS);
+const parseCpuacctStat = (t: string, f: string) => pickFlatKeyed(t, f, CPUACCT_KEYS);
+const parseV1CpuStat = (t: string, f: string) => pickFlatKeyed(t, f, V1_CPU_KEYS);
+const parseOomControl = (t: string, f: string) => pickFlatKeyed(t, f, OOM_CONTROL_KEYS);
 const V1_MEM: CgroupMemField[] = ['rss', 'cache', 'mapped_file', 'shmem', 'dirty', 'writeback', 'inactive_file', 'swap'];
 
 /** major:minor -> block device name, from <sys>/dev/block/<maj:min> (a symlink into devices/). */
@@ -262,16 +277,11 @@ function readRest(r: Reader, layout: CgroupLayout, path: string, devices: Device
 
 function readV2Cpu(r: Reader, dir: string): void {
   const e = r.e;
-  const cpu = r.read(`${dir}/cpu.stat`, parseFlatKeyed);
+  const cpu = r.read(`${dir}/cpu.stat`, parseV2CpuStat);
   if (cpu) {
-    const u = cpu.get('user_usec');
-    const s = cpu.get('system_usec');
+    const [u, s, usage, p, t, ts] = cpu;
     if (u !== undefined && s !== undefined) e.cpu = [u / 1e6, s / 1e6];
-    const usage = cpu.get('usage_usec');
     if (usage !== undefined) e.cpuu = usage / 1e6;
-    const p = cpu.get('nr_periods');
-    const t = cpu.get('nr_throttled');
-    const ts = cpu.get('throttled_usec');
     if (p !== undefined && t !== undefined && ts !== undefined) e.thr = [p, t, ts / 1e6];
   }
 }
@@ -280,19 +290,21 @@ function readV2Rest(r: Reader, dir: string, devices: DeviceNames, cached: Limits
   const e = r.e;
   setIf(e, 'mem', r.read(`${dir}/memory.current`, parseSingleValue));
   setIf(e, 'lim', cached ? cached.lim : r.read(`${dir}/memory.max`, parseSingleValue));
-  const ms = r.read(`${dir}/memory.stat`, parseFlatKeyed);
+  const ms = r.read(`${dir}/memory.stat`, parseV2MemStat);
   const swap = r.read(`${dir}/memory.swap.current`, parseSingleValue);
   if (ms || swap !== undefined) {
     const out: NonNullable<CgroupEntry['ms']> = {};
-    if (ms) for (const [k, f] of V2_MEM) setIf(out, f, ms.get(k));
+    if (ms) for (let i = 0; i < V2_MEM.length; i++) setIf(out, V2_MEM[i]![1], ms[i]);
     if (swap !== undefined) out.swap = swap;
     e.ms = out;
-    memFaults(e, ms, '');
+    const f = ms?.[V2_MEM.length];
+    const m = ms?.[V2_MEM.length + 1];
+    if (f !== undefined && m !== undefined) e.pgf = [f, m];
   }
-  const ev = r.read(`${dir}/memory.events`, parseFlatKeyed);
+  const ev = r.read(`${dir}/memory.events`, parseMemoryEvents);
   if (ev) {
-    setIf(e, 'oom', ev.get('oom'));
-    setIf(e, 'oomk', ev.get('oom_kill'));
+    setIf(e, 'oom', ev[0]);
+    setIf(e, 'oomk', ev[1]);
   }
   const io = r.read(`${dir}/io.stat`, parseIoStat);
   if (io) {
@@ -328,18 +340,18 @@ function readV1Cpu(r: Reader, layout: Extract<CgroupLayout, { version: 1 }>, pat
   const e = r.e;
   if (roots.cpuacct) {
     const dir = `${roots.cpuacct}${path}`;
-    const st = r.read(`${dir}/cpuacct.stat`, parseFlatKeyed);
-    const u = st?.get('user');
-    const s = st?.get('system');
+    const st = r.read(`${dir}/cpuacct.stat`, parseCpuacctStat);
+    const u = st?.[0];
+    const s = st?.[1];
     if (u !== undefined && s !== undefined) e.cpu = [u / USER_HZ, s / USER_HZ];
     const usage = r.read(`${dir}/cpuacct.usage`, parseSingleValue);
     if (usage !== undefined) e.cpuu = usage / 1e9;
   }
   if (roots.cpu) {
-    const st = r.read(`${roots.cpu}${path}/cpu.stat`, parseFlatKeyed);
-    const p = st?.get('nr_periods');
-    const t = st?.get('nr_throttled');
-    const ts = st?.get('throttled_time');
+    const st = r.read(`${roots.cpu}${path}/cpu.stat`, parseV1CpuStat);
+    const p = st?.[0];
+    const t = st?.[1];
+    const ts = st?.[2];
     if (p !== undefined && t !== undefined && ts !== undefined) e.thr = [p, t, ts / 1e9];
   }
 }
@@ -361,8 +373,8 @@ function readV1Rest(r: Reader, layout: Extract<CgroupLayout, { version: 1 }>, pa
       e.ms = out;
       memFaults(e, ms, prefix);
     }
-    const oc = r.read(`${dir}/memory.oom_control`, parseFlatKeyed);
-    setIf(e, 'oomk', oc?.get('oom_kill'));
+    const oc = r.read(`${dir}/memory.oom_control`, parseOomControl);
+    setIf(e, 'oomk', oc?.[0]);
   }
   if (roots.blkio) {
     const dir = `${roots.blkio}${path}`;
