@@ -71,6 +71,31 @@ export interface RawSeries {
   end?: number[];
 }
 
+/** RawSeries with its columns as Float64Array (readRawSamples' `typed`). */
+export interface TypedRawSeries {
+  metric: MetricInfo;
+  labels: Labels;
+  t: Float64Array;
+  v: Float64Array;
+  end?: Float64Array;
+}
+
+export interface RawReadOptions {
+  /** with each sample's end (RawSeries.end). */
+  staleness?: boolean;
+  /** now (Unix ms), for the live edge of staleness; default Date.now(). */
+  now?: number;
+  /** without staleness: only the samples inside these windows (lo, hi], sorted and disjoint. */
+  spans?: readonly (readonly [number, number])[];
+  /** with staleness, a selector evaluated at this one time: each host's last snapshot at or before it and the next. */
+  latest?: number;
+  /**
+   * The columns as Float64Array (TypedRawSeries), as they were gathered: no copy into arrays of
+   * numbers (the PromQL evaluator's reads; arrays of 1.9 million samples are a copy and garbage).
+   */
+  typed?: boolean;
+}
+
 /**
  * 1-minute buckets of one series, ascending by start. Counters: v1 first, v2 last value, v3 the
  * increase (pairs of samples at most MAX_PAIR_GAP_MS apart whose later sample is in the bucket, a
@@ -629,10 +654,11 @@ async function latestRowsOfHosts(pool: Queryable, sel: SampleSelector, ids: numb
  * staleness, for a selector evaluated at that one time): only each host's last snapshot at or
  * before it and the one after (which tells whether the last samples went stale).
  */
+export function readRawSamples(pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit: number | undefined, opts: RawReadOptions & { typed: true }): Promise<TypedRawSeries[]>;
+export function readRawSamples(pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit?: number, opts?: RawReadOptions): Promise<RawSeries[]>;
 export async function readRawSamples(
-  pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY,
-  opts: { staleness?: boolean; now?: number; spans?: readonly (readonly [number, number])[]; latest?: number } = {},
-): Promise<RawSeries[]> {
+  pool: pg.Pool, sel: SampleSelector, from: number, to: number, limit = Number.POSITIVE_INFINITY, opts: RawReadOptions = {},
+): Promise<(RawSeries | TypedRawSeries)[]> {
   checkDeadline(sel);
   // A host's last snapshot read is followed by an outage when no snapshot came within 1.5
   // intervals, which is known only up to `to`, and only once that time has passed (the live edge:
@@ -704,12 +730,14 @@ export async function readRawSamples(
   } else {
     await Promise.all([...hosts].map(([id, span]) => walkHost(id, span, undefined)));
   }
-  const series: RawSeries[] = [];
+  const series: (RawSeries | TypedRawSeries)[] = [];
   const breathe = breather(1);
   for (const s of out.values()) {
     const pause = breathe();
     if (pause) await pause;
-    series.push({ metric: s.metric, labels: s.labels, t: s.t.toArray(), v: s.v.toArray(), ...(s.end ? { end: s.end.toArray() } : {}) });
+    series.push(opts.typed
+      ? { metric: s.metric, labels: s.labels, t: s.t.toFloat64(), v: s.v.toFloat64(), ...(s.end ? { end: s.end.toFloat64() } : {}) }
+      : { metric: s.metric, labels: s.labels, t: s.t.toArray(), v: s.v.toArray(), ...(s.end ? { end: s.end.toArray() } : {}) });
   }
   return series;
 }
@@ -722,38 +750,47 @@ export async function readRawSamples(
 const COLUMN_CHUNK = 16_384;
 
 class Column {
-  private full: number[][] = [];
-  private cur: number[];
+  private full: Float64Array[] = [];
+  private cur: Float64Array;
   private len = 0;
-  /** `hint`: the samples expected (the rows of the host read), so that the array is made once, not grown. */
+  /**
+   * `hint`: the samples expected (the rows of the host read), so that the array is made once,
+   * not grown. Typed arrays: their bytes live outside the JS heap, so a read's millions of
+   * samples are not copied by the young generation's collections as they pile up.
+   */
   constructor(hint = 0) {
-    this.cur = [];
-    // Holding doubles from the start (new Array(n) holds small integers, and its first double
-    // would copy it into a double array).
-    if (hint > 1) {
-      this.cur.push(0.5);
-      this.cur.length = Math.min(hint, COLUMN_CHUNK);
-    }
+    this.cur = new Float64Array(Math.min(Math.max(hint, 16), COLUMN_CHUNK));
   }
   push(x: number): void {
-    if (this.len === COLUMN_CHUNK) {
-      this.full.push(this.cur);
-      this.cur = [];
-      this.len = 0;
+    if (this.len === this.cur.length) {
+      if (this.len < COLUMN_CHUNK) {
+        const next = new Float64Array(Math.min(this.len * 2, COLUMN_CHUNK));
+        next.set(this.cur);
+        this.cur = next;
+      } else {
+        this.full.push(this.cur);
+        this.cur = new Float64Array(COLUMN_CHUNK);
+        this.len = 0;
+      }
     }
     this.cur[this.len++] = x;
   }
   setLast(x: number): void {
     this.cur[this.len - 1] = x;
   }
-  toArray(): number[] {
-    this.cur.length = this.len;
-    if (!this.full.length) return this.cur;
-    const out = new Array<number>(this.full.length * COLUMN_CHUNK + this.cur.length);
+  toFloat64(): Float64Array {
+    if (!this.full.length) return this.cur.subarray(0, this.len);
+    const out = new Float64Array(this.full.length * COLUMN_CHUNK + this.len);
     let k = 0;
-    for (const c of this.full) for (const x of c) out[k++] = x;
-    for (const x of this.cur) out[k++] = x;
+    for (const c of this.full) {
+      out.set(c, k);
+      k += c.length;
+    }
+    out.set(this.cur.subarray(0, this.len), k);
     return out;
+  }
+  toArray(): number[] {
+    return Array.from(this.toFloat64());
   }
 }
 

@@ -111,6 +111,11 @@ describe('raw samples in windows', function () {
         const opts = { staleness, now: start + 2 * HOUR };
         const all = await readRawSamples(t.pool, sel, start, start + 40 * MIN, Infinity, opts);
         expect(new Set(all.map((s) => s.labels.host))).to.have.property('size', hosts.length);
+        // The same as Float64Array columns (the evaluator's reads).
+        const typed = await readRawSamples(t.pool, sel, start, start + 40 * MIN, Infinity, { ...opts, typed: true });
+        expect(typed.map((s) => ({ labels: s.labels, t: Array.from(s.t), v: Array.from(s.v), end: s.end && Array.from(s.end) }))).to.deep.equal(
+          all.map((s) => ({ labels: s.labels, t: s.t, v: s.v, end: s.end })),
+        );
         for (const host of hosts) {
           const alone = await readRawSamples(t.pool, { ...sel, host: (h: string) => h === host }, start, start + 40 * MIN, Infinity, opts);
           const mine = all.filter((s) => s.labels.host === host);

@@ -290,9 +290,9 @@ function tooMany(err: unknown): never {
 
 interface Loaded {
   labels: Labels;
-  t: number[];
-  v: number[];
-  end?: number[];
+  t: ArrayLike<number>;
+  v: ArrayLike<number>;
+  end?: ArrayLike<number>;
 }
 
 /** Raw samples of the selector's series with time in [from, to] (only in `spans` when given), ordered by labels. */
@@ -303,7 +303,7 @@ async function loadRaw(ctx: Ctx, sel: VectorSelector, from: number, to: number, 
   // Staleness: read a little past `to`, so that whether the last sample before it was followed by
   // an outage (no snapshot within 1.5 intervals) is known (intervals up to STALENESS_PEEK_MS / 1.5).
   const readTo = staleness ? to + STALENESS_PEEK_MS : to;
-  const raw = await readRawSamples(ctx.q.pool, sampleSelector(sel, ctx.q.opts.deadline), from, readTo, budget, { staleness, now: ctx.q.opts.now ?? Date.now(), ...(spans ? { spans } : {}), ...(latest !== undefined ? { latest } : {}) }).catch(tooMany);
+  const raw = await readRawSamples(ctx.q.pool, sampleSelector(sel, ctx.q.opts.deadline), from, readTo, budget, { staleness, now: ctx.q.opts.now ?? Date.now(), ...(spans ? { spans } : {}), ...(latest !== undefined ? { latest } : {}), typed: true }).catch(tooMany);
   let count = 0;
   const out: Loaded[] = raw.map((r) => {
     count += r.t.length;
@@ -1204,8 +1204,8 @@ async function aggregate(ctx: Ctx, op: AggOp, grouping: string[], without: boole
   const out: Series[] = [];
   if (op === 'sum') {
     // Member by member over every step, not step by step over the members: the same additions
-    // in the same order at each step (kahanSumInc written out), without going through every
-    // member's arrays once per step (sum over 16,000 series of a fleet at 41 steps: 67 -> ~10 ms).
+    // in the same order at each step (kahanSumInc written out), each member's arrays read once
+    // in order instead of all of them at every step (a fleet's 16,000 series).
     for (const g of groups.values()) {
       await pause(ctx);
       const s = newSeries(g.labels, n);
