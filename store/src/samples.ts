@@ -227,13 +227,21 @@ interface RowCursor {
   first: number;
 }
 
+/** Over whole rows; the headers of each shape's newest row become its KNOWN_HEADERS at the end. */
 function rowsCursor(rows: readonly RawRow[]): RowCursor {
   let i = -1;
+  const newest = new Map<Shape, Uint8Array>();
   const c: RowCursor = {
     ts: 0, shape: undefined as unknown as Shape, h: new Uint8Array(0), hdr: 0, b: new Uint8Array(0), pay: 0, end: 0, first: 0, count: rows.length,
     next() {
       const row = rows[++i];
-      if (!row) return false;
+      if (!row) {
+        // (An instant query's read over a fleet thus readies a range query's.)
+        for (const [shape, vals] of newest) if (vals.length >= shape.n) KNOWN_HEADERS.set(shape, Uint8Array.prototype.slice.call(vals, 0, shape.n));
+        newest.clear();
+        return false;
+      }
+      newest.set(row.shape, row.vals);
       c.ts = row.ts;
       c.shape = row.shape;
       c.h = row.vals;
