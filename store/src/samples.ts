@@ -156,9 +156,13 @@ interface ShapePick {
 
 type Picker = (shape: Shape) => ShapePick;
 
-/** Picks of selectors with a key, per shape (KEPT_PICKS of them at most, the newest). */
+/**
+ * Picks of selectors with a key and one metric name, per shape (KEPT_PICKS of them at most, the
+ * newest): a kept pick holds at most that metric's samples of the shape, so what is kept stays a
+ * fraction of the shape's plan (a selector of every metric would hold all of it, once per key).
+ */
 const PICKS = new WeakMap<Shape, Map<string, ShapePick>>();
-const KEPT_PICKS = 32;
+const KEPT_PICKS = 16;
 
 /**
  * Which samples of a shape the selector wants (computed once per shape and call, or taken from
@@ -167,7 +171,7 @@ const KEPT_PICKS = 32;
  */
 function picker(sel: SampleSelector, host: string, interval: boolean): Picker {
   const cache = new Map<Shape, ShapePick>();
-  const key = sel.key === undefined ? undefined : `${interval ? 1 : 0}${host}\u0000${sel.key}`;
+  const key = sel.key === undefined || typeof sel.metric !== 'string' ? undefined : `${interval ? 1 : 0}${host}\u0000${sel.key}`;
   return (shape) => {
     let p = cache.get(shape);
     if (!p) {
