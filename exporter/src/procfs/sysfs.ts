@@ -97,12 +97,15 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 
 /**
  * Names in natural order: runs of digits compare as numbers (temp2 before temp10, cpu9 before
- * cpu10; with leading zeros, the shorter run first when equal), everything else by UTF-16 code
- * unit. Written out rather than with Intl.Collator, whose ICU collation data cost ~4 MB of RSS.
+ * cpu10), everything else by UTF-16 code unit; names that differ only in leading zeros (x1, x01)
+ * are ordered by the first such run, the shorter first, as the last resort. Written out rather
+ * than with Intl.Collator, whose ICU collation data cost ~4 MB of RSS.
  */
 export function naturalCompare(a: string, b: string): number {
   let i = 0;
   let j = 0;
+  // the first difference in leading zeros, deciding only when nothing else does
+  let zeros = 0;
   while (i < a.length && j < b.length) {
     const ca = a.charCodeAt(i);
     const cb = b.charCodeAt(j);
@@ -121,7 +124,7 @@ export function naturalCompare(a: string, b: string): number {
         const d = a.charCodeAt(si + k) - b.charCodeAt(sj + k);
         if (d !== 0) return d;
       }
-      if (ei - i !== ej - j) return ei - i - (ej - j);
+      if (zeros === 0) zeros = ei - i - (ej - j);
       i = ei;
       j = ej;
       continue;
@@ -130,5 +133,5 @@ export function naturalCompare(a: string, b: string): number {
     i++;
     j++;
   }
-  return a.length - i - (b.length - j);
+  return a.length - i - (b.length - j) || zeros;
 }
