@@ -61,6 +61,16 @@ describe('query engine: worker threads', function () {
     expect((err as PromError).type).to.equal('timeout');
   });
 
+  it('a query that does not parse is its own bad_data answer; the worker goes on with the next', async () => {
+    const err = await engine.evaluate('sum(rate(x[5m]', opts).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(PromError);
+    expect((err as PromError).type).to.equal('bad_data');
+    expect((err as PromError).message).to.match(/^1:\d+: parse error: /);
+    // both workers still answer
+    const rs = await Promise.all([1, 2].map((i) => engine.evaluate(`vector(${i})`, opts)));
+    expect(rs.map((r) => (r.value as { series: { v: Float64Array }[] }).series[0]!.v[0])).to.deep.equal([1, 2]);
+  });
+
   it('an unreachable database is a transient StoreError (503 at the edge), and the engine goes on', async () => {
     const down = workerEngine({ databaseUrl: 'postgres://nobody@127.0.0.1:1/none', schema: 'x', connectTimeoutMs: 2000 }, 1, silentLogger);
     try {

@@ -29,7 +29,9 @@ port.on('message', (m: WorkerRequest) => {
     closePool(pool).finally(() => send({ type: 'closed' }));
     return;
   }
-  evaluate(pool, parsePromQL(m.text), m.opts).then(
+  // (parsed inside the chain: a query that does not parse is its error reply, never an exception
+  // that would end the worker and every query it holds)
+  Promise.resolve(m.text).then((text) => evaluate(pool, parsePromQL(text), m.opts)).then(
     (r) => send({ type: 'result', id: m.id, value: r.value, times: r.times, tiers: [...r.tiers] }),
     (err: unknown) => send({ type: 'error', id: m.id, error: describe(err) }),
   );
