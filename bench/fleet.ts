@@ -16,7 +16,6 @@
  * over all hosts (instant and over the run). Each 3 times; the median and the slowest.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { updateGapIndex } from '../store/src/index.js';
@@ -25,6 +24,7 @@ import { startPgbouncer } from '../store/test/pgbouncer.js';
 import { loadConfig } from '../api/src/config.js';
 import { createLogger } from '../api/src/log.js';
 import { startApi } from '../api/src/service.js';
+import { postgresCpuSeconds } from '../store/bench/lib.js';
 
 const HOSTS = Number(process.env.HOSTS ?? 1000);
 const PROCS = Number(process.env.PROCS ?? 4);
@@ -34,24 +34,6 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const ADMIN = { username: 'admin', password: 'fleet-bench-admin-password-1' };
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
-
-/** CPU seconds of every process named postgres (this machine's PostgreSQL). */
-function postgresCpuSeconds(): number {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (comm !== 'postgres') continue;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks / 100;
-}
 
 interface ChildResult {
   hosts: number;

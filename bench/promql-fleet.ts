@@ -12,7 +12,6 @@
  * runs one query. KEEP=1 keeps the schema; SCHEMA=<name> reads a kept one instead of writing.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createPool, insertSnapshots, type Snapshot } from '../store/src/index.js';
@@ -20,6 +19,7 @@ import { runCleanups, testSchema, testServer } from '../store/test/helpers.js';
 import { fixtureSnapshot, HostSim } from '../store/test/synth.js';
 import { evaluate } from '../api/src/promql/eval.js';
 import { parsePromQL } from '../api/src/promql/parse.js';
+import { postgresCpuSeconds } from '../store/bench/lib.js';
 
 const HOSTS = Number(process.env.HOSTS ?? 1000);
 const MINUTES = Number(process.env.MINUTES ?? 10);
@@ -28,23 +28,6 @@ const STEP_MS = 5_000;
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(0);
-
-/** CPU seconds of every process named postgres (the test PostgreSQL, when it runs on this machine; as bench/fleet.ts). */
-function postgresCpuSeconds(): number {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks / 100;
-}
 
 async function main(): Promise<void> {
   let pool;

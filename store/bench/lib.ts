@@ -7,7 +7,7 @@
  * helpers only, never the exporter or the api (they import from here, as they import
  * store/test/synth.ts). What only the api benchmarks need is in api/bench/lib.ts.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { createPool, insertSnapshots, migrate, runRollups, type Snapshot, type StoreOptions } from '../src/index.js';
 import { SERVICE_URL } from '../test/helpers.js';
@@ -99,6 +99,22 @@ export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** CPU seconds of every process named postgres on this machine (the test PostgreSQL, other sessions' included). */
+export function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+      total += cpuSeconds(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 export interface BenchSchema {

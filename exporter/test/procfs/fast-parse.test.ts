@@ -10,22 +10,12 @@ import { parsePidStat, parsePidStatLine } from '../../src/procfs/pid_stat.js';
 import { parsePidStatus, parsePidStatusLines } from '../../src/procfs/pid_status.js';
 import { parsePressure, parsePressureLines } from '../../src/procfs/pressure.js';
 import { decimalAt, parseNumber } from '../../src/procfs/util.js';
+// mulberry32: deterministic, so a failure can be reproduced
+import { rng } from '../../../store/test/synth.js';
 
 const FILE = '/f';
 const MUTATIONS = 1500;
 const CHARS = [' ', ' ', '\t', '\n', '\n', '\0', '=', ':', '-', '.', '0', '1', '9', 'a', 'k', 'B', 'Z', '_', '(', ')', 'e', '+', '\r', '\u00a0', 'é', 'x'];
-
-/** mulberry32: deterministic, so a failure can be reproduced. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(text: string, r: () => number): string {
   const n = 1 + Math.floor(r() * 3);

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { naturalCompare, parseSysfsInteger, parseSysfsList, parseSysfsString, readAttr } from '../../src/procfs/sysfs.js';
 import { randomBytes, runTable, type Case } from './table.js';
+// a fixed sequence (mulberry32), so a failure repeats
+import { rng } from '../../../store/test/synth.js';
 
 const FILE = '/sys/class/hwmon/hwmon1/temp1_input';
 
@@ -89,16 +91,8 @@ describe('naturalCompare (sysfs names in natural order)', () => {
     ]);
   });
 
-  // a fixed sequence (mulberry32), so a failure repeats
-  const seeded = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-
   it('is a consistent order: antisymmetric, zero only for equal strings, transitive over random names', () => {
-    const random = seeded(7);
+    const random = rng(7);
     const alphabet = 'ab_-0019:.';
     const rnd = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
     const names = Array.from({ length: 300 }, () => rnd(1 + Math.floor(random() * 6)));
@@ -117,7 +111,7 @@ describe('naturalCompare (sysfs names in natural order)', () => {
     const icu = new Intl.Collator('en', { numeric: true });
     const alphabet = 'abct0123456789';
     for (const seed of [1, 2, 3, 4, 5]) {
-    const random = seeded(seed);
+    const random = rng(seed);
     const rnd = () => `x${Array.from({ length: Math.floor(random() * 8) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('')}`;
     let compared = 0;
     for (let k = 0; k < 3000; k++) {
