@@ -7,32 +7,12 @@
  */
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { timexOf, TIME_ERROR, type RawTimex } from '@perfwatch/native';
 import { COLLECTORS } from '../src/collectors/registry.js';
 import { renderSnapshotText } from '../src/metrics.js';
 import { SnapshotPipeline } from '../src/snapshot.js';
-import { quietLogger, testConfig } from './helpers.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-/** name{labels} -> value of a text exposition. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
+import { freePort } from '../../store/test/helpers.js';
+import { parseExposition, quietLogger, testConfig } from './helpers.js';
 
 const RAW: RawTimex = {
   state: 0, status: 0x2001, offset: -1_500_000, freq: 65_536 * 12, maxerror: 250_000, esterror: 1_000, constant: 7, precision: 1,
@@ -83,8 +63,8 @@ describe('timex collector', function () {
         const [theirs, snap] = await Promise.all([fetch(ne.url).then((r) => r.text()), pipeline.collect()]);
         await pipeline.close();
         const zoneOf = (m: Map<string, number>, prefix: string) => [...m].find(([k]) => k.startsWith(prefix))!;
-        const [ours, ourValue] = zoneOf(samples(await renderSnapshotText(snap)), 'perfwatch_time_zone_offset_seconds');
-        const [node, nodeValue] = zoneOf(samples(theirs), 'node_time_zone_offset_seconds');
+        const [ours, ourValue] = zoneOf(parseExposition(await renderSnapshotText(snap)), 'perfwatch_time_zone_offset_seconds');
+        const [node, nodeValue] = zoneOf(parseExposition(theirs), 'node_time_zone_offset_seconds');
         expect(ours.slice('perfwatch_'.length), `TZ=${tz}`).to.equal(node.slice('node_'.length));
         expect(ourValue, `TZ=${tz}`).to.equal(nodeValue);
       } finally {
@@ -105,8 +85,8 @@ describe('timex collector', function () {
       const [theirs, snap] = await Promise.all([fetch(url).then((r) => r.text()), pipeline.collect()]);
       await pipeline.close();
       expect(snap.col.timex?.ok, JSON.stringify(snap.col.timex)).to.equal(true);
-      const ours = samples(await renderSnapshotText(snap));
-      const node = samples(theirs);
+      const ours = parseExposition(await renderSnapshotText(snap));
+      const node = parseExposition(theirs);
       const both = (name: string) => {
         const a = ours.get(`perfwatch_${name}`);
         const b = node.get(`node_${name}`);

@@ -81,7 +81,7 @@ export const ROLLUP_DEFAULTS = {
   graceMs: 120_000,
 };
 
-function floorTo(ms: number, unit: number): number {
+export function floorTo(ms: number, unit: number): number {
   return Math.floor(ms / unit) * unit;
 }
 

@@ -16,7 +16,7 @@ import type { Labels, MetricInfo } from './catalog.js';
 import { metricInfo } from './catalog.js';
 import { decodeSlots, payloadLength } from './codec.js';
 import { StoreError, wrapPgError } from './errors.js';
-import { bucketCount, bucketValue, labelsKey, MAX_PAIR_GAP_MS, readWatermarks, rollupSegments, TIER_SPECS, type RollupTier, type TierSpec } from './rollups.js';
+import { bucketCount, bucketValue, floorTo, labelsKey, MAX_PAIR_GAP_MS, readWatermarks, rollupSegments, TIER_SPECS, type RollupTier, type TierSpec } from './rollups.js';
 import { fetchRows, loadShapes, RAW_COLUMNS, type PlanEntry, type RawRow, type Shape } from './snapshots.js';
 
 type Queryable = pg.Pool | pg.ClientBase;
@@ -876,7 +876,7 @@ async function namedHostsSources(pool: pg.Pool, sel: SampleSelector, names: read
     if (sel.host && !sel.host(h.name)) continue;
     out.hosts.set(h.id, { name: h.name, first: h.first, last: h.last });
     // As readWatermarks: rounded down to whole blocks.
-    for (const [tier, ms] of h.wms ?? []) out.wms.set(`${h.id} ${tier}`, Math.floor(ms / TIER_SPECS[tier].blockMs) * TIER_SPECS[tier].blockMs);
+    for (const [tier, ms] of h.wms ?? []) out.wms.set(`${h.id} ${tier}`, floorTo(ms, TIER_SPECS[tier].blockMs));
     out.seriesRows.set(h.id, (h.series ?? []).map(([id, metric, labels, counter]) => ({ id, host_id: h.id, metric, labels, counter })));
   }
   return out;
