@@ -172,6 +172,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  // Every answer is Cache-Control: no-store (below), so an ETag (a SHA-1 of each body) serves nobody.
+  app.set('etag', false);
 
   app.use(metrics.middleware());
   app.use(
@@ -221,10 +223,11 @@ export function createApp(deps: AppDeps): Express {
   app.use('/prometheus', promqlFormParser(config.bodyLimitBytes, noteNulFree));
   app.use(rejectNul());
 
+  // Prometheus's query API: its own envelope and errors, outside the JSON API's route machinery
+  // (mounted first: its requests, a dashboard's many panels, do not walk the JSON API's routes).
+  app.use('/prometheus', promqlRouter({ pool: reads, engine, log, authenticate: (c) => auth.authenticateBearer(c), bodyLimitBytes: config.bodyLimitBytes, build }));
   const guard = routeGuard(passport);
   for (const defs of Object.values(resources)) app.use(mountRoutes(defs, { authenticate: guard }));
-  // Prometheus's query API: its own envelope and errors, outside the JSON API's route machinery.
-  app.use('/prometheus', promqlRouter({ pool: reads, engine, log, authenticate: (c) => auth.authenticateBearer(c), bodyLimitBytes: config.bodyLimitBytes, build }));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${req.path.slice(0, 200)}; see /api/openapi.json`));

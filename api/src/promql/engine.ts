@@ -23,6 +23,7 @@ import { StoreError, type Pool, type StoreErrorCode } from '@perfwatch/store';
 import type { Logger } from '@perfwatch/store';
 import { PromError, type PromErrorType } from './errors.js';
 import { evaluate, type EvalOptions, type ResultValue } from './eval.js';
+import { answerJson, type AnswerKind } from './format.js';
 import { parsePromQL } from './parse.js';
 
 export interface EvalOutput {
@@ -31,17 +32,72 @@ export interface EvalOutput {
   tiers: Set<'raw' | '1m' | '1h'>;
 }
 
+/** A query's answer for Prometheus's query API: its `data` as JSON text (format.ts). */
+export interface AnswerOutput {
+  json: string;
+  tiers: Set<'raw' | '1m' | '1h'>;
+}
+
 export interface QueryEngine {
   /** Evaluates a query's text (which the caller has parsed once already, for its errors). */
   evaluate(text: string, opts: EvalOptions): Promise<EvalOutput>;
+  /** Evaluates and writes the answer where it was evaluated: only its text crosses back. */
+  answer(text: string, opts: EvalOptions, kind: AnswerKind): Promise<AnswerOutput>;
   close(): Promise<void>;
+}
+
+/** Evaluates `text` and writes its answer (both sides of the engine). */
+export async function answerOf(pool: Pool, text: string, opts: EvalOptions, kind: AnswerKind): Promise<AnswerOutput> {
+  const r = await evaluate(pool, parsePromQL(text), opts);
+  return { json: answerJson(kind, r.value, r.times), tiers: r.tiers };
 }
 
 /** The api's own thread: the evaluator yields every 10 ms, but its garbage collection does not. */
 export function inProcessEngine(pool: Pool): QueryEngine {
   return {
     evaluate: (text, opts) => evaluate(pool, parsePromQL(text), opts),
+    answer: (text, opts, kind) => answerOf(pool, text, opts, kind),
     close: async () => undefined,
+  };
+}
+
+export interface HybridOptions {
+  /** the longest (ms, wall clock) a query is evaluated in the api's thread before it goes to a worker. */
+  budgetMs: number;
+  /** queries evaluated in the api's thread at once; more go to the workers straight away. */
+  maxInThread: number;
+}
+
+/**
+ * Small queries in the api's thread, the rest in workers: a query is first evaluated here with
+ * its deadline brought forward to `budgetMs` from now; one that reaches it (the evaluator checks
+ * its deadline between reads, series and slices of computing) is evaluated again, from the start,
+ * by `workers`, with its own deadline. A dashboard's queries of one host (a few milliseconds each)
+ * thus skip the two hops between threads; a heavy one holds this thread at most about `budgetMs`
+ * (plus one slice of computing, 10 ms) before it moves, and at most `maxInThread` queries are here
+ * at once, so the thread stays free for logins, /health and the live stream.
+ */
+export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions): QueryEngine {
+  let here = 0;
+  const attempt = async <T>(opts: EvalOptions, local: (o: EvalOptions) => Promise<T>, remote: () => Promise<T>): Promise<T> => {
+    if (here >= o.maxInThread) return remote();
+    const cut = Date.now() + o.budgetMs;
+    const cutShort = opts.deadline === undefined || cut < opts.deadline;
+    here++;
+    try {
+      return await local({ ...opts, deadline: cutShort ? cut : opts.deadline! });
+    } catch (err) {
+      // The budget, not the query's own deadline, ended it: the workers evaluate it afresh.
+      if (cutShort && err instanceof PromError && err.type === 'timeout') return remote();
+      throw err;
+    } finally {
+      here--;
+    }
+  };
+  return {
+    evaluate: (text, opts) => attempt(opts, (x) => evaluate(pool, parsePromQL(text), x), () => workers.evaluate(text, opts)),
+    answer: (text, opts, kind) => attempt(opts, (x) => answerOf(pool, text, x, kind), () => workers.answer(text, opts, kind)),
+    close: () => workers.close(),
   };
 }
 
@@ -51,9 +107,10 @@ export type WorkerError =
   | { kind: 'store'; code: StoreErrorCode; message: string; transient: boolean; pgCode?: string | undefined }
   | { kind: 'other'; message: string };
 
-export type WorkerRequest = { type: 'eval'; id: number; text: string; opts: EvalOptions } | { type: 'close' };
+export type WorkerRequest = { type: 'eval'; id: number; text: string; opts: EvalOptions; answer?: AnswerKind } | { type: 'close' };
 export type WorkerReply =
   | { type: 'result'; id: number; value: ResultValue; times: Float64Array; tiers: ('raw' | '1m' | '1h')[] }
+  | { type: 'answer'; id: number; json: string; tiers: ('raw' | '1m' | '1h')[] }
   | { type: 'error'; id: number; error: WorkerError }
   | { type: 'log'; level: 'error' | 'warn' | 'info'; obj: object; msg: string }
   | { type: 'closed' };
@@ -65,7 +122,7 @@ export function rebuildError(e: WorkerError): Error {
 }
 
 interface Pending {
-  resolve: (o: EvalOutput) => void;
+  resolve: (o: EvalOutput | AnswerOutput) => void;
   reject: (e: Error) => void;
 }
 
@@ -107,11 +164,12 @@ export function workerEngine(store: object, size: number, log: Logger): QueryEng
         log[m.level](m.obj, m.msg);
         return;
       }
-      if (m.type !== 'result' && m.type !== 'error') return;
+      if (m.type !== 'result' && m.type !== 'answer' && m.type !== 'error') return;
       const p = slot.pending.get(m.id);
       if (!p) return;
       slot.pending.delete(m.id);
       if (m.type === 'result') p.resolve({ value: m.value, times: m.times, tiers: new Set(m.tiers) });
+      else if (m.type === 'answer') p.resolve({ json: m.json, tiers: new Set(m.tiers) });
       else p.reject(rebuildError(m.error));
       // An idle worker does not keep the process alive.
       if (!slot.pending.size) worker.unref();
@@ -129,19 +187,22 @@ export function workerEngine(store: object, size: number, log: Logger): QueryEng
     return slot;
   };
 
+  const ask = <T extends EvalOutput | AnswerOutput>(text: string, opts: EvalOptions, answer?: AnswerKind): Promise<T> => {
+    if (closed) return Promise.reject(new Error('the query engine is closed'));
+    const i = next;
+    next = (next + 1) % size;
+    const slot = slots[i] ?? start(i);
+    const id = ++ids;
+    return new Promise<T>((resolve, reject) => {
+      slot.pending.set(id, { resolve: resolve as (o: EvalOutput | AnswerOutput) => void, reject });
+      slot.worker.ref();
+      slot.worker.postMessage({ type: 'eval', id, text, opts, ...(answer ? { answer } : {}) } satisfies WorkerRequest);
+    });
+  };
+
   return {
-    evaluate(text, opts) {
-      if (closed) return Promise.reject(new Error('the query engine is closed'));
-      const i = next;
-      next = (next + 1) % size;
-      const slot = slots[i] ?? start(i);
-      const id = ++ids;
-      return new Promise<EvalOutput>((resolve, reject) => {
-        slot.pending.set(id, { resolve, reject });
-        slot.worker.ref();
-        slot.worker.postMessage({ type: 'eval', id, text, opts } satisfies WorkerRequest);
-      });
-    },
+    evaluate: (text, opts) => ask<EvalOutput>(text, opts),
+    answer: (text, opts, kind) => ask<AnswerOutput>(text, opts, kind),
     async close() {
       closed = true;
       await Promise.all(

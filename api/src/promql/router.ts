@@ -18,7 +18,7 @@ import type { Principal } from '../auth/types.js';
 import { ApiError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { QueryEngine } from './engine.js';
-import { formatFloat as formatValue, sampleSelector, type ResultValue, type Tier } from './eval.js';
+import { sampleSelector, type Tier } from './eval.js';
 import { badData, PromError, QueryError } from './errors.js';
 import type { VectorSelector } from './ast.js';
 import { parseDuration, parsePromQL, typeOf } from './parse.js';
@@ -126,51 +126,26 @@ function metricOf(l: Labels): Labels {
   return out;
 }
 
-const ts = (ms: number) => ms / 1000;
-
 function byLabels<T extends { labels: Labels }>(a: T, b: T): number {
   const x = labelsKey(a.labels);
   const y = labelsKey(b.labels);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-function vectorData(v: ResultValue, times: Float64Array) {
-  const t = times[0]!;
-  switch (v.type) {
-    case 'scalar':
-      return { resultType: 'scalar', result: [ts(t), formatValue(v.v[0]!)] };
-    case 'string':
-      return { resultType: 'string', result: [ts(t), v.s] };
-    case 'matrixResult':
-      return {
-        resultType: 'matrix',
-        result: [...v.series].sort(byLabels).map((s) => ({ metric: metricOf(s.labels), values: s.t.map((x, i) => [ts(x), formatValue(s.v[i]!)]) })),
-      };
-    case 'vector': {
-      // sort() and its kin order an instant query's answer; otherwise by labels.
-      const series = v.series.filter((s) => s.ok[0]);
-      if (!v.ordered) series.sort(byLabels);
-      return { resultType: 'vector', result: series.map((s) => ({ metric: metricOf(s.labels), value: [ts(t), formatValue(s.v[0]!)] })) };
-    }
-    default:
-      throw new PromError('execution', `unexpected result type ${v.type}`);
-  }
-}
-
-function matrixData(v: ResultValue, times: Float64Array) {
-  if (v.type === 'scalar') return { resultType: 'matrix', result: [{ metric: {}, values: Array.from(times, (t, k) => [ts(t), formatValue(v.v[k]!)]) }] };
-  if (v.type !== 'vector') throw badData(`invalid expression type "${v.type === 'string' ? 'string' : 'range vector'}" for range query, must be Scalar or instant Vector`);
-  const result = [];
-  for (const s of [...v.series].sort(byLabels)) {
-    const values: [number, string][] = [];
-    for (let k = 0; k < times.length; k++) if (s.ok[k]) values.push([ts(times[k]!), formatValue(s.v[k]!)]);
-    if (values.length) result.push({ metric: metricOf(s.labels), values });
-  }
-  return { resultType: 'matrix', result };
+/** `data` already written as JSON text (format.ts). */
+class JsonText {
+  constructor(readonly text: string) {}
 }
 
 function send(res: Response, data: unknown): void {
-  res.status(200).json({ status: 'success', data });
+  if (!(data instanceof JsonText)) {
+    res.status(200).json({ status: 'success', data });
+    return;
+  }
+  const body = `{"status":"success","data":${data.text}}`;
+  res.status(200).setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 export function sendError(res: Response, e: PromError): void {
@@ -288,11 +263,14 @@ export function promqlRouter(deps: PromqlDeps): Router {
         if (recent.has(credential)) {
           // A credential that passed moments ago: its check (still made, against the database)
           // and the work run together, and nothing of the work is sent unless the check passes.
+          // The check's statement goes out first, so that its round trip overlaps the work.
+          const check = authenticate(credential);
           const work = fn(params(req), req);
-          // (handled from the start: it may fail while the check is still out)
+          // (handled from the start: either may fail while the other is still out)
+          check.catch(() => undefined);
           work.catch(() => undefined);
           try {
-            await authenticate(credential);
+            await check;
           } catch (err) {
             res.removeHeader('x-perfwatch-tier');
             throw err;
@@ -325,9 +303,9 @@ export function promqlRouter(deps: PromqlDeps): Router {
     const deadline = deadlineOf(p);
     const t = one(p, 'time');
     const time = t === undefined || t === '' ? Date.now() : parseTime(t, 'time');
-    const r = await deps.engine.evaluate(one(p, 'query')!, { start: time, end: time, step: 1, tier: tierOf(req), deadline });
+    const r = await deps.engine.answer(one(p, 'query')!, { start: time, end: time, step: 1, tier: tierOf(req), deadline }, 'instant');
     req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
-    return vectorData(r.value, r.times);
+    return new JsonText(r.json);
   });
 
   handle('/api/v1/query_range', async (p, req) => {
@@ -347,9 +325,9 @@ export function promqlRouter(deps: PromqlDeps): Router {
     const expr = parseQuery(p);
     const type = typeOf(expr);
     if (type === 'matrix' || type === 'string') throw badData(`invalid expression type "${type === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`);
-    const r = await deps.engine.evaluate(one(p, 'query')!, { start, end, step, tier: tierOf(req), deadline });
+    const r = await deps.engine.answer(one(p, 'query')!, { start, end, step, tier: tierOf(req), deadline }, 'range');
     req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
-    return matrixData(r.value, r.times);
+    return new JsonText(r.json);
   });
 
   const range = (p: Params) => {

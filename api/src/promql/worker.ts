@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { closePool, createPool, errorMessage, StoreError, type Logger } from '@perfwatch/store';
-import type { WorkerError, WorkerReply, WorkerRequest } from './engine.js';
+import { answerOf, type WorkerError, type WorkerReply, type WorkerRequest } from './engine.js';
 import { PromError } from './errors.js';
 import { evaluate } from './eval.js';
 import { parsePromQL } from './parse.js';
@@ -31,8 +31,11 @@ port.on('message', (m: WorkerRequest) => {
   }
   // (parsed inside the chain: a query that does not parse is its error reply, never an exception
   // that would end the worker and every query it holds)
-  Promise.resolve(m.text).then((text) => evaluate(pool, parsePromQL(text), m.opts)).then(
-    (r) => send({ type: 'result', id: m.id, value: r.value, times: r.times, tiers: [...r.tiers] }),
-    (err: unknown) => send({ type: 'error', id: m.id, error: describe(err) }),
-  );
+  const fail = (err: unknown) => send({ type: 'error', id: m.id, error: describe(err) });
+  const { answer } = m;
+  if (answer) {
+    Promise.resolve(m.text).then((text) => answerOf(pool, text, m.opts, answer)).then((r) => send({ type: 'answer', id: m.id, json: r.json, tiers: [...r.tiers] }), fail);
+    return;
+  }
+  Promise.resolve(m.text).then((text) => evaluate(pool, parsePromQL(text), m.opts)).then((r) => send({ type: 'result', id: m.id, value: r.value, times: r.times, tiers: [...r.tiers] }), fail);
 });
