@@ -50,6 +50,10 @@ export interface ApiConfig {
    *  its own pool of PERFWATCH_API_DB_POOL_MAX connections, 0..16; 0 evaluates in the api's own
    *  thread (default: CPUs - 1, 1 to 4). */
   queryWorkers: number;
+  /** PERFWATCH_QUERY_IN_THREAD_MS: with workers, a query is first evaluated in the api's thread for
+   *  at most this long (wall clock), then by a worker from the start; 0..1000, 0 = always in a
+   *  worker (20). */
+  queryInThreadMs: number;
   /** PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS: give up getting a connection after this long (5). */
   dbConnectTimeoutSeconds: number;
   /** PERFWATCH_DB_STATEMENT_TIMEOUT_SECONDS: server-side limit of one statement (30). */
@@ -137,6 +141,8 @@ export const DEFAULTS = {
   dbPoolMax: 10,
   // One thread answers HTTP, the others evaluate: no query holds the event loop.
   queryWorkers: Math.max(1, Math.min(4, availableParallelism() - 1)),
+  // A dashboard's query of one host takes a few ms: here it skips two hops between threads.
+  queryInThreadMs: 20,
   dbConnectTimeoutSeconds: 5,
   dbStatementTimeoutSeconds: 30,
   logLevel: 'info' as LogLevel,
@@ -269,6 +275,7 @@ export function loadConfig(env: Env): ApiConfig {
     dbMigrate: boolVar(env, 'PERFWATCH_API_DB_MIGRATE', DEFAULTS.dbMigrate),
     dbPoolMax: intVar(env, 'PERFWATCH_API_DB_POOL_MAX', DEFAULTS.dbPoolMax, 1, 100),
     queryWorkers: intVar(env, 'PERFWATCH_QUERY_WORKERS', DEFAULTS.queryWorkers, 0, 16),
+    queryInThreadMs: intVar(env, 'PERFWATCH_QUERY_IN_THREAD_MS', DEFAULTS.queryInThreadMs, 0, 1000),
     dbConnectTimeoutSeconds: numberVar(env, 'PERFWATCH_DB_CONNECT_TIMEOUT_SECONDS', DEFAULTS.dbConnectTimeoutSeconds, 0.1, 600),
     dbStatementTimeoutSeconds: numberVar(env, 'PERFWATCH_DB_STATEMENT_TIMEOUT_SECONDS', DEFAULTS.dbStatementTimeoutSeconds, 0.1, 3600),
     logLevel: enumVar(env, 'PERFWATCH_LOG_LEVEL', DEFAULTS.logLevel, LOG_LEVELS),

@@ -6,7 +6,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { inProcessEngine, workerEngine, type QueryEngine } from './promql/engine.js';
+import { hybridEngine, inProcessEngine, workerEngine, type QueryEngine } from './promql/engine.js';
+
+/** Queries evaluated in the api's thread at once (PERFWATCH_QUERY_IN_THREAD_MS); more go to the workers. */
+const IN_THREAD_AT_ONCE = 2;
 import { closePool, createPool, isTransient, JOB_QUEUES, replicaLag, runRetentionNow, startJobs, storeOptionsOf, type Pool, type RunningJobs } from '@perfwatch/store';
 import { buildInfo, createApp } from './app.js';
 import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
@@ -110,10 +113,10 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
         : undefined;
 
     const metrics = new ApiMetrics(buildInfo(), { processMetrics: opts.processMetrics });
-    engine =
-      config.queryWorkers > 0
-        ? workerEngine({ ...storeOptionsOf(config, 'perfwatch-api-query'), databaseUrl: readUrl ?? config.databaseUrl }, config.queryWorkers, log.child({ component: 'query' }))
-        : inProcessEngine(readPool);
+    if (config.queryWorkers > 0) {
+      const workers = workerEngine({ ...storeOptionsOf(config, 'perfwatch-api-query'), databaseUrl: readUrl ?? config.databaseUrl }, config.queryWorkers, log.child({ component: 'query' }));
+      engine = config.queryInThreadMs > 0 ? hybridEngine(readPool, workers, { budgetMs: config.queryInThreadMs, maxInThread: IN_THREAD_AT_ONCE }) : workers;
+    } else engine = inProcessEngine(readPool);
     const replica = readPool === pool ? {} : { readPool, replicaLag: () => replicaLag(pool, readPool) };
     if (replica.replicaLag) metrics.observeReplica(replica.replicaLag);
     const app = createApp({ config, pool, log, jwtSecret: prepared.jwtSecret, metrics, hasher, engine, ...replica, ...(jobs ? { runRetentionNow: () => runRetentionNow(jobs.boss) } : {}) });

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { insertSnapshots, silentLogger, StoreError } from '@perfwatch/store';
 import { testSchema, type TestSchema } from '../../store/test/helpers.js';
 import { fixtureSnapshot, simulate } from '../../store/test/synth.js';
-import { inProcessEngine, workerEngine, type QueryEngine } from '../src/promql/engine.js';
+import { hybridEngine, inProcessEngine, workerEngine, type QueryEngine } from '../src/promql/engine.js';
 import { PromError } from '../src/promql/errors.js';
 
 const MIN = 60_000;
@@ -44,6 +44,74 @@ describe('query engine: worker threads', function () {
     expect((w.value as { series: unknown[] }).series).to.have.length(2);
     // The workers' own connections (application_name of their pools), not the caller's pool.
     expect(await connections()).to.be.greaterThan(0);
+  });
+
+  it('answer: the worker writes the answer text, the same as this thread writes; its errors keep their kind', async () => {
+    const q = 'sum by (host) (rate(perfwatch_cpu_seconds_total{mode="user"}[5m]))';
+    const [w, local] = await Promise.all([engine.answer(q, opts, 'range'), inProcessEngine(t.pool).answer(q, opts, 'range')]);
+    expect(w.json).to.equal(local.json);
+    expect([...w.tiers]).to.deep.equal(['raw']);
+    const data = JSON.parse(w.json) as { resultType: string; result: { metric: Record<string, string>; values: [number, string][] }[] };
+    expect(data.resultType).to.equal('matrix');
+    expect(data.result.map((s) => s.metric)).to.deep.equal([{ host: 'a' }, { host: 'b' }]);
+    expect(data.result[0]!.values).to.have.length(61);
+    // A string is no answer to a range query: bad_data, from the worker.
+    const err = await engine.answer('"text"', opts, 'range').catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(PromError);
+    expect((err as PromError).type).to.equal('bad_data');
+    expect((err as PromError).message).to.match(/invalid expression type "string" for range query/);
+  });
+
+  describe('hybrid: in this thread within a budget, else in a worker', () => {
+    /** The real worker engine, counting what reaches it. */
+    const counted = () => {
+      const c = { calls: 0, engine: undefined as unknown as QueryEngine };
+      c.engine = {
+        evaluate: (text, o) => (c.calls++, engine.evaluate(text, o)),
+        answer: (text, o, kind) => (c.calls++, engine.answer(text, o, kind)),
+        close: async () => undefined,
+      };
+      return c;
+    };
+    const q = 'sum by (host) (rate(perfwatch_cpu_seconds_total{mode="user"}[5m]))';
+
+    it('a query within the budget never reaches the workers, and answers as they do', async () => {
+      const w = counted();
+      const h = hybridEngine(t.pool, w.engine, { budgetMs: 10_000, maxInThread: 2 });
+      const local = await h.answer(q, opts, 'range');
+      expect(w.calls).to.equal(0);
+      expect(local.json).to.equal((await engine.answer(q, opts, 'range')).json);
+    });
+
+    it('past the budget the workers evaluate it from the start, and the answer is whole', async () => {
+      const w = counted();
+      const h = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2 });
+      const [viaWorker, direct] = await Promise.all([h.evaluate(q, opts), inProcessEngine(t.pool).evaluate(q, opts)]);
+      expect(w.calls).to.equal(1);
+      const show = (v: typeof direct.value) => (v.type === 'vector' ? v.series.map((s) => [s.labels, Array.from(s.v), Array.from(s.ok)]) : v);
+      expect(show(viaWorker.value)).to.deep.equal(show(direct.value));
+    });
+
+    it("the query's own deadline is its timeout, not a hand-over; bad_data is answered here", async () => {
+      const w = counted();
+      const h = hybridEngine(t.pool, w.engine, { budgetMs: 10_000, maxInThread: 2 });
+      const late = await h.evaluate(q, { ...opts, deadline: Date.now() - 1 }).catch((e: unknown) => e);
+      expect((late as PromError).type).to.equal('timeout');
+      const bad = await h.evaluate('sum(', opts).catch((e: unknown) => e);
+      expect((bad as PromError).type).to.equal('bad_data');
+      expect(w.calls).to.equal(0);
+    });
+
+    it('at most maxInThread queries in this thread at once; the others go to the workers', async () => {
+      const w = counted();
+      const h = hybridEngine(t.pool, w.engine, { budgetMs: 10_000, maxInThread: 1 });
+      const rs = await Promise.all([1, 2, 3].map((i) => h.evaluate(`count(perfwatch_load_average_1m) + ${i}`, opts)));
+      expect(w.calls).to.equal(2);
+      expect(rs.map((r) => (r.value as { series: { v: Float64Array }[] }).series[0]!.v[0])).to.deep.equal([3, 4, 5]);
+      // and one at a time, every query stays here
+      for (const i of [1, 2]) await h.evaluate(`vector(${i})`, opts);
+      expect(w.calls).to.equal(2);
+    });
   });
 
   it('runs queries on every worker at once', async () => {

@@ -48,7 +48,8 @@ describe('reads from a hot standby (DATABASE_READ_URL)', function () {
     // The api migrates the primary; its read pool and query worker use the standby.
     t = await startTestApi({
       schema: { url: pair.primaryUrl, schema: 'perfwatch', pool: primary },
-      env: { DATABASE_READ_URL: pair.standbyUrl, PERFWATCH_DB_SCHEMA: 'perfwatch', PERFWATCH_QUERY_WORKERS: '1' },
+      // Queries always in the worker (no first try in the api's thread): its pool is the one to see on the standby.
+      env: { DATABASE_READ_URL: pair.standbyUrl, PERFWATCH_DB_SCHEMA: 'perfwatch', PERFWATCH_QUERY_WORKERS: '1', PERFWATCH_QUERY_IN_THREAD_MS: '0' },
     });
     token = (await login(t.url, ADMIN.username, ADMIN.password)).token;
     standby = new pg.Client({ connectionString: pair.standbyUrl });
