@@ -3,6 +3,7 @@
  * search_path, and an 'error' handler so a database restart (which kills idle connections)
  * is logged instead of crashing the process.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { resolveStoreOptions, type StoreOptions } from './config.js';
 import { errorMessage, StoreError, wrapPgError } from './errors.js';
@@ -47,6 +48,26 @@ export function createPool(options: Partial<StoreOptions> & { databaseUrl: strin
 export function schemaPrefix(pool: pg.Pool | pg.ClientBase): string {
   const meta = POOLS.get(pool as pg.Pool);
   return meta ? `"${meta.schema}".` : '';
+}
+
+const NAMES = new Map<string, string>();
+
+/**
+ * A read as pg should send it: on a pool of ours with sessions of its own, a named statement
+ * (parsed and planned once per connection, then only bound and run: ~0.1 ms less a statement,
+ * which a dashboard's short query pays two or three times); behind a transaction pooler, or on a
+ * pool or client store did not make, unnamed (a pooler hands each transaction another server
+ * connection, where the name would not exist). The name is a digest of the text: one per text.
+ */
+export function statement(pool: pg.Pool, text: string, values: unknown[]): pg.QueryConfig {
+  const meta = POOLS.get(pool);
+  if (!meta || meta.transactionPooler) return { text, values };
+  let name = NAMES.get(text);
+  if (name === undefined) {
+    name = `pw_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    if (NAMES.size < 10_000) NAMES.set(text, name);
+  }
+  return { name, text, values };
 }
 
 /** Whether the pool leads to a transaction-mode pooler (StoreOptions.transactionPooler). */

@@ -8,7 +8,7 @@ import type { Pool } from '@perfwatch/store';
 import { withTransaction } from '@perfwatch/store';
 import type { Role } from '../auth/types.js';
 import { conflict } from '../errors.js';
-import { rethrow, rows } from './sql.js';
+import { hotRows, rethrow, rows } from './sql.js';
 import { API_TOKEN_PREFIX, newSecret, tokenHash } from './tokens.js';
 
 export interface ApiToken {
@@ -132,7 +132,7 @@ export interface TokenAuthState {
 }
 
 export async function tokenAuthState(pool: Pool, token: string): Promise<TokenAuthState | undefined> {
-  const r = await rows<{
+  const r = await hotRows<{
     id: number;
     role: Role;
     expired: boolean;

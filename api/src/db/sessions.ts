@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from '@perfwatch/store';
 import { withTransaction } from '@perfwatch/store';
 import type { Role } from '../auth/types.js';
-import { rethrow, rows } from './sql.js';
+import { hotRows, rethrow, rows } from './sql.js';
 import { newSecret, tokenHash } from './tokens.js';
 
 export interface IssuedRefresh {
@@ -129,7 +129,7 @@ export interface SessionAuthState {
 
 /** One query per request authenticated by an access token: the user as it is now, the session, the revocation list. */
 export async function sessionAuthState(pool: Pool, userId: number, sessionId: string, jti: string): Promise<SessionAuthState | undefined> {
-  const r = await rows<{
+  const r = await hotRows<{
     id: number;
     username: string;
     role: Role;
