@@ -805,6 +805,8 @@ export function formatFloat(v: number): string {
   if (v === -Infinity) return '-Inf';
   if (Object.is(v, -0)) return '-0';
   const s = String(v);
+  // (most values have no exponent: no regex for them)
+  if (!s.includes('e')) return s;
   const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
   if (!m) return s;
   const [, sign, d0, rest = '', expS] = m;
