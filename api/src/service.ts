@@ -115,7 +115,15 @@ export async function startApi(config: ApiConfig, log: Logger, opts: StartOption
     const metrics = new ApiMetrics(buildInfo(), { processMetrics: opts.processMetrics });
     if (config.queryWorkers > 0) {
       const workers = workerEngine({ ...storeOptionsOf(config, 'perfwatch-api-query'), databaseUrl: readUrl ?? config.databaseUrl }, config.queryWorkers, log.child({ component: 'query' }));
-      engine = config.queryInThreadMs > 0 ? hybridEngine(readPool, workers, { budgetMs: config.queryInThreadMs, maxInThread: IN_THREAD_AT_ONCE }) : workers;
+      if (config.queryInThreadMs > 0) {
+        // The first tries' own pool: its statement_timeout is the budget, so PostgreSQL drops a
+        // tried query's statements once the worker has taken the query over.
+        const tries = createPool(
+          { ...storeOptionsOf(config, 'perfwatch-api-quick'), databaseUrl: readUrl ?? config.databaseUrl, statementTimeoutMs: config.queryInThreadMs, poolMax: 2 * IN_THREAD_AT_ONCE },
+          log.child({ component: 'db-quick' }),
+        );
+        engine = hybridEngine(tries, workers, { budgetMs: config.queryInThreadMs, maxInThread: IN_THREAD_AT_ONCE, close: () => closePool(tries) });
+      } else engine = workers;
     } else engine = inProcessEngine(readPool);
     const replica = readPool === pool ? {} : { readPool, replicaLag: () => replicaLag(pool, readPool) };
     if (replica.replicaLag) metrics.observeReplica(replica.replicaLag);

@@ -5,7 +5,7 @@
  * go to every worker and run at once; a closed engine refuses and leaves no connection open.
  */
 import { expect } from 'chai';
-import { insertSnapshots, silentLogger, StoreError } from '@perfwatch/store';
+import { closePool, createPool, insertSnapshots, silentLogger, StoreError } from '@perfwatch/store';
 import { testSchema, type TestSchema } from '../../store/test/helpers.js';
 import { fixtureSnapshot, simulate } from '../../store/test/synth.js';
 import { hybridEngine, inProcessEngine, workerEngine, type QueryEngine } from '../src/promql/engine.js';
@@ -100,6 +100,28 @@ describe('query engine: worker threads', function () {
       const bad = await h.evaluate('sum(', opts).catch((e: unknown) => e);
       expect((bad as PromError).type).to.equal('bad_data');
       expect(w.calls).to.equal(0);
+    });
+
+    it("a statement ended by the first tries' statement_timeout moves the query to the workers", async () => {
+      // The first tries' pool stops statements after 200 ms; the hosts table is locked for 600 ms.
+      const tries = createPool({ databaseUrl: t.url, schema: t.schema, statementTimeoutMs: 200, poolMax: 2 });
+      const w = counted();
+      const h = hybridEngine(tries, w.engine, { budgetMs: 10_000, maxInThread: 2, close: () => closePool(tries) });
+      const locker = await t.pool.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE hosts IN ACCESS EXCLUSIVE MODE');
+        const answer = h.evaluate(q, opts);
+        await new Promise((r) => setTimeout(r, 600));
+        await locker.query('COMMIT');
+        const [moved, direct] = await Promise.all([answer, inProcessEngine(t.pool).evaluate(q, opts)]);
+        expect(w.calls).to.equal(1);
+        const show = (v: typeof direct.value) => (v.type === 'vector' ? v.series.map((s) => [s.labels, Array.from(s.v), Array.from(s.ok)]) : v);
+        expect(show(moved.value)).to.deep.equal(show(direct.value));
+      } finally {
+        locker.release();
+        await h.close();
+      }
     });
 
     it('at most maxInThread queries in this thread at once; the others go to the workers', async () => {

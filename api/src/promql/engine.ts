@@ -66,6 +66,8 @@ export interface HybridOptions {
   budgetMs: number;
   /** queries evaluated in the api's thread at once; more go to the workers straight away. */
   maxInThread: number;
+  /** closes what the engine owns besides the workers (the pool of the first tries). */
+  close?: () => Promise<void>;
 }
 
 /**
@@ -75,7 +77,9 @@ export interface HybridOptions {
  * by `workers`, with its own deadline. A dashboard's queries of one host (a few milliseconds each)
  * thus skip the two hops between threads; a heavy one holds this thread at most about `budgetMs`
  * (plus one slice of computing, 10 ms) before it moves, and at most `maxInThread` queries are here
- * at once, so the thread stays free for logins, /health and the live stream.
+ * at once, so the thread stays free for logins, /health and the live stream. `pool` should have
+ * `budgetMs` as its statement_timeout (service.ts): PostgreSQL then cancels the statements of a
+ * query that moved (their end, 57014, is a move too) instead of finishing work nobody reads.
  */
 export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions): QueryEngine {
   let here = 0;
@@ -89,6 +93,8 @@ export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions)
     } catch (err) {
       // The budget, not the query's own deadline, ended it: the workers evaluate it afresh.
       if (cutShort && err instanceof PromError && err.type === 'timeout') return remote();
+      // A statement past the pool's statement_timeout (the budget): the same.
+      if (err instanceof StoreError && err.pgCode === '57014') return remote();
       throw err;
     } finally {
       here--;
@@ -97,7 +103,10 @@ export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions)
   return {
     evaluate: (text, opts) => attempt(opts, (x) => evaluate(pool, parsePromQL(text), x), () => workers.evaluate(text, opts)),
     answer: (text, opts, kind) => attempt(opts, (x) => answerOf(pool, text, x, kind), () => workers.answer(text, opts, kind)),
-    close: () => workers.close(),
+    close: async () => {
+      await workers.close();
+      await o.close?.();
+    },
   };
 }
 
