@@ -80,6 +80,7 @@ describe('query engine: worker threads', function () {
       const h = hybridEngine(t.pool, w.engine, { budgetMs: 10_000, maxInThread: 2 });
       const local = await h.answer(q, opts, 'range');
       expect(w.calls).to.equal(0);
+      expect(h.counts).to.deep.equal({ here: 1, moved: 0, straight: 0 });
       expect(local.json).to.equal((await engine.answer(q, opts, 'range')).json);
     });
 
@@ -90,6 +91,20 @@ describe('query engine: worker threads', function () {
       expect(w.calls).to.equal(1);
       const show = (v: typeof direct.value) => (v.type === 'vector' ? v.series.map((s) => [s.labels, Array.from(s.v), Array.from(s.ok)]) : v);
       expect(show(viaWorker.value)).to.deep.equal(show(direct.value));
+    });
+
+    it('a query that moved goes to the workers without a try the next time; others still try here', async () => {
+      const w = counted();
+      // no budget: every query moves at its first deadline check
+      const h = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2 });
+      await h.evaluate(q, opts);
+      expect(h.counts).to.deep.equal({ here: 0, moved: 1, straight: 0 });
+      await h.evaluate(q, opts);
+      expect(h.counts).to.deep.equal({ here: 0, moved: 1, straight: 1 });
+      // a range 16 times longer is another query: tried here first (and moved)
+      await h.evaluate(q, { ...opts, start: opts.end - 16 * (opts.end - opts.start) });
+      expect(h.counts).to.deep.equal({ here: 0, moved: 2, straight: 1 });
+      expect(w.calls).to.equal(3);
     });
 
     it("the query's own deadline is its timeout, not a hand-over; bad_data is answered here", async () => {

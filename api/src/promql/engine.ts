@@ -70,6 +70,20 @@ export interface HybridOptions {
   close?: () => Promise<void>;
 }
 
+/** What a hybrid engine did with its queries (tests, diagnostics). */
+export interface HybridCounts {
+  /** evaluated in the api's thread */
+  here: number;
+  /** tried here, then evaluated by a worker */
+  moved: number;
+  /** sent to a worker without a try (two here already, or moved lately) */
+  straight: number;
+}
+
+/** How long a query that moved goes to the workers without a try, and how many such are kept. */
+const HEAVY_FOR_MS = 10 * 60_000;
+const MAX_HEAVY = 10_000;
+
 /**
  * Small queries in the api's thread, the rest in workers: a query is first evaluated here with
  * its deadline brought forward to `budgetMs` from now; one that reaches it (the evaluator checks
@@ -77,32 +91,53 @@ export interface HybridOptions {
  * by `workers`, with its own deadline. A dashboard's queries of one host (a few milliseconds each)
  * thus skip the two hops between threads; a heavy one holds this thread at most about `budgetMs`
  * (plus one slice of computing, 10 ms) before it moves, and at most `maxInThread` queries are here
- * at once, so the thread stays free for logins, /health and the live stream. `pool` should have
+ * at once, so the thread stays free for logins, /health and the live stream. A query that moved
+ * (the same text, range and step within a factor of about 1.4) goes to the workers without a try
+ * for the next 10 minutes: a dashboard's heavy panels pay the try once. `pool` should have
  * `budgetMs` as its statement_timeout (service.ts): PostgreSQL then cancels the statements of a
  * query that moved (their end, 57014, is a move too) instead of finishing work nobody reads.
  */
-export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions): QueryEngine {
+export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions): QueryEngine & { counts: HybridCounts } {
   let here = 0;
-  const attempt = async <T>(opts: EvalOptions, local: (o: EvalOptions) => Promise<T>, remote: () => Promise<T>): Promise<T> => {
-    if (here >= o.maxInThread) return remote();
+  const counts: HybridCounts = { here: 0, moved: 0, straight: 0 };
+  // Queries that moved lately, by text and the magnitude of their range and step (a dashboard
+  // asks the same ones again): the next time they go to the workers straight away.
+  const heavy = new Map<string, number>();
+  const attempt = async <T>(text: string, opts: EvalOptions, local: (o: EvalOptions) => Promise<T>, remote: () => Promise<T>): Promise<T> => {
+    const key = `${Math.round(Math.log2(opts.end - opts.start + 1))} ${Math.round(Math.log2(opts.step))} ${text}`;
+    const until = heavy.get(key);
+    if (here >= o.maxInThread || (until !== undefined && until > Date.now())) {
+      counts.straight++;
+      return remote();
+    }
+    const move = () => {
+      counts.moved++;
+      heavy.delete(key);
+      if (heavy.size >= MAX_HEAVY) heavy.delete(heavy.keys().next().value!);
+      heavy.set(key, Date.now() + HEAVY_FOR_MS);
+      return remote();
+    };
     const cut = Date.now() + o.budgetMs;
     const cutShort = opts.deadline === undefined || cut < opts.deadline;
     here++;
     try {
-      return await local({ ...opts, deadline: cutShort ? cut : opts.deadline! });
+      const r = await local({ ...opts, deadline: cutShort ? cut : opts.deadline! });
+      counts.here++;
+      return r;
     } catch (err) {
       // The budget, not the query's own deadline, ended it: the workers evaluate it afresh.
-      if (cutShort && err instanceof PromError && err.type === 'timeout') return remote();
+      if (cutShort && err instanceof PromError && err.type === 'timeout') return move();
       // A statement past the pool's statement_timeout (the budget): the same.
-      if (err instanceof StoreError && err.pgCode === '57014') return remote();
+      if (err instanceof StoreError && err.pgCode === '57014') return move();
       throw err;
     } finally {
       here--;
     }
   };
   return {
-    evaluate: (text, opts) => attempt(opts, (x) => evaluate(pool, parsePromQL(text), x), () => workers.evaluate(text, opts)),
-    answer: (text, opts, kind) => attempt(opts, (x) => answerOf(pool, text, x, kind), () => workers.answer(text, opts, kind)),
+    counts,
+    evaluate: (text, opts) => attempt(text, opts, (x) => evaluate(pool, parsePromQL(text), x), () => workers.evaluate(text, opts)),
+    answer: (text, opts, kind) => attempt(text, opts, (x) => answerOf(pool, text, x, kind), () => workers.answer(text, opts, kind)),
     close: async () => {
       await workers.close();
       await o.close?.();
