@@ -24,6 +24,7 @@ import type { Logger } from '@perfwatch/store';
 import { PromError, type PromErrorType } from './errors.js';
 import { evaluate, type EvalOptions, type ResultValue } from './eval.js';
 import { answerJson, type AnswerKind } from './format.js';
+import type { Expr } from './ast.js';
 import { parsePromQL } from './parse.js';
 
 export interface EvalOutput {
@@ -41,14 +42,17 @@ export interface AnswerOutput {
 export interface QueryEngine {
   /** Evaluates a query's text (which the caller has parsed once already, for its errors). */
   evaluate(text: string, opts: EvalOptions): Promise<EvalOutput>;
-  /** Evaluates and writes the answer where it was evaluated: only its text crosses back. */
-  answer(text: string, opts: EvalOptions, kind: AnswerKind): Promise<AnswerOutput>;
+  /**
+   * Evaluates and writes the answer where it was evaluated: only its text crosses back. `parsed`:
+   * the caller's parse of `text`, used where evaluation stays in this thread (not re-parsed).
+   */
+  answer(text: string, opts: EvalOptions, kind: AnswerKind, parsed?: Expr): Promise<AnswerOutput>;
   close(): Promise<void>;
 }
 
 /** Evaluates `text` and writes its answer (both sides of the engine). */
-export async function answerOf(pool: Pool, text: string, opts: EvalOptions, kind: AnswerKind): Promise<AnswerOutput> {
-  const r = await evaluate(pool, parsePromQL(text), opts);
+export async function answerOf(pool: Pool, text: string, opts: EvalOptions, kind: AnswerKind, parsed?: Expr): Promise<AnswerOutput> {
+  const r = await evaluate(pool, parsed ?? parsePromQL(text), opts);
   return { json: answerJson(kind, r.value, r.times), tiers: r.tiers };
 }
 
@@ -56,7 +60,7 @@ export async function answerOf(pool: Pool, text: string, opts: EvalOptions, kind
 export function inProcessEngine(pool: Pool): QueryEngine {
   return {
     evaluate: (text, opts) => evaluate(pool, parsePromQL(text), opts),
-    answer: (text, opts, kind) => answerOf(pool, text, opts, kind),
+    answer: (text, opts, kind, parsed) => answerOf(pool, text, opts, kind, parsed),
     close: async () => undefined,
   };
 }
@@ -137,7 +141,7 @@ export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions)
   return {
     counts,
     evaluate: (text, opts) => attempt(text, opts, (x) => evaluate(pool, parsePromQL(text), x), () => workers.evaluate(text, opts)),
-    answer: (text, opts, kind) => attempt(text, opts, (x) => answerOf(pool, text, x, kind), () => workers.answer(text, opts, kind)),
+    answer: (text, opts, kind, parsed) => attempt(text, opts, (x) => answerOf(pool, text, x, kind, parsed), () => workers.answer(text, opts, kind)),
     close: async () => {
       await workers.close();
       await o.close?.();

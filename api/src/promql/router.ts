@@ -299,11 +299,11 @@ export function promqlRouter(deps: PromqlDeps): Router {
   };
 
   handle('/api/v1/query', async (p, req) => {
-    parseQuery(p);
+    const expr = parseQuery(p);
     const deadline = deadlineOf(p);
     const t = one(p, 'time');
     const time = t === undefined || t === '' ? Date.now() : parseTime(t, 'time');
-    const r = await deps.engine.answer(one(p, 'query')!, { start: time, end: time, step: 1, tier: tierOf(req), deadline }, 'instant');
+    const r = await deps.engine.answer(one(p, 'query')!, { start: time, end: time, step: 1, tier: tierOf(req), deadline }, 'instant', expr);
     req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
     return new JsonText(r.json);
   });
@@ -325,7 +325,7 @@ export function promqlRouter(deps: PromqlDeps): Router {
     const expr = parseQuery(p);
     const type = typeOf(expr);
     if (type === 'matrix' || type === 'string') throw badData(`invalid expression type "${type === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`);
-    const r = await deps.engine.answer(one(p, 'query')!, { start, end, step, tier: tierOf(req), deadline }, 'range');
+    const r = await deps.engine.answer(one(p, 'query')!, { start, end, step, tier: tierOf(req), deadline }, 'range', expr);
     req.res?.setHeader('x-perfwatch-tier', [...r.tiers].join(',') || 'none');
     return new JsonText(r.json);
   });
