@@ -679,6 +679,7 @@ export async function readRawSamples(
   const known = Math.min(to, opts.now ?? Date.now());
   const hosts = await hostsInRange(pool, from, to, sel.host);
   const out = new Map<string, Building>();
+  const slab = new Slab();
   let loaded = 0;
   const picks = new Map([...hosts].map(([id, h]) => [id, picker(sel, h.name, opts.staleness === true)]));
   /** One host's samples: from `rows` when read with other hosts', else read here (undefined). */
@@ -707,7 +708,7 @@ export async function readRawSamples(
         let s = e.sink as Building | undefined;
         if (!s) {
           s = out.get(e.key);
-          if (!s) out.set(e.key, (s = { metric: e.metric, labels: e.labels, t: new Column(hint), v: new Column(hint), ...(opts.staleness ? { end: new Column(hint) } : {}) }));
+          if (!s) out.set(e.key, (s = { metric: e.metric, labels: e.labels, t: new Column(hint, slab), v: new Column(hint, slab), ...(opts.staleness ? { end: new Column(hint, slab) } : {}) }));
           e.sink = s;
         }
         s.t.push(ts);
@@ -762,6 +763,31 @@ export async function readRawSamples(
  */
 const COLUMN_CHUNK = 16_384;
 
+/**
+ * Float64Arrays for a read's many short columns, cut from large ones: a fleet's read has tens of
+ * thousands of series of ~100 samples, and a typed array apiece costs an allocation outside the
+ * heap each, which V8 counts toward starting a full collection. Views cut from blocks (4K
+ * doubles, doubling up to 64K) cost neither; a block lives while any of its columns does (all of
+ * one read's).
+ */
+class Slab {
+  private block = new Float64Array(0);
+  private pos = 0;
+  // (blocks grow from 4K doubles: a small read does not pay for zeroing half a megabyte)
+  private size = 4_096;
+  take(n: number): Float64Array {
+    if (this.pos + n > this.block.length) {
+      this.block = new Float64Array(Math.max(n, this.size));
+      this.size = Math.min(2 * this.size, SLAB_DOUBLES);
+      this.pos = 0;
+    }
+    const out = this.block.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+}
+const SLAB_DOUBLES = 65_536;
+
 class Column {
   private full: Float64Array[] = [];
   private cur: Float64Array;
@@ -771,8 +797,9 @@ class Column {
    * not grown. Typed arrays: their bytes live outside the JS heap, so a read's millions of
    * samples are not copied by the young generation's collections as they pile up.
    */
-  constructor(hint = 0) {
-    this.cur = new Float64Array(Math.min(Math.max(hint, 16), COLUMN_CHUNK));
+  constructor(hint = 0, slab?: Slab) {
+    const n = Math.min(Math.max(hint, 16), COLUMN_CHUNK);
+    this.cur = slab ? slab.take(n) : new Float64Array(n);
   }
   push(x: number): void {
     if (this.len === this.cur.length) {
