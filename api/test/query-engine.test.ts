@@ -10,10 +10,14 @@ import { testSchema, type TestSchema } from '../../store/test/helpers.js';
 import { fixtureSnapshot, simulate } from '../../store/test/synth.js';
 import { hybridEngine, inProcessEngine, workerEngine, type QueryEngine } from '../src/promql/engine.js';
 import { PromError } from '../src/promql/errors.js';
+import type { ResultValue } from '../src/promql/eval.js';
 
 const MIN = 60_000;
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 30 * 3_600_000;
 const APP = 'perfwatch-engine-test';
+
+/** A value as comparable data: a vector's series with their values and presence as plain arrays. */
+const show = (v: ResultValue) => (v.type === 'vector' ? v.series.map((s) => [s.labels, Array.from(s.v), Array.from(s.ok)]) : v);
 
 describe('query engine: worker threads', function () {
   this.timeout(60_000);
@@ -39,7 +43,6 @@ describe('query engine: worker threads', function () {
     expect(w.value.type).to.equal('vector');
     expect([...w.tiers]).to.deep.equal(['raw']);
     expect(Array.from(w.times)).to.deep.equal(Array.from(local.times));
-    const show = (v: typeof w.value) => (v.type === 'vector' ? v.series.map((s) => [s.labels, Array.from(s.v), Array.from(s.ok)]) : v);
     expect(show(w.value)).to.deep.equal(show(local.value));
     expect((w.value as { series: unknown[] }).series).to.have.length(2);
     // The workers' own connections (application_name of their pools), not the caller's pool.
@@ -89,7 +92,6 @@ describe('query engine: worker threads', function () {
       const h = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2 });
       const [viaWorker, direct] = await Promise.all([h.evaluate(q, opts), inProcessEngine(t.pool).evaluate(q, opts)]);
       expect(w.calls).to.equal(1);
-      const show = (v: typeof direct.value) => (v.type === 'vector' ? v.series.map((s) => [s.labels, Array.from(s.v), Array.from(s.ok)]) : v);
       expect(show(viaWorker.value)).to.deep.equal(show(direct.value));
     });
 
@@ -131,7 +133,6 @@ describe('query engine: worker threads', function () {
         await locker.query('COMMIT');
         const [moved, direct] = await Promise.all([answer, inProcessEngine(t.pool).evaluate(q, opts)]);
         expect(w.calls).to.equal(1);
-        const show = (v: typeof direct.value) => (v.type === 'vector' ? v.series.map((s) => [s.labels, Array.from(s.v), Array.from(s.ok)]) : v);
         expect(show(moved.value)).to.deep.equal(show(direct.value));
       } finally {
         locker.release();
