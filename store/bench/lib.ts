@@ -96,7 +96,11 @@ export async function serverVersion(): Promise<string> {
 
 /** CPU seconds (user + system) process `pid` has used so far (/proc/<pid>/stat, USER_HZ 100). */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** utime + stime of a /proc/<pid>/stat text, in seconds. */
+function statCpuSeconds(stat: string): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
 }
@@ -109,7 +113,7 @@ export function postgresCpuSeconds(): number {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
-      total += cpuSeconds(Number(pid));
+      total += statCpuSeconds(stat);
     } catch {
       // gone meanwhile
     }

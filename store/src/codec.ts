@@ -273,27 +273,25 @@ export function payloadLength(h: number): number {
  * Decodes only the slots `want` (ascending, distinct) of a row into out[slot], skipping the
  * payloads of the others by their headers alone: a query wanting 16 CPU values of a 426-slot row
  * reads its headers up to the last of them and 16 payloads. The row need not be whole (what
- * readRawSamples fetches of many hosts): slot i's header is at h[hdr + i] (for i up to the last
+ * readRawSamples fetches of many hosts): slot i's header is at b[hdr + i] (for i up to the last
  * wanted slot), and the payloads from slot `first` on start at b[pay] (up to at least the end of
- * the last wanted one, before `end`). A whole row: decodeSlots(v, 0, v, n, v.length, 0, ...).
+ * the last wanted one, before `end`). A whole row: decodeSlots(v, 0, n, v.length, 0, ...).
  * Gives the same values as decodeValues, bit for bit.
  */
-export function decodeSlots(
-  h: Uint8Array, hdr: number, b: Uint8Array, pay: number, end: number, first: number, want: ArrayLike<number>, rowTsMs: number, out: Float64Array,
-): void {
+export function decodeSlots(b: Uint8Array, hdr: number, pay: number, end: number, first: number, want: ArrayLike<number>, rowTsMs: number, out: Float64Array): void {
   const m = want.length;
   if (m === 0) return;
   const last = want[m - 1]!;
   if (want[0]! < first) throw new StoreError('INVALID_ARGUMENT', `slot ${want[0]} is before the first slot read, ${first}`);
-  // Headers in the same buffer as the payloads come before them.
-  if (hdr + last >= (h === b ? pay : h.length)) throw new StoreError('DB_QUERY_FAILED', `snapshot values end before the header of slot ${last}`);
+  // The headers come before the payloads.
+  if (hdr + last >= pay) throw new StoreError('DB_QUERY_FAILED', `snapshot values end before the header of slot ${last}`);
   let p = pay;
   let j = 0;
   let next = want[0]!;
   for (let i = first; i <= last; i++) {
-    const x = h[hdr + i]!;
+    const x = b[hdr + i]!;
     const c = x & 15;
-    const len = (x >> 4) + (c === SCALE8 ? 1 : 0);
+    const len = payloadLength(x);
     if (i !== next) {
       p += len;
       continue;

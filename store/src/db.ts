@@ -59,8 +59,8 @@ const NAMES = new Map<string, string>();
  * pool or client store did not make, unnamed (a pooler hands each transaction another server
  * connection, where the name would not exist). The name is a digest of the text: one per text.
  */
-export function statement(pool: pg.Pool, text: string, values: unknown[]): pg.QueryConfig {
-  const meta = POOLS.get(pool);
+export function statement(pool: pg.Pool | pg.ClientBase, text: string, values: unknown[]): pg.QueryConfig {
+  const meta = POOLS.get(pool as pg.Pool);
   if (!meta || meta.transactionPooler) return { text, values };
   let name = NAMES.get(text);
   if (name === undefined) {

@@ -213,8 +213,8 @@ function prefixOf(slots: Int32Array): number {
 }
 
 /**
- * Rows one at a time, as walkRaw decodes them (decodeSlots): the row's ts and shape, where slot
- * i's header is (h[hdr + i]), and where its payloads from slot `first` on are (b[pay], up to
+ * Rows one at a time, as walkRaw decodes them (decodeSlots): the row's ts and shape, its bytes
+ * `b`, where slot i's header is (b[hdr + i]), and where its payloads from slot `first` on are (b[pay], up to
  * `end`). Over rows read whole (fetchRows) or packed many to a buffer (packedRowsOfHosts), without
  * an object per row.
  */
@@ -224,7 +224,6 @@ interface RowCursor {
   count: number;
   ts: number;
   shape: Shape;
-  h: Uint8Array;
   hdr: number;
   b: Uint8Array;
   pay: number;
@@ -237,7 +236,7 @@ function rowsCursor(rows: readonly RawRow[]): RowCursor {
   let i = -1;
   const newest = new Map<Shape, Uint8Array>();
   const c: RowCursor = {
-    ts: 0, shape: undefined as unknown as Shape, h: new Uint8Array(0), hdr: 0, b: new Uint8Array(0), pay: 0, end: 0, first: 0, count: rows.length,
+    ts: 0, shape: undefined as unknown as Shape, hdr: 0, b: new Uint8Array(0), pay: 0, end: 0, first: 0, count: rows.length,
     next() {
       const row = rows[++i];
       if (!row) {
@@ -249,7 +248,6 @@ function rowsCursor(rows: readonly RawRow[]): RowCursor {
       newest.set(row.shape, row.vals);
       c.ts = row.ts;
       c.shape = row.shape;
-      c.h = row.vals;
       c.b = row.vals;
       c.pay = row.shape.n;
       c.end = row.vals.length;
@@ -286,7 +284,7 @@ async function walkRaw(
       if (!p.entries.length && !onRow) continue;
       if (vals.length < c.shape.n) vals = new Float64Array(c.shape.n);
       // Only the slots wanted: their payloads found by the headers before them.
-      decodeSlots(c.h, c.hdr, c.b, c.pay, c.end, c.first, p.slots, c.ts, vals);
+      decodeSlots(c.b, c.hdr, c.pay, c.end, c.first, p.slots, c.ts, vals);
       if (onRow && !isBefore) {
         const iv = c.shape.interval();
         onRow(c.ts, (iv.slot < 0 ? iv.value : vals[iv.slot]!) * 1000);
@@ -593,7 +591,7 @@ function packedCursor(b: Buffer, count: number, shapes: Map<number, Shape>, cuts
   let p = 0;
   const learned = new Map<Shape, [number, number]>();
   const c: RowCursor = {
-    ts: 0, shape: undefined as unknown as Shape, h: b, hdr: 0, b, pay: 0, end: 0, first: 0, count,
+    ts: 0, shape: undefined as unknown as Shape, hdr: 0, b, pay: 0, end: 0, first: 0, count,
     next() {
       if (p >= b.length) {
         for (const [shape, [at, k]] of learned) {
@@ -615,18 +613,15 @@ function packedCursor(b: Buffer, count: number, shapes: Map<number, Shape>, cuts
       const cut = cuts.get(id);
       if (form === KNOWN && cut?.known) {
         // slot i's header at b[at + i - first]
-        c.h = b;
         c.hdr = at - cut.first;
         c.pay = at + cut.k - cut.first;
         c.first = cut.first;
       } else if (form === PREFIX && cut) {
-        c.h = b;
         c.hdr = at;
         c.pay = at + cut.k;
         c.first = 0;
         learned.set(c.shape, [at, cut.k]);
       } else if (form === WHOLE) {
-        c.h = b;
         c.hdr = at;
         c.pay = at + c.shape.n;
         c.first = 0;
@@ -797,9 +792,8 @@ class Column {
    * not grown. Typed arrays: their bytes live outside the JS heap, so a read's millions of
    * samples are not copied by the young generation's collections as they pile up.
    */
-  constructor(hint = 0, slab?: Slab) {
-    const n = Math.min(Math.max(hint, 16), COLUMN_CHUNK);
-    this.cur = slab ? slab.take(n) : new Float64Array(n);
+  constructor(hint: number, slab: Slab) {
+    this.cur = slab.take(Math.min(Math.max(hint, 16), COLUMN_CHUNK));
   }
   push(x: number): void {
     if (this.len === this.cur.length) {
@@ -1098,12 +1092,8 @@ export async function readBuckets(
       // together (each a round trip); their buckets go onto the series in that order.
       const { segments, rawFrom } = rollupSegments(wms, id, order, from, to);
       const ids = [...mine.keys()].sort((x, y) => x - y);
-      const marks = new Map<string, number>();
-      for (const t of order) {
-        const wm = wms.get(`${id} ${t}`);
-        if (wm !== undefined) marks.set(`${id} ${t}`, wm);
-      }
-      guesses.push({ hostId: id, host, ids, wms: marks });
+      // (the read's watermarks: of its named hosts only)
+      guesses.push({ hostId: id, host, ids, wms });
       // The statements sent early are these very ones when the series and segments are the same.
       const guessed = early.get(id);
       const same = guessed !== undefined && sameSegments(guessed.segments, segments) && guessed.ids.join() === ids.join();

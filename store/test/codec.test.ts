@@ -142,28 +142,28 @@ describe('snapshot codec', () => {
       const all = decodeValues(e.vals, slots, ts);
       const want = Array.from({ length: slots }, (_, i) => i).filter(() => r() < 0.3);
       const out = new Float64Array(slots).fill(Number.NaN);
-      decodeSlots(e.vals, 0, e.vals, slots, e.vals.length, 0, want, ts, out);
+      decodeSlots(e.vals, 0, slots, e.vals.length, 0, want, ts, out);
       for (const i of want) expect(Object.is(out[i], all[i]), `slot ${i} of ${slots}`).to.equal(true);
       // Cut as readRawSamples' packed read does: the first k headers, then the first 8k payload bytes, behind a 17-byte row header.
       const k = want.length ? want[want.length - 1]! + 1 : 0;
       const cut = Buffer.concat([Buffer.alloc(17), e.vals.subarray(0, k), e.vals.subarray(slots, slots + 8 * k)]);
       const out2 = new Float64Array(slots).fill(Number.NaN);
-      decodeSlots(cut, 17, cut, 17 + k, cut.length, 0, want, ts, out2);
+      decodeSlots(cut, 17, 17 + k, cut.length, 0, want, ts, out2);
       for (const i of want) expect(Object.is(out2[i], all[i]), `slot ${i} of ${slots}, cut`).to.equal(true);
       // The headers before the first wanted slot known (the read compared them): the row from that slot on, its payloads at the offset those give.
       const f = want.length ? want[0]! : k;
       const o = e.vals.subarray(0, f).reduce((sum, h) => sum + payloadLength(h), 0);
       const tail = Buffer.concat([Buffer.alloc(17), e.vals.subarray(f, k), e.vals.subarray(slots + o, slots + o + 8 * (k - f))]);
       const out3 = new Float64Array(slots).fill(Number.NaN);
-      decodeSlots(tail, 17 - f, tail, 17 + k - f, tail.length, f, want, ts, out3);
+      decodeSlots(tail, 17 - f, 17 + k - f, tail.length, f, want, ts, out3);
       for (const i of want) expect(Object.is(out3[i], all[i]), `slot ${i} of ${slots}, from slot ${f}`).to.equal(true);
       // A row cut short of a wanted payload or header is an error, never a wrong value.
       if (want.length) {
         const used = e.vals.subarray(f, k).reduce((sum, h) => sum + payloadLength(h), 0);
         const z = new Float64Array(slots);
-        expect(() => decodeSlots(tail, 17 - f, tail, 17 + k - f, 17 + k - f + used - 1, f, want, ts, z), 'short').to.throw(StoreError, /end inside the payload/);
-        expect(() => decodeSlots(tail, 17 - f, tail, 17 + k - f - 1, tail.length, f, want, ts, z), 'no header').to.throw(StoreError, /before the header/);
-        expect(() => decodeSlots(tail, 17 - f, tail, 17 + k - f, tail.length, f + 1, want, ts, z), 'before the first').to.throw(StoreError, /before the first slot/);
+        expect(() => decodeSlots(tail, 17 - f, 17 + k - f, 17 + k - f + used - 1, f, want, ts, z), 'short').to.throw(StoreError, /end inside the payload/);
+        expect(() => decodeSlots(tail, 17 - f, 17 + k - f - 1, tail.length, f, want, ts, z), 'no header').to.throw(StoreError, /before the header/);
+        expect(() => decodeSlots(tail, 17 - f, 17 + k - f, tail.length, f + 1, want, ts, z), 'before the first').to.throw(StoreError, /before the first slot/);
       }
     }
     expect([...headers].sort((a, b) => a - b)).to.include.members([0, 1, 2, 9, 13, 14, 15]);

@@ -8,7 +8,7 @@ import type { Pool } from '@perfwatch/store';
 import { withTransaction } from '@perfwatch/store';
 import type { Role } from '../auth/types.js';
 import { conflict } from '../errors.js';
-import { hotRows, rethrow, rows } from './sql.js';
+import { rethrow, rows } from './sql.js';
 import { API_TOKEN_PREFIX, newSecret, tokenHash } from './tokens.js';
 
 export interface ApiToken {
@@ -132,7 +132,7 @@ export interface TokenAuthState {
 }
 
 export async function tokenAuthState(pool: Pool, token: string): Promise<TokenAuthState | undefined> {
-  const r = await hotRows<{
+  const r = await rows<{
     id: number;
     role: Role;
     expired: boolean;
@@ -151,6 +151,7 @@ export async function tokenAuthState(pool: Pool, token: string): Promise<TokenAu
        FROM api_tokens t JOIN users u ON u.id = t.user_id
       WHERE t.token_hash = $1`,
     [tokenHash(token)],
+    true,
   );
   const t = r[0];
   if (!t) return undefined;

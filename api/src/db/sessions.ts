@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from '@perfwatch/store';
 import { withTransaction } from '@perfwatch/store';
 import type { Role } from '../auth/types.js';
-import { hotRows, rethrow, rows } from './sql.js';
+import { rethrow, rows } from './sql.js';
 import { newSecret, tokenHash } from './tokens.js';
 
 export interface IssuedRefresh {
@@ -129,7 +129,7 @@ export interface SessionAuthState {
 
 /** One query per request authenticated by an access token: the user as it is now, the session, the revocation list. */
 export async function sessionAuthState(pool: Pool, userId: number, sessionId: string, jti: string): Promise<SessionAuthState | undefined> {
-  const r = await hotRows<{
+  const r = await rows<{
     id: number;
     username: string;
     role: Role;
@@ -147,6 +147,7 @@ export async function sessionAuthState(pool: Pool, userId: number, sessionId: st
        LEFT JOIN auth_sessions s ON s.id = $2::uuid
       WHERE u.id = $1`,
     [userId, sessionId, jti],
+    true,
   );
   const u = r[0];
   if (!u) return undefined;

@@ -5,19 +5,13 @@ import { ApiError } from '../errors.js';
 
 export type Db = Pool | PoolClient;
 
-/** Runs one parameterised statement and returns its rows. */
-export async function rows<T extends object>(db: Db, context: string, text: string, values: unknown[] = []): Promise<T[]> {
+/**
+ * Runs one parameterised statement and returns its rows. `named`: one every request runs (a
+ * credential's check), sent as store's statement() makes it (planned once per connection).
+ */
+export async function rows<T extends object>(db: Db, context: string, text: string, values: unknown[] = [], named = false): Promise<T[]> {
   try {
-    return (await db.query<T>(text, values)).rows;
-  } catch (err) {
-    throw wrapPgError(err, context);
-  }
-}
-
-/** rows() of a statement every request runs (a credential's check): named, planned once per connection (store's statement()). */
-export async function hotRows<T extends object>(pool: Pool, context: string, text: string, values: unknown[]): Promise<T[]> {
-  try {
-    return (await pool.query<T>(statement(pool, text, values))).rows;
+    return (await db.query<T>(named ? statement(db, text, values) : { text, values })).rows;
   } catch (err) {
     throw wrapPgError(err, context);
   }

@@ -61,11 +61,14 @@ export const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);
 
 /** Neumaier's compensated sum step (Prometheus's kahanSumInc): returns [sum, compensation]. */
 export function kahanSumInc(inc: number, sum: number, c: number): [number, number] {
+  return [sum + inc, kahanC(inc, sum, c)];
+}
+
+/** The compensation after kahanSumInc's step (its sum is sum + inc), without the pair. */
+export function kahanC(inc: number, sum: number, c: number): number {
   const t = sum + inc;
-  if (!Number.isFinite(t) && !Number.isNaN(t)) c = 0;
-  else if (Math.abs(sum) >= Math.abs(inc)) c += sum - t + inc;
-  else c += inc - t + sum;
-  return [t, c];
+  if (!Number.isFinite(t) && !Number.isNaN(t)) return 0;
+  return Math.abs(sum) >= Math.abs(inc) ? c + (sum - t + inc) : c + (inc - t + sum);
 }
 
 /** Go's math.Pow where it differs from JavaScript's ** (1^NaN, (-1)^±Inf). */

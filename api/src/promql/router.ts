@@ -126,12 +126,6 @@ function metricOf(l: Labels): Labels {
   return out;
 }
 
-function byLabels<T extends { labels: Labels }>(a: T, b: T): number {
-  const x = labelsKey(a.labels);
-  const y = labelsKey(b.labels);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /** `data` already written as JSON text (format.ts). */
 class JsonText {
   constructor(readonly text: string) {}
@@ -357,7 +351,8 @@ export function promqlRouter(deps: PromqlDeps): Router {
         found.set(labelsKey(l), l);
       }
     }
-    return [...found.values()].sort((a, b) => byLabels({ labels: a }, { labels: b }));
+    // in the order of their keys (labelsKey), as the answers of query and query_range (format.ts)
+    return [...found].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([, l]) => l);
   };
 
   /** Prometheus's `limit` of series, labels and label values: 0 or absent = all. */

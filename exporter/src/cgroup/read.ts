@@ -45,12 +45,13 @@ const EVENTS_KEYS = ['oom', 'oom_kill'];
 const CPUACCT_KEYS = ['user', 'system'];
 const V1_CPU_KEYS = ['nr_periods', 'nr_throttled', 'throttled_time'];
 const OOM_CONTROL_KEYS = ['oom_kill'];
-const parseV2MemStat = (t: string, f: string) => pickFlatKeyed(t, f, V2_MEM_KEYS);
-const parseV2CpuStat = (t: string, f: string) => pickFlatKeyed(t, f, V2_CPU_KEYS);
-const parseMemoryEvents = (t: string, f: string) => pickFlatKeyed(t, f, EVENTS_KEYS);
-const parseCpuacctStat = (t: string, f: string) => pickFlatKeyed(t, f, CPUACCT_KEYS);
-const parseV1CpuStat = (t: string, f: string) => pickFlatKeyed(t, f, V1_CPU_KEYS);
-const parseOomControl = (t: string, f: string) => pickFlatKeyed(t, f, OOM_CONTROL_KEYS);
+const picking = (keys: readonly string[]) => (t: string, f: string) => pickFlatKeyed(t, f, keys);
+const parseV2MemStat = picking(V2_MEM_KEYS);
+const parseV2CpuStat = picking(V2_CPU_KEYS);
+const parseMemoryEvents = picking(EVENTS_KEYS);
+const parseCpuacctStat = picking(CPUACCT_KEYS);
+const parseV1CpuStat = picking(V1_CPU_KEYS);
+const parseOomControl = picking(OOM_CONTROL_KEYS);
 const V1_MEM: CgroupMemField[] = ['rss', 'cache', 'mapped_file', 'shmem', 'dirty', 'writeback', 'inactive_file', 'swap'];
 
 /** major:minor -> block device name, from <sys>/dev/block/<maj:min> (a symlink into devices/). */

@@ -9,7 +9,7 @@
 //   throttled_time ns), memory.usage_in_bytes, memory.limit_in_bytes, memory.stat,
 //   memory.oom_control, blkio.throttle.io_service_bytes, blkio.throttle.io_serviced, pids.*.
 import { ParseError } from './errors.js';
-import { decimalAt, fieldEnd, fields, kernelLines, MAX_LINE, parseNumber, quote } from './util.js';
+import { decimalAt, fieldEnd, fields, isDigit, kernelLines, MAX_LINE, parseNumber, quote } from './util.js';
 
 /**
  * "key value" per line (cpu.stat, memory.stat, memory.events, cpuacct.stat, memory.oom_control),
@@ -166,10 +166,6 @@ function scanIoStat(text: string): Map<string, IoCounts> | undefined {
     s = nl + 1;
   }
   return out;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
 }
 
 /** parseIoStat line by line: the reference of the fast path, and the parse of whatever it does not take. */

@@ -8,7 +8,7 @@
 // (bonding_masters without bonds, <bond>/bonding/slaves without slaves): parseSysfsList says so.
 import { readdirSync, readFileSync } from 'node:fs';
 import { ParseError } from './errors.js';
-import { quote } from './util.js';
+import { isDigit, quote } from './util.js';
 
 const INTEGER = /^-?\d+$/;
 
@@ -93,7 +93,6 @@ export function listDir(dir: string): string[] {
   return readdirSync(dir).sort(naturalCompare);
 }
 
-const isDigit = (c: number) => c >= 48 && c <= 57;
 
 /**
  * Names in natural order: runs of digits compare as numbers (temp2 before temp10, cpu9 before

@@ -126,6 +126,11 @@ export function readKernelFile(file: string): string {
 
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
+/** A character code of 0-9. */
+export function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
 /**
  * The number parseNumber reads from text[start, end), or NaN where it would throw. Up to 15
  * digits the digits are summed exactly (and a fraction divided by an exact power of ten, which
