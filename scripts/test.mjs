@@ -34,12 +34,18 @@ function runSuite(suite) {
       const r = { passed: count(/(\d+) passing/), failed: count(/(\d+) failing/), skipped: count(/(\d+) pending/) };
       // A suite that crashed before mocha's summary counts as one failure.
       if (code !== 0 && r.failed === 0) r.failed = 1;
+      // mocha's account of its failures (titles, errors, stacks), said again at the end of the run.
+      const at = out.search(/^ {2}\d+ failing$/m);
+      if (at >= 0) r.failures = out.slice(at).trimEnd();
+      else if (code !== 0) r.failures = `(mocha exited with ${code} before its summary: see the output above)`;
       resolve(r);
     });
   });
 }
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
+// Each failing suite's failures, repeated just above the last line: CI keeps only the end of a long log.
+const failures = [];
 try {
   ensureBuilt();
   ensureDebianPackages([
@@ -64,7 +70,10 @@ for (const suite of SUITES) {
   const r = await (suite.run ?? runSuite)(suite);
   log(`suite ${suite.name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
   for (const k of Object.keys(totals)) totals[k] += r[k];
+  if (r.failures) failures.push(`suite ${suite.name}:\n${r.failures.length > 6000 ? `${r.failures.slice(0, 6000)}\n  [...]` : r.failures}`);
 }
+
+for (const f of failures) log(`failures of ${f}`);
 
 process.stdout.write(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
 process.exit(totals.failed ? 1 : 0);

@@ -25,18 +25,20 @@ export function ensurePluginInstalled(log) {
   );
 }
 
-/** Runs the suite; resolves { passed, failed, skipped }. */
+/** Runs the suite; resolves { passed, failed, skipped, failures? } (failures: what failed, as text). */
 export async function runPluginSuite(log) {
   const r = { passed: 0, failed: 0, skipped: 0 };
   if (!ensurePluginInstalled(log)) {
     r.failed += 1;
     return r;
   }
+  const failed = [];
   for (const step of ['build', 'typecheck', 'lint']) {
     if (npm(['run', step], log)) {
       r.passed += 1;
     } else {
       r.failed += 1;
+      failed.push(`npm run ${step} failed (its output is above)`);
     }
   }
   const dir = mkdtempSync(join(tmpdir(), 'perfwatch-jest-'));
@@ -51,10 +53,18 @@ export async function runPluginSuite(log) {
     r.passed += j.numPassedTests ?? 0;
     r.failed += (j.numFailedTests ?? 0) + (j.numRuntimeErrorTestSuites ?? 0);
     r.skipped += (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+    for (const file of j.testResults ?? []) {
+      for (const t of file.assertionResults ?? []) {
+        if (t.status === 'failed') failed.push(`${t.fullName}\n${(t.failureMessages ?? []).join('\n').slice(0, 2000)}`);
+      }
+      if (file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed')) failed.push(`${file.name}: ${String(file.message).slice(0, 2000)}`);
+    }
     // a failure outside any test (globalSetup, a crashed worker)
     if (!ok && r.failed === 0) {
       r.failed += 1;
+      failed.push('jest exited with an error outside any test (its output is above)');
     }
+    if (failed.length) r.failures = failed.join('\n\n');
     return r;
   } finally {
     rmSync(dir, { recursive: true, force: true });
