@@ -72,11 +72,47 @@ describe('processes collector', () => {
     writeProc(root, 1, { comm: 'old-busy', cg: '/', utime: 10_000, stime: 0, rss: 1 });
     writeProc(root, 2, { comm: 'now-busy', cg: '/', utime: 10, stime: 0, rss: 1 });
     writeProc(root, 3, { comm: 'big', cg: '/', utime: 1, stime: 0, rss: 1_000_000 });
-    expect((await p.collect(0)).procs!.g.map((g) => g.c)).to.deep.equal(['old-busy', 'big']);
+    // (in name order)
+    expect((await p.collect(0)).procs!.g.map((g) => g.c)).to.deep.equal(['big', 'old-busy']);
     // old-busy did nothing since; now-busy used 2 s
     writeProc(root, 2, { comm: 'now-busy', cg: '/', utime: 210, stime: 0, rss: 1 });
-    expect((await p.collect(0)).procs!.g.map((g) => g.c)).to.deep.equal(['now-busy', 'big']);
+    expect((await p.collect(0)).procs!.g.map((g) => g.c)).to.deep.equal(['big', 'now-busy']);
     expect(topGroups([1, 2, 3], 2, (x) => x, (x) => -x)).to.deep.equal([3, 2, 1]);
+    // a tie goes to what was in the last top
+    expect(topGroups([1, 2, 3], 1, () => 0, () => 0, (x) => x === 3)).to.deep.equal([3]);
+    expect(topGroups([1, 2, 3], 1, () => 0, () => 0)).to.deep.equal([1]);
+  });
+
+  it('the same groups give the same shape: name order, ties kept by the groups already exported, kernel threads by the name before "/"', async () => {
+    const p = pipeline(2);
+    // a kernel thread: PF_KTHREAD (0x200000) in the flags field
+    const kthread = (pid: number, comm: string, utime: number) =>
+      writeFileSync(join(root, String(pid), 'stat'), `${pid} (${comm}) I 2 0 0 0 -1 69238880 0 0 0 0 ${utime} 0 0 0 20 0 1 0 ${100 + pid} 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n`);
+    for (const [pid, comm] of [[3, 'zeta'], [4, 'alpha'], [5, 'mid'], [6, 'omega']] as const) writeProc(root, pid, { comm, cg: '/', utime: 1, stime: 0, rss: 1 });
+    writeProc(root, 7, { comm: 'kworker/u8:3-flush-254:0', cg: '/', utime: 0, stime: 0, rss: 0 });
+    kthread(7, 'kworker/u8:3-flush-254:0', 4);
+    writeProc(root, 8, { comm: 'kworker/1:0-events', cg: '/', utime: 0, stime: 0, rss: 0 });
+    kthread(8, 'kworker/1:0-events', 6);
+    const first = (await p.collect(0)).procs!;
+    expect(first.ng).to.equal(5);
+    const kw = first.g.find((g) => g.c === 'kworker')!;
+    expect(kw.n).to.equal(2);
+    expect(kw.cpu[0]).to.equal(0.1);
+    expect(first.g.map((g) => g.c)).to.deep.equal(first.g.map((g) => g.c).sort());
+    // (the first collection ranks by CPU since start, the next by CPU since the first)
+    const names = (await p.collect(0)).procs!.g.map((g) => g.c);
+    expect(names).to.deep.equal([...names].sort());
+    // nobody used CPU since, and the workers ran other queues: the same groups, in the same order
+    kthread(7, 'kworker/u8:3-events_unbound', 4);
+    kthread(8, 'kworker/1:0-mm_percpu_wq', 6);
+    for (let round = 0; round < 3; round++) expect((await p.collect(0)).procs!.g.map((g) => g.c)).to.deep.equal(names);
+    // one that was not exported and ran moves in, in its place by name
+    const pid = [3, 4, 5, 6].find((n) => !names.includes(['zeta', 'alpha', 'mid', 'omega'][n - 3]!))!;
+    const comm = ['zeta', 'alpha', 'mid', 'omega'][pid - 3]!;
+    writeProc(root, pid, { comm, cg: '/', utime: 500, stime: 0, rss: 1 });
+    const after = (await p.collect(0)).procs!.g.map((g) => g.c);
+    expect(after).to.include(comm);
+    expect(after).to.deep.equal([...after].sort());
   });
 
   it('CPU is a counter: an exited process and one that exec\'d away keep their share; a group with none left ends', async () => {

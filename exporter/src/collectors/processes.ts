@@ -1,7 +1,10 @@
 /**
  * The top processes by CPU and by resident memory, grouped by command name and cgroup (pids are
  * never labels, so a fork-heavy host does not grow series without bound), as process-exporter's
- * name groups. One /proc/<pid>/stat read per process per collection; /proc/<pid>/cgroup only
+ * name groups; kernel threads by the name before its '/' (groupName). The groups are written in
+ * name order, and a group exported last time wins a tie, so that the snapshot's shape stays the
+ * same from one collection to the next unless the set of groups changes (a new shape is a row
+ * of its own in the database, and work for the writer). One /proc/<pid>/stat read per process per collection; /proc/<pid>/cgroup only
  * for a process not seen before, one whose command changed (exec) or once REDISCOVER_MS old;
  * /proc/<pid>/status and io only for the processes of the groups exported, and status (for
  * VmSwap) not where <proc>/swaps lists no swap device (every VmSwap is 0 then) nor for a kernel
@@ -31,6 +34,7 @@ const USER_HZ = 100;
 
 interface Tracked {
   start: number;
+  /** the name it is grouped by (groupName) */
   comm: string;
   cg: string;
   cgAt: number;
@@ -75,14 +79,32 @@ function swapOn(procRoot: string): boolean | undefined {
   return hasSwapDevice(parseSwaps(t!, file));
 }
 
-/** The keys of the top `n` by each measure, their union in the order of the first. */
-export function topGroups<T>(items: T[], n: number, byCpu: (t: T) => number, byRss: (t: T) => number): T[] {
-  const cpu = [...items].sort((a, b) => byCpu(b) - byCpu(a)).slice(0, n);
-  const rss = [...items].sort((a, b) => byRss(b) - byRss(a)).slice(0, n);
+/**
+ * The top `n` by each measure, their union in the order of the first. `kept`: items that were in
+ * the last top, which win ties (most groups use no CPU between two collections: without this,
+ * which of them fill the last places would change with the order they were read in).
+ */
+export function topGroups<T>(items: T[], n: number, byCpu: (t: T) => number, byRss: (t: T) => number, kept: (t: T) => boolean = () => false): T[] {
+  const tie = (a: T, b: T) => Number(kept(b)) - Number(kept(a));
+  const cpu = [...items].sort((a, b) => byCpu(b) - byCpu(a) || tie(a, b)).slice(0, n);
+  const rss = [...items].sort((a, b) => byRss(b) - byRss(a) || tie(a, b)).slice(0, n);
   const out = new Set(cpu);
   for (const r of rss) out.add(r);
   return [...out];
 }
+
+/**
+ * The name a process is grouped by: its command name, and for a kernel thread the part before
+ * the first '/' (kworker/u8:3-flush-254:0 is "kworker", ksoftirqd/1 "ksoftirqd"): a kernel
+ * thread's name carries its CPU and, for a kworker, the work queue it last ran, which change.
+ */
+export function groupName(comm: string, flags: number): string {
+  if ((flags & PF_KTHREAD) === 0) return comm;
+  const slash = comm.indexOf('/');
+  return slash > 0 ? comm.slice(0, slash) : comm;
+}
+
+const byGroup = (a: { c: string; cg: string }, b: { c: string; cg: string }) => (a.c < b.c ? -1 : a.c > b.c ? 1 : a.cg < b.cg ? -1 : a.cg > b.cg ? 1 : 0);
 
 export function createProcessCollector(config: ExporterConfig) {
   const tracked = new Map<string, Tracked>();
@@ -90,6 +112,8 @@ export function createProcessCollector(config: ExporterConfig) {
   const kept = new Map<string, [number, number]>();
   /** each group's CPU ticks at the last collection, to rank by recent use. */
   let prev = new Map<string, number>();
+  /** the groups exported last time (they win ties: topGroups). */
+  let exported = new Set<string>();
   const page = pageSize();
 
   const leave = (t: Tracked) => {
@@ -121,7 +145,7 @@ export function createProcessCollector(config: ExporterConfig) {
         const st = stats[k];
         if (!st) return false;
         const t = tracked.get(pid);
-        return !t || t.start !== st.starttime || t.comm !== st.comm || now - t.cgAt >= REDISCOVER_MS;
+        return !t || t.start !== st.starttime || t.comm !== groupName(st.comm, st.flags) || now - t.cgAt >= REDISCOVER_MS;
       });
       const cgFiles = pids.filter((_, k) => reread[k]).map((pid) => `${base}${pid}/cgroup`);
       const cgTexts = readControlFiles(cgFiles);
@@ -144,10 +168,11 @@ export function createProcessCollector(config: ExporterConfig) {
           t = undefined;
         }
         cg ??= t!.cg;
-        const key = `${st.comm}\u0000${cg}`;
+        const comm = groupName(st.comm, st.flags);
+        const key = `${comm}\u0000${cg}`;
         const ticks: [number, number] = [st.utime, st.stime];
         if (!t) {
-          t = { start: st.starttime, comm: st.comm, cg, cgAt: now, key, base: [0, 0], last: ticks };
+          t = { start: st.starttime, comm, cg, cgAt: now, key, base: [0, 0], last: ticks };
           // a process first seen keeps its CPU from before (it ran in this group); one that
           // joined by exec or a move counts from then (below)
           tracked.set(pid, t);
@@ -158,13 +183,13 @@ export function createProcessCollector(config: ExporterConfig) {
             leave(t);
             t.base = ticks;
             t.key = key;
-            t.comm = st.comm;
+            t.comm = comm;
             t.cg = cg;
           }
         }
         t.last = ticks;
         let g = live.get(key);
-        if (!g) live.set(key, (g = { c: st.comm, cg, pids: [], mm: false, ticks: [0, 0], rss: 0, thr: 0 }));
+        if (!g) live.set(key, (g = { c: comm, cg, pids: [], mm: false, ticks: [0, 0], rss: 0, thr: 0 }));
         g.pids.push(pid);
         // a kernel thread, a zombie (and a task past exit_mm) have no memory and no Vm* lines
         if ((st.flags & PF_KTHREAD) === 0 && st.state !== 'Z' && st.state !== 'X') g.mm = true;
@@ -189,7 +214,10 @@ export function createProcessCollector(config: ExporterConfig) {
         return { key, g, u, s, recent: u + s - (prev.get(key) ?? 0) };
       });
       prev = new Map(entries.map((e) => [e.key, e.u + e.s]));
-      const top = topGroups(entries, config.processTop, (e) => e.recent, (e) => e.g.rss);
+      // In name order: the snapshot's shape (and so what is stored) changes only when the set of
+      // groups exported does, not each time their ranking does.
+      const top = topGroups(entries, config.processTop, (e) => e.recent, (e) => e.g.rss, (e) => exported.has(e.key)).sort((a, b) => byGroup(a.g, b.g));
+      exported = new Set(top.map((e) => e.key));
       // no swap device: every VmSwap is 0, status need not be read
       const swap = swapOn(config.procRoot);
       const files: string[] = [];
