@@ -11,8 +11,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import { StoreError, type Pool, type ReplicaLag } from '@perfwatch/store';
+import { accessLog } from './access-log.js';
 import { routeGuard } from './auth/middleware.js';
 import { JwtKeys } from './auth/jwt.js';
 import { OWASP_SCRYPT, PasswordHasher } from './auth/passwords.js';
@@ -197,17 +197,10 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(metrics.middleware());
   app.use(
-    pinoHttp({
-      logger: log,
-      genReqId: requestId,
-      // The path and status only: never headers (Authorization, cookies) or the query string.
-      serializers: {
-        req: (r: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: r.id, method: r.method, path: r.url.split('?')[0], remoteAddress: r.remoteAddress }),
-        res: (r: { statusCode: number }) => ({ statusCode: r.statusCode }),
-      },
-      customSuccessObject: (_req, res, val: object) => ({ ...val, route: (res as Response).locals?.route ?? 'unmatched' }),
-      customErrorObject: (_req, res, _err, val: object) => ({ ...val, route: (res as Response).locals?.route ?? 'unmatched' }),
-      customLogLevel: (req, res, err) => {
+    accessLog(log, {
+      requestId,
+      route: (res) => (typeof res.locals?.route === 'string' ? res.locals.route : 'unmatched'),
+      level: (req, res, err) => {
         if (err || res.statusCode >= 500) return 'error';
         // Probes and scrapes every few seconds would drown everything else.
         if (res.statusCode < 400 && /^\/(health|ready|metrics)(\?|$)/.test(req.url ?? '')) return 'debug';

@@ -128,6 +128,10 @@ describe('http', function () {
         expect(r.text).not.to.match(/retention_runs|SQLSTATE|\.ts:\d+/);
         const logged = t.logLines.find((l) => l.msg === 'request failed' && (l.req as { id?: string } | undefined)?.id === id);
         expect(JSON.stringify(logged)).to.match(/retention_runs/);
+        // and the access line of the request, at level error
+        const access = t.logLines.find((l) => l.msg === 'request errored' && (l.req as { id?: string } | undefined)?.id === id);
+        expect(access).to.deep.include({ level: 50, res: { statusCode: 500 }, route: '/api/v1/retention/runs' });
+        expect((access!.err as { message: string }).message).to.equal('failed with status code 500');
       } finally {
         await t.db.query('ALTER TABLE retention_runs_away RENAME TO retention_runs');
       }
@@ -153,13 +157,16 @@ describe('http', function () {
     it('x-request-id: generated, or the caller\'s when it is a plain token; logged with the request', async () => {
       const gen = await call(t.url, 'GET', '/health');
       expect(gen.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
-      const given = await call(t.url, 'GET', '/nope', { headers: { 'x-request-id': 'proxy-abc.123' } });
+      const given = await call(t.url, 'GET', '/nope?q=not-logged', { headers: { 'x-request-id': 'proxy-abc.123' } });
       expect(given.headers.get('x-request-id')).to.equal('proxy-abc.123');
       const hostile = await call(t.url, 'GET', '/health', { headers: { 'x-request-id': 'a b <script>' } });
       expect(hostile.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
       const line = t.logLines.find((l) => (l.req as { id?: string } | undefined)?.id === 'proxy-abc.123' && l.msg === 'request completed');
-      expect(line).to.deep.include({ route: 'unmatched' });
-      expect((line!.res as { statusCode: number }).statusCode).to.equal(404);
+      expect(line).to.deep.include({ level: 30, route: 'unmatched', res: { statusCode: 404 } });
+      // the request without its query string or headers
+      expect(line!.req).to.deep.equal({ id: 'proxy-abc.123', method: 'GET', path: '/nope', remoteAddress: '127.0.0.1' });
+      expect(line!.responseTime).to.be.a('number');
+      expect(JSON.stringify(t.logLines)).to.not.include('not-logged');
     });
 
     it('request logs carry no credentials', async () => {
