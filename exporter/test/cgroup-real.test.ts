@@ -76,7 +76,13 @@ function wholeDisk(dir: string): string {
 }
 
 async function collect(env: Record<string, string>): Promise<Snapshot> {
-  return new SnapshotPipeline(testConfig(env), [cgroup], quietLogger()).collect(Date.now());
+  const pipeline = new SnapshotPipeline(testConfig(env), [cgroup], quietLogger());
+  try {
+    return await pipeline.collect(Date.now());
+  } finally {
+    // the collector keeps the CPU files open between collections: a mount it holds cannot be unmounted
+    await pipeline.close();
+  }
 }
 
 /** Collects until `done` holds (the collector sees what the kernel counted), at most ~60 s. */

@@ -14,7 +14,7 @@ export { PERF_ERROR_CODES, PerfError, describeTarget, explainOpenFailure, format
 export type { Capabilities, OpenFailure, PerfErrorCode, PerfReason, PerfTarget, SystemFacts } from './errors.js';
 export { PerfGroup, openGroup, probeEvent, probeEvents, resolveEvent, systemFacts, targetArgs, tryOpenGroup } from './group.js';
 export type { EventInput, EventProbe, OpenGroupOptions, OpenResult, PerfCount, PerfReading } from './group.js';
-export { listDirs, listDirsAvailable, readFiles, readFilesAvailable } from './files.js';
+export { KeptFiles, keptFilesAvailable, listDirs, listDirsAvailable, readFiles, readFilesAvailable } from './files.js';
 export type { FileText } from './files.js';
 export { ADDON_PATH, loadNative, nativeStatus } from './native.js';
 export type { NativeStatus, RawTimex } from './native.js';

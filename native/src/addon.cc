@@ -1,4 +1,4 @@
-// Module entry: exports { PerfGroup, rlimitNofile, adjtimex, localZone, readFiles, listDirs }.
+// Module entry: exports { PerfGroup, rlimitNofile, adjtimex, localZone, readFiles, listDirs, closeFds }.
 #include <napi.h>
 #include <sys/resource.h>
 #include <sys/timex.h>
@@ -99,6 +99,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("localZone", Napi::Function::New<perfwatch::LocalZone>(env, "localZone"));
   exports.Set("readFiles", Napi::Function::New<perfwatch::ReadFiles>(env, "readFiles"));
   exports.Set("listDirs", Napi::Function::New<perfwatch::ListDirs>(env, "listDirs"));
+  exports.Set("closeFds", Napi::Function::New<perfwatch::CloseFds>(env, "closeFds"));
   return exports;
 }
 

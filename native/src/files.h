@@ -7,5 +7,6 @@ namespace perfwatch {
 
 Napi::Value ReadFiles(const Napi::CallbackInfo& info);
 Napi::Value ListDirs(const Napi::CallbackInfo& info);
+Napi::Value CloseFds(const Napi::CallbackInfo& info);
 
 }  // namespace perfwatch

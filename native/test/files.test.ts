@@ -1,11 +1,11 @@
 /** readFiles (src/files.cc): many small files in one call, each whole, or its errno. */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { listDirs, listDirsAvailable, openFdCount, readFiles, readFilesAvailable } from '../lib/index.js';
+import { KeptFiles, keptFilesAvailable, listDirs, listDirsAvailable, openFdCount, readFiles, readFilesAvailable } from '../lib/index.js';
 import { skip } from './helpers.js';
 
 const { ENOENT, EISDIR, ENOTDIR, ELOOP } = constants.errno;
@@ -83,6 +83,95 @@ describe('readFiles', function () {
     const before = openFdCount();
     expect(readFiles([fifo, join(dir, 'a')])).to.deep.equal(['', 'user_usec 1\nsystem_usec 2\n']);
     for (let i = 0; i < 100; i++) readFiles([join(dir, 'a'), join(dir, 'missing'), join(dir, 'sub')]);
+    expect(openFdCount()).to.equal(before);
+  });
+});
+
+describe('KeptFiles: readFiles with the descriptors kept for the next read', function () {
+  let dir = '';
+  const f = (name: string) => join(dir, name);
+
+  before(function () {
+    if (!keptFilesAvailable()) skip(this, 'the addon is not built (or built without closeFds)');
+    dir = mkdtempSync(join(tmpdir(), 'perfwatch-keptfiles-'));
+    for (const [name, text] of [['a', 'one\n'], ['b', 'two\n'], ['c', 'three\n']] as const) writeFileSync(f(name), text);
+  });
+
+  after(function () {
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads as readFiles does, keeps a descriptor per readable file, and reads a file rewritten in place anew', function () {
+    const kept = new KeptFiles();
+    const before = openFdCount();
+    const paths = [f('a'), f('missing'), f('b'), '/proc/self/stat', f('a')];
+    const first = kept.read(paths);
+    expect(first.slice(0, 3)).to.deep.equal(readFiles(paths.slice(0, 3)));
+    expect(first[1]).to.equal(ENOENT);
+    // a, b and /proc/self/stat; a asked twice is kept once
+    expect(kept.size).to.equal(3);
+    expect(openFdCount() - before).to.equal(3);
+    writeFileSync(f('b'), 'two, longer now\n');
+    const second = kept.read(paths);
+    expect(second[2]).to.equal('two, longer now\n');
+    expect(second[4]).to.equal('one\n');
+    // /proc/self/stat made anew at each read: the same process, its fields as they are now
+    expect(String(second[3]).split(' ')[0]).to.equal(String(process.pid));
+    expect(openFdCount() - before).to.equal(3);
+    kept.close();
+    expect(kept.size).to.equal(0);
+    expect(openFdCount()).to.equal(before);
+  });
+
+  it('closes the descriptors of paths not asked for; a file removed and made again is read from the new file', function () {
+    const kept = new KeptFiles();
+    const before = openFdCount();
+    kept.read([f('a'), f('b'), f('c')]);
+    expect(openFdCount() - before).to.equal(3);
+    kept.read([f('a')]);
+    expect(kept.size).to.equal(1);
+    expect(openFdCount() - before).to.equal(1);
+    rmSync(f('a'));
+    writeFileSync(f('a'), 'a new file\n');
+    expect(kept.read([f('a')])).to.deep.equal(['a new file\n']);
+    rmSync(f('a'));
+    expect(kept.read([f('a')])).to.deep.equal([ENOENT]);
+    expect(kept.size).to.equal(0);
+    expect(openFdCount()).to.equal(before);
+    writeFileSync(f('a'), 'one\n');
+    kept.close();
+  });
+
+  it("a process that exits: its stat fails (not the old text), and the descriptor is closed", async function () {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const stat = `/proc/${child.pid}/stat`;
+    const kept = new KeptFiles();
+    const before = openFdCount();
+    try {
+      const [text] = kept.read([stat]);
+      expect(String(text)).to.match(new RegExp(`^${child.pid} \\(sleep\\) `));
+      expect(openFdCount() - before).to.equal(1);
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    // reaped: the kept descriptor reads ESRCH, the path is gone (ENOENT) on the fresh open
+    const [after] = kept.read([stat]);
+    expect(after).to.be.a('number');
+    expect(kept.size).to.equal(0);
+    expect(openFdCount()).to.equal(before);
+  });
+
+  it('keeps at most `max` descriptors; the other files are still read', function () {
+    for (const [name, text] of [['a', 'one\n'], ['b', 'two\n'], ['c', 'three\n']] as const) writeFileSync(f(name), text);
+    const kept = new KeptFiles(2);
+    const before = openFdCount();
+    expect(kept.read([f('a'), f('b'), f('c')])).to.deep.equal(['one\n', 'two\n', 'three\n']);
+    expect(kept.size).to.equal(2);
+    expect(openFdCount() - before).to.equal(2);
+    expect(kept.read([f('c'), f('b'), f('a')])).to.deep.equal(['three\n', 'two\n', 'one\n']);
+    expect(kept.size).to.equal(2);
+    kept.close();
     expect(openFdCount()).to.equal(before);
   });
 });

@@ -22,7 +22,7 @@ import { basename } from 'node:path';
 import type { CgroupEntry, CgroupMemField } from '@perfwatch/store/snapshot';
 import { parseBlkio, parseFlatKeyed, parseIoStat, parseSingleValue, pickFlatKeyed } from '../procfs/cgroup.js';
 import { parsePressure } from '../procfs/pressure.js';
-import { errnoCode, controlFileError, readControlFiles, type ControlText } from '../procfs/read_small.js';
+import { errnoCode, controlFileError, keptFileReader, readControlFiles, type ControlFileReader, type ControlText } from '../procfs/read_small.js';
 import type { CgroupLayout } from './discover.js';
 
 /** cpuacct.stat counts in USER_HZ, which the kernel ABI fixes at 100. */
@@ -143,8 +143,8 @@ function newBatch(): Batch {
   return { files: [], i: 0 };
 }
 
-function readBatch(b: Batch): void {
-  b.texts = readControlFiles(b.files);
+function readBatch(b: Batch, reader: (files: readonly string[]) => ControlText[] = readControlFiles): void {
+  b.texts = reader(b.files);
   b.i = 0;
 }
 
@@ -176,11 +176,18 @@ function periodOf(path: string, max: number): number {
  */
 export class CgroupReader {
   private readonly state = new Map<string, GroupState>();
+  /** the CPU files, read at every collection: their descriptors kept open between collections */
+  private readonly cpuFiles: ControlFileReader = keptFileReader();
   constructor(
     private readonly devices: DeviceNames,
     private readonly limits = new LimitCache(),
     private readonly slowMaxAgeMs = SLOW_MAX_AGE_MS,
   ) {}
+
+  /** closes the CPU files kept open. */
+  close(): void {
+    this.cpuFiles.close();
+  }
 
   /** keeps the state of these groups only. */
   keep(paths: Set<string>): void {
@@ -192,7 +199,7 @@ export class CgroupReader {
   read(layout: CgroupLayout, paths: readonly string[], now: number): (CgroupEntry | undefined)[] {
     const fast = newBatch();
     for (const p of paths) readCpu(new Reader(fast), layout, p);
-    readBatch(fast);
+    readBatch(fast, (files) => this.cpuFiles.read(files));
     const cpu = paths.map((p) => {
       const r = new Reader(fast);
       readCpu(r, layout, p);

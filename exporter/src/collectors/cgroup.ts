@@ -73,6 +73,7 @@ export function createCgroupCollector(config: ExporterConfig, log: Logger, clock
     return docker.get(id);
   };
   return {
+    close: () => reader.close(),
     collect(): { cgroups?: CgroupSection } {
       const layout = detectLayout(config.sysRoot);
       if (!layout) return {};

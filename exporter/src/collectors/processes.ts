@@ -1,7 +1,8 @@
 /**
  * The top processes by CPU and by resident memory, grouped by command name and cgroup (pids are
  * never labels, so a fork-heavy host does not grow series without bound), as process-exporter's
- * name groups; kernel threads by the name before its '/' (groupName). The groups are written in
+ * name groups (the stat files' descriptors kept open from one collection to the next:
+ * keptFileReader); kernel threads by the name before its '/' (groupName). The groups are written in
  * name order, and a group exported last time wins a tie, so that the snapshot's shape stays the
  * same from one collection to the next unless the set of groups changes (a new shape is a row
  * of its own in the database, and work for the writer). One /proc/<pid>/stat read per process per collection; /proc/<pid>/cgroup only
@@ -24,7 +25,7 @@ import { mainCgroup, parsePidCgroup } from '../procfs/pid_cgroup.js';
 import { parsePidIo } from '../procfs/pid_io.js';
 import { parsePidStat, PF_KTHREAD, type PidStat } from '../procfs/pid_stat.js';
 import { parsePidStatus } from '../procfs/pid_status.js';
-import { controlFileError, errnoCode, readControlFiles, type ControlText } from '../procfs/read_small.js';
+import { controlFileError, errnoCode, keptFileReader, readControlFiles, type ControlText } from '../procfs/read_small.js';
 import { hasSwapDevice, parseSwaps } from '../procfs/swaps.js';
 import { REDISCOVER_MS } from './plan.js';
 import type { CollectorDefinition } from './types.js';
@@ -115,6 +116,8 @@ export function createProcessCollector(config: ExporterConfig) {
   /** the groups exported last time (they win ties: topGroups). */
   let exported = new Set<string>();
   const page = pageSize();
+  // every process's stat at every collection: their descriptors kept open between collections
+  const statReader = keptFileReader();
 
   const leave = (t: Tracked) => {
     const k = kept.get(t.key) ?? [0, 0];
@@ -124,6 +127,7 @@ export function createProcessCollector(config: ExporterConfig) {
   };
 
   return {
+    close: () => statReader.close(),
     collect(): { procs?: ProcessSection } {
       // PERFWATCH_PROCESS_TOP=0: nothing to export, so nothing to read
       if (config.processTop === 0) return {};
@@ -135,7 +139,7 @@ export function createProcessCollector(config: ExporterConfig) {
       const seen = new Set<string>();
       const base = join(config.procRoot, '/');
       const statFiles = pids.map((pid) => `${base}${pid}/stat`);
-      const statTexts = readControlFiles(statFiles);
+      const statTexts = statReader.read(statFiles);
       const stats: (PidStat | undefined)[] = pids.map((_, k) => {
         const text = textOf(statTexts[k]!, statFiles[k]!);
         return text === undefined ? undefined : parsePidStat(text, statFiles[k]!);

@@ -4,7 +4,7 @@
 // built, else file by file here (~7-20 us a file), with the same results.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
-import { readFiles, readFilesAvailable } from '@perfwatch/native';
+import { KeptFiles, keptFilesAvailable, readFiles, readFilesAvailable } from '@perfwatch/native';
 import { ParseError } from './errors.js';
 import { readKernelFile } from './util.js';
 
@@ -91,8 +91,27 @@ export function readControlFilesFs(files: readonly string[]): ControlText[] {
 }
 
 const native = readFilesAvailable();
+const keptNative = keptFilesAvailable();
 
 /** Each file's text or errno, in order; through the addon where it is built. */
 export function readControlFiles(files: readonly string[]): ControlText[] {
   return native ? readFiles(files) : readControlFilesFs(files);
+}
+
+/** Files a collector reads at every collection: readControlFiles, cheaper the second time. */
+export interface ControlFileReader {
+  read(files: readonly string[]): ControlText[];
+  /** releases what it keeps open */
+  close(): void;
+}
+
+/**
+ * A reader that keeps the descriptors of the files it read open for the next read (the addon's
+ * KeptFiles: a process's stat read again costs ~3 us instead of ~7.7; files not asked for are
+ * closed, at most `max` kept); readControlFiles where the addon is not built.
+ */
+export function keptFileReader(max?: number): ControlFileReader {
+  if (!keptNative) return { read: readControlFiles, close: () => undefined };
+  const kept = new KeptFiles(max);
+  return { read: (files) => kept.read(files), close: () => kept.close() };
 }
