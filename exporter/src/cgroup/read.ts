@@ -178,15 +178,18 @@ export class CgroupReader {
   private readonly state = new Map<string, GroupState>();
   /** the CPU files, read at every collection: their descriptors kept open between collections */
   private readonly cpuFiles: ControlFileReader = keptFileReader();
+  /** the other files, kept open likewise while their group keeps running (due at each collection) */
+  private readonly restFiles: ControlFileReader = keptFileReader();
   constructor(
     private readonly devices: DeviceNames,
     private readonly limits = new LimitCache(),
     private readonly slowMaxAgeMs = SLOW_MAX_AGE_MS,
   ) {}
 
-  /** closes the CPU files kept open. */
+  /** closes the files kept open. */
   close(): void {
     this.cpuFiles.close();
+    this.restFiles.close();
   }
 
   /** keeps the state of these groups only. */
@@ -217,7 +220,7 @@ export class CgroupReader {
       cached.push(d ? this.limits.get(p, now) : undefined);
       if (d) readRest(new Reader(slow), layout, p, this.devices, cached[k]);
     });
-    readBatch(slow);
+    readBatch(slow, (files) => this.restFiles.read(files));
     return paths.map((p, k) => {
       const c = cpu[k]!;
       const st = this.state.get(p);
