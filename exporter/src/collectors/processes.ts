@@ -1,16 +1,17 @@
 /**
  * The top processes by CPU and by resident memory, grouped by command name and cgroup (pids are
  * never labels, so a fork-heavy host does not grow series without bound), as process-exporter's
- * name groups (the stat files' descriptors kept open from one collection to the next:
- * keptFileReader); kernel threads by the name before its '/' (groupName). The groups are written in
- * name order, and a group exported last time wins a tie, so that the snapshot's shape stays the
- * same from one collection to the next unless the set of groups changes (a new shape is a row
- * of its own in the database, and work for the writer). One /proc/<pid>/stat read per process per collection; /proc/<pid>/cgroup only
- * for a process not seen before, one whose command changed (exec) or once REDISCOVER_MS old;
- * /proc/<pid>/status and io only for the processes of the groups exported, and status (for
- * VmSwap) not where <proc>/swaps lists no swap device (every VmSwap is 0 then) nor for a kernel
- * thread (no VmSwap line). Each kind of file is read in one batch (readControlFiles: one call
- * to the native addon where it is built).
+ * name groups; kernel threads by their name before its '/' (groupName). The groups are written
+ * in name order, and a group exported last time wins a tie, so that the snapshot's shape stays
+ * the same from one collection to the next unless the set of groups changes (a new shape is a
+ * row of its own in the database, and work for the writer).
+ *
+ * One /proc/<pid>/stat read per process per collection, through descriptors kept open from one
+ * collection to the next (keptFileReader); /proc/<pid>/cgroup only for a process not seen
+ * before, one whose command changed (exec) or once REDISCOVER_MS old; /proc/<pid>/status and io
+ * only for the processes of the groups exported, and status (for VmSwap) not where <proc>/swaps
+ * lists no swap device (every VmSwap is 0 then) nor for a kernel thread (no VmSwap line). Each
+ * kind of file is read in one batch (one call to the native addon where it is built).
  *
  * A group's CPU is a counter: what its processes used since the exporter first saw them, with
  * the share of a process that exits or leaves the group kept, so it never goes down while the
