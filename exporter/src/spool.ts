@@ -266,7 +266,7 @@ export class Spool<T = unknown> {
       const skipped = records.length - lines.length;
       try {
         if (this.active && this.active.seg.size > 0 && this.active.seg.size + size > this.segmentBytes) await this.seal();
-        this.makeRoom(size);
+        await this.makeRoom(size);
         if (!this.active) await this.begin();
       } catch (err) {
         throw new SpoolAppendError(skipped, records.length, err);
@@ -328,8 +328,11 @@ export class Spool<T = unknown> {
     await rm(seg.path, { force: true }).catch(() => undefined);
   }
 
-  /** Deletes the oldest segments until `incoming` more bytes fit within maxBytes. */
-  private makeRoom(incoming: number): void {
+  /**
+   * Deletes the oldest segments until `incoming` more bytes fit within maxBytes; the append goes
+   * on once they are gone from the disk (the bound holds on disk, not only in the count).
+   */
+  private async makeRoom(incoming: number): Promise<void> {
     while (this.bytes + incoming > this.maxBytes) {
       const oldest = this.segments[0];
       if (!oldest || oldest === this.active?.seg) return;
@@ -337,7 +340,10 @@ export class Spool<T = unknown> {
       if (this.inflight?.seq === oldest.seq) lost -= this.inflight.count;
       this.droppedTotal += Math.max(0, lost);
       this.segments.shift();
-      void rm(oldest.path, { force: true });
+      // (a segment that cannot be deleted stays behind, counted as dropped: said, never thrown)
+      await rm(oldest.path, { force: true }).catch((err: unknown) =>
+        this.log?.warn({ segment: segName(oldest.seq), err: (err as Error).message }, 'spool: a dropped segment could not be deleted'),
+      );
       if (this.cursor.seq <= oldest.seq) this.cursor = { seq: this.segments[0]?.seq ?? this.nextSeq, offset: 0 };
       this.log?.warn({ segment: segName(oldest.seq), dropped: lost }, `spool full (${this.maxBytes} bytes): dropped ${lost} oldest snapshot(s)`);
     }
