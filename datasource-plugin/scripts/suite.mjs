@@ -55,16 +55,22 @@ export async function runPluginSuite(log) {
     r.skipped += (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
     for (const file of j.testResults ?? []) {
       for (const t of file.assertionResults ?? []) {
-        if (t.status === 'failed') failed.push(`${t.fullName}\n${(t.failureMessages ?? []).join('\n').slice(0, 2000)}`);
+        if (t.status === 'failed') {
+          failed.push(`${t.fullName}\n${(t.failureMessages ?? []).join('\n').slice(0, 2000)}`);
+        }
       }
-      if (file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed')) failed.push(`${file.name}: ${String(file.message).slice(0, 2000)}`);
+      if (file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed')) {
+        failed.push(`${file.name}: ${String(file.message).slice(0, 2000)}`);
+      }
     }
     // a failure outside any test (globalSetup, a crashed worker)
     if (!ok && r.failed === 0) {
       r.failed += 1;
       failed.push('jest exited with an error outside any test (its output is above)');
     }
-    if (failed.length) r.failures = failed.join('\n\n');
+    if (failed.length) {
+      r.failures = failed.join('\n\n');
+    }
     return r;
   } finally {
     rmSync(dir, { recursive: true, force: true });
