@@ -3,6 +3,8 @@
 // 1 MB of short-lived garbage, and with V8's defaults (16 MB semi-spaces, old space allowed to grow
 // to 4x the live ~12 MB before a full GC) and glibc's per-thread malloc arenas the process sat at
 // 95-110 MB while holding little more than 12 MB of live data. These cost no measurable CPU per scrape.
+// first: before anything loads pg (see there)
+import './pg-stream.js';
 import { loadConfig } from './config.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
