@@ -35,7 +35,7 @@ export interface AccessLogOptions {
 }
 
 /** The request as the log shows it: no headers, no query string. */
-export function requestInfo(req: IncomingMessage & { originalUrl?: string }): { id: string | undefined; method: string | undefined; path: string | undefined; remoteAddress: string | undefined } {
+function requestInfo(req: IncomingMessage & { originalUrl?: string }): { id: string | undefined; method: string | undefined; path: string | undefined; remoteAddress: string | undefined } {
   const url = req.originalUrl ?? req.url;
   return { id: req.id, method: req.method, path: url?.split('?')[0], remoteAddress: req.socket?.remoteAddress };
 }

@@ -12,10 +12,10 @@ import { createRequire, Module } from 'node:module';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 
-/** Installs the stream module for the pg that `fromFile`'s package resolves; whether it did. */
-export function preloadPgStream(fromFile: string): boolean {
+/** Installs the stream module for the pg that `from`'s (a file URL's) package resolves; whether it did. */
+export function preloadPgStream(from: string): boolean {
   try {
-    const req = createRequire(fromFile);
+    const req = createRequire(from);
     // the pg that @perfwatch/store loads (it is store's dependency)
     const pgMain = createRequire(req.resolve('@perfwatch/store')).resolve('pg');
     const file = join(dirname(pgMain), 'stream.js');
@@ -34,4 +34,4 @@ export function preloadPgStream(fromFile: string): boolean {
   }
 }
 
-preloadPgStream(import.meta.url.startsWith('file:') ? new URL(import.meta.url).pathname : import.meta.url);
+preloadPgStream(import.meta.url);

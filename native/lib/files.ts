@@ -120,26 +120,19 @@ export class KeptFiles {
     const n = paths.length;
     const fds = new Int32Array(n);
     const asked = new Set<string>();
-    // the descriptors kept for these paths; new ones while there is room (a path twice: once kept)
-    let keptNow = 0;
+    // a path's kept descriptor, else a new one while there is room (counting all those kept
+    // before this read); a path asked twice: read the second time without keeping it
+    let room = this.max - this.fds.size;
     for (let i = 0; i < n; i++) {
       const p = paths[i]!;
-      const fd = asked.has(p) ? undefined : this.fds.get(p);
-      if (fd !== undefined) {
-        fds[i] = fd;
-        keptNow++;
-      } else fds[i] = -2;
-      asked.add(p);
-    }
-    let room = this.max - keptNow;
-    const seen = new Set<string>();
-    for (let i = 0; i < n && room > 0; i++) {
-      const p = paths[i]!;
-      if (fds[i] === -2 && !this.fds.has(p) && !seen.has(p)) {
+      const first = !asked.has(p);
+      const fd = first ? this.fds.get(p) : undefined;
+      if (fd !== undefined) fds[i] = fd;
+      else if (first && room > 0) {
         fds[i] = -1;
         room--;
-      }
-      seen.add(p);
+      } else fds[i] = -2;
+      asked.add(p);
     }
     // descriptors of paths not asked for this time: closed
     const stale: number[] = [];

@@ -7,7 +7,7 @@
  * read) comes back undefined: its series end.
  *
  * A collection reads the files of every group in two batches (procfs/read_small.ts
- * readControlFiles: one native call each where the addon is built). First the CPU files
+ * keptFileReader: one native call each where the addon is built). First the CPU files
  * (v2 cpu.stat; v1 cpuacct.stat, cpuacct.usage, cpu.stat), exact at every collection; then the
  * others (memory, io, PSI, pids) of the groups whose CPU usage moved since the last collection,
  * that are new, whose last read failed, or whose values are older than SLOW_MAX_AGE_MS: a group
@@ -22,7 +22,7 @@ import { basename } from 'node:path';
 import type { CgroupEntry, CgroupMemField } from '@perfwatch/store/snapshot';
 import { parseBlkio, parseFlatKeyed, parseIoStat, parseSingleValue, pickFlatKeyed } from '../procfs/cgroup.js';
 import { parsePressure } from '../procfs/pressure.js';
-import { errnoCode, controlFileError, keptFileReader, readControlFiles, type ControlFileReader, type ControlText } from '../procfs/read_small.js';
+import { errnoCode, controlFileError, keptFileReader, type ControlFileReader, type ControlText } from '../procfs/read_small.js';
 import type { CgroupLayout } from './discover.js';
 
 /** cpuacct.stat counts in USER_HZ, which the kernel ABI fixes at 100. */
@@ -143,8 +143,8 @@ function newBatch(): Batch {
   return { files: [], i: 0 };
 }
 
-function readBatch(b: Batch, reader: (files: readonly string[]) => ControlText[] = readControlFiles): void {
-  b.texts = reader(b.files);
+function readBatch(b: Batch, reader: ControlFileReader): void {
+  b.texts = reader.read(b.files);
   b.i = 0;
 }
 
@@ -202,7 +202,7 @@ export class CgroupReader {
   read(layout: CgroupLayout, paths: readonly string[], now: number): (CgroupEntry | undefined)[] {
     const fast = newBatch();
     for (const p of paths) readCpu(new Reader(fast), layout, p);
-    readBatch(fast, (files) => this.cpuFiles.read(files));
+    readBatch(fast, this.cpuFiles);
     const cpu = paths.map((p) => {
       const r = new Reader(fast);
       readCpu(r, layout, p);
@@ -220,7 +220,7 @@ export class CgroupReader {
       cached.push(d ? this.limits.get(p, now) : undefined);
       if (d) readRest(new Reader(slow), layout, p, this.devices, cached[k]);
     });
-    readBatch(slow, (files) => this.restFiles.read(files));
+    readBatch(slow, this.restFiles);
     return paths.map((p, k) => {
       const c = cpu[k]!;
       const st = this.state.get(p);

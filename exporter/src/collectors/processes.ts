@@ -145,12 +145,13 @@ export function createProcessCollector(config: ExporterConfig) {
         const text = textOf(statTexts[k]!, statFiles[k]!);
         return text === undefined ? undefined : parsePidStat(text, statFiles[k]!);
       });
+      const names = stats.map((st) => (st ? groupName(st.comm, st.flags) : ''));
       // /proc/<pid>/cgroup of the processes new, exec'd, or whose last read is REDISCOVER_MS old
       const reread = pids.map((pid, k) => {
         const st = stats[k];
         if (!st) return false;
         const t = tracked.get(pid);
-        return !t || t.start !== st.starttime || t.comm !== groupName(st.comm, st.flags) || now - t.cgAt >= REDISCOVER_MS;
+        return !t || t.start !== st.starttime || t.comm !== names[k] || now - t.cgAt >= REDISCOVER_MS;
       });
       const cgFiles = pids.filter((_, k) => reread[k]).map((pid) => `${base}${pid}/cgroup`);
       const cgTexts = readControlFiles(cgFiles);
@@ -173,7 +174,7 @@ export function createProcessCollector(config: ExporterConfig) {
           t = undefined;
         }
         cg ??= t!.cg;
-        const comm = groupName(st.comm, st.flags);
+        const comm = names[k]!;
         const key = `${comm}\u0000${cg}`;
         const ticks: [number, number] = [st.utime, st.stime];
         if (!t) {
