@@ -468,6 +468,7 @@ async function packedRowsOfHosts(
 ): Promise<void> {
   let shapes: Map<number, Shape>;
   const cuts = new Map<number, ShapeCut>();
+  const hostOfShape = new Map<number, number>();
   try {
     const listed = await pool.query<{ id: number; host_id: number }>('SELECT id, host_id FROM snapshot_shapes WHERE host_id = ANY($1::int[]) ORDER BY id DESC LIMIT $2', [ids, MAX_PLANNED_SHAPES]);
     shapes = await loadShapes(pool, listed.rows.map((r) => r.id));
@@ -482,20 +483,37 @@ async function packedRowsOfHosts(
         cut.known = { h: known, offset: known.reduce((sum, x) => sum + payloadLength(x), 0) };
       }
       cuts.set(r.id, cut);
+      hostOfShape.set(r.id, r.host_id);
     }
   } catch (err) {
     throw wrapPgError(err, 'planning a read of many hosts');
   }
-  const cutIds = [...cuts.keys()];
-  const col = <T>(f: (c: ShapeCut) => T) => cutIds.map((id) => f(cuts.get(id)!));
-  const params = [
-    cutIds, cutIds.map((id) => shapes.get(id)!.n), col((c) => c.k),
-    col((c) => c.first), col((c) => (c.known ? Buffer.from(c.known.h.buffer, c.known.h.byteOffset, c.known.h.length) : null)), col((c) => c.known?.offset ?? 0),
-  ];
+  // Each host's shapes, for slicing the cut arrays per host in the statement (a host's rows are
+  // joined to its own few shapes, not to every planned shape of the fleet at each host).
+  const shapesOf = new Map<number, number[]>();
+  for (const [id, hostId] of hostOfShape) {
+    let l = shapesOf.get(hostId);
+    if (!l) shapesOf.set(hostId, (l = []));
+    l.push(id);
+  }
   // Each statement's hosts are handed on as soon as it has come (and its shapes are known), to be
   // decoded while the database works on the next ones.
   await inChunks(sel, ids, async (chunk) => {
     const buffers: [number, Buffer][] = [];
+    // The chunk's cuts, host by host: host i's shapes are elements lo[i]..hi[i] (1-based) of each.
+    const lo: number[] = [];
+    const hi: number[] = [];
+    const cutIds: number[] = [];
+    for (const hostId of chunk) {
+      lo.push(cutIds.length + 1);
+      for (const id of shapesOf.get(hostId) ?? []) cutIds.push(id);
+      hi.push(cutIds.length);
+    }
+    const col = <T>(f: (c: ShapeCut) => T) => cutIds.map((id) => f(cuts.get(id)!));
+    const params = [
+      lo, hi, cutIds, cutIds.map((id) => shapes.get(id)!.n), col((c) => c.k),
+      col((c) => c.first), col((c) => (c.known ? Buffer.from(c.known.h.buffer, c.known.h.byteOffset, c.known.h.length) : null)), col((c) => c.known?.offset ?? 0),
+    ];
     try {
       // Host by host (LATERAL): each host's rows come by the index and are aggregated alone; one
       // GROUP BY over the chunk sorted all its rows, values included, on disk (43 MB for 250
@@ -503,12 +521,12 @@ async function packedRowsOfHosts(
       await eachRow<{ host_id: number; legacy: boolean | null; packed: string | null }>(
         pool,
         `SELECT h.id AS host_id, p.legacy, encode(p.packed, 'base64') AS packed
-           FROM unnest($1::int[]) AS h(id)
+           FROM unnest($1::int[], $4::int[], $5::int[]) AS h(id, lo, hi)
            CROSS JOIN LATERAL (
              SELECT bool_or(s.vals IS NULL) AS legacy,
                     string_agg(timestamptz_send(s.ts) || int4send(s.shape_id) || int4send(octet_length(x.v)) || x.v, ''::bytea ORDER BY s.ts) AS packed
                FROM snapshots s
-               LEFT JOIN unnest($4::int[], $5::int[], $6::int[], $7::int[], $8::bytea[], $9::int[]) AS c(id, n, k, f, h, o) ON c.id = s.shape_id
+               LEFT JOIN unnest(($6::int[])[h.lo:h.hi], ($7::int[])[h.lo:h.hi], ($8::int[])[h.lo:h.hi], ($9::int[])[h.lo:h.hi], ($10::bytea[])[h.lo:h.hi], ($11::int[])[h.lo:h.hi]) AS c(id, n, k, f, h, o) ON c.id = s.shape_id
                CROSS JOIN LATERAL (SELECT CASE
                    WHEN c.id IS NULL THEN '\\x0${WHOLE}'::bytea || s.vals
                    WHEN c.h IS NOT NULL AND substring(s.vals FROM 1 FOR c.f) = c.h
@@ -642,11 +660,15 @@ async function latestRowsOfHosts(pool: Queryable, sel: SampleSelector, ids: numb
   const byHost = byHostOf(await inChunks(sel, ids, (chunk) =>
     fetchRows(
       pool,
-      `(SELECT DISTINCT ON (s.host_id) ${RAW_COLUMNS} FROM snapshots s
-         WHERE s.host_id = ANY($1::int[]) AND s.ts >= $2::timestamptz AND s.ts <= $3::timestamptz ORDER BY s.host_id, s.ts DESC)
-       UNION ALL
-       (SELECT DISTINCT ON (s.host_id) ${RAW_COLUMNS} FROM snapshots s
-         WHERE s.host_id = ANY($1::int[]) AND s.ts > $3::timestamptz AND s.ts <= $4::timestamptz ORDER BY s.host_id, s.ts)`,
+      // Host by host, each row found by the index (LIMIT 1): a DISTINCT ON over the chunk sorted
+      // every row of the lookback, values encoded, on disk when the table's statistics were
+      // stale (170 ms a chunk of 250 hosts, against 13 ms this way).
+      `SELECT s.* FROM unnest($1::int[]) AS h(id) CROSS JOIN LATERAL (
+         (SELECT ${RAW_COLUMNS} FROM snapshots s
+           WHERE s.host_id = h.id AND s.ts >= $2::timestamptz AND s.ts <= $3::timestamptz ORDER BY s.ts DESC LIMIT 1)
+         UNION ALL
+         (SELECT ${RAW_COLUMNS} FROM snapshots s
+           WHERE s.host_id = h.id AND s.ts > $3::timestamptz AND s.ts <= $4::timestamptz ORDER BY s.ts LIMIT 1)) s`,
       [chunk, iso(from), iso(t), iso(to)],
       'reading the latest snapshots of hosts',
     ),
