@@ -332,5 +332,30 @@ export class Slot {
 export function parseShape(frags: readonly string[]): unknown {
   let text = frags[0]!;
   for (let i = 1; i < frags.length; i++) text += String(i - 1) + frags[i]!;
-  return JSON.parse(text, (_k, v: unknown) => (typeof v === 'number' ? new Slot(v) : v));
+  // Parsed plainly, then its numbers made Slots in place: a reviver called for every value cost
+  // several times the parse (a fleet's first query parses 1,000 hosts' shapes).
+  return slotsIn(JSON.parse(text));
+}
+
+function slotsIn(v: unknown): unknown {
+  if (typeof v === 'number') return new Slot(v);
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'number') v[i] = new Slot(x);
+      else if (typeof x === 'object' && x !== null) slotsIn(x);
+    }
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const x = o[k];
+    if (typeof x === 'number') {
+      // (a member named __proto__, a label value like any other, is JSON.parse's own property)
+      if (k === '__proto__') Object.defineProperty(o, k, { value: new Slot(x), writable: true, enumerable: true, configurable: true });
+      else o[k] = new Slot(x);
+    } else if (typeof x === 'object' && x !== null) slotsIn(x);
+  }
+  return v;
 }

@@ -114,6 +114,30 @@ describe('snapshot codec', () => {
     expect(slots).to.equal(n);
   });
 
+  it('parses a shape as a reviver would: every number a Slot of its index, key order kept, a member named __proto__ an own property', () => {
+    const reviver = (frags: readonly string[]) => {
+      let text = frags[0]!;
+      for (let i = 1; i < frags.length; i++) text += String(i - 1) + frags[i]!;
+      return JSON.parse(text, (_k, v: unknown) => (typeof v === 'number' ? new Slot(v) : v)) as unknown;
+    };
+    const s = fixtureSnapshot('small', { compact: true }) as unknown as Record<string, unknown>;
+    // a disk named __proto__ (a label value like any other) and one in an array of objects
+    const odd = { ...s, disk: { ...(s.disk as object), ['__proto__']: [1, 2, 3] }, extra: [{ ['__proto__']: 5, a: [1, { b: 2 }] }] };
+    const withProto = JSON.parse(JSON.stringify(odd)) as Snapshot;
+    for (const snap of [fixtureSnapshot('small', { compact: true }), fixtureSnapshot('small'), withProto]) {
+      const frags = encodeSnapshot(snap).frags;
+      const mine = parseShape(frags) as Record<string, unknown>;
+      expect(mine).to.deep.equal(reviver(frags));
+      expect(JSON.stringify(mine)).to.equal(JSON.stringify(reviver(frags)));
+    }
+    const parsed = parseShape(encodeSnapshot(withProto).frags) as { disk: Record<string, unknown>; extra: Record<string, unknown>[] };
+    expect(Object.getPrototypeOf(parsed.disk)).to.equal(Object.prototype);
+    expect(Object.hasOwn(parsed.disk, '__proto__')).to.equal(true);
+    expect((parsed.disk.__proto__ as unknown[]).every((x) => x instanceof Slot)).to.equal(true);
+    expect(Object.getPrototypeOf(parsed.extra[0])).to.equal(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(parsed.extra[0], '__proto__')!.value).to.be.instanceOf(Slot);
+  });
+
   it('decodes chosen slots alone, of a whole row, of its prefix or of its payloads with headers known, as decodeValues does bit for bit (every header kind)', () => {
     const r = rng(7);
     // One kind of number per header kind: zero (L = 0), small and 7-byte integers (c 0), decimals

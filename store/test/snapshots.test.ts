@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { insertSnapshots, latestSnapshot, listHosts, snapshotsPage, StoreError, type Snapshot } from '../src/index.js';
+import { loadShapes } from '../src/snapshots.js';
 import { testSchema, type TestSchema } from './helpers.js';
 import { fixtureSnapshot, simulate } from './synth.js';
 
@@ -117,5 +118,35 @@ describe('reading snapshots back', function () {
     await insertSnapshots(t.pool, [...a, ...b]);
     const r = await t.pool.query(`SELECT h.name, count(*)::int AS n FROM snapshot_shapes s JOIN hosts h ON h.id = s.host_id WHERE h.name LIKE 'twin-%' GROUP BY 1 ORDER BY 1`);
     expect(r.rows).to.deep.equal([{ name: 'twin-a', n: 1 }, { name: 'twin-b', n: 1 }]);
+  });
+
+  it("hosts' shapes share their plans' entries (frozen); a metric's entries are the plan's, in order; a host with a disk more shares the rest", async () => {
+    const base = fixtureSnapshot('small', { compact: true });
+    const extra: Snapshot = { ...base, disk: { ...base.disk, zz9: (Object.values(base.disk!)[0] as number[]).map((x) => x + 1) } } as Snapshot;
+    await insertSnapshots(t.pool, [
+      ...simulate(base, 'plan-a', T0, 2), ...simulate(base, 'plan-b', T0, 2), ...simulate(extra, 'plan-c', T0, 2),
+    ]);
+    const r = await t.pool.query<{ name: string; id: number }>(`SELECT h.name, s.id FROM snapshot_shapes s JOIN hosts h ON h.id = s.host_id WHERE h.name LIKE 'plan-%' ORDER BY 1`);
+    expect(r.rows.map((x) => x.name)).to.deep.equal(['plan-a', 'plan-b', 'plan-c']);
+    const shapes = await loadShapes(t.pool, r.rows.map((x) => x.id));
+    const [a, b, c] = r.rows.map((x) => shapes.get(x.id)!);
+    // Two hosts of the same make: their shapes differ (the host's name), their plans' entries are the same objects
+    expect(a!.frags).to.not.deep.equal(b!.frags);
+    expect(a!.plan().length).to.be.greaterThan(100);
+    expect(b!.plan()).to.have.ordered.members(a!.plan());
+    expect(b!.plan().every((e, i) => e === a!.plan()[i])).to.equal(true);
+    expect(a!.plan().every((e) => Object.isFrozen(e) && Object.isFrozen(e.labels))).to.equal(true);
+    // The plan still says what the snapshot holds: the extra disk's samples in c's alone
+    const disks = (s: typeof a) => [...new Set(s!.plan().filter((e) => e.labels.device !== undefined).map((e) => e.labels.device))].sort();
+    expect(disks(c)).to.deep.equal([...disks(a), 'zz9'].sort());
+    // c's entries for the CPU (before the disks, same slots) are a's; its disk entries after the new one are not
+    const cpuA = a!.planOf('perfwatch_cpu_seconds_total');
+    expect(cpuA.length).to.be.greaterThan(0);
+    expect(c!.planOf('perfwatch_cpu_seconds_total').every((e, i) => e === cpuA[i])).to.equal(true);
+    // planOf(m): the plan's entries of m, in the plan's order; none for an unknown metric
+    for (const s of [a, c]) {
+      for (const m of new Set(s!.plan().map((e) => e.metric.name))) expect(s!.planOf(m)).to.deep.equal(s!.plan().filter((e) => e.metric.name === m));
+      expect(s!.planOf('perfwatch_no_such_metric')).to.deep.equal([]);
+    }
   });
 });
