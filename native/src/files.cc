@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,6 +28,25 @@ constexpr size_t kMaxFile = 64u << 20;
 // readFiles' fds[i] (see there): open, read and close; or open, read and keep the descriptor.
 constexpr int32_t kNoKeep = -2;
 constexpr int32_t kOpenAndKeep = -1;
+// A kept descriptor of a kernel filesystem (procfs, sysfs, cgroupfs) carries this bit in fds[i]:
+// its object gone (a process exited, a group removed), its reads fail, so it needs no fstat(2)
+// before each read. Any other file is checked for a link left (a fixture tree's files replaced).
+constexpr int32_t kKernelFs = 1 << 30;
+
+// procfs, sysfs, cgroup v1 and v2 (statfs(2)'s f_type; linux/magic.h).
+bool IsKernelFs(int fd) {
+  struct statfs fs{};
+  if (fstatfs(fd, &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0x9fa0UL:      // PROC_SUPER_MAGIC
+    case 0x62656572UL:  // SYSFS_MAGIC
+    case 0x27e0ebUL:    // CGROUP_SUPER_MAGIC
+    case 0x63677270UL:  // CGROUP2_SUPER_MAGIC
+      return true;
+    default:
+      return false;
+  }
+}
 
 // Where the files' contents go, one after the other: the caller's buffer, then a growing copy.
 struct Sink {
@@ -38,8 +58,9 @@ struct Sink {
 
   // Reads fd to EOF (read(2) returning 0: a seq_file may return less than asked before the end),
   // from offset 0 with pread(2) when `again` (a kept descriptor); 0 or the errno, and then the
-  // file's bytes are dropped.
-  int ReadAll(int fd, bool again) {
+  // file's bytes are dropped. `size` >= 0: a regular file's size from fstat(2) just before, so
+  // that once that many bytes are in no read is spent on learning it ends.
+  int ReadAll(int fd, bool again, off_t size = -1) {
     const size_t start = used;
     for (;;) {
       if (used - start > kMaxFile) {
@@ -61,6 +82,7 @@ struct Sink {
       }
       if (got == 0) break;
       used += static_cast<size_t>(got);
+      if (size >= 0 && used - start == static_cast<size_t>(size)) break;
     }
     last = static_cast<int32_t>(used - start);
     return 0;
@@ -76,11 +98,14 @@ struct Sink {
 //   The contents of the files read lie one after the other, in order, from offset 0: in `buf`
 //   when they fit, and the call returns their total length; else in a new Buffer it returns.
 //   fds (optional), per path, in and out: -2 open, read, close; -1 open, read and keep the
-//   descriptor open (fds[i] = it, or -1 again where that failed); a descriptor (>= 0) kept before:
+//   descriptor open (fds[i] = it, with bit 30 set on a kernel filesystem: kKernelFs; or -1 again
+//   where that failed); a descriptor (>= 0) kept before:
 //   read again from offset 0 with pread(2) (procfs and kernfs files make their text anew), and
 //   where that fails (a process that exited, a cgroup removed) or the file has no link left (a
 //   regular file unlinked and perhaps made again) closed, and the path opened afresh.
 //   Reading a kept /proc/<pid>/stat costs ~3 us here against ~7.7 us to open, read and close it.
+//   Per kept file: procfs/sysfs/cgroupfs two reads (the text, then EOF); another filesystem an
+//   fstat(2) and one read when the size it gave is all there is.
 // Each file is read to EOF (read(2) returning 0): a seq_file may return less than asked before
 // the end. Opened O_NONBLOCK so that a FIFO where a control file should be cannot hang the
 // collection (regular, proc and kernfs files ignore the flag).
@@ -122,16 +147,23 @@ Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
     p += strlen(p) + 1;
     const int32_t was = fds ? fds[i] : kNoKeep;
     if (was >= 0) {
-      // a kept descriptor: read again from offset 0 (procfs and kernfs make the text anew); not
-      // where the file was unlinked meanwhile (a regular file replaced: a fixture tree)
-      struct stat st{};
-      int err = fstat(was, &st) != 0 || st.st_nlink == 0 ? ENOENT : sink.ReadAll(was, true);
+      // a kept descriptor: read again from offset 0 (procfs and kernfs make the text anew); on
+      // any other filesystem not where the file was unlinked meanwhile (a regular file replaced:
+      // a fixture tree), and there its size says where it ends
+      const int fd = was & ~kKernelFs;
+      int err;
+      if (was & kKernelFs) {
+        err = sink.ReadAll(fd, true);
+      } else {
+        struct stat st{};
+        err = fstat(fd, &st) != 0 || st.st_nlink == 0 ? ENOENT : sink.ReadAll(fd, true, S_ISREG(st.st_mode) && st.st_size > 0 ? st.st_size : -1);
+      }
       if (err == 0) {
         lens[i] = sink.last;
         continue;
       }
       // the process exited, the group was removed (or recreated): open the path afresh
-      close(was);
+      close(fd);
       fds[i] = kOpenAndKeep;
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -143,7 +175,7 @@ Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
     int err = sink.ReadAll(fd, false);
     lens[i] = err != 0 ? -err : sink.last;
     if (err == 0 && fds && was != kNoKeep) {
-      fds[i] = fd;
+      fds[i] = IsKernelFs(fd) ? (fd | kKernelFs) : fd;
     } else {
       close(fd);
       if (fds && was != kNoKeep) fds[i] = kOpenAndKeep;
@@ -167,7 +199,7 @@ Napi::Value CloseFds(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   for (int64_t i = 0; i < count; i++) {
-    if (fds[i] >= 0) close(fds[i]);
+    if (fds[i] >= 0) close(fds[i] & ~kKernelFs);
   }
   return env.Undefined();
 }

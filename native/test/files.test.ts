@@ -118,6 +118,14 @@ describe('KeptFiles: readFiles with the descriptors kept for the next read', fun
     // /proc/self/stat made anew at each read: the same process, its fields as they are now
     expect(String(second[3]).split(' ')[0]).to.equal(String(process.pid));
     expect(openFdCount() - before).to.equal(3);
+    // rewritten shorter, then longer than the buffer's first read (its size from fstat says where it ends)
+    writeFileSync(f('b'), 'x\n');
+    expect(kept.read(paths)[2]).to.equal('x\n');
+    const big = 'y'.repeat(300_000);
+    writeFileSync(f('b'), big);
+    expect(kept.read(paths)[2]).to.equal(big);
+    writeFileSync(f('b'), '');
+    expect(kept.read(paths)[2]).to.equal('');
     kept.close();
     expect(kept.size).to.equal(0);
     expect(openFdCount()).to.equal(before);
