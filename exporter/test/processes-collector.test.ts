@@ -9,7 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProcessGroup, Snapshot } from '@perfwatch/store';
-import { processes, topGroups } from '../src/collectors/processes.js';
+import { createProcessCollector, processes, topGroups } from '../src/collectors/processes.js';
+import { SLOW_MAX_AGE_MS } from '../src/cgroup/read.js';
 import { renderSnapshotText } from '../src/metrics.js';
 import { pageSize } from '../src/pagesize.js';
 import { SnapshotPipeline } from '../src/snapshot.js';
@@ -156,6 +157,35 @@ describe('processes collector', () => {
     const h = byName(await pipeline().collect(0));
     expect(h.get('nginx /a')!.swap).to.equal(8192);
     expect(h.get('kthreadd /')).to.not.have.property('swap');
+  });
+
+  it("a process's io and VmSwap are read again when its CPU moved, else once due (at most SLOW_MAX_AGE_MS old)", async () => {
+    let now = 1_000_000;
+    const config = testConfig({ PERFWATCH_PROC_ROOT: root, PERFWATCH_PROCESS_TOP: '20' });
+    const p = new SnapshotPipeline(config, [{ ...processes, create: (c) => createProcessCollector(c, () => now) }], quietLogger());
+    writeFileSync(join(root, 'swaps'), 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/sda2 partition 1024 8 -2\n');
+    writeProc(root, 100, { comm: 'db', cg: '/a', utime: 10, stime: 0, rss: 10, io: [4096, 0], swapKb: 1 });
+    writeProc(root, 101, { comm: 'db', cg: '/a', utime: 10, stime: 0, rss: 10, io: [4096, 0], swapKb: 1 });
+    const io = async () => {
+      const g = byName(await p.collect(0)).get('db /a')!;
+      return [g.io, g.swap];
+    };
+    expect(await io()).to.deep.equal([[8192, 0], 2048]);
+    // 100 did not run (its ticks as before): its io and status as last read, until due
+    writeProc(root, 100, { comm: 'db', cg: '/a', utime: 10, stime: 0, rss: 10, io: [1_000_000, 5], swapKb: 3 });
+    now += 5_000;
+    expect(await io()).to.deep.equal([[8192, 0], 2048]);
+    // 101 ran: read again at once; 100 still not
+    writeProc(root, 101, { comm: 'db', cg: '/a', utime: 11, stime: 0, rss: 10, io: [8192, 0], swapKb: 1 });
+    now += 5_000;
+    expect(await io()).to.deep.equal([[4096 + 8192, 0], 2048]);
+    // SLOW_MAX_AGE_MS later 100 is due whether it ran or not
+    now += SLOW_MAX_AGE_MS;
+    expect(await io()).to.deep.equal([[1_000_000 + 8192, 5], 4096]);
+    // 100 ran and is gone when its io is read (after its stat): left out, as before; not its old values
+    writeProc(root, 100, { comm: 'db', cg: '/a', utime: 12, stime: 0, rss: 10, io: [1_000_000, 5], swapKb: 3 });
+    rmSync(join(root, '100', 'io'));
+    expect(await io()).to.deep.equal([[8192, 0], 1024]);
   });
 
   it('PERFWATCH_PROCESS_TOP=0: no section', async () => {

@@ -164,7 +164,7 @@ interface GroupState {
 }
 
 /** A per-group period in [max/2, max], from the path: groups discovered together do not all come due together. */
-function periodOf(path: string, max: number): number {
+export function periodOf(path: string, max: number): number {
   let h = 0;
   for (let i = 0; i < path.length; i++) h = (Math.imul(h, 31) + path.charCodeAt(i)) | 0;
   return max / 2 + ((h >>> 0) % 1024) * (max / 2 / 1024);

@@ -28,6 +28,7 @@ import { parsePidStat, PF_KTHREAD, type PidStat } from '../procfs/pid_stat.js';
 import { parsePidStatus } from '../procfs/pid_status.js';
 import { controlFileError, errnoCode, keptFileReader, readControlFiles, type ControlText } from '../procfs/read_small.js';
 import { hasSwapDevice, parseSwaps } from '../procfs/swaps.js';
+import { periodOf, SLOW_MAX_AGE_MS } from '../cgroup/read.js';
 import { REDISCOVER_MS } from './plan.js';
 import type { CollectorDefinition } from './types.js';
 
@@ -44,6 +45,22 @@ interface Tracked {
   /** the process's CPU ticks [user, system] when it joined its group, and when last seen. */
   base: [number, number];
   last: [number, number];
+  /** its io and status values as last read (readSlow), and its ticks then. */
+  slow?: Slow;
+}
+
+/**
+ * A process's /proc/<pid>/io bytes (null: not readable, EACCES) and VmSwap (kB; undefined: no
+ * line, or not read where no swap device is on), as read when its CPU ticks were `ticks`: read
+ * again when they moved (a process that did not run did no I/O), or once `due` (SLOW_MAX_AGE_MS,
+ * staggered by pid: what moves without the process running, its pages swapped out, shows that
+ * late at most), as the cgroup collector reads an idle group's files.
+ */
+interface Slow {
+  ticks: number;
+  due: number;
+  io: [number, number] | null;
+  swap: number | undefined;
 }
 
 interface Live {
@@ -108,7 +125,8 @@ export function groupName(comm: string, flags: number): string {
 
 const byGroup = (a: { c: string; cg: string }, b: { c: string; cg: string }) => (a.c < b.c ? -1 : a.c > b.c ? 1 : a.cg < b.cg ? -1 : a.cg > b.cg ? 1 : 0);
 
-export function createProcessCollector(config: ExporterConfig) {
+/** The collector; `clock` is injectable for tests (when a process's io and status come due). */
+export function createProcessCollector(config: ExporterConfig, clock: () => number = Date.now) {
   const tracked = new Map<string, Tracked>();
   /** the CPU ticks a group keeps from processes that left it, by key. */
   const kept = new Map<string, [number, number]>();
@@ -132,7 +150,7 @@ export function createProcessCollector(config: ExporterConfig) {
     collect(): { procs?: ProcessSection } {
       // PERFWATCH_PROCESS_TOP=0: nothing to export, so nothing to read
       if (config.processTop === 0) return {};
-      const now = Date.now();
+      const now = clock();
       const pids = readdirSync(config.procRoot).filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57 && /^\d+$/.test(n));
       // a proc root without a process (a fixture tree, a partial mount) is no process table
       if (pids.length === 0) return {};
@@ -226,37 +244,61 @@ export function createProcessCollector(config: ExporterConfig) {
       exported = new Set(top.map((e) => e.key));
       // no swap device: every VmSwap is 0, status need not be read
       const swap = swapOn(config.procRoot);
-      const files: string[] = [];
+      // io (and status) of the processes exported whose CPU moved, new ones, and those due
+      const stale: { pid: string; t: Tracked; ticks: number }[] = [];
       for (const { g } of top) {
         for (const pid of g.pids) {
-          if (swap !== false) files.push(`${base}${pid}/status`);
-          files.push(`${base}${pid}/io`);
+          const t = tracked.get(pid)!;
+          const ticks = t.last[0] + t.last[1];
+          if (!t.slow || t.slow.ticks !== ticks || now >= t.slow.due) stale.push({ pid, t, ticks });
         }
+      }
+      const files: string[] = [];
+      for (const { pid } of stale) {
+        if (swap !== false) files.push(`${base}${pid}/status`);
+        files.push(`${base}${pid}/io`);
       }
       const texts = readControlFiles(files);
       let f = 0;
+      /** pids gone since their stat was read: left out of their group's io and swap, as before */
+      const vanished = new Set<string>();
+      for (const { pid, t, ticks } of stale) {
+        let swapped: number | undefined;
+        if (swap !== false) {
+          const file = files[f]!;
+          const text = textOf(texts[f++]!, file);
+          if (text === undefined) vanished.add(pid);
+          else swapped = parsePidStatus(text, file).get('VmSwap');
+        }
+        const file = files[f]!;
+        const tx = texts[f++]!;
+        let io: [number, number] | null;
+        // EACCES: another user's process while not root; ENOENT: no task I/O accounting
+        if (typeof tx === 'number' && errnoCode(tx) === 'EACCES') io = null;
+        else {
+          const text = textOf(tx, file);
+          if (text === undefined) {
+            vanished.add(pid);
+            continue;
+          }
+          const x = parsePidIo(text, file);
+          io = [x.readBytes, x.writeBytes];
+        }
+        if (!vanished.has(pid)) t.slow = { ticks, due: now + periodOf(pid, SLOW_MAX_AGE_MS), io, swap: swapped };
+      }
       const out: ProcessGroup[] = top.map(({ g, u, s }) => {
         const pg: ProcessGroup = { c: g.c, cg: g.cg, cpu: [u / USER_HZ, s / USER_HZ], rss: g.rss, n: g.pids.length, thr: g.thr };
         let swapped: number | undefined = swap === false && g.mm ? 0 : undefined;
         let io: [number, number] | undefined = [0, 0];
-        for (let i = 0; i < g.pids.length; i++) {
-          if (swap !== false) {
-            const file = files[f]!;
-            const text = textOf(texts[f++]!, file);
-            const v = text === undefined ? undefined : parsePidStatus(text, file).get('VmSwap');
-            if (v !== undefined) swapped = (swapped ?? 0) + v;
-          }
-          const file = files[f]!;
-          const t = texts[f++]!;
+        for (const pid of g.pids) {
+          if (vanished.has(pid)) continue;
+          const sl = tracked.get(pid)!.slow!;
+          if (swap !== false && sl.swap !== undefined) swapped = (swapped ?? 0) + sl.swap;
           if (!io) continue;
-          // EACCES: another user's process while not root; ENOENT: no task I/O accounting
-          if (typeof t === 'number' && errnoCode(t) === 'EACCES') io = undefined;
+          if (sl.io === null) io = undefined;
           else {
-            const text = textOf(t, file);
-            if (text === undefined) continue;
-            const x = parsePidIo(text, file);
-            io[0] += x.readBytes;
-            io[1] += x.writeBytes;
+            io[0] += sl.io[0];
+            io[1] += sl.io[1];
           }
         }
         if (swapped !== undefined) pg.swap = swapped;
