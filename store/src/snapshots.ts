@@ -47,8 +47,9 @@ const LABEL_SETS = new Map<string, Labels>();
 const MAX_INTERNED = 200_000;
 
 function planEntry(metric: MetricInfo, labels: Labels, slot: number, value: number): PlanEntry {
+  // (each name and value after its length: no two label sets share a key, whatever they hold)
   let lk = '';
-  for (const k in labels) lk += `${k}\u0000${labels[k]}\u0001`;
+  for (const k in labels) lk += `${k.length}:${k}${labels[k]!.length}:${labels[k]}`;
   const key = `${metric.name}\u0002${slot}\u0002${Object.is(value, -0) ? '-0' : value}\u0002${lk}`;
   const had = ENTRIES.get(key);
   if (had && had.metric === metric) return had;
@@ -149,7 +150,7 @@ export async function loadShapes(pool: Queryable, ids: Iterable<number>): Promis
     if (cache.size + r.rows.length > MAX_SHAPES) cache.clear();
     for (const row of r.rows) {
       const frags = row.frags.split(FRAG_SEPARATOR);
-      if (frags.length !== row.n) throw new StoreError('DB_QUERY_FAILED', `snapshot shape ${row.id} has a fragment holding U+001F, which JSON text cannot`);
+      if (frags.length !== row.n) throw new StoreError('DB_QUERY_FAILED', `snapshot shape ${row.id} does not split back into its ${row.n} fragments (a NULL fragment, or one holding U+001F, which JSON text cannot)`);
       const s = makeShape(row.id, frags);
       cache.set(row.id, s);
       out.set(row.id, s);

@@ -45,13 +45,13 @@ interface Tracked {
   /** the process's CPU ticks [user, system] when it joined its group, and when last seen. */
   base: [number, number];
   last: [number, number];
-  /** its io and status values as last read (readSlow), and its ticks then. */
+  /** its io and status values as last read, and its ticks then. */
   slow?: Slow;
 }
 
 /**
- * A process's /proc/<pid>/io bytes (null: not readable, EACCES) and VmSwap (kB; undefined: no
- * line, or not read where no swap device is on), as read when its CPU ticks were `ticks`: read
+ * A process's /proc/<pid>/io bytes (null: not readable, EACCES) and VmSwap (bytes; undefined:
+ * no line, or not read where no swap device is on), as read when its CPU ticks were `ticks`: read
  * again when they moved (a process that did not run did no I/O), or once `due` (SLOW_MAX_AGE_MS,
  * staggered by pid: what moves without the process running, its pages swapped out, shows that
  * late at most), as the cgroup collector reads an idle group's files.
