@@ -10,7 +10,8 @@
  * Limits (memory.max, pids.max) are read once a minute (LimitCache), so they are not corrupted
  * here; they go through parseSingleValue like memory.current. The files other than cpu.stat are
  * read when the group's CPU usage moved (cgroup/read.ts), so the group runs while each of them is
- * corrupted: its cpu.stat's usage_usec moves too.
+ * corrupted: its cpu.stat's usage_usec moves too. Likewise a process's status and io are read when
+ * its CPU ticks moved (collectors/processes.ts): pid 100 runs while they are corrupted.
  */
 import { expect } from 'chai';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -100,6 +101,19 @@ describe('corrupted cgroup control files and /proc/<pid> files', function () {
     });
   }
 
+  /** pid 100 ran: its utime moves, to a value no scrape saw before (put back afterwards). */
+  let ticks = 0;
+  async function processRan<T>(work: () => Promise<T>): Promise<T> {
+    const file = join(dir, 'proc', '100/stat');
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, good.replace(/^(100 \(sshd\) S (?:\S+ ){10})(\d+)/, (_, head: string, n: string) => `${head}${Number(n) + ++ticks}`));
+    try {
+      return await work();
+    } finally {
+      writeFileSync(file, good);
+    }
+  }
+
   /** GROUP's tasks ran: its usage_usec moves, to a value no scrape saw before (put back afterwards). */
   let moves = 0;
   async function running<T>(work: () => Promise<T>): Promise<T> {
@@ -168,7 +182,7 @@ describe('corrupted cgroup control files and /proc/<pid> files', function () {
           }
         }
         try {
-          await corrupted(path, corruption, (body) => {
+          const check = () => corrupted(path, corruption, (body) => {
             const now = successes(body);
             expect(now.get('cgroup')).to.equal(1);
             expect(now.get('processes')).to.equal(0);
@@ -177,6 +191,7 @@ describe('corrupted cgroup control files and /proc/<pid> files', function () {
             if (corruption.name === 'a directory') expect(col.err).to.equal(`${path}: a directory, not the kernel file`);
             else expect(col.err).to.match(new RegExp(`^${esc(path)}:\\d+: `));
           });
+          await (file === '100/status' || file === '100/io' ? processRan(check) : check());
         } finally {
           if (fresh) rmSync(join(dir, 'proc/300'), { recursive: true, force: true });
         }

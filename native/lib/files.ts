@@ -34,7 +34,7 @@ export function readFiles(paths: readonly string[]): FileText[] {
 }
 
 /** readFiles through the addon, with the descriptors `fds` (see src/files.cc) when given. */
-function readBatch(paths: readonly string[], fds?: Int32Array): FileText[] {
+function readBatch(paths: readonly string[], fds?: Int32Array, oneRecord = false): FileText[] {
   const binding = loadNative();
   if (typeof binding.readFiles !== 'function') {
     throw new PerfError('native addon not built', 'the addon was built before readFiles existed', { fix: 'run `node build.mjs --force` in native/' });
@@ -44,7 +44,7 @@ function readBatch(paths: readonly string[], fds?: Int32Array): FileText[] {
   }
   const n = paths.length;
   if (lens.length < n) lens = new Int32Array(Math.max(n, lens.length * 2));
-  const r = binding.readFiles(paths.join('\0'), n, buf, lens, fds);
+  const r = binding.readFiles(paths.join('\0'), n, buf, lens, fds, oneRecord);
   let data = buf;
   let used: number;
   if (typeof r === 'number') used = r;
@@ -99,7 +99,13 @@ export class KeptFiles {
   /** path -> descriptor (in an object of its own: what the finalizer closes if close() never comes) */
   private readonly held = { fds: new Map<string, number>() };
 
-  constructor(readonly max = defaultKept()) {
+  /**
+   * `oneRecord`: the caller's word that each file is one record the kernel makes whole at each
+   * read (/proc/<pid>/stat, cgroup control files, sysfs attributes; not /proc/<pid>/maps nor
+   * /proc/net/*): a kept descriptor on procfs, sysfs or cgroupfs is then read with one pread
+   * where it came back short of the buffer, instead of a second to see the end.
+   */
+  constructor(readonly max = defaultKept(), readonly oneRecord = false) {
     UNCLOSED.register(this, this.held, this);
   }
 
@@ -137,7 +143,7 @@ export class KeptFiles {
     // descriptors of paths not asked for this time: closed
     const stale: number[] = [];
     for (const [p, fd] of this.fds) if (!asked.has(p)) stale.push(fd);
-    const out = readBatch(paths, fds);
+    const out = readBatch(paths, fds, this.oneRecord);
     const next = new Map<string, number>();
     for (let i = 0; i < n; i++) if (fds[i]! >= 0) next.set(paths[i]!, fds[i]!);
     this.fds = next;

@@ -23,7 +23,7 @@ export interface NativeBinding {
   localZone?(): { name: string; offset: number };
   /** src/files.cc: the files' lengths (or -errno) into `lens`, their bytes into `buf` (total
    *  returned) or, when they outgrow it, into a new Buffer returned. Absent from an older build. */
-  readFiles?(paths: string, count: number, buf: Buffer, lens: Int32Array, fds?: Int32Array): number | Buffer;
+  readFiles?(paths: string, count: number, buf: Buffer, lens: Int32Array, fds?: Int32Array, oneRecord?: boolean): number | Buffer;
   /** closes the descriptors >= 0 of the first `count` (files.cc) */
   closeFds?(fds: Int32Array, count: number): void;
   /** src/files.cc: every directory below root, as "/a/b" from it, unordered. Absent from an older build. */

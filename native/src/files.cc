@@ -60,7 +60,10 @@ struct Sink {
   // from offset 0 with pread(2) when `again` (a kept descriptor); 0 or the errno, and then the
   // file's bytes are dropped. `size` >= 0: a regular file's size from fstat(2) just before, so
   // that once that many bytes are in no read is spent on learning it ends.
-  int ReadAll(int fd, bool again, off_t size = -1) {
+  // `one`: the file is one record made whole at each read (a single_open seq_file such as
+  // /proc/<pid>/stat, a kernfs attribute or cgroup control file): a read that returns less than
+  // it asked for is the end.
+  int ReadAll(int fd, bool again, off_t size = -1, bool one = false) {
     const size_t start = used;
     for (;;) {
       if (used - start > kMaxFile) {
@@ -73,7 +76,8 @@ struct Sink {
         out = spill.data();
         cap = spill.size();
       }
-      ssize_t got = again ? pread(fd, out + used, cap - used, static_cast<off_t>(used - start)) : read(fd, out + used, cap - used);
+      const size_t asked = cap - used;
+      ssize_t got = again ? pread(fd, out + used, asked, static_cast<off_t>(used - start)) : read(fd, out + used, asked);
       if (got < 0) {
         if (errno == EINTR) continue;
         int err = errno;
@@ -83,6 +87,7 @@ struct Sink {
       if (got == 0) break;
       used += static_cast<size_t>(got);
       if (size >= 0 && used - start == static_cast<size_t>(size)) break;
+      if (one && static_cast<size_t>(got) < asked) break;
     }
     last = static_cast<int32_t>(used - start);
     return 0;
@@ -91,7 +96,7 @@ struct Sink {
 
 }  // namespace
 
-// readFiles(paths: string, count: number, buf: Buffer, lens: Int32Array, fds?: Int32Array) -> number | Buffer
+// readFiles(paths: string, count: number, buf: Buffer, lens: Int32Array, fds?: Int32Array, oneRecord?: boolean) -> number | Buffer
 //   paths: the `count` paths joined by "\0" (no path holds a NUL byte).
 //   lens[i]: bytes read from path i (>= 0), or -errno where open(2) or read(2) failed (ENOENT for
 //            a file that is not there, EISDIR for a directory, EFBIG beyond kMaxFile).
@@ -104,8 +109,12 @@ struct Sink {
 //   where that fails (a process that exited, a cgroup removed) or the file has no link left (a
 //   regular file unlinked and perhaps made again) closed, and the path opened afresh.
 //   Reading a kept /proc/<pid>/stat costs ~3 us here against ~7.7 us to open, read and close it.
-//   Per kept file: procfs/sysfs/cgroupfs two reads (the text, then EOF); another filesystem an
-//   fstat(2) and one read when the size it gave is all there is.
+//   Per kept file: procfs/sysfs/cgroupfs two reads (the text, then EOF), or one with oneRecord
+//   (below); another filesystem an fstat(2) and one read when the size it gave is all there is.
+//   oneRecord (optional, with fds): the caller's word that each file is one record the kernel
+//   makes whole at each read (/proc/<pid>/stat, cgroup control files, sysfs attributes; not
+//   /proc/<pid>/maps or /proc/net/*, whose reads stop at page-sized records): a kept descriptor
+//   on a kernel filesystem then reads once where that read came back short of the buffer.
 // Each file is read to EOF (read(2) returning 0): a seq_file may return less than asked before
 // the end. Opened O_NONBLOCK so that a FIFO where a control file should be cannot hang the
 // collection (regular, proc and kernfs files ignore the flag).
@@ -134,6 +143,8 @@ Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
     }
     fds = info[4].As<Napi::Int32Array>().Data();
   }
+  // oneRecord (optional): each file is one record made whole at each read (see Sink::ReadAll)
+  const bool one_record = info.Length() >= 6 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
 
   Sink sink{buf.Data(), buf.Length(), 0, {}};
   const char* p = paths.c_str();
@@ -153,7 +164,7 @@ Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
       const int fd = was & ~kKernelFs;
       int err;
       if (was & kKernelFs) {
-        err = sink.ReadAll(fd, true);
+        err = sink.ReadAll(fd, true, -1, one_record);
       } else {
         struct stat st{};
         err = fstat(fd, &st) != 0 || st.st_nlink == 0 ? ENOENT : sink.ReadAll(fd, true, S_ISREG(st.st_mode) && st.st_size > 0 ? st.st_size : -1);

@@ -170,6 +170,39 @@ describe('KeptFiles: readFiles with the descriptors kept for the next read', fun
     expect(openFdCount()).to.equal(before);
   });
 
+  it('oneRecord: a kept procfs file is read in one system call instead of two (this thread\'s syscr), its text the same', function () {
+    const paths = ['/proc/self/stat', '/proc/self/statm', '/proc/self/status', '/proc/self/cgroup'];
+    /** read system calls of this thread so far (reading /proc/thread-self/io costs some itself) */
+    const syscr = () => Number(/^syscr: (\d+)$/m.exec(readFileSync('/proc/thread-self/io', 'utf8'))![1]);
+    const readsOf = (kept: KeptFiles) => {
+      kept.read(paths); // opens and keeps (read to the end)
+      const a = syscr();
+      const b = syscr();
+      const texts = kept.read(paths);
+      const c = syscr();
+      return { reads: c - b - (b - a), texts };
+    };
+    const one = new KeptFiles(undefined, true);
+    const two = new KeptFiles();
+    try {
+      const r1 = readsOf(one);
+      const r2 = readsOf(two);
+      expect(r2.reads).to.equal(2 * paths.length);
+      expect(r1.reads).to.equal(paths.length);
+      // the same files whole: each ends its last line; stat's pid and field count, status's Name, cgroup's lines
+      for (const r of [r1, r2]) for (const t of r.texts) expect(String(t).endsWith('\n')).to.equal(true);
+      const [s1, s2] = [r1.texts[0], r2.texts[0]].map((t) => String(t).trim().split(' '));
+      expect(s1![0]).to.equal(String(process.pid));
+      expect(s1!.length).to.equal(s2!.length);
+      expect(String(r1.texts[2]).split('\n')[0]).to.equal(String(r2.texts[2]).split('\n')[0]);
+      expect(r1.texts[3]).to.equal(r2.texts[3]);
+      expect(String(r1.texts[2]).split('\n').length).to.equal(String(r2.texts[2]).split('\n').length);
+    } finally {
+      one.close();
+      two.close();
+    }
+  });
+
   it('keeps at most `max` descriptors; the other files are still read', function () {
     for (const [name, text] of [['a', 'one\n'], ['b', 'two\n'], ['c', 'three\n']] as const) writeFileSync(f(name), text);
     const kept = new KeptFiles(2);

@@ -136,7 +136,8 @@ export function createProcessCollector(config: ExporterConfig, clock: () => numb
   let exported = new Set<string>();
   const page = pageSize();
   // every process's stat at every collection: their descriptors kept open between collections
-  const statReader = keptFileReader();
+  // (a process's stat is one record: one read of its kept descriptor is the whole text)
+  const statReader = keptFileReader(undefined, true);
 
   const leave = (t: Tracked) => {
     const k = kept.get(t.key) ?? [0, 0];
