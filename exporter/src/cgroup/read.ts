@@ -176,11 +176,10 @@ export function periodOf(path: string, max: number): number {
  */
 export class CgroupReader {
   private readonly state = new Map<string, GroupState>();
-  /** the CPU files, read at every collection: their descriptors kept open between collections
-   *  (cgroup control files are one record each: one read of a kept descriptor is the whole text) */
-  private readonly cpuFiles: ControlFileReader = keptFileReader(undefined, true);
+  /** the CPU files, read at every collection: their descriptors kept open between collections */
+  private readonly cpuFiles: ControlFileReader = keptFileReader();
   /** the other files, kept open likewise while their group keeps running (due at each collection) */
-  private readonly restFiles: ControlFileReader = keptFileReader(undefined, true);
+  private readonly restFiles: ControlFileReader = keptFileReader();
   constructor(
     private readonly devices: DeviceNames,
     private readonly limits = new LimitCache(),

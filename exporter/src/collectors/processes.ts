@@ -136,8 +136,7 @@ export function createProcessCollector(config: ExporterConfig, clock: () => numb
   let exported = new Set<string>();
   const page = pageSize();
   // every process's stat at every collection: their descriptors kept open between collections
-  // (a process's stat is one record: one read of its kept descriptor is the whole text)
-  const statReader = keptFileReader(undefined, true);
+  const statReader = keptFileReader();
 
   const leave = (t: Tracked) => {
     const k = kept.get(t.key) ?? [0, 0];
@@ -264,28 +263,28 @@ export function createProcessCollector(config: ExporterConfig, clock: () => numb
       /** pids gone since their stat was read: left out of their group's io and swap, as before */
       const vanished = new Set<string>();
       for (const { pid, t, ticks } of stale) {
+        let gone = false;
         let swapped: number | undefined;
         if (swap !== false) {
           const file = files[f]!;
           const text = textOf(texts[f++]!, file);
-          if (text === undefined) vanished.add(pid);
+          if (text === undefined) gone = true;
           else swapped = parsePidStatus(text, file).get('VmSwap');
         }
         const file = files[f]!;
         const tx = texts[f++]!;
-        let io: [number, number] | null;
-        // EACCES: another user's process while not root; ENOENT: no task I/O accounting
-        if (typeof tx === 'number' && errnoCode(tx) === 'EACCES') io = null;
-        else {
+        // null where io cannot be read (EACCES: another user's process while not root): the group has no IO
+        let io: [number, number] | null = null;
+        if (typeof tx !== 'number' || errnoCode(tx) !== 'EACCES') {
           const text = textOf(tx, file);
-          if (text === undefined) {
-            vanished.add(pid);
-            continue;
+          if (text === undefined) gone = true;
+          else {
+            const x = parsePidIo(text, file);
+            io = [x.readBytes, x.writeBytes];
           }
-          const x = parsePidIo(text, file);
-          io = [x.readBytes, x.writeBytes];
         }
-        if (!vanished.has(pid)) t.slow = { ticks, due: now + periodOf(pid, SLOW_MAX_AGE_MS), io, swap: swapped };
+        if (gone) vanished.add(pid);
+        else t.slow = { ticks, due: now + periodOf(pid, SLOW_MAX_AGE_MS), io, swap: swapped };
       }
       const out: ProcessGroup[] = top.map(({ g, u, s }) => {
         const pg: ProcessGroup = { c: g.c, cg: g.cg, cpu: [u / USER_HZ, s / USER_HZ], rss: g.rss, n: g.pids.length, thr: g.thr };

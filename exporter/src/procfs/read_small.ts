@@ -108,12 +108,12 @@ export interface ControlFileReader {
 /**
  * A reader that keeps the descriptors of the files it read open for the next read (the addon's
  * KeptFiles: a process's stat read again costs ~3 us instead of ~7.7; files not asked for are
- * closed, at most `max` kept); readControlFiles where the addon is not built. `oneRecord`: the
- * files are each one record the kernel makes whole at each read (KeptFiles: /proc/<pid>/stat,
- * cgroup control files), read with one system call each instead of two.
+ * closed, at most `max` kept); readControlFiles where the addon is not built. For control files
+ * only, each one record the kernel makes whole at each read (/proc/<pid>/stat, cgroup control
+ * files): a kept one is read with one system call (KeptFiles' oneRecord).
  */
-export function keptFileReader(max?: number, oneRecord = false): ControlFileReader {
+export function keptFileReader(max?: number): ControlFileReader {
   if (!keptNative) return { read: readControlFiles, close: () => undefined };
-  const kept = new KeptFiles(max, oneRecord);
+  const kept = new KeptFiles(max, true);
   return { read: (files) => kept.read(files), close: () => kept.close() };
 }
