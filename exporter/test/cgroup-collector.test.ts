@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Snapshot } from '@perfwatch/store';
 import { cgroup, selectCgroups, sumCgroups } from '../src/collectors/cgroup.js';
 import { walkCgroups, walkCgroupsFs } from '../src/cgroup/discover.js';
+import { periodOf } from '../src/cgroup/read.js';
 import { renderSnapshotText } from '../src/metrics.js';
 import { SnapshotPipeline } from '../src/snapshot.js';
 import { FIXTURES, golden, promtoolCheck, quietLogger, testConfig } from './helpers.js';
@@ -187,5 +188,35 @@ describe('cgroup discovery', () => {
       expect(fs.length).to.be.greaterThan(3);
       expect([...walkCgroups(root)].sort()).to.deep.equal(fs);
     }
+  });
+});
+
+describe('periodOf: when an idle group\'s files come due again', () => {
+  it('stays within [max/2, max] and spreads 200 groups read together evenly over the collections that follow', () => {
+    const max = 30_000;
+    const paths = Array.from({ length: 200 }, (_, i) => `/system.slice/docker-${(i.toString(16).padStart(8, '0') + 'ab').repeat(7).slice(0, 64)}.scope`);
+    // every group read at the first collection (t = 0), then whenever due, one collection every 5 s
+    const due = paths.map((p) => periodOf(p, max, 0));
+    const perTick: number[] = [];
+    for (let tick = 1; tick <= 240; tick++) {
+      const now = tick * 5000;
+      let n = 0;
+      paths.forEach((p, i) => {
+        if (now < due[i]!) return;
+        n++;
+        const period = periodOf(p, max, now);
+        expect(period).to.be.within(max / 2, max);
+        due[i] = now + period;
+      });
+      perTick.push(n);
+    }
+    // a group is read every 3 to 6 collections: ~44 a collection; after the first half-minute
+    // no collection reads more than 1.6 times that (a period from the path alone read all 200
+    // together every 60th collection)
+    const later = perTick.slice(12);
+    const mean = later.reduce((a, b) => a + b, 0) / later.length;
+    expect(mean).to.be.within(200 / 6, 200 / 3);
+    expect(Math.max(...later)).to.be.at.most(1.6 * mean);
+    expect(Math.min(...later)).to.be.at.least(0.4 * mean);
   });
 });

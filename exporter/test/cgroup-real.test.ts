@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CgroupEntry, Snapshot } from '@perfwatch/store';
+import { walkCgroups, walkCgroupsFs } from '../src/cgroup/discover.js';
 import { cgroup } from '../src/collectors/cgroup.js';
 import { SnapshotPipeline } from '../src/snapshot.js';
 import { quietLogger, testConfig } from './helpers.js';
@@ -96,20 +97,31 @@ async function until(env: Record<string, string>, done: (g: Record<string, Cgrou
   return g;
 }
 
+/** cgroup2 mounted at <tmp>/fs/cgroup (the sys root <tmp>), or the test skipped with the reason. */
+function mountV2(ctx: Mocha.Context): { sys: string; mnt: string } {
+  if (process.getuid?.() !== 0) skip(ctx, 'mounting cgroup2 needs root');
+  const sys = mkdtempSync(join(tmpdir(), 'perfwatch-cg2-'));
+  const mnt = join(sys, 'fs/cgroup');
+  mkdirSync(mnt, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'cgroup2', 'none', mnt], { stdio: 'pipe' });
+  } catch (err) {
+    rmSync(sys, { recursive: true, force: true });
+    skip(ctx, `mount -t cgroup2 failed: ${(err as { stderr?: Buffer }).stderr?.toString().trim() || String(err)}`);
+  }
+  return { sys, mnt };
+}
+
+function unmountV2(sys: string, mnt: string): void {
+  execFileSync('umount', [mnt], { stdio: 'pipe' });
+  rmSync(sys, { recursive: true, force: true });
+}
+
 describe('cgroup collector over real cgroups made by the test (root)', function () {
   this.timeout(120_000);
 
   it('cgroup v2 mounted in a temp dir: the busy group\'s CPU grows, the idle one\'s does not', async function () {
-    if (process.getuid?.() !== 0) skip(this, 'mounting cgroup2 needs root');
-    const sys = mkdtempSync(join(tmpdir(), 'perfwatch-cg2-'));
-    const mnt = join(sys, 'fs/cgroup');
-    mkdirSync(mnt, { recursive: true });
-    try {
-      execFileSync('mount', ['-t', 'cgroup2', 'none', mnt], { stdio: 'pipe' });
-    } catch (err) {
-      rmSync(sys, { recursive: true, force: true });
-      skip(this, `mount -t cgroup2 failed: ${(err as { stderr?: Buffer }).stderr?.toString().trim() || String(err)}`);
-    }
+    const { sys, mnt } = mountV2(this);
     const top = join(mnt, TAG);
     const children: ChildProcess[] = [];
     try {
@@ -141,8 +153,32 @@ describe('cgroup collector over real cgroups made by the test (root)', function 
     } finally {
       await stop(children);
       for (const d of [join(top, 'busy'), join(top, 'idle'), top]) if (existsSync(d)) rmdirSync(d);
-      execFileSync('umount', [mnt], { stdio: 'pipe' });
-      rmSync(sys, { recursive: true, force: true });
+      unmountV2(sys, mnt);
+    }
+  });
+
+  it('discovery on cgroupfs: a group whose link count says it has none below is not opened, and one made below it later is found', function () {
+    const { sys, mnt } = mountV2(this);
+    const top = join(mnt, `${TAG}-walk`);
+    const dirs = ['a', 'a/b', 'c', 'c/d'];
+    try {
+      mkdirSync(top);
+      for (const d of dirs.slice(0, 3)) mkdirSync(join(top, d));
+      // kernfs: a directory's link count is 2 plus its subdirectories (what listDirs trusts)
+      expect(statSync(join(top, 'c')).nlink).to.equal(2);
+      expect(statSync(join(top, 'a')).nlink).to.equal(3);
+      expect([...walkCgroups(top)].sort()).to.deep.equal(['/a', '/a/b', '/c']);
+      mkdirSync(join(top, 'c/d'));
+      expect(statSync(join(top, 'c')).nlink).to.equal(3);
+      const now = [...walkCgroups(top)].sort();
+      expect(now).to.deep.equal(['/a', '/a/b', '/c', '/c/d']);
+      expect(now).to.deep.equal([...walkCgroupsFs(top)].sort());
+      rmdirSync(join(top, 'c/d'));
+      expect([...walkCgroups(top)].sort()).to.deep.equal(['/a', '/a/b', '/c']);
+    } finally {
+      for (const d of [...dirs].reverse()) if (existsSync(join(top, d))) rmdirSync(join(top, d));
+      if (existsSync(top)) rmdirSync(top);
+      unmountV2(sys, mnt);
     }
   });
 

@@ -87,8 +87,11 @@ export function keptFilesAvailable(): boolean {
  * (procfs and kernfs make the text anew at each read), which costs ~3 us against ~7.7 us to open,
  * read and close /proc/<pid>/stat on the development VM. A read gives what readFiles gives.
  *
- * A path not asked for in a read has its descriptor closed (a process that exited, a cgroup no
- * longer collected); a kept descriptor that fails to read (the process exited: ESRCH; the cgroup
+ * A path is kept open from its second read in a row: one asked only now and then (an idle
+ * cgroup's memory files, read every 15-30 s) is opened, read and closed, without the fstatfs(2)
+ * and the later close a kept one costs, and holds no descriptor (nor the kernel's page-sized
+ * seq_file buffer) in between. A path not asked for in a read has its descriptor closed (a
+ * process that exited, a cgroup no longer collected); a kept descriptor that fails to read (the process exited: ESRCH; the cgroup
  * removed, or removed and made again) is closed and the path opened afresh in the same read, so a
  * pid reused by a new process reads the new one. At most `max` descriptors are kept (default
  * 2,048, and at most an eighth of RLIMIT_NOFILE's soft limit): past that, files are opened, read
@@ -96,75 +99,109 @@ export function keptFilesAvailable(): boolean {
  * its descriptor limit (the perf events need theirs).
  */
 export class KeptFiles {
-  /** path -> descriptor (in an object of its own: what the finalizer closes if close() never comes) */
-  private readonly held = { fds: new Map<string, number>() };
+  /**
+   * path -> its slot, for each path of the last read: its descriptor (-1: none kept) and the
+   * read that last asked for it (in an object of its own: what the finalizer closes if close()
+   * never comes)
+   */
+  private readonly held: Held = { slots: new Map() };
+  /** the number of reads so far */
+  private gen = 0;
+  private kept = 0;
 
   /**
    * `oneRecord`: the caller's word that each file is one record the kernel makes whole at each
    * read (/proc/<pid>/stat, cgroup control files, sysfs attributes; not /proc/<pid>/maps nor
-   * /proc/net/*): a kept descriptor on procfs, sysfs or cgroupfs is then read with one pread
-   * where it came back short of the buffer, instead of a second to see the end.
+   * /proc/net/*): a file is then read with one read(2) where it came back short of the buffer
+   * (opened here, or kept on procfs, sysfs or cgroupfs), instead of a second to see the end.
    */
   constructor(readonly max = defaultKept(), readonly oneRecord = false) {
     UNCLOSED.register(this, this.held, this);
   }
 
-  private get fds(): Map<string, number> {
-    return this.held.fds;
-  }
-
-  private set fds(m: Map<string, number>) {
-    this.held.fds = m;
-  }
-
   /** Descriptors kept now. */
   get size(): number {
-    return this.fds.size;
+    return this.kept;
   }
 
   read(paths: readonly string[]): FileText[] {
     const n = paths.length;
     const fds = new Int32Array(n);
-    const asked = new Set<string>();
-    // a path's kept descriptor, else a new one while there is room (counting all those kept
-    // before this read); a path asked twice: read the second time without keeping it
-    let room = this.max - this.fds.size;
+    const gen = ++this.gen;
+    const { slots } = this.held;
+    /** each path's slot where this read is the path's first in it (a path asked twice is read
+     *  the second time without keeping it) */
+    const firsts: (Slot | undefined)[] = new Array(n);
+    // a path's kept descriptor, else a new one for a path asked in the read before too, while
+    // there is room (counting all those kept before this read)
+    let room = this.max - this.kept;
     for (let i = 0; i < n; i++) {
       const p = paths[i]!;
-      const first = !asked.has(p);
-      const fd = first ? this.fds.get(p) : undefined;
-      if (fd !== undefined) fds[i] = fd;
-      else if (first && room > 0) {
-        fds[i] = -1;
-        room--;
-      } else fds[i] = -2;
-      asked.add(p);
+      const slot = slots.get(p);
+      if (slot === undefined) {
+        const s: Slot = { fd: -1, gen };
+        slots.set(p, s);
+        firsts[i] = s;
+        fds[i] = -2;
+      } else if (slot.gen === gen) {
+        fds[i] = -2;
+      } else {
+        const again = slot.gen === gen - 1;
+        slot.gen = gen;
+        firsts[i] = slot;
+        if (slot.fd >= 0) fds[i] = slot.fd;
+        else if (again && room > 0) {
+          fds[i] = -1;
+          room--;
+        } else fds[i] = -2;
+      }
     }
-    // descriptors of paths not asked for this time: closed
+    // paths not asked for this time: forgotten, their descriptors closed (after the read)
     const stale: number[] = [];
-    for (const [p, fd] of this.fds) if (!asked.has(p)) stale.push(fd);
+    for (const [p, slot] of slots) {
+      if (slot.gen === gen) continue;
+      if (slot.fd >= 0) stale.push(slot.fd);
+      slots.delete(p);
+    }
     const out = readBatch(paths, fds, this.oneRecord);
-    const next = new Map<string, number>();
-    for (let i = 0; i < n; i++) if (fds[i]! >= 0) next.set(paths[i]!, fds[i]!);
-    this.fds = next;
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const s = firsts[i];
+      if (s === undefined) continue;
+      const fd = fds[i]!;
+      s.fd = fd >= 0 ? fd : -1;
+      if (fd >= 0) kept++;
+    }
+    this.kept = kept;
     if (stale.length) loadNative().closeFds!(Int32Array.from(stale), stale.length);
     return out;
   }
 
-  /** Closes every descriptor kept (a read after it keeps them again). */
+  /** Closes every descriptor kept (reads after it keep them again, from the second). */
   close(): void {
     closeHeld(this.held);
+    this.kept = 0;
   }
 }
 
-function closeHeld(held: { fds: Map<string, number> }): void {
-  const all = Int32Array.from(held.fds.values());
-  held.fds = new Map();
-  if (all.length) loadNative().closeFds!(all, all.length);
+interface Slot {
+  fd: number;
+  gen: number;
+}
+
+interface Held {
+  slots: Map<string, Slot>;
+}
+
+function closeHeld(held: Held): void {
+  const all: number[] = [];
+  for (const s of held.slots.values()) if (s.fd >= 0) all.push(s.fd);
+  held.slots = new Map();
+  if (all.length) loadNative().closeFds!(Int32Array.from(all), all.length);
 }
 
 /** A KeptFiles dropped without close() (a collector nobody closed) still gives its descriptors back. */
-const UNCLOSED = new FinalizationRegistry<{ fds: Map<string, number> }>(closeHeld);
+const UNCLOSED = new FinalizationRegistry<Held>(closeHeld);
 
 /** Whether listDirs works here. */
 export function listDirsAvailable(): boolean {

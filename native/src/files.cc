@@ -8,11 +8,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -111,10 +113,10 @@ struct Sink {
 //   Reading a kept /proc/<pid>/stat costs ~3 us here against ~7.7 us to open, read and close it.
 //   Per kept file: procfs/sysfs/cgroupfs two reads (the text, then EOF), or one with oneRecord
 //   (below); another filesystem an fstat(2) and one read when the size it gave is all there is.
-//   oneRecord (optional, with fds): the caller's word that each file is one record the kernel
-//   makes whole at each read (/proc/<pid>/stat, cgroup control files, sysfs attributes; not
-//   /proc/<pid>/maps or /proc/net/*, whose reads stop at page-sized records): a kept descriptor
-//   on a kernel filesystem then reads once where that read came back short of the buffer.
+//   oneRecord (optional): the caller's word that each file is one record the kernel makes whole
+//   at each read (/proc/<pid>/stat, cgroup control files, sysfs attributes; not /proc/<pid>/maps
+//   or /proc/net/*, whose reads stop at page-sized records): a file opened here, or kept on a
+//   kernel filesystem, then reads once where that read came back short of the buffer.
 // Each file is read to EOF (read(2) returning 0): a seq_file may return less than asked before
 // the end. Opened O_NONBLOCK so that a FIFO where a control file should be cannot hang the
 // collection (regular, proc and kernfs files ignore the flag).
@@ -183,7 +185,9 @@ Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
       if (fds && was != kNoKeep) fds[i] = kOpenAndKeep;
       continue;
     }
-    int err = sink.ReadAll(fd, false);
+    // oneRecord: a short read is the end here on any filesystem (a regular file's read comes back
+    // short only there), so an open, one read and a close
+    int err = sink.ReadAll(fd, false, -1, one_record);
     lens[i] = err != 0 ? -err : sink.last;
     if (err == 0 && fds && was != kNoKeep) {
       fds[i] = IsKernelFs(fd) ? (fd | kKernelFs) : fd;
@@ -217,41 +221,98 @@ Napi::Value CloseFds(const Napi::CallbackInfo& info) {
 
 namespace {
 
+// linux/magic.h: filesystems that keep the Unix convention that a directory's link count is 2
+// plus its subdirectories (kernfs sets it from its count of subdirectories at each stat).
+// btrfs (always 1), overlayfs' merged directories (1) and others are listed without it.
+bool CountsSubdirs(int fd) {
+  struct statfs fs{};
+  if (fstatfs(fd, &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0x27e0ebUL:    // CGROUP_SUPER_MAGIC
+    case 0x63677270UL:  // CGROUP2_SUPER_MAGIC
+    case 0x62656572UL:  // SYSFS_MAGIC
+    case 0x01021994UL:  // TMPFS_MAGIC
+    case 0xEF53UL:      // EXT2/3/4_SUPER_MAGIC
+    case 0x58465342UL:  // XFS_SUPER_MAGIC
+      return true;
+    default:
+      return false;
+  }
+}
+
+struct Dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+// The names of the directories in `fd` (and of entries whose type getdents(2) does not give):
+// getdents64(2) straight into one buffer, no DIR stream (fdopendir's fcntl(2)s and fstat(2)).
+// 0, or the errno.
+int SubdirNames(int fd, std::vector<std::string>& names, std::vector<bool>& unknown) {
+  alignas(8) static thread_local char buf[32 * 1024];
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return 0;
+    for (long off = 0; off < n;) {
+      const Dirent64* e = reinterpret_cast<const Dirent64*>(buf + off);
+      off += e->d_reclen;
+      if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+      if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
+      names.emplace_back(e->d_name);
+      unknown.push_back(e->d_type == DT_UNKNOWN);
+    }
+  }
+}
+
 // Appends every directory below `dir` (its path `rel` from the root) to `out`; false with errno
-// set where a directory other than a vanished one could not be listed.
-bool Walk(int dirfd_parent, const char* name, const std::string& rel, std::vector<std::string>& out, std::string& failed) {
+// set where a directory other than a vanished one could not be listed. `leaves`: the filesystem
+// counts subdirectories in a directory's link count (CountsSubdirs), so a subdirectory whose
+// count is 2 has none and is not opened: one fstatat(2) for a leaf group instead of an open, two
+// getdents(2) and a close (a host's groups are mostly leaves: containers, services).
+bool Walk(int dirfd_parent, const char* name, const std::string& rel, std::vector<std::string>& out, std::string& failed, int depth, bool* leaves) {
   int fd = openat(dirfd_parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return true;  // removed while we walk: gone
     failed = rel.empty() ? name : rel;
     return false;
   }
-  DIR* d = fdopendir(fd);
-  if (d == nullptr) {
-    int err = errno;
+  if (depth == 0) *leaves = CountsSubdirs(fd);
+  std::vector<std::string> names;
+  std::vector<bool> unknown;
+  int err = SubdirNames(fd, names, unknown);
+  if (err != 0 && err != ENOENT) {
     close(fd);
     errno = err;
     failed = rel;
     return false;
   }
   bool ok = true;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
-    bool is_dir = e->d_type == DT_DIR;
-    if (e->d_type == DT_UNKNOWN) {
+  for (size_t i = 0; i < names.size(); i++) {
+    const char* sub_name = names[i].c_str();
+    bool leaf = false;
+    if (*leaves || unknown[i]) {
       struct stat st{};
-      is_dir = fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+      if (fstatat(fd, sub_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since the listing
+      if (!S_ISDIR(st.st_mode)) continue;
+      leaf = *leaves && st.st_nlink == 2;
     }
-    if (!is_dir) continue;
-    std::string sub = rel + "/" + e->d_name;
+    std::string sub = rel + "/" + sub_name;
     out.push_back(sub);
-    if (!Walk(dirfd(d), e->d_name, sub, out, failed)) {
+    if (leaf) continue;
+    if (!Walk(fd, sub_name, sub, out, failed, depth + 1, leaves)) {
       ok = false;
       break;
     }
   }
-  int err = errno;
-  closedir(d);
+  err = errno;
+  close(fd);
   errno = err;
   return ok;
 }
@@ -261,7 +322,8 @@ bool Walk(int dirfd_parent, const char* name, const std::string& rel, std::vecto
 // listDirs(root: string) -> string[]: every directory below root as a path from it ("/a",
 // "/a/b"), root left out, in no particular order; a directory removed during the walk is skipped.
 // The cgroup collector walks the hierarchy at every collection: through readdirSync that is a
-// Dirent per control file (~20 per group), here a getdents(2) per group and a string per group.
+// Dirent per control file (~20 per group), here one getdents(2) per group that has groups below
+// it (and one to see the end), an fstatat(2) per leaf group (Walk), and a string per group.
 // Throws Error(errno, syscall "opendir", path) where a directory cannot be listed for another reason.
 Napi::Value ListDirs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -272,7 +334,8 @@ Napi::Value ListDirs(const Napi::CallbackInfo& info) {
   std::string root = info[0].As<Napi::String>().Utf8Value();
   std::vector<std::string> out;
   std::string failed;
-  if (!Walk(AT_FDCWD, root.c_str(), "", out, failed)) {
+  bool leaves = false;
+  if (!Walk(AT_FDCWD, root.c_str(), "", out, failed, 0, &leaves)) {
     Napi::Error error = Napi::Error::New(env, std::string("opendir: ") + strerror(errno) + ": " + (failed == root ? root : root + failed));
     error.Value().Set("code", Napi::String::New(env, ErrnoName(errno)));
     error.ThrowAsJavaScriptException();

@@ -101,13 +101,19 @@ describe('KeptFiles: readFiles with the descriptors kept for the next read', fun
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
-  it('reads as readFiles does, keeps a descriptor per readable file, and reads a file rewritten in place anew', function () {
+  it('reads as readFiles does, keeps a descriptor per readable file from its second read in a row, and reads a file rewritten in place anew', function () {
     const kept = new KeptFiles();
     const before = openFdCount();
     const paths = [f('a'), f('missing'), f('b'), '/proc/self/stat', f('a')];
     const first = kept.read(paths);
     expect(first.slice(0, 3)).to.deep.equal(readFiles(paths.slice(0, 3)));
     expect(first[1]).to.equal(ENOENT);
+    // asked once so far: read and closed
+    expect(kept.size).to.equal(0);
+    expect(openFdCount()).to.equal(before);
+    const again = kept.read(paths);
+    expect(again.slice(0, 3)).to.deep.equal(first.slice(0, 3));
+    expect(again[4]).to.equal('one\n');
     // a, b and /proc/self/stat; a asked twice is kept once
     expect(kept.size).to.equal(3);
     expect(openFdCount() - before).to.equal(3);
@@ -135,6 +141,7 @@ describe('KeptFiles: readFiles with the descriptors kept for the next read', fun
     const kept = new KeptFiles();
     const before = openFdCount();
     kept.read([f('a'), f('b'), f('c')]);
+    kept.read([f('a'), f('b'), f('c')]);
     expect(openFdCount() - before).to.equal(3);
     kept.read([f('a')]);
     expect(kept.size).to.equal(1);
@@ -156,6 +163,7 @@ describe('KeptFiles: readFiles with the descriptors kept for the next read', fun
     const kept = new KeptFiles();
     const before = openFdCount();
     try {
+      kept.read([stat]);
       const [text] = kept.read([stat]);
       expect(String(text)).to.match(new RegExp(`^${child.pid} \\(sleep\\) `));
       expect(openFdCount() - before).to.equal(1);
@@ -175,6 +183,7 @@ describe('KeptFiles: readFiles with the descriptors kept for the next read', fun
     /** read system calls of this thread so far (reading /proc/thread-self/io costs some itself) */
     const syscr = () => Number(/^syscr: (\d+)$/m.exec(readFileSync('/proc/thread-self/io', 'utf8'))![1]);
     const readsOf = (kept: KeptFiles) => {
+      kept.read(paths); // opens, reads and closes
       kept.read(paths); // opens and keeps (read to the end)
       const a = syscr();
       const b = syscr();
@@ -203,10 +212,47 @@ describe('KeptFiles: readFiles with the descriptors kept for the next read', fun
     }
   });
 
+  it('keeps no descriptor for a path asked only every other read (an idle group\'s files): each read opens, reads and closes it', function () {
+    for (const [name, text] of [['a', 'one\n'], ['b', 'two\n'], ['c', 'three\n']] as const) writeFileSync(f(name), text);
+    const kept = new KeptFiles(undefined, true);
+    const before = openFdCount();
+    for (let i = 0; i < 4; i++) {
+      const paths = i % 2 === 0 ? [f('a'), f('b')] : [f('a'), f('c')];
+      expect(kept.read(paths)).to.deep.equal(i % 2 === 0 ? ['one\n', 'two\n'] : ['one\n', 'three\n']);
+      // a from the second read on; b and c never
+      expect(kept.size).to.equal(i === 0 ? 0 : 1);
+      expect(openFdCount() - before).to.equal(kept.size);
+    }
+    kept.close();
+    expect(openFdCount()).to.equal(before);
+  });
+
+  it('oneRecord: a file opened and not kept is read with one system call where the read came back short (this thread\'s syscr)', function () {
+    for (const [name, text] of [['a', 'one\n'], ['b', 'two\n']] as const) writeFileSync(f(name), text);
+    const paths = ['/proc/self/stat', '/proc/self/statm', f('a'), f('b')];
+    const syscr = () => Number(/^syscr: (\d+)$/m.exec(readFileSync('/proc/thread-self/io', 'utf8'))![1]);
+    const readsOf = (kept: KeptFiles) => {
+      const a = syscr();
+      const b = syscr();
+      const texts = kept.read(paths);
+      const c = syscr();
+      expect(kept.size).to.equal(0);
+      return { reads: c - b - (b - a), texts };
+    };
+    const one = readsOf(new KeptFiles(undefined, true));
+    const two = readsOf(new KeptFiles());
+    expect(two.reads).to.equal(2 * paths.length);
+    expect(one.reads).to.equal(paths.length);
+    expect(one.texts.slice(2)).to.deep.equal(['one\n', 'two\n']).and.deep.equal(two.texts.slice(2));
+    expect(String(one.texts[0]).split(' ')[0]).to.equal(String(process.pid));
+    expect(String(one.texts[1])).to.match(/^\d+( \d+){6}\n$/);
+  });
+
   it('keeps at most `max` descriptors; the other files are still read', function () {
     for (const [name, text] of [['a', 'one\n'], ['b', 'two\n'], ['c', 'three\n']] as const) writeFileSync(f(name), text);
     const kept = new KeptFiles(2);
     const before = openFdCount();
+    expect(kept.read([f('a'), f('b'), f('c')])).to.deep.equal(['one\n', 'two\n', 'three\n']);
     expect(kept.read([f('a'), f('b'), f('c')])).to.deep.equal(['one\n', 'two\n', 'three\n']);
     expect(kept.size).to.equal(2);
     expect(openFdCount() - before).to.equal(2);

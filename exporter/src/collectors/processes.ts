@@ -47,6 +47,9 @@ interface Tracked {
   last: [number, number];
   /** its io and status values as last read, and its ticks then. */
   slow?: Slow;
+  /** its stat's text as last read, and that parsed: a process that did not run reads the same text */
+  text?: string;
+  stat?: PidStat;
 }
 
 /**
@@ -159,9 +162,12 @@ export function createProcessCollector(config: ExporterConfig, clock: () => numb
       const base = join(config.procRoot, '/');
       const statFiles = pids.map((pid) => `${base}${pid}/stat`);
       const statTexts = statReader.read(statFiles);
-      const stats: (PidStat | undefined)[] = pids.map((_, k) => {
+      const stats: (PidStat | undefined)[] = pids.map((pid, k) => {
         const text = textOf(statTexts[k]!, statFiles[k]!);
-        return text === undefined ? undefined : parsePidStat(text, statFiles[k]!);
+        if (text === undefined) return undefined;
+        // the same text as the last read (a process that did not run): the same fields
+        const t = tracked.get(pid);
+        return t !== undefined && t.text === text ? t.stat : parsePidStat(text, statFiles[k]!);
       });
       const names = stats.map((st) => (st ? groupName(st.comm, st.flags) : ''));
       // /proc/<pid>/cgroup of the processes new, exec'd, or whose last read is REDISCOVER_MS old
@@ -212,6 +218,8 @@ export function createProcessCollector(config: ExporterConfig, clock: () => numb
           }
         }
         t.last = ticks;
+        t.text = statTexts[k] as string;
+        t.stat = st;
         let g = live.get(key);
         if (!g) live.set(key, (g = { c: comm, cg, pids: [], mm: false, ticks: [0, 0], rss: 0, thr: 0 }));
         g.pids.push(pid);
@@ -284,7 +292,7 @@ export function createProcessCollector(config: ExporterConfig, clock: () => numb
           }
         }
         if (gone) vanished.add(pid);
-        else t.slow = { ticks, due: now + periodOf(pid, SLOW_MAX_AGE_MS), io, swap: swapped };
+        else t.slow = { ticks, due: now + periodOf(pid, SLOW_MAX_AGE_MS, now), io, swap: swapped };
       }
       const out: ProcessGroup[] = top.map(({ g, u, s }) => {
         const pg: ProcessGroup = { c: g.c, cg: g.cg, cpu: [u / USER_HZ, s / USER_HZ], rss: g.rss, n: g.pids.length, thr: g.thr };

@@ -69,7 +69,8 @@ function scanPidStat(text: string): PidStat | undefined {
       case 22: starttime = decimalAt(text, s, e); break;
       case 24: rss = decimalAt(text, s, e); break;
     }
-    if (e === nl) break;
+    // the fields past rss are not read (the kernel writes 52 today)
+    if (e === nl || k === 24) break;
     s = e + 1;
   }
   // at least 24 fields, and every number read one (NaN is not equal to itself)
