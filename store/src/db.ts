@@ -27,6 +27,10 @@ export function createPool(options: Partial<StoreOptions> & { databaseUrl: strin
     // pgbouncer passes application_name on (it tracks it per client); the rest below it refuses.
     application_name: o.applicationName,
     keepAlive: true,
+    // A connection ends (once idle) after an hour: the named statements it prepared go with it.
+    // Short rollup reads name their day's partitions (samples.ts tierPartitions), a new text
+    // each day, which a connection would otherwise keep prepared for as long as it lives.
+    maxLifetimeSeconds: 3600,
     // Startup options take precedence over per-role and per-database settings. Behind a
     // transaction pooler there is no session to set them on: the write path names its schema.
     ...(o.transactionPooler
