@@ -39,7 +39,8 @@ export interface ApiProcess {
 /**
  * Starts the api on a free port of 127.0.0.1 over `schema` of the benchmark database (migrated by
  * the api at start), without the admin UI and background jobs, the administrator `admin` with
- * `password`, warnings only in its log; `env` adds or overrides settings. With `stdout`, the
+ * `password`, warnings only in its log; `env` adds or overrides settings; BENCH_API_NODE_ARGS
+ * (split at spaces) goes before the api's script, for node's own options. With `stdout`, the
  * api's stdout (its JSON log lines) goes there; else it is dropped. Its stderr is ours.
  */
 export async function spawnApi(o: { schema: string; password: string; command: { args: string[] }; env?: Record<string, string>; stdout?: (chunk: Buffer) => void }): Promise<ApiProcess> {
@@ -59,7 +60,10 @@ export async function spawnApi(o: { schema: string; password: string; command: {
     ADMIN_PASSWORD: o.password,
   };
   delete env.NODE_ENV;
-  const child = spawn(process.execPath, o.command.args, { env, stdio: ['ignore', o.stdout ? 'pipe' : 'ignore', 'inherit'] });
+  // BENCH_API_NODE_ARGS: node's own options for the api (e.g. "--cpu-prof --cpu-prof-dir=DIR",
+  // which NODE_OPTIONS refuses; the profile is written at the graceful stop)
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...o.command.args], { env, stdio: ['ignore', o.stdout ? 'pipe' : 'ignore', 'inherit'] });
   if (o.stdout) child.stdout!.on('data', o.stdout);
   const base = `http://127.0.0.1:${port}`;
   const gone = () => child.exitCode !== null || child.signalCode !== null;

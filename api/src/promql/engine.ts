@@ -70,6 +70,12 @@ export interface HybridOptions {
   budgetMs: number;
   /** queries evaluated in the api's thread at once; more go to the workers straight away. */
   maxInThread: number;
+  /**
+   * A query that moved and that the workers then answered within this (ms, wall clock) was slow
+   * here by chance (its first run: code not compiled yet, connections opening; a pause of the
+   * machine): it is tried here again the next time. Default budgetMs / 2.
+   */
+  lightMs?: number;
   /** closes what the engine owns besides the workers (the pool of the first tries). */
   close?: () => Promise<void>;
 }
@@ -97,7 +103,9 @@ const MAX_HEAVY = 10_000;
  * (plus one slice of computing, 10 ms) before it moves, and at most `maxInThread` queries are here
  * at once, so the thread stays free for logins, /health and the live stream. A query that moved
  * (the same text, range and step within a factor of about 1.4) goes to the workers without a try
- * for the next 10 minutes: a dashboard's heavy panels pay the try once. `pool` should have
+ * for the next 10 minutes: a dashboard's heavy panels pay the try once; unless the workers
+ * answered it within `lightMs` (half the budget), which makes it a query that was slow here by
+ * chance (a cold first run), tried here again the next time. `pool` should have
  * `budgetMs` as its statement_timeout (service.ts): PostgreSQL then cancels the statements of a
  * query that moved (their end, 57014, is a move too) instead of finishing work nobody reads.
  */
@@ -107,6 +115,7 @@ export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions)
   // Queries that moved lately, by text and the magnitude of their range and step (a dashboard
   // asks the same ones again): the next time they go to the workers straight away.
   const heavy = new Map<string, number>();
+  const light = o.lightMs ?? o.budgetMs / 2;
   const attempt = async <T>(text: string, opts: EvalOptions, local: (o: EvalOptions) => Promise<T>, remote: () => Promise<T>): Promise<T> => {
     const key = `${Math.round(Math.log2(opts.end - opts.start + 1))} ${Math.round(Math.log2(opts.step))} ${text}`;
     const until = heavy.get(key);
@@ -114,12 +123,16 @@ export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions)
       counts.straight++;
       return remote();
     }
-    const move = () => {
+    const move = async () => {
       counts.moved++;
       heavy.delete(key);
       if (heavy.size >= MAX_HEAVY) heavy.delete(heavy.keys().next().value!);
-      heavy.set(key, Date.now() + HEAVY_FOR_MS);
-      return remote();
+      const until = Date.now() + HEAVY_FOR_MS;
+      heavy.set(key, until);
+      const r = await remote();
+      // answered within lightMs by the workers: no heavy query (kept only while its mark is this one)
+      if (Date.now() - (until - HEAVY_FOR_MS) < light && heavy.get(key) === until) heavy.delete(key);
+      return r;
     };
     const cut = Date.now() + o.budgetMs;
     const cutShort = opts.deadline === undefined || cut < opts.deadline;
