@@ -58,7 +58,7 @@ export async function startExporter(
   // History: loaded only when a database is configured, so a plain exporter never loads pg.
   let db: RunningWriter | undefined;
   if (config.databaseUrl) {
-    const [{ startSnapshotWriter, registerWriterMetrics }, { storeOptionsOf }] = await Promise.all([import('./writer.js'), import('@perfwatch/store')]);
+    const [{ startSnapshotWriter, writerFamilies }, { storeOptionsOf }] = await Promise.all([import('./writer.js'), import('@perfwatch/store')]);
     try {
       db = await startSnapshotWriter(
         {
@@ -78,7 +78,7 @@ export async function startExporter(
     }
     const writer = db.writer;
     sampler.onSnapshot((snap) => writer.enqueue(snap));
-    renderer.addStatic((register) => registerWriterMetrics(register, writer));
+    renderer.addStatic(writerFamilies(writer));
   }
   if (config.backgroundCollection) sampler.start();
   const addr = server.address() as AddressInfo;

@@ -1,8 +1,10 @@
 /**
  * /metrics rendering: the families of the current Snapshot (exposition.ts), the exporter's own
- * process metrics (selfmetrics.ts), then prom-client's registry of build info and the metrics
- * other components add. Two registries, one per exposition format, because prom-client renames
- * counters in place when it renders OpenMetrics and so one metric object cannot serve both.
+ * process metrics (selfmetrics.ts), then build info and the metrics other components add
+ * (addStatic: the database writer's), read at each render. All of it is written here, in the
+ * bytes prom-client's Registry prints for the same families (exposition.test.ts holds them
+ * against each other), without loading prom-client, whose modules (and @opentelemetry/api's)
+ * held ~5 MB of the exporter's resident memory (#13).
  *
  * A page is rendered once per Snapshot and format and kept, with its gzip made the first time a
  * client asks for it: with background collection, scrapes between two collections are served
@@ -12,9 +14,8 @@
  */
 import { promisify } from 'node:util';
 import { constants, gzip } from 'node:zlib';
-import { Gauge, Registry } from 'prom-client';
 import type { Snapshot } from '@perfwatch/store/snapshot';
-import { writeFamilies } from './exposition.js';
+import { formatValue, writeFamilies } from './exposition.js';
 import { snapshotFamilies } from './families.js';
 import { SelfMetrics } from './selfmetrics.js';
 
@@ -23,19 +24,77 @@ const gzipAsync = promisify(gzip);
 // default level 6; with scrapes every 15 s each scrape pays for one, and the bytes go over a LAN.
 const GZIP_OPTIONS = { level: constants.Z_BEST_SPEED };
 
-export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
-export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+/**
+ * A family rendered besides the Snapshot's, read at each render: a gauge's or counter's samples
+ * (a counter named with `_total`), or a histogram's buckets.
+ */
+export type StaticFamily =
+  | { name: string; help: string; type: 'gauge' | 'counter'; samples: { labels?: Record<string, string>; value: number }[] }
+  | {
+      name: string;
+      help: string;
+      type: 'histogram';
+      /** upper bounds, ascending (+Inf follows) */
+      bounds: readonly number[];
+      /** observations per bucket, not cumulative: bounds.length + 1 (the last above every bound) */
+      counts: readonly number[];
+      sum: number;
+    };
+
+const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+const escapeLabel = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const labelText = (labels: Record<string, string> | undefined) => {
+  const parts = Object.entries(labels ?? {}).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+};
+
+/**
+ * Static families as prom-client's Registry prints them: `# HELP`, `# TYPE`, the samples; blank
+ * lines between families and a final newline (text 0.0.4), or none and `# EOF` (OpenMetrics,
+ * where a counter family is named without `_total` and its samples with it).
+ */
+export function writeStaticFamilies(families: readonly StaticFamily[], openMetrics: boolean): string {
+  const parts = families.map((f) => {
+    const family = openMetrics && f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name;
+    const lines = [`# HELP ${family} ${escapeHelp(f.help)}`, `# TYPE ${family} ${f.type}`];
+    if (f.type === 'histogram') {
+      let cumulative = 0;
+      f.bounds.forEach((b, i) => {
+        cumulative += f.counts[i] ?? 0;
+        lines.push(`${f.name}_bucket{le="${formatValue(b)}"} ${cumulative}`);
+      });
+      cumulative += f.counts[f.bounds.length] ?? 0;
+      lines.push(`${f.name}_bucket{le="+Inf"} ${cumulative}`, `${f.name}_sum ${formatValue(f.sum)}`, `${f.name}_count ${cumulative}`);
+    } else {
+      const sample = openMetrics && f.type === 'counter' ? `${family}_total` : f.name;
+      for (const v of f.samples) lines.push(`${sample}${labelText(v.labels)} ${formatValue(v.value)}`);
+    }
+    return lines.join('\n');
+  });
+  return openMetrics ? `${parts.join('\n')}\n# EOF\n` : `${parts.join('\n\n')}\n`;
+}
+
+/** A histogram's state, observed into: what StaticFamily's histogram reads. */
+export class HistogramState {
+  readonly counts: number[];
+  sum = 0;
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = new Array<number>(bounds.length + 1).fill(0);
+  }
+  observe(v: number): void {
+    let i = 0;
+    while (i < this.bounds.length && v > this.bounds[i]!) i++;
+    this.counts[i]!++;
+    this.sum += v;
+  }
+}
 
 export interface BuildInfo {
   version: string;
   revision: string;
-}
-
-// prom-client's typings leave out the constructor's content-type argument.
-export function registry(openMetrics: boolean): Registry {
-  const r = new Registry();
-  if (openMetrics) r.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
-  return r;
 }
 
 /** One rendered /metrics body. */
@@ -47,39 +106,36 @@ export interface Page {
 }
 
 export class MetricsRenderer {
-  private readonly registries: Record<'prom' | 'om', Registry>;
   private readonly self: SelfMetrics | undefined;
+  private readonly statics: (() => StaticFamily[])[] = [];
   /** the page last rendered per format, and the Snapshot it shows */
   private readonly pages: Record<'prom' | 'om', { snap: Snapshot; page: Promise<Page> } | undefined> = { prom: undefined, om: undefined };
 
   constructor(build: BuildInfo, opts: { processMetrics?: boolean } = {}) {
-    this.registries = { prom: registry(false), om: registry(true) };
     if (opts.processMetrics !== false) this.self = new SelfMetrics();
-    for (const register of Object.values(this.registries)) {
-      new Gauge({
+    const info: StaticFamily[] = [
+      {
         name: 'perfwatch_build_info',
         help: 'Always 1; the labels say which PerfWatch build and Node.js runtime serve these metrics.',
-        labelNames: ['version', 'revision', 'nodejs'],
-        registers: [register],
-      }).set({ version: build.version, revision: build.revision, nodejs: process.versions.node }, 1);
-    }
+        type: 'gauge',
+        samples: [{ labels: { version: build.version, revision: build.revision, nodejs: process.versions.node }, value: 1 }],
+      },
+    ];
+    this.statics.push(() => info);
   }
 
-  /**
-   * Adds metrics owned by another component (the database writer, the perf collector); `create`
-   * runs once per registry and must create its metric objects with `registers: [register]`.
-   */
-  addStatic(create: (register: Registry) => void): void {
-    for (const register of Object.values(this.registries)) create(register);
+  /** Adds families owned by another component (the database writer), read at each render. */
+  addStatic(families: () => StaticFamily[]): void {
+    this.statics.push(families);
   }
 
-  /** Renders now: the Snapshot's families (none when undefined), the process metrics, the registry's. */
+  /** Renders now: the Snapshot's families (none when undefined), the process metrics, the static ones. */
   async render(snap: Snapshot | undefined, openMetrics: boolean): Promise<{ contentType: string; body: string }> {
-    const base = openMetrics ? this.registries.om : this.registries.prom;
     const sep = openMetrics ? '\n' : '\n\n';
     let head = snap ? `${writeFamilies(snapshotFamilies(snap), openMetrics)}${sep}` : '';
     if (this.self) head += `${this.self.render(openMetrics)}${sep}`;
-    return { contentType: base.contentType, body: `${head}${await base.metrics()}` };
+    const body = `${head}${writeStaticFamilies(this.statics.flatMap((f) => f()), openMetrics)}`;
+    return { contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, body };
   }
 
   /** The page of this Snapshot: rendered at the first call for it, the same bytes after that. */

@@ -41,7 +41,7 @@ import {
   type Snapshot,
   type StoreOptions,
 } from '@perfwatch/store';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { HistogramState, type StaticFamily } from './metrics.js';
 import { DEFAULT_SPOOL_MAX_BYTES, Spool, SpoolAppendError } from './spool.js';
 
 export interface WriterOptions {
@@ -594,62 +594,47 @@ export class SnapshotWriter {
 }
 
 /**
- * Creates the perfwatch_writer_* metrics in one registry. MetricsRenderer.addStatic calls it once
- * per registry (Prometheus text and OpenMetrics), so every metric reads the writer at scrape time
- * instead of holding state of its own; the histogram is fed by the writer's onWrite events.
+ * The perfwatch_writer_* families, read from the writer at each render (MetricsRenderer.addStatic)
+ * instead of holding state of their own; the write duration histogram is fed by the writer's
+ * onWrite events.
  */
-export function registerWriterMetrics(register: Registry, writer: SnapshotWriter): void {
-  const registers = [register];
-  const gauge = (name: string, help: string, value: (s: WriterStats) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        this.set(value(writer.stats()));
-      },
-    });
-  // The writer keeps the totals; a counter is set to them at every scrape.
-  const counter = (name: string, help: string, value: (s: WriterStats) => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(value(writer.stats()));
-      },
-    });
-  gauge('perfwatch_writer_queued_snapshots', 'Snapshots in memory waiting to be written to the database.', (s) => s.queued);
-  gauge('perfwatch_writer_spooled_snapshots', 'Snapshots in the on-disk spool waiting for the database.', (s) => s.spooled);
-  gauge('perfwatch_writer_spool_bytes', 'Size of the on-disk spool.', (s) => s.spoolBytes);
-  counter('perfwatch_writer_written_total', 'Snapshots confirmed in the database (including replayed ones found there already).', (s) => s.writtenTotal);
-  counter('perfwatch_writer_spooled_total', 'Snapshots put into the on-disk spool because the database was unreachable or behind.', (s) => s.spooledTotal);
-  new Counter({
-    name: 'perfwatch_writer_dropped_total',
-    help: 'Snapshots lost, by reason: invalid, rejected by the database, spool_full (oldest dropped past the bound), spool_error, closed.',
-    labelNames: ['reason'],
-    registers,
-    collect() {
-      this.reset();
-      const d = writer.stats().droppedTotal;
-      for (const reason of DROP_REASONS) this.inc({ reason }, d[reason]);
-    },
-  });
-  counter('perfwatch_writer_write_errors_total', 'Failed database writes (each batch is retried or spooled).', (s) => s.writeErrorsTotal);
-  counter(
-    'perfwatch_writer_spool_corrupt_records_total',
-    'Damaged spool records skipped (a write cut short by a crash); never acknowledged, so not counted as lost.',
-    (s) => s.spoolCorruptTotal,
-  );
-  gauge('perfwatch_writer_last_success_timestamp_seconds', 'Unix time of the last successful database write (0 before the first).', (s) => (s.lastSuccessMs ?? 0) / 1000);
-  const duration = new Histogram({
-    name: 'perfwatch_writer_write_duration_seconds',
-    help: 'Time of one successful batch write (one INSERT statement).',
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers,
-  });
+export function writerFamilies(writer: SnapshotWriter): () => StaticFamily[] {
+  const duration = new HistogramState([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   writer.onWrite((seconds) => duration.observe(seconds));
+  const gauge = (name: string, help: string, value: number): StaticFamily => ({ name, help, type: 'gauge', samples: [{ value }] });
+  // The writer keeps the totals: a counter shows them.
+  const counter = (name: string, help: string, value: number): StaticFamily => ({ name, help, type: 'counter', samples: [{ value }] });
+  return () => {
+    const s = writer.stats();
+    return [
+      gauge('perfwatch_writer_queued_snapshots', 'Snapshots in memory waiting to be written to the database.', s.queued),
+      gauge('perfwatch_writer_spooled_snapshots', 'Snapshots in the on-disk spool waiting for the database.', s.spooled),
+      gauge('perfwatch_writer_spool_bytes', 'Size of the on-disk spool.', s.spoolBytes),
+      counter('perfwatch_writer_written_total', 'Snapshots confirmed in the database (including replayed ones found there already).', s.writtenTotal),
+      counter('perfwatch_writer_spooled_total', 'Snapshots put into the on-disk spool because the database was unreachable or behind.', s.spooledTotal),
+      {
+        name: 'perfwatch_writer_dropped_total',
+        help: 'Snapshots lost, by reason: invalid, rejected by the database, spool_full (oldest dropped past the bound), spool_error, closed.',
+        type: 'counter',
+        samples: DROP_REASONS.map((reason) => ({ labels: { reason }, value: s.droppedTotal[reason] })),
+      },
+      counter('perfwatch_writer_write_errors_total', 'Failed database writes (each batch is retried or spooled).', s.writeErrorsTotal),
+      counter(
+        'perfwatch_writer_spool_corrupt_records_total',
+        'Damaged spool records skipped (a write cut short by a crash); never acknowledged, so not counted as lost.',
+        s.spoolCorruptTotal,
+      ),
+      gauge('perfwatch_writer_last_success_timestamp_seconds', 'Unix time of the last successful database write (0 before the first).', (s.lastSuccessMs ?? 0) / 1000),
+      {
+        name: 'perfwatch_writer_write_duration_seconds',
+        help: 'Time of one successful batch write (one INSERT statement).',
+        type: 'histogram',
+        bounds: duration.bounds,
+        counts: duration.counts,
+        sum: duration.sum,
+      },
+    ];
+  };
 }
 
 export interface SnapshotWriterConfig {

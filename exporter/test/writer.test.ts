@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { createPool, insertSnapshots, migrate, startEmbeddedPostgres, type InsertResult, type Pool, type Snapshot } from '@perfwatch/store';
 import { deadPort, fakeSnapshot, freePort, recordingLogger, tempDir, testSchema, type TestSchema } from '../../store/test/helpers.js';
 import { MetricsRenderer } from '../src/metrics.js';
 import { Spool } from '../src/spool.js';
-import { registerWriterMetrics, SnapshotWriter, startSnapshotWriter, type WriterOptions } from '../src/writer.js';
+import { SnapshotWriter, startSnapshotWriter, writerFamilies, type WriterOptions } from '../src/writer.js';
 import { parseExposition, promtoolCheck, quietLogger } from './helpers.js';
 
 const T0 = Date.UTC(2030, 6, 1, 12);
@@ -301,15 +300,15 @@ describe('SnapshotWriter', function () {
     await unreachable.close();
   });
 
-  it('perfwatch_writer_* metrics: values from the writer, lint-clean for promtool, in both registries', async () => {
+  it('perfwatch_writer_* metrics: values from the writer, lint-clean for promtool, in both formats', async () => {
     const { writer, spool } = await writerOn(t.pool, { flushIntervalMs: 60_000 });
-    const register = new Registry();
-    registerWriterMetrics(register, writer);
+    const renderer = new MetricsRenderer({ version: 'test', revision: '' }, { processMetrics: false });
+    renderer.addStatic(writerFamilies(writer));
     for (let i = 0; i < 5; i++) writer.enqueue(fakeSnapshot('m', T0 + i * 5_000, i));
     await writer.flush();
     writer.enqueue({ ...fakeSnapshot('m', T0), host: '' });
 
-    const text = await register.metrics();
+    const text = (await renderer.render(undefined, false)).body;
     const m = parseExposition(text);
     expect(m.get('perfwatch_writer_written_total')).to.equal(5);
     expect(m.get('perfwatch_writer_queued_snapshots')).to.equal(0);
@@ -319,12 +318,10 @@ describe('SnapshotWriter', function () {
     expect(m.get('perfwatch_writer_write_duration_seconds_count')).to.equal(1);
     expect(m.get('perfwatch_writer_last_success_timestamp_seconds')).to.be.closeTo(Date.now() / 1000, 60);
     // Scraped twice, counters do not double.
-    expect(parseExposition(await register.metrics()).get('perfwatch_writer_written_total')).to.equal(5);
+    expect(parseExposition((await renderer.render(undefined, false)).body).get('perfwatch_writer_written_total')).to.equal(5);
     const lint = promtoolCheck(text);
     if (lint) expect(lint.output, lint.output).to.equal('');
 
-    const renderer = new MetricsRenderer({ version: 'test', revision: '' }, { processMetrics: false });
-    renderer.addStatic((r) => registerWriterMetrics(r, writer));
     for (const om of [false, true]) {
       const body = (await renderer.render(undefined, om)).body;
       expect(parseExposition(body).get('perfwatch_writer_written_total'), om ? 'OpenMetrics' : 'text').to.equal(5);
