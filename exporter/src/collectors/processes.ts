@@ -50,6 +50,10 @@ interface Tracked {
   /** its stat's text as last read, and that parsed: a process that did not run reads the same text */
   text?: string;
   stat?: PidStat;
+  /** <proc>/<pid>/stat */
+  statPath: string;
+  /** the collection that last saw it */
+  gen: number;
 }
 
 /**
@@ -131,6 +135,7 @@ const byGroup = (a: { c: string; cg: string }, b: { c: string; cg: string }) => 
 /** The collector; `clock` is injectable for tests (when a process's io and status come due). */
 export function createProcessCollector(config: ExporterConfig, clock: () => number = Date.now) {
   const tracked = new Map<string, Tracked>();
+  let generation = 0;
   /** the CPU ticks a group keeps from processes that left it, by key. */
   const kept = new Map<string, [number, number]>();
   /** each group's CPU ticks at the last collection, to rank by recent use. */
@@ -154,44 +159,63 @@ export function createProcessCollector(config: ExporterConfig, clock: () => numb
       // PERFWATCH_PROCESS_TOP=0: nothing to export, so nothing to read
       if (config.processTop === 0) return {};
       const now = clock();
-      const pids = readdirSync(config.procRoot).filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57 && /^\d+$/.test(n));
+      const pids: string[] = [];
+      for (const n of readdirSync(config.procRoot)) {
+        const c0 = n.charCodeAt(0);
+        if (c0 >= 48 && c0 <= 57 && /^\d+$/.test(n)) pids.push(n);
+      }
       // a proc root without a process (a fixture tree, a partial mount) is no process table
       if (pids.length === 0) return {};
+      const n = pids.length;
+      const gen = ++generation;
       const live = new Map<string, Live>();
-      const seen = new Set<string>();
       const base = join(config.procRoot, '/');
-      const statFiles = pids.map((pid) => `${base}${pid}/stat`);
+      // each process as tracked since the last collection (one lookup), and its stat's path
+      // (the same string as last time: its hash is kept for KeptFiles' lookup)
+      const was: (Tracked | undefined)[] = new Array(n);
+      const statFiles: string[] = new Array(n);
+      for (let k = 0; k < n; k++) {
+        const t = tracked.get(pids[k]!);
+        was[k] = t;
+        statFiles[k] = t?.statPath ?? `${base}${pids[k]}/stat`;
+      }
       const statTexts = statReader.read(statFiles);
-      const stats: (PidStat | undefined)[] = pids.map((pid, k) => {
-        const text = textOf(statTexts[k]!, statFiles[k]!);
-        if (text === undefined) return undefined;
-        // the same text as the last read (a process that did not run): the same fields
-        const t = tracked.get(pid);
-        return t !== undefined && t.text === text ? t.stat : parsePidStat(text, statFiles[k]!);
-      });
-      const names = stats.map((st) => (st ? groupName(st.comm, st.flags) : ''));
+      const stats: (PidStat | undefined)[] = new Array(n);
+      const names: string[] = new Array(n);
       // /proc/<pid>/cgroup of the processes new, exec'd, or whose last read is REDISCOVER_MS old
-      const reread = pids.map((pid, k) => {
-        const st = stats[k];
-        if (!st) return false;
-        const t = tracked.get(pid);
-        return !t || t.start !== st.starttime || t.comm !== names[k] || now - t.cgAt >= REDISCOVER_MS;
-      });
-      const cgFiles = pids.filter((_, k) => reread[k]).map((pid) => `${base}${pid}/cgroup`);
+      const reread: boolean[] = new Array(n).fill(false);
+      const cgFiles: string[] = [];
+      for (let k = 0; k < n; k++) {
+        const text = textOf(statTexts[k]!, statFiles[k]!);
+        if (text === undefined) continue;
+        const t = was[k];
+        // the same text as the last read (a process that did not run): the same fields and name
+        const same = t !== undefined && t.text === text;
+        const st = same ? t.stat! : parsePidStat(text, statFiles[k]!);
+        stats[k] = st;
+        const name = same ? t.comm : groupName(st.comm, st.flags);
+        names[k] = name;
+        if (!t || t.start !== st.starttime || t.comm !== name || now - t.cgAt >= REDISCOVER_MS) {
+          reread[k] = true;
+          cgFiles.push(`${base}${pids[k]}/cgroup`);
+        }
+      }
       const cgTexts = readControlFiles(cgFiles);
       let c = 0;
-      pids.forEach((pid, k) => {
+      let seen = 0;
+      for (let k = 0; k < n; k++) {
         const st = stats[k];
-        if (!st) return;
+        if (!st) continue;
+        const pid = pids[k]!;
         let cg: string | undefined;
         if (reread[k]) {
           const file = cgFiles[c]!;
           const text = textOf(cgTexts[c++]!, file);
-          if (text === undefined) return;
+          if (text === undefined) continue;
           cg = mainCgroup(parsePidCgroup(text, file));
         }
-        seen.add(pid);
-        let t = tracked.get(pid);
+        seen++;
+        let t = was[k];
         if (t && t.start !== st.starttime) {
           // the pid was reused: the old process exited between two collections
           leave(t);
@@ -199,10 +223,11 @@ export function createProcessCollector(config: ExporterConfig, clock: () => numb
         }
         cg ??= t!.cg;
         const comm = names[k]!;
-        const key = `${comm}\u0000${cg}`;
-        const ticks: [number, number] = [st.utime, st.stime];
+        // (no new string, nor its hash, for a process whose group is the same)
+        const key = t !== undefined && t.comm === comm && t.cg === cg ? t.key : `${comm}\u0000${cg}`;
+        const ticks: [number, number] = t !== undefined && t.last[0] === st.utime && t.last[1] === st.stime ? t.last : [st.utime, st.stime];
         if (!t) {
-          t = { start: st.starttime, comm, cg, cgAt: now, key, base: [0, 0], last: ticks };
+          t = { start: st.starttime, comm, cg, cgAt: now, key, base: [0, 0], last: ticks, statPath: statFiles[k]!, gen };
           // a process first seen keeps its CPU from before (it ran in this group); one that
           // joined by exec or a move counts from then (below)
           tracked.set(pid, t);
@@ -217,6 +242,7 @@ export function createProcessCollector(config: ExporterConfig, clock: () => numb
             t.cg = cg;
           }
         }
+        t.gen = gen;
         t.last = ticks;
         t.text = statTexts[k] as string;
         t.stat = st;
@@ -229,9 +255,9 @@ export function createProcessCollector(config: ExporterConfig, clock: () => numb
         g.ticks[1] += ticks[1] - t.base[1];
         g.rss += st.rss * page;
         g.thr += st.threads;
-      });
+      }
       for (const [pid, t] of tracked) {
-        if (!seen.has(pid)) {
+        if (t.gen !== gen) {
           leave(t);
           tracked.delete(pid);
         }
@@ -313,7 +339,7 @@ export function createProcessCollector(config: ExporterConfig, clock: () => numb
         if (io) pg.io = io;
         return pg;
       });
-      return { procs: { n: seen.size, ng: live.size, g: out } };
+      return { procs: { n: seen, ng: live.size, g: out } };
     },
   };
 }
