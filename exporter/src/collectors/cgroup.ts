@@ -72,12 +72,19 @@ export function createCgroupCollector(config: ExporterConfig, log: Logger, clock
     }
     return docker.get(id);
   };
+  // The hierarchy's layout, found again once REDISCOVER_MS old (it changes with a reboot, or a
+  // mount): detecting it stats and resolves the paths of five v1 hierarchies (~25 system calls).
+  let layout: ReturnType<typeof detectLayout>;
+  let layoutAt = -Infinity;
   return {
     close: () => reader.close(),
     collect(): { cgroups?: CgroupSection } {
-      const layout = detectLayout(config.sysRoot);
-      if (!layout) return {};
       const now = clock();
+      if (now - layoutAt >= REDISCOVER_MS || now < layoutAt) {
+        layout = detectLayout(config.sysRoot);
+        layoutAt = now;
+      }
+      if (!layout) return {};
       if (now - dockerAt >= REDISCOVER_MS) {
         docker = new Map();
         dockerAt = now;
