@@ -1,5 +1,5 @@
 import type { CgroupEntry, CgroupSection } from '@perfwatch/store/snapshot';
-import { cgroupName } from '../cgroup/names.js';
+import { cgroupName, type CgroupName } from '../cgroup/names.js';
 import { detectLayout, discoverCgroups } from '../cgroup/discover.js';
 import { readDockerConfig, type DockerContainer } from '../cgroup/docker.js';
 import { CgroupReader, DeviceNames, LimitCache } from '../cgroup/read.js';
@@ -76,6 +76,23 @@ export function createCgroupCollector(config: ExporterConfig, log: Logger, clock
   // mount): detecting it stats and resolves the paths of five v1 hierarchies (~25 system calls).
   let layout: ReturnType<typeof detectLayout>;
   let layoutAt = -Infinity;
+  /** The groups found (`key`: their paths joined) and what follows from them alone. */
+  let groups: { key: string; all: string[]; names: Map<string, CgroupName>; kept: string[]; rest: string[]; reads: string[] } | undefined;
+  const selectGroups = (key: string, found: string[]) => {
+    const all = found.filter((p) => (!config.cgroupInclude || config.cgroupInclude.test(p)) && !config.cgroupExclude.test(p));
+    const names = new Map(all.map((p) => [p, cgroupName(p)]));
+    const { kept, rest } = selectCgroups(
+      all.map((p) => ({ path: p, named: Object.keys(names.get(p)!).length > 0 })),
+      config.cgroupMax,
+    );
+    // Counters are hierarchical (a group's include its children's): only the topmost of the
+    // groups left over are summed, so none is counted twice within "other".
+    const left = new Set(rest);
+    const top = rest.filter((p) => !hasAncestorIn(p, left));
+    const reads = [...kept, ...top];
+    reader.keep(new Set(reads));
+    return { key, all, names, kept, rest, reads };
+  };
   return {
     close: () => reader.close(),
     collect(): { cgroups?: CgroupSection } {
@@ -89,21 +106,15 @@ export function createCgroupCollector(config: ExporterConfig, log: Logger, clock
         docker = new Map();
         dockerAt = now;
       }
-      const all = discoverCgroups(layout).filter((p) => (!config.cgroupInclude || config.cgroupInclude.test(p)) && !config.cgroupExclude.test(p));
-      const names = new Map(all.map((p) => [p, cgroupName(p)]));
-      const { kept, rest } = selectCgroups(
-        all.map((p) => ({ path: p, named: Object.keys(names.get(p)!).length > 0 })),
-        config.cgroupMax,
-      );
+      const found = discoverCgroups(layout);
+      // the same groups as at the last collection (most collections): the same selection
+      const key = found.join('\n');
+      if (key !== groups?.key) groups = selectGroups(key, found);
+      const { all, names, kept, rest, reads } = groups;
       const g: Record<string, CgroupEntry> = {};
       let gone = 0;
-      // Counters are hierarchical (a group's include its children's): only the topmost of the
-      // groups left over are summed, so none is counted twice within "other".
-      const left = new Set(rest);
-      const top = rest.filter((p) => !hasAncestorIn(p, left));
-      reader.keep(new Set([...kept, ...top]));
       // one batch of reads for the kept groups and the summed ones
-      const read = reader.read(layout, [...kept, ...top], now);
+      const read = reader.read(layout, reads, now);
       kept.forEach((p, k) => {
         const e = read[k];
         if (!e) {
