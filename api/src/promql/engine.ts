@@ -76,6 +76,8 @@ export interface HybridOptions {
    * machine): it is tried here again the next time. Default budgetMs / 2.
    */
   lightMs?: number;
+  /** the clock of lightMs and of the marks of queries that moved (tests); default Date.now */
+  clock?: () => number;
   /** closes what the engine owns besides the workers (the pool of the first tries). */
   close?: () => Promise<void>;
 }
@@ -104,8 +106,8 @@ const MAX_HEAVY = 10_000;
  * at once, so the thread stays free for logins, /health and the live stream. A query that moved
  * (the same text, range and step within a factor of about 1.4) goes to the workers without a try
  * for the next 10 minutes: a dashboard's heavy panels pay the try once; unless the workers
- * answered it within `lightMs` (half the budget), which makes it a query that was slow here by
- * chance (a cold first run), tried here again the next time. `pool` should have
+ * answer it within `lightMs` (half the budget), when it moved or later, which makes it a query that
+ * was slow here by chance (a cold first run, in a worker as cold), tried here again the next time. `pool` should have
  * `budgetMs` as its statement_timeout (service.ts): PostgreSQL then cancels the statements of a
  * query that moved (their end, 57014, is a move too) instead of finishing work nobody reads.
  */
@@ -116,23 +118,32 @@ export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions)
   // asks the same ones again): the next time they go to the workers straight away.
   const heavy = new Map<string, number>();
   const light = o.lightMs ?? o.budgetMs / 2;
+  const now = o.clock ?? Date.now;
   const attempt = async <T>(text: string, opts: EvalOptions, local: (o: EvalOptions) => Promise<T>, remote: () => Promise<T>): Promise<T> => {
     const key = `${Math.round(Math.log2(opts.end - opts.start + 1))} ${Math.round(Math.log2(opts.step))} ${text}`;
+    /** The workers' answer; one within lightMs unmarks the query (while its mark is `mark`). */
+    const timed = async (mark: number) => {
+      const t0 = now();
+      const r = await remote();
+      if (now() - t0 < light && heavy.get(key) === mark) heavy.delete(key);
+      return r;
+    };
     const until = heavy.get(key);
-    if (here >= o.maxInThread || (until !== undefined && until > Date.now())) {
+    if (until !== undefined && until > now()) {
+      counts.straight++;
+      return timed(until);
+    }
+    if (here >= o.maxInThread) {
       counts.straight++;
       return remote();
     }
-    const move = async () => {
+    const move = () => {
       counts.moved++;
       heavy.delete(key);
       if (heavy.size >= MAX_HEAVY) heavy.delete(heavy.keys().next().value!);
-      const until = Date.now() + HEAVY_FOR_MS;
-      heavy.set(key, until);
-      const r = await remote();
-      // answered within lightMs by the workers: no heavy query (kept only while its mark is this one)
-      if (Date.now() - (until - HEAVY_FOR_MS) < light && heavy.get(key) === until) heavy.delete(key);
-      return r;
+      const mark = now() + HEAVY_FOR_MS;
+      heavy.set(key, mark);
+      return timed(mark);
     };
     const cut = Date.now() + o.budgetMs;
     const cutShort = opts.deadline === undefined || cut < opts.deadline;
