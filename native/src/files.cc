@@ -35,19 +35,18 @@ constexpr int32_t kOpenAndKeep = -1;
 // before each read. Any other file is checked for a link left (a fixture tree's files replaced).
 constexpr int32_t kKernelFs = 1 << 30;
 
-// procfs, sysfs, cgroup v1 and v2 (statfs(2)'s f_type; linux/magic.h).
-bool IsKernelFs(int fd) {
+// statfs(2)'s f_type of the file's filesystem (linux/magic.h), 0 where it cannot be told.
+constexpr unsigned long kProcFs = 0x9fa0UL, kSysFs = 0x62656572UL, kCgroupFs = 0x27e0ebUL, kCgroup2Fs = 0x63677270UL,
+                        kTmpFs = 0x01021994UL, kExtFs = 0xEF53UL, kXfs = 0x58465342UL;
+unsigned long FsType(int fd) {
   struct statfs fs{};
-  if (fstatfs(fd, &fs) != 0) return false;
-  switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0x9fa0UL:      // PROC_SUPER_MAGIC
-    case 0x62656572UL:  // SYSFS_MAGIC
-    case 0x27e0ebUL:    // CGROUP_SUPER_MAGIC
-    case 0x63677270UL:  // CGROUP2_SUPER_MAGIC
-      return true;
-    default:
-      return false;
-  }
+  return fstatfs(fd, &fs) == 0 ? static_cast<unsigned long>(fs.f_type) : 0;
+}
+
+// procfs, sysfs, cgroup v1 and v2.
+bool IsKernelFs(int fd) {
+  const unsigned long t = FsType(fd);
+  return t == kProcFs || t == kSysFs || t == kCgroupFs || t == kCgroup2Fs;
 }
 
 // Where the files' contents go, one after the other: the caller's buffer, then a growing copy.
@@ -221,23 +220,13 @@ Napi::Value CloseFds(const Napi::CallbackInfo& info) {
 
 namespace {
 
-// linux/magic.h: filesystems that keep the Unix convention that a directory's link count is 2
-// plus its subdirectories (kernfs sets it from its count of subdirectories at each stat).
-// btrfs (always 1), overlayfs' merged directories (1) and others are listed without it.
+// Filesystems that keep the Unix convention that a directory's link count is 2 plus its
+// subdirectories (kernfs sets it from its count of subdirectories at each stat): cgroup v1 and
+// v2, sysfs, tmpfs, ext2/3/4, xfs. btrfs (always 1), overlayfs' merged directories (1) and
+// others are listed without it.
 bool CountsSubdirs(int fd) {
-  struct statfs fs{};
-  if (fstatfs(fd, &fs) != 0) return false;
-  switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0x27e0ebUL:    // CGROUP_SUPER_MAGIC
-    case 0x63677270UL:  // CGROUP2_SUPER_MAGIC
-    case 0x62656572UL:  // SYSFS_MAGIC
-    case 0x01021994UL:  // TMPFS_MAGIC
-    case 0xEF53UL:      // EXT2/3/4_SUPER_MAGIC
-    case 0x58465342UL:  // XFS_SUPER_MAGIC
-      return true;
-    default:
-      return false;
-  }
+  const unsigned long t = FsType(fd);
+  return t == kCgroupFs || t == kCgroup2Fs || t == kSysFs || t == kTmpFs || t == kExtFs || t == kXfs;
 }
 
 struct Dirent64 {
