@@ -897,10 +897,6 @@ async function hostsSources(pool: pg.Pool, sel: SampleSelector, from: number, to
   return { hosts, wms, seriesRows };
 }
 
-/**
- * hostsSources for a selector that names its hosts: the same facts in one statement (a query's
- * answer waits for each round trip; a dashboard's panels name their host).
- */
 /** A short rollup read names its partitions itself when it spans at most this many. */
 const DIRECT_PARTITIONS_MAX = 3;
 /** How long a pool's list of rollup partitions is trusted before it is read again. */
@@ -992,6 +988,10 @@ function anyOf(param: string, n: number): string {
   return n === 1 ? `= (${param})[1]` : `= ANY(${param})`;
 }
 
+/**
+ * hostsSources for a selector that names its hosts: the same facts in one statement (a query's
+ * answer waits for each round trip; a dashboard's panels name their host).
+ */
 async function namedHostsSources(pool: pg.Pool, sel: SampleSelector, names: readonly string[], from: number, to: number, exact: string | null): Promise<BucketSources> {
   type Row = { id: number; name: string; first: number; last: number; wms: [RollupTier, number][] | null; series: [number, string, Labels, boolean][] | null };
   let r: pg.QueryResult<Row>;

@@ -71,9 +71,9 @@ export interface HybridOptions {
   /** queries evaluated in the api's thread at once; more go to the workers straight away. */
   maxInThread: number;
   /**
-   * A query that moved and that the workers then answered within this (ms, wall clock) was slow
-   * here by chance (its first run: code not compiled yet, connections opening; a pause of the
-   * machine): it is tried here again the next time. Default budgetMs / 2.
+   * A query kept for the workers (it moved) that they answer within this (ms, wall clock) was
+   * slow here by chance (its first run: code not compiled yet, connections opening; a pause of
+   * the machine): it is tried here again the next time. Default budgetMs / 2.
    */
   lightMs?: number;
   /** the clock of lightMs and of the marks of queries that moved (tests); default Date.now */
@@ -106,9 +106,9 @@ const MAX_HEAVY = 10_000;
  * at once, so the thread stays free for logins, /health and the live stream. A query that moved
  * (the same text, range and step within a factor of about 1.4) goes to the workers without a try
  * for the next 10 minutes: a dashboard's heavy panels pay the try once; unless the workers
- * answer it within `lightMs` (half the budget), when it moved or later, which makes it a query that
- * was slow here by chance (a cold first run, in a worker as cold), tried here again the next time. `pool` should have
- * `budgetMs` as its statement_timeout (service.ts): PostgreSQL then cancels the statements of a
+ * answer it within `lightMs` (half the budget), when it moved or later, which makes it a query
+ * that was slow here by chance (a cold first run, in a worker as cold), tried here again the next
+ * time. `pool` should have `budgetMs` as its statement_timeout (service.ts): PostgreSQL then cancels the statements of a
  * query that moved (their end, 57014, is a move too) instead of finishing work nobody reads.
  */
 export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions): QueryEngine & { counts: HybridCounts } {
