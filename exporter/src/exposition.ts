@@ -34,19 +34,24 @@ function formatLabels(labels: Labels): string {
   return s;
 }
 
+/** One family: `# HELP`, `# TYPE` and its samples (OpenMetrics: a counter family named without `_total`, its samples with it). */
+export function writeFamily(f: Family, openMetrics: boolean): string {
+  const family = openMetrics && f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name;
+  const sample = openMetrics && f.type === 'counter' ? `${family}_total` : f.name;
+  let text = helpAndType(family, f.help, f.type);
+  for (const v of f.values) text += `\n${sample}${formatLabels(v.labels)} ${formatValue(v.value)}`;
+  return text;
+}
+
+/** A family's `# HELP` and `# TYPE` lines (without a final newline). */
+export function helpAndType(family: string, help: string, type: string): string {
+  return `# HELP ${family} ${escapeHelp(help)}\n# TYPE ${family} ${type}`;
+}
+
 /**
  * Families in the Prometheus text format 0.0.4 (blank line between families) or OpenMetrics 1.0
- * (counter families named without `_total`, samples with it; no blank lines; no `# EOF`, which
- * the caller appends after the registry's own metrics).
+ * (no blank lines; no `# EOF`, which the caller appends after the exporter's other families).
  */
 export function writeFamilies(families: readonly Family[], openMetrics: boolean): string {
-  const parts: string[] = [];
-  for (const f of families) {
-    const family = openMetrics && f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name;
-    const sample = openMetrics && f.type === 'counter' ? `${family}_total` : f.name;
-    let text = `# HELP ${family} ${escapeHelp(f.help)}\n# TYPE ${family} ${f.type}`;
-    for (const v of f.values) text += `\n${sample}${formatLabels(v.labels)} ${formatValue(v.value)}`;
-    parts.push(text);
-  }
-  return parts.join(openMetrics ? '\n' : '\n\n');
+  return families.map((f) => writeFamily(f, openMetrics)).join(openMetrics ? '\n' : '\n\n');
 }

@@ -15,8 +15,8 @@
 import { promisify } from 'node:util';
 import { constants, gzip } from 'node:zlib';
 import type { Snapshot } from '@perfwatch/store/snapshot';
-import { formatValue, writeFamilies } from './exposition.js';
-import { snapshotFamilies } from './families.js';
+import { formatValue, helpAndType, writeFamilies, writeFamily } from './exposition.js';
+import { snapshotFamilies, type Family } from './families.js';
 import { SelfMetrics } from './selfmetrics.js';
 
 const gzipAsync = promisify(gzip);
@@ -27,53 +27,40 @@ const GZIP_OPTIONS = { level: constants.Z_BEST_SPEED };
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
-/**
- * A family rendered besides the Snapshot's, read at each render: a gauge's or counter's samples
- * (a counter named with `_total`), or a histogram's buckets.
- */
-export type StaticFamily =
-  | { name: string; help: string; type: 'gauge' | 'counter'; samples: { labels?: Record<string, string>; value: number }[] }
-  | {
-      name: string;
-      help: string;
-      type: 'histogram';
-      /** upper bounds, ascending (+Inf follows) */
-      bounds: readonly number[];
-      /** observations per bucket, not cumulative: bounds.length + 1 (the last above every bound) */
-      counts: readonly number[];
-      sum: number;
-    };
+/** A histogram read at each render (the writer's batch durations). */
+export interface HistogramFamily {
+  name: string;
+  help: string;
+  type: 'histogram';
+  /** upper bounds, ascending (+Inf follows) */
+  bounds: readonly number[];
+  /** observations per bucket, not cumulative: bounds.length + 1 (the last above every bound) */
+  counts: readonly number[];
+  sum: number;
+}
 
-const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-const escapeLabel = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-const labelText = (labels: Record<string, string> | undefined) => {
-  const parts = Object.entries(labels ?? {}).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return parts.length ? `{${parts.join(',')}}` : '';
-};
+/** A family rendered besides the Snapshot's, read at each render. */
+export type StaticFamily = Family | HistogramFamily;
+
+function writeHistogram(f: HistogramFamily): string {
+  const lines = [helpAndType(f.name, f.help, f.type)];
+  let cumulative = 0;
+  f.bounds.forEach((b, i) => {
+    cumulative += f.counts[i] ?? 0;
+    lines.push(`${f.name}_bucket{le="${formatValue(b)}"} ${cumulative}`);
+  });
+  cumulative += f.counts[f.bounds.length] ?? 0;
+  lines.push(`${f.name}_bucket{le="+Inf"} ${cumulative}`, `${f.name}_sum ${formatValue(f.sum)}`, `${f.name}_count ${cumulative}`);
+  return lines.join('\n');
+}
 
 /**
- * Static families as prom-client's Registry prints them: `# HELP`, `# TYPE`, the samples; blank
- * lines between families and a final newline (text 0.0.4), or none and `# EOF` (OpenMetrics,
- * where a counter family is named without `_total` and its samples with it).
+ * Static families as prom-client's Registry prints them (writeFamily, and histograms' buckets,
+ * sum and count): blank lines between families and a final newline (text 0.0.4), or none and
+ * `# EOF` (OpenMetrics).
  */
 export function writeStaticFamilies(families: readonly StaticFamily[], openMetrics: boolean): string {
-  const parts = families.map((f) => {
-    const family = openMetrics && f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name;
-    const lines = [`# HELP ${family} ${escapeHelp(f.help)}`, `# TYPE ${family} ${f.type}`];
-    if (f.type === 'histogram') {
-      let cumulative = 0;
-      f.bounds.forEach((b, i) => {
-        cumulative += f.counts[i] ?? 0;
-        lines.push(`${f.name}_bucket{le="${formatValue(b)}"} ${cumulative}`);
-      });
-      cumulative += f.counts[f.bounds.length] ?? 0;
-      lines.push(`${f.name}_bucket{le="+Inf"} ${cumulative}`, `${f.name}_sum ${formatValue(f.sum)}`, `${f.name}_count ${cumulative}`);
-    } else {
-      const sample = openMetrics && f.type === 'counter' ? `${family}_total` : f.name;
-      for (const v of f.samples) lines.push(`${sample}${labelText(v.labels)} ${formatValue(v.value)}`);
-    }
-    return lines.join('\n');
-  });
+  const parts = families.map((f) => (f.type === 'histogram' ? writeHistogram(f) : writeFamily(f, openMetrics)));
   return openMetrics ? `${parts.join('\n')}\n# EOF\n` : `${parts.join('\n\n')}\n`;
 }
 
@@ -118,7 +105,7 @@ export class MetricsRenderer {
         name: 'perfwatch_build_info',
         help: 'Always 1; the labels say which PerfWatch build and Node.js runtime serve these metrics.',
         type: 'gauge',
-        samples: [{ labels: { version: build.version, revision: build.revision, nodejs: process.versions.node }, value: 1 }],
+        values: [{ labels: { version: build.version, revision: build.revision, nodejs: process.versions.node }, value: 1 }],
       },
     ];
     this.statics.push(() => info);

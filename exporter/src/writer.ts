@@ -601,9 +601,12 @@ export class SnapshotWriter {
 export function writerFamilies(writer: SnapshotWriter): () => StaticFamily[] {
   const duration = new HistogramState([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   writer.onWrite((seconds) => duration.observe(seconds));
-  const gauge = (name: string, help: string, value: number): StaticFamily => ({ name, help, type: 'gauge', samples: [{ value }] });
+  // label sets made once: exposition.ts formats each one once
+  const none = {};
+  const reasonLabels = Object.fromEntries(DROP_REASONS.map((reason) => [reason, { reason }])) as Record<(typeof DROP_REASONS)[number], { reason: string }>;
+  const gauge = (name: string, help: string, value: number): StaticFamily => ({ name, help, type: 'gauge', values: [{ labels: none, value }] });
   // The writer keeps the totals: a counter shows them.
-  const counter = (name: string, help: string, value: number): StaticFamily => ({ name, help, type: 'counter', samples: [{ value }] });
+  const counter = (name: string, help: string, value: number): StaticFamily => ({ name, help, type: 'counter', values: [{ labels: none, value }] });
   return () => {
     const s = writer.stats();
     return [
@@ -616,7 +619,7 @@ export function writerFamilies(writer: SnapshotWriter): () => StaticFamily[] {
         name: 'perfwatch_writer_dropped_total',
         help: 'Snapshots lost, by reason: invalid, rejected by the database, spool_full (oldest dropped past the bound), spool_error, closed.',
         type: 'counter',
-        samples: DROP_REASONS.map((reason) => ({ labels: { reason }, value: s.droppedTotal[reason] })),
+        values: DROP_REASONS.map((reason) => ({ labels: reasonLabels[reason], value: s.droppedTotal[reason] })),
       },
       counter('perfwatch_writer_write_errors_total', 'Failed database writes (each batch is retried or spooled).', s.writeErrorsTotal),
       counter(

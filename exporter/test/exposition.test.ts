@@ -74,11 +74,11 @@ describe('exposition writer', () => {
         state.observe(v);
       }
       const ours: StaticFamily[] = [
-        { name: 'x_build_info', help: 'Always 1; with "quotes", a \\ and a\nnewline.', type: 'gauge', samples: [{ labels: { version: 'v"1\\2', revision: 'a\nb' }, value: 1 }] },
-        { name: 'x_queued', help: 'Queued.', type: 'gauge', samples: [{ value: 3 }] },
-        { name: 'x_written_total', help: 'Written.', type: 'counter', samples: [{ value: 12345678901 }] },
-        { name: 'x_dropped_total', help: 'Dropped, by reason.', type: 'counter', samples: [{ labels: { reason: 'invalid' }, value: 2 }, { labels: { reason: 'closed' }, value: 0 }] },
-        { name: 'x_last_seconds', help: 'Last.', type: 'gauge', samples: [{ value: 1765150000.123 }] },
+        { name: 'x_build_info', help: 'Always 1; with "quotes", a \\ and a\nnewline.', type: 'gauge', values: [{ labels: { version: 'v"1\\2', revision: 'a\nb' }, value: 1 }] },
+        { name: 'x_queued', help: 'Queued.', type: 'gauge', values: [{ labels: {}, value: 3 }] },
+        { name: 'x_written_total', help: 'Written.', type: 'counter', values: [{ labels: {}, value: 12345678901 }] },
+        { name: 'x_dropped_total', help: 'Dropped, by reason.', type: 'counter', values: [{ labels: { reason: 'invalid' }, value: 2 }, { labels: { reason: 'closed' }, value: 0 }] },
+        { name: 'x_last_seconds', help: 'Last.', type: 'gauge', values: [{ labels: {}, value: 1765150000.123 }] },
         { name: 'x_duration_seconds', help: 'Durations.', type: 'histogram', bounds, counts: state.counts, sum: state.sum },
       ];
       expect(writeStaticFamilies(ours, om)).to.equal(await reg.metrics());

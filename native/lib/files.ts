@@ -91,9 +91,9 @@ export function keptFilesAvailable(): boolean {
  * cgroup's memory files, read every 15-30 s) is opened, read and closed, without the fstatfs(2)
  * and the later close a kept one costs, and holds no descriptor (nor the kernel's page-sized
  * seq_file buffer) in between. A path not asked for in a read has its descriptor closed (a
- * process that exited, a cgroup no longer collected); a kept descriptor that fails to read (the process exited: ESRCH; the cgroup
- * removed, or removed and made again) is closed and the path opened afresh in the same read, so a
- * pid reused by a new process reads the new one. At most `max` descriptors are kept (default
+ * process that exited, a cgroup no longer collected); a kept descriptor that fails to read (the
+ * process exited: ESRCH; the cgroup removed, or removed and made again) is closed and the path
+ * opened afresh in the same read, so a pid reused by a new process reads the new one. At most `max` descriptors are kept (default
  * 2,048, and at most an eighth of RLIMIT_NOFILE's soft limit): past that, files are opened, read
  * and closed as by readFiles, so that a host with tens of thousands of processes does not use up
  * its descriptor limit (the perf events need theirs).

@@ -260,51 +260,57 @@ int SubdirNames(int fd, std::vector<std::string>& names, std::vector<bool>& unkn
   }
 }
 
-// Appends every directory below `dir` (its path `rel` from the root) to `out`; false with errno
-// set where a directory other than a vanished one could not be listed. `leaves`: the filesystem
-// counts subdirectories in a directory's link count (CountsSubdirs), so a subdirectory whose
-// count is 2 has none and is not opened: one fstatat(2) for a leaf group instead of an open, two
+// Every directory below a root, as paths from it. `leaves`: the root's filesystem counts
+// subdirectories in a directory's link count (CountsSubdirs), so a subdirectory whose count is 2
+// has none and is not opened: one fstatat(2) for a leaf group instead of an open, two
 // getdents(2) and a close (a host's groups are mostly leaves: containers, services).
-bool Walk(int dirfd_parent, const char* name, const std::string& rel, std::vector<std::string>& out, std::string& failed, int depth, bool* leaves) {
-  int fd = openat(dirfd_parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return true;  // removed while we walk: gone
-    failed = rel.empty() ? name : rel;
-    return false;
-  }
-  if (depth == 0) *leaves = CountsSubdirs(fd);
-  std::vector<std::string> names;
-  std::vector<bool> unknown;
-  int err = SubdirNames(fd, names, unknown);
-  if (err != 0 && err != ENOENT) {
+struct Walker {
+  std::vector<std::string> out;
+  std::string failed;
+  bool leaves = false;
+
+  // Appends every directory below `name` (its path `rel` from the root); false with errno set
+  // where a directory other than a vanished one could not be listed.
+  bool Walk(int dirfd_parent, const char* name, const std::string& rel) {
+    int fd = openat(dirfd_parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return true;  // removed while we walk: gone
+      failed = rel.empty() ? name : rel;
+      return false;
+    }
+    if (rel.empty()) leaves = CountsSubdirs(fd);
+    std::vector<std::string> names;
+    std::vector<bool> unknown;
+    int err = SubdirNames(fd, names, unknown);
+    if (err != 0 && err != ENOENT) {
+      close(fd);
+      errno = err;
+      failed = rel;
+      return false;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < names.size(); i++) {
+      const char* sub_name = names[i].c_str();
+      bool leaf = false;
+      if (leaves || unknown[i]) {
+        struct stat st{};
+        if (fstatat(fd, sub_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since the listing
+        if (!S_ISDIR(st.st_mode)) continue;
+        leaf = leaves && st.st_nlink == 2;
+      }
+      std::string sub = rel + "/" + sub_name;
+      out.push_back(sub);
+      if (!leaf && !Walk(fd, sub_name, sub)) {
+        ok = false;
+        break;
+      }
+    }
+    err = errno;
     close(fd);
     errno = err;
-    failed = rel;
-    return false;
+    return ok;
   }
-  bool ok = true;
-  for (size_t i = 0; i < names.size(); i++) {
-    const char* sub_name = names[i].c_str();
-    bool leaf = false;
-    if (*leaves || unknown[i]) {
-      struct stat st{};
-      if (fstatat(fd, sub_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since the listing
-      if (!S_ISDIR(st.st_mode)) continue;
-      leaf = *leaves && st.st_nlink == 2;
-    }
-    std::string sub = rel + "/" + sub_name;
-    out.push_back(sub);
-    if (leaf) continue;
-    if (!Walk(fd, sub_name, sub, out, failed, depth + 1, leaves)) {
-      ok = false;
-      break;
-    }
-  }
-  err = errno;
-  close(fd);
-  errno = err;
-  return ok;
-}
+};
 
 }  // namespace
 
@@ -321,17 +327,15 @@ Napi::Value ListDirs(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   std::string root = info[0].As<Napi::String>().Utf8Value();
-  std::vector<std::string> out;
-  std::string failed;
-  bool leaves = false;
-  if (!Walk(AT_FDCWD, root.c_str(), "", out, failed, 0, &leaves)) {
-    Napi::Error error = Napi::Error::New(env, std::string("opendir: ") + strerror(errno) + ": " + (failed == root ? root : root + failed));
+  Walker w;
+  if (!w.Walk(AT_FDCWD, root.c_str(), "")) {
+    Napi::Error error = Napi::Error::New(env, std::string("opendir: ") + strerror(errno) + ": " + (w.failed == root ? root : root + w.failed));
     error.Value().Set("code", Napi::String::New(env, ErrnoName(errno)));
     error.ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::Array arr = Napi::Array::New(env, out.size());
-  for (size_t i = 0; i < out.size(); i++) arr.Set(static_cast<uint32_t>(i), Napi::String::New(env, out[i]));
+  Napi::Array arr = Napi::Array::New(env, w.out.size());
+  for (size_t i = 0; i < w.out.size(); i++) arr.Set(static_cast<uint32_t>(i), Napi::String::New(env, w.out[i]));
   return arr;
 }
 
