@@ -109,6 +109,45 @@ describe('query engine: worker threads', function () {
       expect(w.calls).to.equal(3);
     });
 
+    it('a query that moved but that the workers answered within lightMs is tried here again the next time', async () => {
+      const w = counted();
+      // every query moves; the workers' answer within 60 s counts as light
+      const h = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2, lightMs: 60_000 });
+      await h.evaluate(q, opts);
+      await h.evaluate(q, opts);
+      expect(h.counts).to.deep.equal({ here: 0, moved: 2, straight: 0 });
+      // within lightMs 0 nothing is light: the mark stays
+      const strict = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2, lightMs: 0 });
+      await strict.evaluate(q, opts);
+      await strict.evaluate(q, opts);
+      expect(strict.counts).to.deep.equal({ here: 0, moved: 1, straight: 1 });
+      expect(w.calls).to.equal(4);
+    });
+
+    it('a query kept for the workers is tried here again once they answer it within lightMs (a cold worker first)', async () => {
+      // a clock the workers move: 50 ms for their first answer (cold), none after
+      let clock = 1_000_000;
+      let calls = 0;
+      const slowFirst: QueryEngine = {
+        evaluate: async (text, o) => {
+          const r = await engine.evaluate(text, o);
+          if (calls++ === 0) clock += 50;
+          return r;
+        },
+        answer: (text, o, kind) => engine.answer(text, o, kind),
+        close: async () => undefined,
+      };
+      const h = hybridEngine(t.pool, slowFirst, { budgetMs: 0, maxInThread: 2, lightMs: 30, clock: () => clock });
+      await h.evaluate(q, opts);
+      // moved, and 50 ms in the workers: kept for them
+      expect(h.counts).to.deep.equal({ here: 0, moved: 1, straight: 0 });
+      await h.evaluate(q, opts);
+      // sent straight, answered at once: no longer kept
+      expect(h.counts).to.deep.equal({ here: 0, moved: 1, straight: 1 });
+      await h.evaluate(q, opts);
+      expect(h.counts).to.deep.equal({ here: 0, moved: 2, straight: 1 });
+    });
+
     it("the query's own deadline is its timeout, not a hand-over; bad_data is answered here", async () => {
       const w = counted();
       const h = hybridEngine(t.pool, w.engine, { budgetMs: 10_000, maxInThread: 2 });

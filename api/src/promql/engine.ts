@@ -70,6 +70,14 @@ export interface HybridOptions {
   budgetMs: number;
   /** queries evaluated in the api's thread at once; more go to the workers straight away. */
   maxInThread: number;
+  /**
+   * A query kept for the workers (it moved) that they answer within this (ms, wall clock) was
+   * slow here by chance (its first run: code not compiled yet, connections opening; a pause of
+   * the machine): it is tried here again the next time. Default budgetMs / 2.
+   */
+  lightMs?: number;
+  /** the clock of lightMs and of the marks of queries that moved (tests); default Date.now */
+  clock?: () => number;
   /** closes what the engine owns besides the workers (the pool of the first tries). */
   close?: () => Promise<void>;
 }
@@ -97,8 +105,10 @@ const MAX_HEAVY = 10_000;
  * (plus one slice of computing, 10 ms) before it moves, and at most `maxInThread` queries are here
  * at once, so the thread stays free for logins, /health and the live stream. A query that moved
  * (the same text, range and step within a factor of about 1.4) goes to the workers without a try
- * for the next 10 minutes: a dashboard's heavy panels pay the try once. `pool` should have
- * `budgetMs` as its statement_timeout (service.ts): PostgreSQL then cancels the statements of a
+ * for the next 10 minutes: a dashboard's heavy panels pay the try once; unless the workers
+ * answer it within `lightMs` (half the budget), when it moved or later, which makes it a query
+ * that was slow here by chance (a cold first run, in a worker as cold), tried here again the next
+ * time. `pool` should have `budgetMs` as its statement_timeout (service.ts): PostgreSQL then cancels the statements of a
  * query that moved (their end, 57014, is a move too) instead of finishing work nobody reads.
  */
 export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions): QueryEngine & { counts: HybridCounts } {
@@ -107,10 +117,23 @@ export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions)
   // Queries that moved lately, by text and the magnitude of their range and step (a dashboard
   // asks the same ones again): the next time they go to the workers straight away.
   const heavy = new Map<string, number>();
+  const light = o.lightMs ?? o.budgetMs / 2;
+  const now = o.clock ?? Date.now;
   const attempt = async <T>(text: string, opts: EvalOptions, local: (o: EvalOptions) => Promise<T>, remote: () => Promise<T>): Promise<T> => {
     const key = `${Math.round(Math.log2(opts.end - opts.start + 1))} ${Math.round(Math.log2(opts.step))} ${text}`;
+    /** The workers' answer; one within lightMs unmarks the query (while its mark is `mark`). */
+    const timed = async (mark: number) => {
+      const t0 = now();
+      const r = await remote();
+      if (now() - t0 < light && heavy.get(key) === mark) heavy.delete(key);
+      return r;
+    };
     const until = heavy.get(key);
-    if (here >= o.maxInThread || (until !== undefined && until > Date.now())) {
+    if (until !== undefined && until > now()) {
+      counts.straight++;
+      return timed(until);
+    }
+    if (here >= o.maxInThread) {
       counts.straight++;
       return remote();
     }
@@ -118,8 +141,9 @@ export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions)
       counts.moved++;
       heavy.delete(key);
       if (heavy.size >= MAX_HEAVY) heavy.delete(heavy.keys().next().value!);
-      heavy.set(key, Date.now() + HEAVY_FOR_MS);
-      return remote();
+      const mark = now() + HEAVY_FOR_MS;
+      heavy.set(key, mark);
+      return timed(mark);
     };
     const cut = Date.now() + o.budgetMs;
     const cutShort = opts.deadline === undefined || cut < opts.deadline;
