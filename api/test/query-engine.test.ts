@@ -109,43 +109,51 @@ describe('query engine: worker threads', function () {
       expect(w.calls).to.equal(3);
     });
 
-    it('a query that moved but that the workers answered within lightMs is tried here again the next time', async () => {
-      const w = counted();
-      // every query moves; the workers' answer within 60 s counts as light
-      const h = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2, lightMs: 60_000 });
-      await h.evaluate(q, opts);
-      await h.evaluate(q, opts);
-      expect(h.counts).to.deep.equal({ here: 0, moved: 2, straight: 0 });
-      // within lightMs 0 nothing is light: the mark stays
-      const strict = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2, lightMs: 0 });
-      await strict.evaluate(q, opts);
-      await strict.evaluate(q, opts);
-      expect(strict.counts).to.deep.equal({ here: 0, moved: 1, straight: 1 });
-      expect(w.calls).to.equal(4);
-    });
-
-    it('a query kept for the workers is tried here again once they answer it within lightMs (a cold worker first)', async () => {
-      // a clock the workers move: 50 ms for their first answer (cold), none after
-      let clock = 1_000_000;
-      let calls = 0;
-      const slowFirst: QueryEngine = {
+    /** The real worker engine on a clock that its answers move by `ms(i)` for the i-th answer. */
+    const onClock = (ms: (i: number) => number) => {
+      const c = { now: 1_000_000, calls: 0, engine: undefined as unknown as QueryEngine };
+      c.engine = {
         evaluate: async (text, o) => {
           const r = await engine.evaluate(text, o);
-          if (calls++ === 0) clock += 50;
+          c.now += ms(c.calls++);
           return r;
         },
         answer: (text, o, kind) => engine.answer(text, o, kind),
         close: async () => undefined,
       };
-      const h = hybridEngine(t.pool, slowFirst, { budgetMs: 0, maxInThread: 2, lightMs: 30, clock: () => clock });
+      return c;
+    };
+
+    it('a query kept for the workers is tried here again once they answered it within lightMs 3 times in a row', async () => {
+      // the workers' times: cold at the move, then light, light, slow (the count starts again), light x3
+      const times = [50, 5, 5, 50, 5, 5, 5];
+      const w = onClock((i) => times[i] ?? 5);
+      // no budget: every try here moves
+      const h = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2, lightMs: 30, clock: () => w.now });
+      for (let i = 0; i < times.length; i++) await h.evaluate(q, opts);
+      expect(h.counts).to.deep.equal({ here: 0, moved: 1, straight: 6 });
+      // the mark ended: tried here (and moved again)
       await h.evaluate(q, opts);
-      // moved, and 50 ms in the workers: kept for them
-      expect(h.counts).to.deep.equal({ here: 0, moved: 1, straight: 0 });
+      expect(h.counts).to.deep.equal({ here: 0, moved: 2, straight: 6 });
+      // with lightMs 0 no answer is light: the mark stays
+      const strict = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2, lightMs: 0, clock: () => w.now });
+      for (let i = 0; i < 10; i++) await strict.evaluate(q, opts);
+      expect(strict.counts).to.deep.equal({ here: 0, moved: 1, straight: 9 });
+    });
+
+    it('each time a query moves again it needs twice as many light answers, at most 96', async () => {
+      const w = onClock(() => 1);
+      const h = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2, lightMs: 30, clock: () => w.now });
+      let straight = 0;
+      for (const [i, need] of [3, 6, 12, 24, 48, 96, 96].entries()) {
+        // a move (its own answer the first light one), then need - 1 straight to the workers
+        for (let k = 0; k < need; k++) await h.evaluate(q, opts);
+        straight += need - 1;
+        expect(h.counts, `mark ${i + 1}`).to.deep.equal({ here: 0, moved: i + 1, straight });
+      }
+      // the last mark (96, not 192) has ended too: the next one is tried here, and moves
       await h.evaluate(q, opts);
-      // sent straight, answered at once: no longer kept
-      expect(h.counts).to.deep.equal({ here: 0, moved: 1, straight: 1 });
-      await h.evaluate(q, opts);
-      expect(h.counts).to.deep.equal({ here: 0, moved: 2, straight: 1 });
+      expect(h.counts).to.deep.equal({ here: 0, moved: 8, straight });
     });
 
     it("the query's own deadline is its timeout, not a hand-over; bad_data is answered here", async () => {

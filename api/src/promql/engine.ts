@@ -71,9 +71,11 @@ export interface HybridOptions {
   /** queries evaluated in the api's thread at once; more go to the workers straight away. */
   maxInThread: number;
   /**
-   * A query kept for the workers (it moved) that they answer within this (ms, wall clock) was
-   * slow here by chance (its first run: code not compiled yet, connections opening; a pause of
-   * the machine): it is tried here again the next time. Default budgetMs / 2.
+   * A query kept for the workers (it moved) that they answer within this (ms, wall clock) several
+   * times in a row (FIRST_NEED) was slow here by chance (its first run: code not compiled yet,
+   * connections opening; a pause of the machine): it is tried here again the next time. Default
+   * budgetMs / 4: with budgetMs / 2, a query near the budget (answered in 7-38 ms by the workers
+   * against a budget of 20) came back every few requests and wasted a try of the budget each time.
    */
   lightMs?: number;
   /** the clock of lightMs and of the marks of queries that moved (tests); default Date.now */
@@ -92,9 +94,23 @@ export interface HybridCounts {
   straight: number;
 }
 
-/** How long a query that moved goes to the workers without a try, and how many such are kept. */
+/** How long a query that moved goes to the workers without a try, and how many marks are kept. */
 const HEAVY_FOR_MS = 10 * 60_000;
-const MAX_HEAVY = 10_000;
+const MAX_MARKS = 10_000;
+/**
+ * The workers' answers within lightMs in a row that end a mark: 3 at its first move, twice as
+ * many each time it moves again (a query whose time wanders around lightMs would otherwise pay
+ * a wasted try of the whole budget every few requests), at most 96.
+ */
+const FIRST_NEED = 3;
+const MAX_NEED = 96;
+
+/** A query that moved: until when it goes straight to the workers, and its light answers in a row. */
+interface Mark {
+  until: number;
+  light: number;
+  need: number;
+}
 
 /**
  * Small queries in the api's thread, the rest in workers: a query is first evaluated here with
@@ -106,32 +122,36 @@ const MAX_HEAVY = 10_000;
  * at once, so the thread stays free for logins, /health and the live stream. A query that moved
  * (the same text, range and step within a factor of about 1.4) goes to the workers without a try
  * for the next 10 minutes: a dashboard's heavy panels pay the try once; unless the workers
- * answer it within `lightMs` (half the budget), when it moved or later, which makes it a query
- * that was slow here by chance (a cold first run, in a worker as cold), tried here again the next
- * time. `pool` should have `budgetMs` as its statement_timeout (service.ts): PostgreSQL then cancels the statements of a
- * query that moved (their end, 57014, is a move too) instead of finishing work nobody reads.
+ * answer it within `lightMs` (a quarter of the budget) 3 times in a row, which makes it a query that was
+ * slow here by chance (a cold first run, in a worker as cold), tried here again the next time
+ * (6 times the next time it moves, and so on: see FIRST_NEED). `pool` should have `budgetMs` as
+ * its statement_timeout (service.ts): PostgreSQL then cancels the statements of a query that
+ * moved (their end, 57014, is a move too) instead of finishing work nobody reads.
  */
 export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions): QueryEngine & { counts: HybridCounts } {
   let here = 0;
   const counts: HybridCounts = { here: 0, moved: 0, straight: 0 };
-  // Queries that moved lately, by text and the magnitude of their range and step (a dashboard
-  // asks the same ones again): the next time they go to the workers straight away.
-  const heavy = new Map<string, number>();
-  const light = o.lightMs ?? o.budgetMs / 2;
+  // Queries that moved, by text and the magnitude of their range and step (a dashboard asks the
+  // same ones again): while marked, they go to the workers straight away.
+  const marks = new Map<string, Mark>();
+  const light = o.lightMs ?? o.budgetMs / 4;
   const now = o.clock ?? Date.now;
   const attempt = async <T>(text: string, opts: EvalOptions, local: (o: EvalOptions) => Promise<T>, remote: () => Promise<T>): Promise<T> => {
     const key = `${Math.round(Math.log2(opts.end - opts.start + 1))} ${Math.round(Math.log2(opts.step))} ${text}`;
-    /** The workers' answer; one within lightMs unmarks the query (while its mark is `mark`). */
-    const timed = async (mark: number) => {
+    /** The workers' answer to a marked query: `need` light ones in a row end the mark. */
+    const timed = async (m: Mark) => {
       const t0 = now();
       const r = await remote();
-      if (now() - t0 < light && heavy.get(key) === mark) heavy.delete(key);
+      if (marks.get(key) === m) {
+        if (now() - t0 >= light) m.light = 0;
+        else if (++m.light >= m.need) m.until = 0;
+      }
       return r;
     };
-    const until = heavy.get(key);
-    if (until !== undefined && until > now()) {
+    const m = marks.get(key);
+    if (m !== undefined && m.until > now()) {
       counts.straight++;
-      return timed(until);
+      return timed(m);
     }
     if (here >= o.maxInThread) {
       counts.straight++;
@@ -139,10 +159,12 @@ export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions)
     }
     const move = () => {
       counts.moved++;
-      heavy.delete(key);
-      if (heavy.size >= MAX_HEAVY) heavy.delete(heavy.keys().next().value!);
-      const mark = now() + HEAVY_FOR_MS;
-      heavy.set(key, mark);
+      const before = marks.get(key);
+      marks.delete(key);
+      if (marks.size >= MAX_MARKS) marks.delete(marks.keys().next().value!);
+      // Moved again after its mark ended: twice the light answers before the next try here.
+      const mark: Mark = { until: now() + HEAVY_FOR_MS, light: 0, need: before ? Math.min(2 * before.need, MAX_NEED) : FIRST_NEED };
+      marks.set(key, mark);
       return timed(mark);
     };
     const cut = Date.now() + o.budgetMs;
