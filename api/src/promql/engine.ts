@@ -122,11 +122,11 @@ interface Mark {
  * at once, so the thread stays free for logins, /health and the live stream. A query that moved
  * (the same text, range and step within a factor of about 1.4) goes to the workers without a try
  * for the next 10 minutes: a dashboard's heavy panels pay the try once; unless the workers
- * answer it within `lightMs` (a quarter of the budget) 3 times in a row, which makes it a query that was
- * slow here by chance (a cold first run, in a worker as cold), tried here again the next time
- * (6 times the next time it moves, and so on: see FIRST_NEED). `pool` should have `budgetMs` as
- * its statement_timeout (service.ts): PostgreSQL then cancels the statements of a query that
- * moved (their end, 57014, is a move too) instead of finishing work nobody reads.
+ * answer it within `lightMs` (a quarter of the budget) 3 times in a row, which makes it a query
+ * that was slow here by chance (a cold first run, in a worker as cold), tried here again the next
+ * time (6 times the next time it moves, and so on: see FIRST_NEED). `pool` should have
+ * `budgetMs` as its statement_timeout (service.ts): PostgreSQL then cancels the statements of a
+ * query that moved (their end, 57014, is a move too) instead of finishing work nobody reads.
  */
 export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions): QueryEngine & { counts: HybridCounts } {
   let here = 0;
