@@ -66,11 +66,19 @@ describe('query engine: worker threads', function () {
   });
 
   describe('hybrid: in this thread within a budget, else in a worker', () => {
-    /** The real worker engine, counting what reaches it. */
-    const counted = () => {
-      const c = { calls: 0, engine: undefined as unknown as QueryEngine };
+    /**
+     * The real worker engine, counting what reaches it, on a clock (`now`, for the hybrid's
+     * `clock`) that its i-th evaluation moves by `ms(i)` (default: not at all).
+     */
+    const counted = (ms: (i: number) => number = () => 0) => {
+      const c = { calls: 0, now: 1_000_000, engine: undefined as unknown as QueryEngine };
       c.engine = {
-        evaluate: (text, o) => (c.calls++, engine.evaluate(text, o)),
+        evaluate: async (text, o) => {
+          const i = c.calls++;
+          const r = await engine.evaluate(text, o);
+          c.now += ms(i);
+          return r;
+        },
         answer: (text, o, kind) => (c.calls++, engine.answer(text, o, kind)),
         close: async () => undefined,
       };
@@ -109,25 +117,10 @@ describe('query engine: worker threads', function () {
       expect(w.calls).to.equal(3);
     });
 
-    /** The real worker engine on a clock that its answers move by `ms(i)` for the i-th answer. */
-    const onClock = (ms: (i: number) => number) => {
-      const c = { now: 1_000_000, calls: 0, engine: undefined as unknown as QueryEngine };
-      c.engine = {
-        evaluate: async (text, o) => {
-          const r = await engine.evaluate(text, o);
-          c.now += ms(c.calls++);
-          return r;
-        },
-        answer: (text, o, kind) => engine.answer(text, o, kind),
-        close: async () => undefined,
-      };
-      return c;
-    };
-
     it('a query kept for the workers is tried here again once they answered it within lightMs 3 times in a row', async () => {
       // the workers' times: cold at the move, then light, light, slow (the count starts again), light x3
       const times = [50, 5, 5, 50, 5, 5, 5];
-      const w = onClock((i) => times[i] ?? 5);
+      const w = counted((i) => times[i] ?? 5);
       // no budget: every try here moves
       const h = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2, lightMs: 30, clock: () => w.now });
       for (let i = 0; i < times.length; i++) await h.evaluate(q, opts);
@@ -142,7 +135,7 @@ describe('query engine: worker threads', function () {
     });
 
     it('each time a query moves again it needs twice as many light answers, at most 96', async () => {
-      const w = onClock(() => 1);
+      const w = counted(() => 1);
       const h = hybridEngine(t.pool, w.engine, { budgetMs: 0, maxInThread: 2, lightMs: 30, clock: () => w.now });
       let straight = 0;
       for (const [i, need] of [3, 6, 12, 24, 48, 96, 96].entries()) {

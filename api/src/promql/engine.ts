@@ -136,22 +136,22 @@ export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions)
   const marks = new Map<string, Mark>();
   const light = o.lightMs ?? o.budgetMs / 4;
   const now = o.clock ?? Date.now;
+  /** The workers' answer to a query marked `m` (under `key`): `need` light ones in a row end the mark. */
+  const timed = async <T>(key: string, m: Mark, remote: () => Promise<T>): Promise<T> => {
+    const t0 = now();
+    const r = await remote();
+    if (marks.get(key) === m) {
+      if (now() - t0 >= light) m.light = 0;
+      else if (++m.light >= m.need) m.until = 0;
+    }
+    return r;
+  };
   const attempt = async <T>(text: string, opts: EvalOptions, local: (o: EvalOptions) => Promise<T>, remote: () => Promise<T>): Promise<T> => {
     const key = `${Math.round(Math.log2(opts.end - opts.start + 1))} ${Math.round(Math.log2(opts.step))} ${text}`;
-    /** The workers' answer to a marked query: `need` light ones in a row end the mark. */
-    const timed = async (m: Mark) => {
-      const t0 = now();
-      const r = await remote();
-      if (marks.get(key) === m) {
-        if (now() - t0 >= light) m.light = 0;
-        else if (++m.light >= m.need) m.until = 0;
-      }
-      return r;
-    };
     const m = marks.get(key);
     if (m !== undefined && m.until > now()) {
       counts.straight++;
-      return timed(m);
+      return timed(key, m, remote);
     }
     if (here >= o.maxInThread) {
       counts.straight++;
@@ -165,7 +165,7 @@ export function hybridEngine(pool: Pool, workers: QueryEngine, o: HybridOptions)
       // Moved again after its mark ended: twice the light answers before the next try here.
       const mark: Mark = { until: now() + HEAVY_FOR_MS, light: 0, need: before ? Math.min(2 * before.need, MAX_NEED) : FIRST_NEED };
       marks.set(key, mark);
-      return timed(mark);
+      return timed(key, mark, remote);
     };
     const cut = Date.now() + o.budgetMs;
     const cutShort = opts.deadline === undefined || cut < opts.deadline;
